@@ -1,0 +1,35 @@
+# dtsen — quick start: `make run` (sample batch) and `make test` (tests + type check).
+SHELL := /bin/bash
+NODE_MODULES_STAMP := node_modules/.package-lock.json
+SIZE ?= 1000000
+
+.PHONY: install run validate test typecheck bench clean sample
+
+# Installs exactly what package-lock.json pins, when it changed or was never installed.
+$(NODE_MODULES_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NODE_MODULES_STAMP)
+
+install: $(NODE_MODULES_STAMP)
+
+run: install
+	npx dtsen run --config pipelines/sample.json
+
+validate: install
+	npx dtsen validate --config pipelines/sample.json
+
+typecheck: install
+	npx tsc -p tsconfig.json --noEmit
+
+test: install
+	npx tsc -p tsconfig.json --noEmit
+	node test/run-tests.mjs
+
+bench: install
+	npx tsx bench/run.ts --persons $(SIZE)
+
+sample: install
+	npx dtsen generate --persons 3000 --seed 42 --out data-samples/sample
+
+clean:
+	rm -rf out bench/cache

@@ -1,0 +1,51 @@
+/** The batch config (pipelines/*.json). Paths are relative to the config file's folder. */
+import { z } from 'zod';
+import { SOURCES } from './canonical.ts';
+
+const sourceName = z.enum(SOURCES);
+
+export const SourceInput = z
+  .object({
+    /** a file or a folder of files of one format */
+    path: z.string().min(1, 'path must name a file or a folder'),
+    /** the mapping file of this source layout */
+    mapping: z.string().min(1),
+  })
+  .strict();
+
+export const Linkage = z
+  .object({
+    engine: z.enum(['exact']).default('exact'),
+    /** pairs are scored only inside these sources (dedupe) … */
+    dedupe: z.array(sourceName).default([...SOURCES]),
+    /** … and between these source pairs (link) */
+    link: z.array(z.tuple([sourceName, sourceName])).default([
+      ['dtks', 'regsosek'],
+      ['dtks', 'p3ke'],
+      ['regsosek', 'p3ke'],
+    ]),
+    /** pairs at or above this match probability are linked */
+    threshold: z.number().gt(0).lt(1).default(0.9),
+  })
+  .strict();
+
+export const BatchConfig = z
+  .object({
+    batch: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'batch must be letters, digits, _ . -'),
+    snapshot_id: z.string().min(1),
+    out: z.string().min(1).default('out'),
+    sources: z
+      .object({ dtks: SourceInput.optional(), regsosek: SourceInput.optional(), p3ke: SourceInput.optional() })
+      .strict()
+      .refine((s) => Object.values(s).some(Boolean), { message: 'at least one source is needed' }),
+    threads: z.number().int().min(1).max(256).optional(),
+    memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'memory_limit like "4GB"').optional(),
+    linkage: Linkage.default(Linkage.parse({})),
+    /** optional ground truth (source,source_record_id,person_id) used only to evaluate */
+    truth: z.string().optional(),
+    /** quarantine share above which validate fails the batch (0..1) */
+    max_quarantine_share: z.number().min(0).max(1).default(0.5),
+  })
+  .strict();
+export type BatchConfig = z.infer<typeof BatchConfig>;
+export type Linkage = z.infer<typeof Linkage>;

@@ -1,0 +1,162 @@
+/** The dtsen command line: argument parsing, progress and exit codes only — the work is in the stages. */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createLogger, type Logger } from '../engine/log.ts';
+import { InputError } from '../engine/errors.ts';
+import { loadConfig, type ConfigOverrides } from '../engine/config.ts';
+import { runBatch, VALIDATE_STAGES, type BatchResult } from '../pipeline.ts';
+import { terminalProgress } from './progress.ts';
+import { printTable } from './table.ts';
+import { Db } from '../engine/db.ts';
+import { generate } from '../generate/index.ts';
+import { evaluate } from '../stages/evaluate/index.ts';
+
+const EXIT_OK = 0;
+const EXIT_INTERNAL = 1;
+const EXIT_INPUT = 2;
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}
+
+interface RunFlags {
+  config: string;
+  dtks?: string;
+  regsosek?: string;
+  p3ke?: string;
+  out?: string;
+  threads?: number;
+  memoryLimit?: string;
+  truth?: string;
+  logLevel: string;
+}
+
+function overrides(f: RunFlags): ConfigOverrides {
+  return {
+    sourcePaths: { dtks: f.dtks, regsosek: f.regsosek, p3ke: f.p3ke },
+    out: f.out,
+    threads: f.threads,
+    memoryLimit: f.memoryLimit,
+    truth: f.truth,
+  };
+}
+
+function batchOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'batch config (JSON)', 'pipelines/sample.json')
+    .option('--dtks <path>', 'DTKS snapshot: a file or a folder (overrides the config)')
+    .option('--regsosek <path>', 'Regsosek snapshot: a file or a folder (overrides the config)')
+    .option('--p3ke <path>', 'P3KE snapshot: a file or a folder (overrides the config)')
+    .option('--threads <n>', 'DuckDB threads', positiveInt)
+    .option('--memory-limit <size>', 'DuckDB memory limit, e.g. 4GB (spills to disk beyond it)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'));
+}
+
+function printReconciliation(out: NodeJS.WritableStream, figures: Record<string, unknown>): void {
+  const rec = (figures.validate as { reconciliation?: Record<string, unknown>[] } | undefined)?.reconciliation ?? [];
+  out.write('\nReconciliation (rows read = accepted + quarantined)\n');
+  printTable(out, rec, ['source', 'rows_read', 'rows_accepted', 'rows_quarantined', 'reconciled']);
+}
+
+function printBatch(out: NodeJS.WritableStream, r: BatchResult): void {
+  printReconciliation(out, r.figures);
+  out.write('\nStages\n');
+  printTable(out, r.timings as unknown as Record<string, unknown>[], ['stage', 'rows', 'seconds']);
+  const ev = r.figures.evaluate as Record<string, unknown> | undefined;
+  if (ev) {
+    out.write('\nQuality against the truth file\n');
+    printTable(out, [ev], ['precision', 'recall', 'f1', 'baseline_f1'].filter((k) => k in ev));
+  }
+  if (r.files.length) out.write(`\nWrote ${r.files.length} files to ${r.outDir}:\n${r.files.map((f) => `  ${f}`).join('\n')}\n`);
+}
+
+export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: string) => Logger }): Command {
+  const program = new Command('dtsen')
+    .description('Builds the DTSEN single socio-economic register from DTKS, Regsosek and P3KE snapshots')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => process.stderr.write(s) });
+
+  batchOptions(program.command('run'))
+    .description('run a whole batch: ingest, validate, normalise, link, cluster, survive, export, report')
+    .option('-o, --out <dir>', 'output folder (overrides the config)')
+    .option('--truth <file>', 'ground truth CSV (source,source_record_id,person_id) to evaluate against')
+    .action(async (f: RunFlags) => {
+      const loaded = await loadConfig(f.config, overrides(f));
+      const result = await runBatch(loaded, { log: io.log(f.logLevel), progress: terminalProgress() });
+      printBatch(io.out, result);
+    });
+
+  batchOptions(program.command('validate'))
+    .description('read, check and count the inputs and mappings; link nothing, write nothing')
+    .action(async (f: RunFlags) => {
+      const loaded = await loadConfig(f.config, overrides(f));
+      const result = await runBatch(loaded, { log: io.log(f.logLevel), progress: terminalProgress(), stages: VALIDATE_STAGES, dryRun: true });
+      printReconciliation(io.out, result.figures);
+      const reasons = (result.figures.validate as { quarantine_reasons?: Record<string, unknown>[] }).quarantine_reasons ?? [];
+      if (reasons.length) {
+        io.out.write('\nQuarantine reasons\n');
+        printTable(io.out, reasons, ['source', 'reason', 'rows']);
+      }
+    });
+
+  program
+    .command('generate')
+    .description('write a synthetic population: the three snapshots and their ground truth')
+    .requiredOption('--persons <n>', 'number of persons', positiveInt)
+    .option('--seed <n>', 'random seed', positiveInt, 1)
+    .requiredOption('-o, --out <dir>', 'output folder')
+    .action(async (f: { persons: number; seed: number; out: string }) => {
+      const progress = terminalProgress();
+      progress.start('generate');
+      const r = await generate({ persons: f.persons, seed: f.seed, out: resolve(f.out), onProgress: (msg, done) => progress.update('generate', done, msg) });
+      progress.done('generate', r.persons);
+      io.out.write(`${r.persons} persons in ${r.families} families: dtks ${r.records.dtks}, regsosek ${r.records.regsosek}, p3ke ${r.records.p3ke} records\n`);
+      io.out.write(`${r.files.map((x) => `  ${x}`).join('\n')}\n`);
+    });
+
+  program
+    .command('evaluate')
+    .description("measure a finished batch's links against a ground-truth file")
+    .requiredOption('--truth <file>', 'ground truth CSV (source,source_record_id,person_id)')
+    .requiredOption('-o, --out <dir>', 'the batch output folder (holds dtsen.duckdb)')
+    .option('--json', 'print JSON')
+    .action(async (f: { truth: string; out: string; json?: boolean }) => {
+      const dbPath = join(resolve(f.out), 'dtsen.duckdb');
+      if (!existsSync(dbPath)) throw new InputError('no finished batch here', { file: dbPath, expected: 'the output folder of a `dtsen run`' });
+      if (!existsSync(f.truth)) throw new InputError('truth file not found', { file: resolve(f.truth) });
+      const db = await Db.open({ path: dbPath });
+      try {
+        const figures = await evaluate(db, resolve(f.truth));
+        if (f.json) io.out.write(`${JSON.stringify(figures, null, 2)}\n`);
+        else printTable(io.out, Object.entries(figures).filter(([, v]) => typeof v !== 'object').map(([k, v]) => ({ figure: k, value: v })), ['figure', 'value']);
+      } finally {
+        db.close();
+      }
+    });
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 internal error, 2 bad input or config). */
+export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  let logger: Logger | undefined;
+  const program = buildProgram({ out, log: (level) => (logger = createLogger({ level })) });
+  try {
+    await program.parseAsync(argv);
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return EXIT_OK;
+      return EXIT_INPUT;
+    }
+    if (e instanceof InputError) {
+      process.stderr.write(`dtsen: ${e.message}\n`);
+      return EXIT_INPUT;
+    }
+    process.stderr.write(`dtsen: internal error: ${(e as Error).stack ?? e}\n`);
+    logger?.error({ err: { message: (e as Error).message } }, 'internal error');
+    return EXIT_INTERNAL;
+  }
+}

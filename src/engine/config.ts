@@ -1,0 +1,83 @@
+/** Loads and validates the batch config and the source mappings (once), resolving every path. */
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { BatchConfig } from '../../schemas/config.ts';
+import { Mapping } from '../../schemas/mapping.ts';
+import { SOURCES, type SourceName } from '../../schemas/canonical.ts';
+import { InputError } from './errors.ts';
+import type { ResolvedSource } from './context.ts';
+
+export interface ConfigOverrides {
+  sourcePaths?: Partial<Record<SourceName, string>>;
+  out?: string;
+  threads?: number;
+  memoryLimit?: string;
+  truth?: string;
+}
+
+export interface LoadedConfig {
+  config: BatchConfig;
+  configPath: string;
+  sources: ResolvedSource[];
+  outDir: string;
+  truthPath?: string;
+}
+
+/** "linkage.threshold: Too big: expected number to be <1" — one line per problem, with the path in the file. */
+export function formatZodError(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`).join('\n  ');
+}
+
+async function readJson(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new InputError(`${what} not found or not readable`, { file });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${what} is not valid JSON (${(e as Error).message})`, { file });
+  }
+}
+
+export async function loadMapping(file: string): Promise<Mapping> {
+  const parsed = Mapping.safeParse(await readJson(file, 'mapping file'));
+  if (!parsed.success) throw new InputError(`invalid mapping:\n  ${formatZodError(parsed.error)}`, { file });
+  return parsed.data;
+}
+
+export async function loadConfig(configPath: string, o: ConfigOverrides = {}): Promise<LoadedConfig> {
+  const absConfig = resolve(configPath);
+  const parsed = BatchConfig.safeParse(await readJson(absConfig, 'batch config'));
+  if (!parsed.success) throw new InputError(`invalid batch config:\n  ${formatZodError(parsed.error)}`, { file: absConfig });
+  const config = parsed.data;
+  const base = dirname(absConfig);
+  if (o.threads !== undefined) config.threads = o.threads;
+  if (o.memoryLimit !== undefined) config.memory_limit = o.memoryLimit;
+
+  const sources: ResolvedSource[] = [];
+  for (const name of SOURCES) {
+    const entry = config.sources[name];
+    const override = o.sourcePaths?.[name];
+    if (!entry && !override) continue;
+    // A path given on the command line is relative to the working directory; one in the config to the config.
+    const path = override ? resolve(override) : resolve(base, entry!.path);
+    const mappingPath = entry ? resolve(base, entry.mapping) : resolve(base, 'sources', `${name}.json`);
+    const mapping = await loadMapping(mappingPath);
+    if (mapping.source !== name) {
+      throw new InputError(`mapping is for source '${mapping.source}' but is used for '${name}'`, { file: mappingPath });
+    }
+    try {
+      await stat(path);
+    } catch {
+      throw new InputError(`${name} snapshot not found`, { file: path, expected: 'a file or a folder of files' });
+    }
+    sources.push({ name, path, mapping, mappingPath });
+  }
+  const outDir = o.out ? resolve(o.out) : resolve(base, config.out);
+  const truth = o.truth ?? (config.truth ? resolve(base, config.truth) : undefined);
+  return { config, configPath: absConfig, sources, outDir, truthPath: truth ? resolve(truth) : undefined };
+}

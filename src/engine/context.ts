@@ -1,0 +1,52 @@
+/** The immutable context every stage reads, and the stage contract. */
+import type { Db } from './db.ts';
+import type { Logger } from './log.ts';
+import type { BatchConfig } from '../../schemas/config.ts';
+import type { Mapping } from '../../schemas/mapping.ts';
+import type { SourceName } from '../../schemas/canonical.ts';
+
+export interface ResolvedSource {
+  name: SourceName;
+  /** absolute path of the file or folder */
+  path: string;
+  mapping: Mapping;
+  mappingPath: string;
+}
+
+export interface Progress {
+  /** a stage started */
+  start(stage: string): void;
+  /** rows handled so far in the current stage */
+  update(stage: string, rows: number, note?: string): void;
+  /** a stage ended */
+  done(stage: string, rows: number): void;
+}
+
+export const noProgress: Progress = { start() {}, update() {}, done() {} };
+
+export interface Ctx {
+  readonly db: Db;
+  readonly config: BatchConfig;
+  readonly sources: readonly ResolvedSource[];
+  /** absolute output folder of the batch */
+  readonly outDir: string;
+  /** absolute folder where outputs are written before being published */
+  readonly stagingDir: string;
+  readonly truthPath?: string;
+  readonly log: Logger;
+  readonly progress: Progress;
+  /** figures collected by the stages for report.json */
+  readonly figures: Record<string, unknown>;
+}
+
+export interface StageResult {
+  /** rows the stage produced (its main output table) */
+  rows: number;
+  /** the figures of this stage, stored under figures[stage] */
+  figures?: Record<string, unknown>;
+}
+
+export interface Stage {
+  name: string;
+  run(ctx: Ctx): Promise<StageResult>;
+}

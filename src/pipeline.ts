@@ -1,0 +1,119 @@
+/**
+ * A batch: stages run in order over one DuckDB database, in a staging folder inside the output folder;
+ * the finished files are renamed into place at the end, so a crashed run leaves nothing that looks complete.
+ */
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Db } from './engine/db.ts';
+import type { Ctx, Progress, Stage } from './engine/context.ts';
+import { noProgress } from './engine/context.ts';
+import type { LoadedConfig } from './engine/config.ts';
+import type { Logger } from './engine/log.ts';
+import { publish, removeStaleTemps } from './engine/files.ts';
+import { ingestStage } from './stages/ingest/index.ts';
+import { validateStage } from './stages/validate/index.ts';
+import { normaliseStage } from './stages/normalise/index.ts';
+import { linkStage } from './stages/link/index.ts';
+import { clusterStage } from './stages/cluster/index.ts';
+import { surviveStage } from './stages/survive/index.ts';
+import { exportStage } from './stages/export/index.ts';
+import { evaluateStage } from './stages/evaluate/index.ts';
+import { reportStage } from './stages/report/index.ts';
+
+export const BATCH_STAGES: readonly Stage[] = [
+  ingestStage,
+  validateStage,
+  normaliseStage,
+  linkStage,
+  clusterStage,
+  surviveStage,
+  exportStage,
+  evaluateStage,
+  reportStage,
+];
+
+/** Only reads and checks the inputs (dtsen validate). */
+export const VALIDATE_STAGES: readonly Stage[] = [ingestStage, validateStage];
+
+export interface StageTiming {
+  stage: string;
+  rows: number;
+  seconds: number;
+}
+
+export interface BatchResult {
+  outDir: string;
+  files: string[];
+  timings: StageTiming[];
+  figures: Record<string, unknown>;
+}
+
+export interface RunOptions {
+  log: Logger;
+  progress?: Progress;
+  stages?: readonly Stage[];
+  /** write nothing: an in-memory database and no output folder (dtsen validate) */
+  dryRun?: boolean;
+}
+
+async function runStages(ctx: Ctx, stages: readonly Stage[]): Promise<StageTiming[]> {
+  const timings: StageTiming[] = [];
+  ctx.figures.timings = timings;
+  for (const stage of stages) {
+    const t0 = performance.now();
+    ctx.progress.start(stage.name);
+    const result = await stage.run(ctx);
+    ctx.progress.done(stage.name, result.rows);
+    const seconds = (performance.now() - t0) / 1000;
+    timings.push({ stage: stage.name, rows: result.rows, seconds: Number(seconds.toFixed(3)) });
+    if (result.figures) ctx.figures[stage.name] = result.figures;
+    ctx.log.info({ stage: stage.name, rows: result.rows, seconds: Number(seconds.toFixed(2)) }, 'stage done');
+  }
+  return timings;
+}
+
+export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<BatchResult> {
+  const { config, outDir } = loaded;
+  const stages = opts.stages ?? BATCH_STAGES;
+  const progress = opts.progress ?? noProgress;
+  if (opts.dryRun) {
+    const db = await Db.open({ threads: config.threads, memoryLimit: config.memory_limit });
+    try {
+      const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir: '', truthPath: loaded.truthPath, log: opts.log, progress, figures: {} };
+      const timings = await runStages(ctx, stages);
+      return { outDir, files: [], timings, figures: ctx.figures };
+    } finally {
+      db.close();
+    }
+  }
+
+  await mkdir(outDir, { recursive: true });
+  await removeStaleTemps(outDir);
+  const stagingDir = join(outDir, `.tmp-${process.pid}-staging`);
+  await mkdir(stagingDir, { recursive: true });
+  const db = await Db.open({
+    path: join(stagingDir, 'dtsen.duckdb'),
+    threads: config.threads,
+    memoryLimit: config.memory_limit,
+    tempDirectory: join(stagingDir, 'spill'),
+  });
+  let open = true;
+  try {
+    const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir, truthPath: loaded.truthPath, log: opts.log, progress, figures: {} };
+    const timings = await runStages(ctx, stages);
+    await db.run('CHECKPOINT');
+    db.close();
+    open = false;
+    await rm(join(stagingDir, 'spill'), { recursive: true, force: true });
+    // report.json goes last: its presence marks a complete batch, so the old one goes first.
+    await rm(join(outDir, 'report.json'), { force: true });
+    const names = (await readdir(stagingDir)).filter((f) => !f.startsWith('.')).sort((a, b) => Number(a === 'report.json') - Number(b === 'report.json'));
+    for (const name of names) await publish(join(stagingDir, name), join(outDir, name));
+    await rm(stagingDir, { recursive: true, force: true });
+    return { outDir, files: names.map((n) => join(outDir, n)), timings, figures: ctx.figures };
+  } catch (e) {
+    if (open) db.close();
+    await rm(stagingDir, { recursive: true, force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Reads one snapshot file into a DuckDB table of text columns plus `_row` (1-based data row number).
+ * Lines DuckDB cannot parse go to `<table>_rejects(row_number, reason, raw)`: nothing is lost.
+ */
+import type { Db } from '../../engine/db.ts';
+import { ident, lit } from '../../engine/db.ts';
+import { InputError } from '../../engine/errors.ts';
+import type { Mapping } from '../../../schemas/mapping.ts';
+import type { FileFormat } from './files.ts';
+import { detectEncoding, parseHeader, readSample } from './sniff.ts';
+
+export interface ReadResult {
+  /** table holding the accepted lines: every column VARCHAR, plus _row BIGINT */
+  table: string;
+  /** table of lines that could not be parsed: row_number BIGINT, reason VARCHAR, raw VARCHAR */
+  rejects: string;
+  columns: string[];
+  rows: number;
+  rejected: number;
+  encoding?: string;
+}
+
+/** Deduplicate header names the way a person would read them: NAMA, NAMA_2 … */
+function uniqueNames(cols: string[]): string[] {
+  const seen = new Map<string, number>();
+  return cols.map((c, i) => {
+    const base = c === '' ? `column_${i + 1}` : c;
+    const n = (seen.get(base.toUpperCase()) ?? 0) + 1;
+    seen.set(base.toUpperCase(), n);
+    return n === 1 ? base : `${base}_${n}`;
+  });
+}
+
+function duckError(e: unknown): string {
+  return String((e as Error).message ?? e).split('\n')[0];
+}
+
+async function readCsv(db: Db, file: string, table: string, mapping: Mapping): Promise<ReadResult> {
+  const opts = mapping.csv ?? { delimiter: ',', quote: '"', header: true as const, encoding: 'auto' as const };
+  const sample = await readSample(file);
+  const encoding = opts.encoding === 'auto' ? detectEncoding(sample) : opts.encoding;
+  const header = uniqueNames(parseHeader(sample, encoding, file, opts.delimiter, opts.quote));
+  const columns = `{${header.map((c) => `${lit(c)}: 'VARCHAR'`).join(', ')}}`;
+  const rejects = `${table}_rejects`;
+  const q = opts.quote === '' ? "''" : lit(opts.quote);
+  try {
+    await db.run(`
+      CREATE OR REPLACE TEMP TABLE ${table}_scan AS
+      SELECT * FROM read_csv(${lit(file)}, delim = ${lit(opts.delimiter)}, quote = ${q}, escape = ${q}, header = true,
+        auto_detect = false, columns = ${columns}, encoding = ${lit(encoding)}, store_rejects = true,
+        rejects_table = ${lit(`${table}_err`)}, rejects_scan = ${lit(`${table}_errscan`)}, max_line_size = 1048576);
+    `);
+  } catch (e) {
+    throw new InputError(`cannot be read as CSV (${duckError(e)})`, { file });
+  }
+  // The k-th accepted line is the k-th data row that was not rejected (reject line numbers count the header).
+  await db.run(`
+    CREATE OR REPLACE TABLE ${rejects} AS
+      SELECT line - 1 AS row_number,
+             'malformed_line: ' || string_agg(DISTINCT error_type, ', ' ORDER BY error_type) || ' (' || first(error_message ORDER BY column_idx) || ')' AS reason,
+             first(csv_line) AS raw
+      FROM ${table}_err GROUP BY line;
+    CREATE OR REPLACE TEMP TABLE ${table}_rownums AS
+      WITH total AS (SELECT (SELECT count(*) FROM ${table}_scan) + (SELECT count(*) FROM ${rejects}) AS n)
+      SELECT row_number() OVER (ORDER BY r) AS k, r AS _row
+      FROM range(1, (SELECT n FROM total) + 1) t(r)
+      WHERE r NOT IN (SELECT row_number FROM ${rejects});
+    CREATE OR REPLACE TABLE ${table} AS
+      SELECT s.* EXCLUDE (_k), n._row FROM (SELECT *, rowid + 1 AS _k FROM ${table}_scan) s JOIN ${table}_rownums n ON n.k = s._k
+      ORDER BY n._row;
+    DROP TABLE ${table}_scan; DROP TABLE ${table}_rownums;
+  `);
+  const rows = await db.count(`SELECT count(*) FROM ${table}`);
+  const rejected = await db.count(`SELECT count(*) FROM ${rejects}`);
+  return { table, rejects, columns: header, rows, rejected, encoding };
+}
+
+async function readParquet(db: Db, file: string, table: string): Promise<ReadResult> {
+  try {
+    await db.run(`
+      CREATE OR REPLACE TABLE ${table} AS
+      SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row FROM read_parquet(${lit(file)}, file_row_number = true);
+    `);
+  } catch (e) {
+    throw new InputError(`not a readable Parquet file (${duckError(e)})`, { file });
+  }
+  const columns = (await db.all<{ column_name: string }>(`DESCRIBE ${table}`)).map((r) => r.column_name).filter((c) => c !== '_row');
+  // Every column becomes text: the stages after ingest parse values themselves.
+  await db.run(`
+    CREATE OR REPLACE TABLE ${table} AS SELECT ${columns.map((c) => `CAST(${ident(c)} AS VARCHAR) AS ${ident(c)}`).join(', ')}, _row FROM ${table};
+    CREATE OR REPLACE TABLE ${table}_rejects (row_number BIGINT, reason VARCHAR, raw VARCHAR);
+  `);
+  return { table, rejects: `${table}_rejects`, columns, rows: await db.count(`SELECT count(*) FROM ${table}`), rejected: 0 };
+}
+
+async function readJsonl(db: Db, file: string, table: string, mapping: Mapping): Promise<ReadResult> {
+  const sample = await readSample(file);
+  if (sample.length === 0) throw new InputError('file is empty', { file, expected: 'one JSON object per line' });
+  const encoding = detectEncoding(sample);
+  // Each line is read whole, then parsed: an invalid line is quarantined with its number instead of being skipped.
+  try {
+    await db.run(`
+      CREATE OR REPLACE TEMP TABLE ${table}_read AS
+      SELECT line FROM read_csv(${lit(file)}, columns = {'line': 'VARCHAR'}, header = false, delim = '\x01',
+        quote = '', escape = '', auto_detect = false, encoding = ${lit(encoding)}, max_line_size = 1048576);
+      CREATE OR REPLACE TEMP TABLE ${table}_lines AS SELECT line, rowid + 1 AS _row FROM ${table}_read;
+      DROP TABLE ${table}_read;
+    `);
+  } catch (e) {
+    throw new InputError(`cannot be read as JSON lines (${duckError(e)})`, { file });
+  }
+  const keys = Object.values(mapping.columns);
+  await db.run(`
+    CREATE OR REPLACE TABLE ${table}_rejects AS
+      SELECT _row AS row_number, 'malformed_line: not a JSON object' AS reason, line AS raw FROM ${table}_lines
+      WHERE NOT CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END;
+    CREATE OR REPLACE TABLE ${table} AS
+      SELECT ${keys.map((k) => `json_extract_string(line, ${lit(`$."${k.replaceAll('"', '\\"')}"`)}) AS ${ident(k)}`).join(', ')}, _row
+      FROM ${table}_lines WHERE CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END;
+    DROP TABLE ${table}_lines;
+  `);
+  return {
+    table,
+    rejects: `${table}_rejects`,
+    columns: keys,
+    rows: await db.count(`SELECT count(*) FROM ${table}`),
+    rejected: await db.count(`SELECT count(*) FROM ${table}_rejects`),
+    encoding,
+  };
+}
+
+export async function readSnapshotFile(db: Db, format: FileFormat, file: string, table: string, mapping: Mapping): Promise<ReadResult> {
+  if (format === 'csv') return readCsv(db, file, table, mapping);
+  if (format === 'parquet') return readParquet(db, file, table);
+  return readJsonl(db, file, table, mapping);
+}

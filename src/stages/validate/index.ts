@@ -1,0 +1,80 @@
+/**
+ * Validate: source_record → accepted_record + quarantine (with reasons and raw values), and the
+ * reconciliation per source: rows read = rows accepted + rows quarantined, checked here, never assumed.
+ */
+import type { Ctx, Stage } from '../../engine/context.ts';
+import { lit } from '../../engine/db.ts';
+import { InputError } from '../../engine/errors.ts';
+import type { SourceIngest } from '../ingest/index.ts';
+import { classifySql } from './rules.sql.ts';
+
+export interface Reconciliation {
+  source: string;
+  rows_read: number;
+  rows_accepted: number;
+  rows_quarantined: number;
+  reconciled: boolean;
+}
+
+export const validateStage: Stage = {
+  name: 'validate',
+  async run(ctx: Ctx) {
+    const { db } = ctx;
+    await db.run(classifySql());
+    const rawJoin = ctx.sources
+      .map(
+        (s) => `SELECT v.source, nullif(trim(v.source_record_id), '') AS source_record_id, v.file, v.row_number, v.reason, to_json(r) :: VARCHAR AS raw
+                FROM validated_record v JOIN raw_${s.name} r ON r._file = v.file AND r._row = v.row_number
+                WHERE v.reason IS NOT NULL AND v.source = ${lit(s.name)}`,
+      )
+      .join(' UNION ALL ');
+    await db.run(`
+      CREATE OR REPLACE TABLE accepted_record AS SELECT * EXCLUDE (reason) FROM validated_record WHERE reason IS NULL;
+      CREATE OR REPLACE TABLE quarantine AS
+        SELECT source, NULL::VARCHAR AS source_record_id, file, row_number, reason, raw FROM ingest_rejects
+        UNION ALL ${rawJoin}
+        ORDER BY source, file, row_number;
+      DROP TABLE validated_record;
+    `);
+    const ingest = (ctx.figures.ingest as { sources: SourceIngest[] } | undefined)?.sources ?? [];
+    const counts = await db.all<{ source: string; accepted: string; quarantined: string }>(`
+      SELECT s.source, coalesce(a.n, 0) AS accepted, coalesce(q.n, 0) AS quarantined
+      FROM (SELECT unnest(${`[${ctx.sources.map((s) => lit(s.name)).join(', ')}]`}) AS source) s
+      LEFT JOIN (SELECT source, count(*) AS n FROM accepted_record GROUP BY ALL) a USING (source)
+      LEFT JOIN (SELECT source, count(*) AS n FROM quarantine GROUP BY ALL) q USING (source)`);
+    const reconciliation: Reconciliation[] = counts.map((c) => {
+      const rowsRead = ingest.find((i) => i.source === c.source)?.rows_read ?? Number.NaN;
+      const accepted = Number(c.accepted);
+      const quarantined = Number(c.quarantined);
+      return { source: c.source, rows_read: rowsRead, rows_accepted: accepted, rows_quarantined: quarantined, reconciled: rowsRead === accepted + quarantined };
+    });
+    const broken = reconciliation.filter((r) => !r.reconciled);
+    if (broken.length > 0) {
+      throw new Error(`reconciliation failed: ${broken.map((b) => `${b.source} read ${b.rows_read} ≠ accepted ${b.rows_accepted} + quarantined ${b.rows_quarantined}`).join('; ')}`);
+    }
+    const reasons = await db.all<{ source: string; reason: string; rows: string }>(`
+      SELECT source, CASE WHEN reason LIKE 'malformed_line%' THEN split_part(reason, ' (', 1) ELSE reason END AS reason, count(*) AS rows
+      FROM quarantine GROUP BY ALL ORDER BY source, rows DESC, reason`);
+    for (const r of reconciliation) {
+      ctx.log.info({ stage: 'validate', ...r }, 'reconciled');
+      const share = r.rows_read > 0 ? r.rows_quarantined / r.rows_read : 0;
+      if (share > ctx.config.max_quarantine_share) {
+        const first = await db.one<{ file: string; row_number: string; reason: string }>(
+          `SELECT file, row_number, reason FROM quarantine WHERE source = ${lit(r.source)} ORDER BY file, row_number LIMIT 1`,
+        );
+        throw new InputError(
+          `${(share * 100).toFixed(1)}% of the ${r.source} rows were quarantined (limit ${ctx.config.max_quarantine_share * 100}%, max_quarantine_share); the first: ${first?.reason}`,
+          { file: first?.file, row: first ? Number(first.row_number) : undefined, expected: 'a snapshot in the layout its mapping describes' },
+        );
+      }
+    }
+    const accepted = reconciliation.reduce((a, r) => a + r.rows_accepted, 0);
+    return {
+      rows: accepted,
+      figures: {
+        reconciliation,
+        quarantine_reasons: reasons.map((r) => ({ source: r.source, reason: r.reason, rows: Number(r.rows) })),
+      },
+    };
+  },
+};
