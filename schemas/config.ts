@@ -15,7 +15,9 @@ export const SourceInput = z
 
 export const Linkage = z
   .object({
-    engine: z.enum(['exact']).default('exact'),
+    engine: z.enum(['exact', 'probabilistic']).default('exact'),
+    /** blocks with more records than this are dropped from blocking and reported */
+    max_block_size: z.number().int().min(2).default(400),
     /** pairs are scored only inside these sources (dedupe) … */
     dedupe: z.array(sourceName).default([...SOURCES]),
     /** … and between these source pairs (link) */

@@ -1,0 +1,57 @@
+/**
+ * Blocking rules: each gives every record zero or more keys; records sharing a key under a rule become a
+ * candidate pair. Rules are data (name + SQL key expression over person_clean), so a model can list them.
+ *
+ * A key expression returns VARCHAR[] (a record may have several keys: NIK variants, one per name token …);
+ * NULL or empty keys are ignored.
+ */
+export interface BlockingRule {
+  name: string;
+  description: string;
+  /** SQL over person_clean (alias p) returning VARCHAR[] */
+  keys: string;
+}
+
+/** Digits usable for NIK blocking: the recovered 16 digits, not a placeholder nor a family-card number. */
+const NIK_DIGITS = `CASE WHEN p.nik_status IN ('valid', 'bad_province', 'bad_month', 'bad_day') THEN p.nik_digits END`;
+
+export const BLOCKING_RULES: readonly BlockingRule[] = [
+  {
+    name: 'nik',
+    description: 'same cleaned NIK',
+    keys: `[${NIK_DIGITS}]`,
+  },
+  {
+    name: 'nik_variant',
+    description: 'NIKs equal once two adjacent positions are masked: one typed digit or one adjacent swap',
+    // 15 keys per NIK: position i and i+1 masked. Any difference confined to two adjacent digits shares a key.
+    keys: `CASE WHEN ${NIK_DIGITS} IS NOT NULL THEN
+             list_transform(range(1, 16), i -> i::VARCHAR || ':' || substr(p.nik_digits, 1, i - 1) || substr(p.nik_digits, i + 2))
+           END`,
+  },
+  {
+    name: 'dob_district',
+    description: 'same birth date (stated or decoded from the NIK) in the same district',
+    keys: `list_distinct(list_filter([
+             strftime(p.birth_date, '%Y%m%d') || ':' || coalesce(p.district_code, p.nik_region),
+             strftime(p.nik_birth_date, '%Y%m%d') || ':' || coalesce(p.district_code, p.nik_region),
+             strftime(p.birth_date, '%Y%m%d') || ':' || p.nik_region
+           ], k -> k IS NOT NULL))`,
+  },
+  {
+    name: 'phonetic_village',
+    description: 'same phonetic name key in the same village',
+    keys: `[p.name_phonetic || ':' || p.village_code]`,
+  },
+  {
+    name: 'token_year',
+    description: 'a shared name token (3+ letters) and the same birth year',
+    keys: `list_transform(list_filter(list_distinct(p.name_tokens), t -> length(t) >= 3),
+             t -> t || ':' || coalesce(p.birth_year, year(p.nik_birth_date))::VARCHAR)`,
+  },
+  {
+    name: 'kk_first_name',
+    description: 'same family-card number and the same first name token',
+    keys: `CASE WHEN p.kk_valid THEN [p.no_kk || ':' || p.name_first] END`,
+  },
+];

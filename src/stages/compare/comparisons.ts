@@ -1,0 +1,117 @@
+/**
+ * Comparisons with graded levels, as data. Each level is a SQL condition over a pair (columns of the two
+ * records as l.<col> and r.<col>); levels are tried in order, the first that holds wins. The null level
+ * (gamma -1) means "no evidence" and weighs nothing; the last level is "everything else" (disagreement).
+ * Gamma values: -1 null, then 0 = the first (strongest) level, 1, 2 … in order.
+ */
+export interface ComparisonLevel {
+  label: string;
+  /** SQL boolean over l.* and r.*; the last level has 'TRUE' */
+  when: string;
+  /** starting m for EM (probability of this level among matches) */
+  m: number;
+  /** term-frequency adjusted: the weight of this level depends on how common the value is */
+  tf?: boolean;
+}
+
+export interface Comparison {
+  name: string;
+  description: string;
+  /** SQL boolean: this pair carries no evidence on this comparison */
+  isNull: string;
+  levels: ComparisonLevel[];
+  /** column whose value frequency drives the term-frequency adjustment (on the l side) */
+  tfColumn?: string;
+}
+
+const NIK_OK = (s: 'l' | 'r') => `${s}.nik_status IN ('valid', 'bad_province', 'bad_month', 'bad_day')`;
+
+/** Two 16-digit strings that differ only by one swap of adjacent digits. */
+const ADJACENT_SWAP = `hamming(l.nik_digits, r.nik_digits) = 2 AND list_bool_or(list_transform(range(1, 16), i ->
+  substr(l.nik_digits, i, 1) = substr(r.nik_digits, i + 1, 1) AND substr(l.nik_digits, i + 1, 1) = substr(r.nik_digits, i, 1)
+  AND substr(l.nik_digits, i, 1) <> substr(l.nik_digits, i + 1, 1)))`;
+
+const BIRTH = (s: 'l' | 'r') => `${s}.birth_date`;
+
+export const COMPARISONS: readonly Comparison[] = [
+  {
+    name: 'nik',
+    description: 'national identity number',
+    isNull: `NOT (${NIK_OK('l')} AND ${NIK_OK('r')})`,
+    levels: [
+      { label: 'exact', when: `l.nik_digits = r.nik_digits`, m: 0.85 },
+      { label: 'one substitution', when: `hamming(l.nik_digits, r.nik_digits) = 1`, m: 0.05 },
+      { label: 'adjacent swap', when: ADJACENT_SWAP, m: 0.03 },
+      { label: 'same first 12 digits', when: `substr(l.nik_digits, 1, 12) = substr(r.nik_digits, 1, 12)`, m: 0.02 },
+      { label: 'different', when: 'TRUE', m: 0.05 },
+    ],
+  },
+  {
+    name: 'name',
+    description: 'normalised full name',
+    isNull: `l.name_norm IS NULL OR r.name_norm IS NULL`,
+    tfColumn: 'name_norm',
+    levels: [
+      { label: 'exact', when: `l.name_norm = r.name_norm`, m: 0.7, tf: true },
+      { label: 'same tokens, other order', when: `list_sort(l.name_tokens) = list_sort(r.name_tokens)`, m: 0.03 },
+      { label: 'one token missing', when: `len(l.name_tokens) <> len(r.name_tokens) AND abs(len(l.name_tokens) - len(r.name_tokens)) = 1
+          AND (list_has_all(l.name_tokens, r.name_tokens) OR list_has_all(r.name_tokens, l.name_tokens))`, m: 0.05 },
+      { label: 'Jaro-Winkler >= 0.95', when: `jaro_winkler_similarity(l.name_norm, r.name_norm) >= 0.95`, m: 0.07 },
+      { label: 'Jaro-Winkler >= 0.88', when: `jaro_winkler_similarity(l.name_norm, r.name_norm) >= 0.88`, m: 0.06 },
+      { label: 'same phonetic key', when: `l.name_phonetic = r.name_phonetic`, m: 0.03 },
+      { label: 'initials agree', when: `list_transform(l.name_tokens, t -> t[1]) = list_transform(r.name_tokens, t -> t[1])
+          AND (list_has_any(l.name_tokens, r.name_tokens))`, m: 0.02 },
+      { label: 'different', when: 'TRUE', m: 0.04 },
+    ],
+  },
+  {
+    name: 'birth_date',
+    description: 'birth date (stated; the NIK-decoded date as a separate level)',
+    isNull: `(${BIRTH('l')} IS NULL OR ${BIRTH('r')} IS NULL) AND (l.nik_birth_date IS NULL OR r.nik_birth_date IS NULL)`,
+    levels: [
+      { label: 'exact', when: `l.birth_date = r.birth_date`, m: 0.85 },
+      { label: 'day and month swapped', when: `year(l.birth_date) = year(r.birth_date) AND day(l.birth_date) = month(r.birth_date) AND month(l.birth_date) = day(r.birth_date)`, m: 0.02 },
+      { label: 'one year apart', when: `month(l.birth_date) = month(r.birth_date) AND day(l.birth_date) = day(r.birth_date) AND abs(year(l.birth_date) - year(r.birth_date)) = 1`, m: 0.02 },
+      { label: 'NIK-decoded date agrees', when: `coalesce(l.birth_date, l.nik_birth_date) = coalesce(r.nik_birth_date, r.birth_date)
+          OR coalesce(l.nik_birth_date, l.birth_date) = coalesce(r.birth_date, r.nik_birth_date)`, m: 0.04 },
+      { label: 'same year and month', when: `year(l.birth_date) = year(r.birth_date) AND month(l.birth_date) = month(r.birth_date)`, m: 0.03 },
+      { label: 'different', when: 'TRUE', m: 0.04 },
+    ],
+  },
+  {
+    name: 'sex',
+    description: 'sex',
+    isNull: `l.sex IS NULL OR r.sex IS NULL`,
+    levels: [
+      { label: 'same', when: `l.sex = r.sex`, m: 0.98 },
+      { label: 'different', when: 'TRUE', m: 0.02 },
+    ],
+  },
+  {
+    name: 'place',
+    description: 'place of residence',
+    isNull: `coalesce(l.village_code, l.district_code) IS NULL OR coalesce(r.village_code, r.district_code) IS NULL`,
+    levels: [
+      { label: 'same village and RT/RW', when: `l.village_code = r.village_code AND l.rt = r.rt AND l.rw = r.rw`, m: 0.55 },
+      { label: 'same village', when: `l.village_code = r.village_code`, m: 0.25 },
+      { label: 'same district', when: `l.district_code = r.district_code`, m: 0.08 },
+      { label: 'same regency', when: `l.regency_code = r.regency_code`, m: 0.05 },
+      { label: 'different', when: 'TRUE', m: 0.07 },
+    ],
+  },
+  {
+    name: 'family',
+    description: 'family-card number',
+    isNull: `NOT (coalesce(l.kk_valid, false) AND coalesce(r.kk_valid, false))`,
+    levels: [
+      { label: 'same family card', when: `l.no_kk = r.no_kk`, m: 0.8 },
+      { label: 'different', when: 'TRUE', m: 0.2 },
+    ],
+  },
+];
+
+/** SQL expression giving the gamma of one comparison. */
+export function gammaSql(c: Comparison): string {
+  const levels = c.levels.map((lv, i) => `WHEN ${lv.when} THEN ${i}`).join(' ');
+  return `CASE WHEN ${c.isNull} THEN -1 ${levels} END::TINYINT`;
+}

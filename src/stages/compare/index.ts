@@ -1,0 +1,33 @@
+/**
+ * Comparison vectors: for every pair of a pair table, the gamma (level index) of each comparison,
+ * computed in one set-based SQL statement over person_clean joined twice.
+ */
+import type { Db } from '../../engine/db.ts';
+import { COMPARISONS, gammaSql, type Comparison } from './comparisons.ts';
+
+/** The person_clean columns the comparisons read (kept narrow so the pair join stays light). */
+export const COMPARE_COLUMNS = [
+  'rec_id', 'source', 'nik_digits', 'nik_status', 'nik_birth_date', 'name_norm', 'name_tokens', 'name_phonetic',
+  'birth_date', 'sex', 'village_code', 'district_code', 'regency_code', 'rt', 'rw', 'no_kk', 'kk_valid',
+] as const;
+
+export function gammaColumn(c: Comparison): string {
+  return `gamma_${c.name}`;
+}
+
+/** SQL selecting rec_id_l, rec_id_r, the extra columns and one gamma per comparison from `pairTable`. */
+export function comparisonVectorsSql(pairTable: string, extra: string[] = [], comparisons: readonly Comparison[] = COMPARISONS): string {
+  const tfCols = comparisons.filter((c) => c.tfColumn).map((c) => `l.${c.tfColumn} AS tf_l_${c.name}, r.${c.tfColumn} AS tf_r_${c.name}`);
+  return `
+    SELECT pr.rec_id_l, pr.rec_id_r${extra.map((e) => `, pr.${e}`).join('')},
+      ${comparisons.map((c) => `${gammaSql(c)} AS ${gammaColumn(c)}`).join(',\n      ')}
+      ${tfCols.length ? `, ${tfCols.join(', ')}` : ''}
+    FROM ${pairTable} pr
+    JOIN compare_input l ON l.rec_id = pr.rec_id_l
+    JOIN compare_input r ON r.rec_id = pr.rec_id_r`;
+}
+
+/** A narrow copy of person_clean for the pair joins. */
+export async function prepareCompareInput(db: Db): Promise<void> {
+  await db.run(`CREATE OR REPLACE TEMP TABLE compare_input AS SELECT ${COMPARE_COLUMNS.join(', ')} FROM person_clean`);
+}

@@ -1,0 +1,71 @@
+/**
+ * Scoring: comparison vectors + model → match weight and probability per pair.
+ * match_weight = log2(lambda / (1 - lambda)) + Σ log2(m / u) over the non-null comparisons
+ *              + term-frequency adjustments (log2(u_level / tf(value)), bounded), in bits.
+ * match_probability = 2^w / (1 + 2^w).
+ */
+import type { Db } from '../../engine/db.ts';
+import { lit } from '../../engine/db.ts';
+import type { Model } from '../../../schemas/model.ts';
+import { COMPARISONS } from '../compare/comparisons.ts';
+import { gammaColumn } from '../compare/index.ts';
+
+export function levelWeight(level: { m: number; u: number }): number {
+  return Math.log2(level.m / level.u);
+}
+
+export function priorWeight(model: Pick<Model, 'lambda'>): number {
+  return Math.log2(model.lambda / (1 - model.lambda));
+}
+
+/** Term frequencies of each tf column, over all records of all sources together. */
+export async function buildTermFrequencies(db: Db, model: Model): Promise<void> {
+  for (const c of model.comparisons.filter((x) => x.tf_column)) {
+    await db.run(`
+      CREATE OR REPLACE TABLE tf_${c.name} AS
+      SELECT ${c.tf_column} AS value, count(*) / sum(count(*)) OVER () AS tf
+      FROM person_clean WHERE ${c.tf_column} IS NOT NULL GROUP BY ALL;`);
+  }
+}
+
+/** SQL: the per-comparison weight columns, the tf adjustment and the totals, over `vectors` (alias v). */
+export function scoreSql(model: Model, vectors: string, extraColumns: string[] = []): string {
+  const byName = new Map(model.comparisons.map((c) => [c.name, c]));
+  const weightCols: string[] = [];
+  const tfJoins: string[] = [];
+  const tfCols: string[] = [];
+  for (const comp of COMPARISONS) {
+    const mc = byName.get(comp.name);
+    if (!mc) continue;
+    const g = `v.${gammaColumn(comp)}`;
+    weightCols.push(`CASE ${mc.levels.map((lv, i) => `WHEN ${g} = ${i} THEN ${levelWeight(lv)}`).join(' ')} ELSE 0 END AS bf_${comp.name}`);
+    const tfLevels = mc.levels.map((lv, i) => ({ lv, i })).filter((x) => x.lv.tf);
+    if (mc.tf_column && tfLevels.length) {
+      const bound = model.tf_max_adjustment;
+      tfJoins.push(`LEFT JOIN tf_${comp.name} tfl_${comp.name} ON tfl_${comp.name}.value = v.tf_l_${comp.name}
+        LEFT JOIN tf_${comp.name} tfr_${comp.name} ON tfr_${comp.name}.value = v.tf_r_${comp.name}`);
+      const cases = tfLevels
+        .map(({ lv, i }) => `WHEN ${g} = ${i} THEN greatest(least(log2(${lv.u} / greatest(tfl_${comp.name}.tf, tfr_${comp.name}.tf)), ${bound}), -${bound})`)
+        .join(' ');
+      tfCols.push(`coalesce(CASE ${cases} END, 0) AS tf_${comp.name}`);
+    }
+  }
+  const names = COMPARISONS.filter((c) => byName.has(c.name)).map((c) => c.name);
+  const tfNames = tfCols.map((c) => c.split(' AS ')[1]);
+  const total = [`${priorWeight(model)}`, ...names.map((n) => `bf_${n}`), ...tfNames].join(' + ');
+  return `
+    WITH w AS (
+      SELECT v.rec_id_l, v.rec_id_r${extraColumns.map((e) => `, v.${e}`).join('')},
+        ${names.map((n) => `v.gamma_${n}`).join(', ')},
+        ${[...weightCols, ...tfCols].join(',\n        ')}
+      FROM ${vectors} v ${tfJoins.join('\n')}
+    )
+    SELECT *, ${total} AS match_weight, 1.0 / (1.0 + pow(2.0, -(${total}))) AS match_probability FROM w`;
+}
+
+export async function scorePairs(db: Db, model: Model, vectors = 'comparison_vectors', extraColumns = ['rule_id', 'rules']): Promise<number> {
+  await buildTermFrequencies(db, model);
+  await db.run(`CREATE OR REPLACE TABLE scored_pairs AS ${scoreSql(model, vectors, extraColumns)}`);
+  await db.run(`COMMENT ON TABLE scored_pairs IS ${lit('candidate pairs with their match weight (bits) and match probability')}`);
+  return db.count(`SELECT count(*) FROM scored_pairs`);
+}

@@ -1,0 +1,91 @@
+/**
+ * Expectation-maximisation over aggregated comparison vectors (Fellegi–Sunter). The input is one row per
+ * distinct agreement pattern with its pair count, so a run costs the same at any scale.
+ */
+export interface Pattern {
+  /** gamma per comparison: -1 (null), 0 … k-1 */
+  gammas: number[];
+  count: number;
+}
+
+export interface EmComparison {
+  /** number of levels (without the null level) */
+  levels: number;
+  m: number[];
+  u: number[];
+  /** excluded from this EM session (e.g. the comparison the training pairs were blocked on) */
+  fixed?: boolean;
+}
+
+export interface EmOptions {
+  lambda: number;
+  maxIterations?: number;
+  tolerance?: number;
+  /** estimate u as well as m (default: u stays as given, e.g. from random sampling) */
+  estimateU?: boolean;
+  /** smallest probability kept for any level, so no weight is infinite */
+  floor?: number;
+  /** keep m as given: only lambda is estimated */
+  fixM?: boolean;
+}
+
+export interface EmResult {
+  m: number[][];
+  u: number[][];
+  lambda: number;
+  iterations: number;
+  converged: boolean;
+}
+
+function normalise(v: number[], floor: number): number[] {
+  const clipped = v.map((x) => Math.max(x, floor));
+  const s = clipped.reduce((a, b) => a + b, 0);
+  return clipped.map((x) => x / s);
+}
+
+export function runEm(patterns: Pattern[], comparisons: EmComparison[], opts: EmOptions): EmResult {
+  const maxIter = opts.maxIterations ?? 100;
+  const tol = opts.tolerance ?? 1e-6;
+  const floor = opts.floor ?? 1e-6;
+  let m = comparisons.map((c) => normalise(c.m, floor));
+  let u = comparisons.map((c) => normalise(c.u, floor));
+  let lambda = opts.lambda;
+  const active = comparisons.map((c) => !c.fixed);
+  let iterations = 0;
+  let converged = false;
+  for (; iterations < maxIter && !converged; iterations++) {
+    const mAcc = comparisons.map((c) => new Array<number>(c.levels).fill(0));
+    const uAcc = comparisons.map((c) => new Array<number>(c.levels).fill(0));
+    let matches = 0;
+    let total = 0;
+    for (const p of patterns) {
+      let pm = lambda;
+      let pu = 1 - lambda;
+      for (let i = 0; i < comparisons.length; i++) {
+        const g = p.gammas[i];
+        if (g < 0 || !active[i]) continue;
+        pm *= m[i][g];
+        pu *= u[i][g];
+      }
+      const w = pm / (pm + pu);
+      matches += w * p.count;
+      total += p.count;
+      for (let i = 0; i < comparisons.length; i++) {
+        const g = p.gammas[i];
+        if (g < 0) continue;
+        mAcc[i][g] += w * p.count;
+        uAcc[i][g] += (1 - w) * p.count;
+      }
+    }
+    const newM = opts.fixM ? m : m.map((old, i) => (active[i] ? normalise(mAcc[i], floor) : old));
+    const newU = opts.estimateU ? u.map((old, i) => (active[i] ? normalise(uAcc[i], floor) : old)) : u;
+    const newLambda = Math.min(Math.max(matches / Math.max(total, 1), floor), 1 - floor);
+    let delta = Math.abs(newLambda - lambda);
+    for (let i = 0; i < m.length; i++) for (let g = 0; g < m[i].length; g++) delta = Math.max(delta, Math.abs(newM[i][g] - m[i][g]), Math.abs(newU[i][g] - u[i][g]));
+    m = newM;
+    u = newU;
+    lambda = newLambda;
+    converged = delta < tol;
+  }
+  return { m, u, lambda, iterations, converged };
+}

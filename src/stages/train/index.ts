@@ -1,0 +1,124 @@
+/**
+ * Unsupervised training (no labels):
+ *  - u: the level frequencies among random record pairs (nearly all non-matches), by sampling;
+ *  - m: EM over the aggregated comparison vectors of candidate pairs, in sessions: a session takes the
+ *    pairs one blocking rule found and leaves out the comparisons that rule conditions on (they agree by
+ *    construction there), so each comparison's m is learnt where it is free to vary;
+ *  - lambda: the share of matches among candidate pairs (final EM with m and u fixed), scaled to all pairs;
+ *  - term frequencies of names over all sources together.
+ * The model is plain JSON (model.json), so it can be saved, reviewed and passed back with --model.
+ */
+import type { Db } from '../../engine/db.ts';
+import { COMPARISONS } from '../compare/comparisons.ts';
+import { comparisonVectorsSql, gammaColumn } from '../compare/index.ts';
+import { runEm, type EmComparison, type Pattern } from './em.ts';
+import { allowedSourcePairsSql } from '../block/index.ts';
+import type { Linkage } from '../../../schemas/config.ts';
+import type { Model } from '../../../schemas/model.ts';
+
+/** Which comparisons each training session leaves out, by the blocking rule that made its pairs. */
+export const TRAINING_SESSIONS: { rule: string; fixed: string[] }[] = [
+  { rule: 'nik', fixed: ['nik', 'birth_date', 'sex'] },
+  { rule: 'dob_district', fixed: ['birth_date', 'place'] },
+  { rule: 'phonetic_village', fixed: ['name', 'place'] },
+];
+
+async function patterns(db: Db, table: string, where = 'TRUE'): Promise<Pattern[]> {
+  const cols = COMPARISONS.map(gammaColumn);
+  const rows = await db.all<Record<string, string>>(`SELECT ${cols.join(', ')}, count(*) AS n FROM ${table} WHERE ${where} GROUP BY ALL`);
+  return rows.map((r) => ({ gammas: cols.map((c) => Number(r[c])), count: Number(r.n) }));
+}
+
+/** u from `samplePairs` random pairs of records allowed by the config (deterministic: seeded). */
+export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, seed = 42): Promise<{ u: number[][]; sampled: number }> {
+  const n = await db.count(`SELECT count(*) FROM person_clean`);
+  // Draw rec_id pairs uniformly with a seeded hash (repeatable at any thread count), keep the allowed ones.
+  await db.run(`
+    CREATE OR REPLACE TEMP TABLE u_pairs AS
+    WITH draws AS (
+      SELECT (hash(i, ${seed}, 1) % ${n})::BIGINT + 1 AS a, (hash(i, ${seed}, 2) % ${n})::BIGINT + 1 AS b
+      FROM range(${Math.ceil(samplePairs * 1.2)}) t(i)
+    ),
+    pr AS (SELECT DISTINCT least(a, b) AS rec_id_l, greatest(a, b) AS rec_id_r FROM draws WHERE a <> b)
+    SELECT pr.* FROM pr
+    JOIN person_clean l ON l.rec_id = pr.rec_id_l JOIN person_clean r ON r.rec_id = pr.rec_id_r
+    SEMI JOIN (${allowedSourcePairsSql(linkage)}) s ON s.source_l = l.source AND s.source_r = r.source
+    LIMIT ${samplePairs};
+    CREATE OR REPLACE TEMP TABLE u_vectors AS ${comparisonVectorsSql('u_pairs')};
+  `);
+  const sampled = await db.count(`SELECT count(*) FROM u_vectors`);
+  const u = await Promise.all(
+    COMPARISONS.map(async (c) => {
+      const rows = await db.all<{ g: string; n: string }>(`SELECT ${gammaColumn(c)} AS g, count(*) AS n FROM u_vectors WHERE ${gammaColumn(c)} >= 0 GROUP BY ALL`);
+      const counts = new Array<number>(c.levels.length).fill(0);
+      for (const r of rows) counts[Number(r.g)] = Number(r.n);
+      // Levels never seen among random pairs get one pseudo-pair: rare, not impossible.
+      const total = counts.reduce((a, b) => a + b, 0) + c.levels.length;
+      return counts.map((x) => (x + 1) / total);
+    }),
+  );
+  await db.run(`DROP TABLE u_pairs; DROP TABLE u_vectors;`);
+  return { u, sampled };
+}
+
+export interface TrainOptions {
+  uSamplePairs: number;
+  seed?: number;
+}
+
+/**
+ * Trains the model on `comparison_vectors` (gammas of every candidate pair, with the `rules` bitmask of the
+ * blocking rules that found each pair). `ruleNames` gives the bit of each rule.
+ */
+export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly string[], opts: TrainOptions): Promise<Model> {
+  const { u, sampled } = await estimateU(db, linkage, opts.uSamplePairs, opts.seed);
+  let m = COMPARISONS.map((c) => c.levels.map((lv) => lv.m));
+  const sessions: NonNullable<Model['training']>['sessions'] = [];
+  const trainedIn = COMPARISONS.map(() => [] as number[][]);
+  for (const s of TRAINING_SESSIONS) {
+    const bit = ruleNames.indexOf(s.rule);
+    if (bit < 0) continue;
+    const pats = await patterns(db, 'comparison_vectors', `(rules >> ${bit}) & 1 = 1`);
+    const pairs = pats.reduce((a, p) => a + p.count, 0);
+    if (pairs === 0) continue;
+    const comps: EmComparison[] = COMPARISONS.map((c, i) => ({ levels: c.levels.length, m: m[i], u: u[i], fixed: s.fixed.includes(c.name) }));
+    const r = runEm(pats, comps, { lambda: 0.5, maxIterations: 200 });
+    COMPARISONS.forEach((c, i) => {
+      if (!s.fixed.includes(c.name)) trainedIn[i].push(r.m[i]);
+    });
+    sessions.push({ rule: s.rule, pairs, iterations: r.iterations, converged: r.converged, lambda: r.lambda, fixed: s.fixed });
+  }
+  // m of a comparison: the mean over the sessions that trained it (the starting values where none did).
+  m = m.map((start, i) => (trainedIn[i].length ? start.map((_, g) => trainedIn[i].reduce((a, v) => a + v[g], 0) / trainedIn[i].length) : start));
+  // lambda among all candidate pairs, with m and u fixed; scaled to all allowed pairs (blocking recall taken as 1).
+  const all = await patterns(db, 'comparison_vectors');
+  const candidatePairs = all.reduce((a, p) => a + p.count, 0);
+  const fixedAll: EmComparison[] = COMPARISONS.map((c, i) => ({ levels: c.levels.length, m: m[i], u: u[i] }));
+  const final = runEm(all, fixedAll, { lambda: 0.1, maxIterations: 200, fixM: true });
+  // Only lambda moves in this run: m stays as trained, u as sampled.
+  const lambdaCandidates = final.lambda;
+  const totalPairs = await allowedPairCount(db, linkage);
+  const lambda = Math.min(Math.max((lambdaCandidates * candidatePairs) / Math.max(totalPairs, 1), 1e-12), 0.5);
+  return {
+    version: 1,
+    lambda,
+    tf_max_adjustment: 6,
+    comparisons: COMPARISONS.map((c, i) => ({
+      name: c.name,
+      description: c.description,
+      tf_column: c.tfColumn,
+      levels: c.levels.map((lv, g) => ({ label: lv.label, m: m[i][g], u: u[i][g], ...(lv.tf ? { tf: true } : {}) })),
+    })),
+    training: { u_sample_pairs: sampled, sessions, lambda_candidates: lambdaCandidates, candidate_pairs: candidatePairs, total_pairs: totalPairs },
+  };
+}
+
+/** Number of record pairs the config allows (dedupe inside sources, link between source pairs). */
+export async function allowedPairCount(db: Db, linkage: Linkage): Promise<number> {
+  const rows = await db.all<{ source: string; n: string }>(`SELECT source, count(*) AS n FROM person_clean GROUP BY ALL`);
+  const n = new Map(rows.map((r) => [r.source, Number(r.n)]));
+  let total = 0;
+  for (const s of linkage.dedupe) total += ((n.get(s) ?? 0) * ((n.get(s) ?? 0) - 1)) / 2;
+  for (const [a, b] of linkage.link) total += (n.get(a) ?? 0) * (n.get(b) ?? 0);
+  return total;
+}
