@@ -59,7 +59,7 @@ export const PERSON_CLEAN_COLUMNS = {
   nik_raw: 'VARCHAR as read',
   nik: 'VARCHAR 16 digits when structurally valid, else NULL',
   nik_digits: 'VARCHAR digits recovered from the raw value (16 digits) even when invalid, else NULL',
-  nik_status: "VARCHAR 'valid' | 'missing' | 'placeholder' | 'scientific' | 'bad_length' | 'non_digit' | 'bad_province' | 'bad_month' | 'bad_day' | 'is_kk'",
+  nik_status: "VARCHAR 'valid' | 'missing' | 'placeholder' | 'scientific' | 'bad_length' | 'non_digit' | 'bad_province' | 'bad_month' | 'bad_day' | 'bad_serial' | 'is_kk'",
   nik_region: 'VARCHAR 6 digits PPKKCC (first registration) when nik valid',
   nik_birth_date: 'DATE decoded from the NIK (century inferred from stated birth date/age, else <= snapshot year)',
   nik_sex: "VARCHAR 'L' | 'P' decoded from the NIK",

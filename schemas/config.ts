@@ -18,6 +18,8 @@ export const Linkage = z
     engine: z.enum(['exact', 'probabilistic']).default('exact'),
     /** blocks with more records than this are dropped from blocking and reported */
     max_block_size: z.number().int().min(2).default(400),
+    /** random record pairs drawn to estimate u */
+    u_sample_pairs: z.number().int().min(1000).default(2_000_000),
     /** pairs are scored only inside these sources (dedupe) … */
     dedupe: z.array(sourceName).default([...SOURCES]),
     /** … and between these source pairs (link) */
@@ -35,6 +37,8 @@ export const BatchConfig = z
   .object({
     batch: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'batch must be letters, digits, _ . -'),
     snapshot_id: z.string().min(1),
+    /** the date of the snapshots: birth dates after it are impossible; NIK centuries are inferred up to it */
+    snapshot_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD').default('2026-10-01'),
     out: z.string().min(1).default('out'),
     sources: z
       .object({ dtks: SourceInput.optional(), regsosek: SourceInput.optional(), p3ke: SourceInput.optional() })

@@ -33,6 +33,8 @@ export const Mapping = z
       })
       .strict()
       .default({}),
+    /** the date the source's ages refer to (e.g. the enumeration date), YYYY-MM-DD */
+    age_reference_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD').optional(),
     /** strptime formats tried in order for birth_date and updated_at, after the built-in ones */
     date_formats: z.array(z.string()).default([]),
   })
