@@ -18,6 +18,8 @@ export const Linkage = z
     engine: z.enum(['exact', 'probabilistic']).default('exact'),
     /** blocks with more records than this are dropped from blocking and reported */
     max_block_size: z.number().int().min(2).default(400),
+    /** a trained model.json to use instead of training (absolute, or relative to the config) */
+    model: z.string().optional(),
     /** random record pairs drawn to estimate u */
     u_sample_pairs: z.number().int().min(1000).default(2_000_000),
     /** pairs are scored only inside these sources (dedupe) … */

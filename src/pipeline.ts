@@ -4,7 +4,7 @@
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Db } from './engine/db.ts';
+import { Db, lit } from './engine/db.ts';
 import type { Ctx, Progress, Stage } from './engine/context.ts';
 import { noProgress } from './engine/context.ts';
 import type { LoadedConfig } from './engine/config.ts';
@@ -101,6 +101,7 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
   try {
     const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir, truthPath: loaded.truthPath, log: opts.log, progress, figures: {} };
     const timings = await runStages(ctx, stages);
+    await db.run(`CREATE OR REPLACE TABLE batch_info AS SELECT ${lit(JSON.stringify(config))}::JSON AS config, ${lit(JSON.stringify(ctx.figures))}::JSON AS figures`);
     await db.run('CHECKPOINT');
     db.close();
     open = false;

@@ -11,6 +11,7 @@ import { printTable } from './table.ts';
 import { Db } from '../engine/db.ts';
 import { generate } from '../generate/index.ts';
 import { evaluate } from '../stages/evaluate/index.ts';
+import { Linkage } from '../../schemas/config.ts';
 
 const EXIT_OK = 0;
 const EXIT_INTERNAL = 1;
@@ -129,7 +130,9 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
       if (!existsSync(f.truth)) throw new InputError('truth file not found', { file: resolve(f.truth) });
       const db = await Db.open({ path: dbPath });
       try {
-        const figures = await evaluate(db, resolve(f.truth));
+        const stored = await db.one<{ config: string }>(`SELECT config::VARCHAR AS config FROM batch_info`).catch(() => undefined);
+        const linkage = Linkage.parse(stored ? (JSON.parse(stored.config) as { linkage?: unknown }).linkage ?? {} : {});
+        const figures = await evaluate(db, resolve(f.truth), linkage);
         if (f.json) io.out.write(`${JSON.stringify(figures, null, 2)}\n`);
         else printTable(io.out, Object.entries(figures).filter(([, v]) => typeof v !== 'object').map(([k, v]) => ({ figure: k, value: v })), ['figure', 'value']);
       } finally {

@@ -109,7 +109,7 @@ async function readJsonl(db: Db, file: string, table: string, mapping: Mapping):
   } catch (e) {
     throw new InputError(`cannot be read as JSON lines (${duckError(e)})`, { file });
   }
-  const keys = Object.values(mapping.columns);
+  const keys = Object.values(mapping.columns) as string[];
   await db.run(`
     CREATE OR REPLACE TABLE ${table}_rejects AS
       SELECT _row AS row_number, 'malformed_line: not a JSON object' AS reason, line AS raw FROM ${table}_lines
