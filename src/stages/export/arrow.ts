@@ -20,8 +20,8 @@ export async function parquetToArrowFile(parquetPath: string, arrowPath: string,
   for (let g = 0; g < Math.max(groups, 1); g += rowGroupsPerChunk) {
     const ids = Array.from({ length: Math.min(rowGroupsPerChunk, groups - g) }, (_, i) => g + i);
     const wasmTable = readParquet(bytes, groups === 0 ? undefined : { rowGroups: ids });
+    // intoIPCStream hands the WASM table over (it frees it).
     const table = tableFromIPC(wasmTable.intoIPCStream());
-    wasmTable.free();
     if (g === 0 && table.batches.length === 0) writer.reset(undefined, table.schema);
     for (const batch of table.batches) {
       writer.write(batch);
