@@ -15,7 +15,7 @@ export const SourceInput = z
 
 export const Linkage = z
   .object({
-    engine: z.enum(['exact', 'probabilistic']).default('exact'),
+    engine: z.enum(['exact', 'probabilistic']).default('probabilistic'),
     /** blocks with more records than this are dropped from blocking and reported */
     max_block_size: z.number().int().min(2).default(400),
     /** a trained model.json to use instead of training (absolute, or relative to the config) */

@@ -40,10 +40,16 @@ export const COMPARISONS: readonly Comparison[] = [
     isNull: `NOT (${NIK_OK('l')} AND ${NIK_OK('r')})`,
     levels: [
       { label: 'exact', when: `l.nik_digits = r.nik_digits`, m: 0.85 },
-      { label: 'one substitution', when: `hamming(l.nik_digits, r.nik_digits) = 1`, m: 0.05 },
+      // A typed digit in the region or date part; the sex-bearing day digit is left to its own level.
+      { label: 'one substitution in region or date', when: `hamming(l.nik_digits, r.nik_digits) = 1 AND substr(l.nik_digits, 1, 12) <> substr(r.nik_digits, 1, 12)
+          AND NOT (substr(l.nik_digits, 7, 1) <> substr(r.nik_digits, 7, 1) AND abs(substr(l.nik_digits, 7, 1)::INT - substr(r.nik_digits, 7, 1)::INT) = 4)`, m: 0.04 },
       { label: 'adjacent swap', when: ADJACENT_SWAP, m: 0.03 },
-      { label: 'same first 12 digits', when: `substr(l.nik_digits, 1, 12) = substr(r.nik_digits, 1, 12)`, m: 0.02 },
-      { label: 'different', when: 'TRUE', m: 0.05 },
+      // Same region and date, another serial: a typo in the serial, or another person born that day there (twins).
+      { label: 'same first 12 digits, serial differs', when: `substr(l.nik_digits, 1, 12) = substr(r.nik_digits, 1, 12)`, m: 0.01 },
+      // The day digit differs by 4: the same date for the other sex (a twin brother or sister), or a sex typo.
+      { label: 'same date, other sex', when: `substr(l.nik_digits, 1, 6) = substr(r.nik_digits, 1, 6) AND substr(l.nik_digits, 8, 5) = substr(r.nik_digits, 8, 5)
+          AND abs(substr(l.nik_digits, 7, 1)::INT - substr(r.nik_digits, 7, 1)::INT) = 4`, m: 0.005 },
+      { label: 'different', when: 'TRUE', m: 0.065 },
     ],
   },
   {
@@ -61,7 +67,8 @@ export const COMPARISONS: readonly Comparison[] = [
       { label: 'same phonetic key', when: `l.name_phonetic = r.name_phonetic`, m: 0.03 },
       { label: 'initials agree', when: `list_transform(l.name_tokens, t -> t[1]) = list_transform(r.name_tokens, t -> t[1])
           AND (list_has_any(l.name_tokens, r.name_tokens))`, m: 0.02 },
-      { label: 'different', when: 'TRUE', m: 0.04 },
+      { label: 'a token shared', when: `list_has_any(l.name_tokens, r.name_tokens)`, m: 0.02 },
+      { label: 'different', when: 'TRUE', m: 0.02 },
     ],
   },
   {
@@ -88,24 +95,20 @@ export const COMPARISONS: readonly Comparison[] = [
     ],
   },
   {
-    name: 'place',
-    description: 'place of residence',
-    isNull: `coalesce(l.village_code, l.district_code) IS NULL OR coalesce(r.village_code, r.district_code) IS NULL`,
+    // One comparison for where and with whom a person lives: the family card and the address say the same
+    // thing ("same household"), so counting them as two independent comparisons would double the evidence.
+    name: 'household',
+    description: 'family card and place of residence',
+    isNull: `(coalesce(l.village_code, l.district_code) IS NULL OR coalesce(r.village_code, r.district_code) IS NULL)
+      AND NOT (coalesce(l.kk_valid, false) AND coalesce(r.kk_valid, false))`,
     levels: [
-      { label: 'same village and RT/RW', when: `l.village_code = r.village_code AND l.rt = r.rt AND l.rw = r.rw`, m: 0.55 },
-      { label: 'same village', when: `l.village_code = r.village_code`, m: 0.25 },
-      { label: 'same district', when: `l.district_code = r.district_code`, m: 0.08 },
-      { label: 'same regency', when: `l.regency_code = r.regency_code`, m: 0.05 },
+      { label: 'same family card and village', when: `l.no_kk = r.no_kk AND l.village_code = r.village_code`, m: 0.5 },
+      { label: 'same village and RT/RW', when: `l.village_code = r.village_code AND l.rt = r.rt AND l.rw = r.rw`, m: 0.2 },
+      { label: 'same family card', when: `l.no_kk = r.no_kk`, m: 0.05 },
+      { label: 'same village', when: `l.village_code = r.village_code`, m: 0.1 },
+      { label: 'same district', when: `l.district_code = r.district_code`, m: 0.05 },
+      { label: 'same regency', when: `l.regency_code = r.regency_code`, m: 0.03 },
       { label: 'different', when: 'TRUE', m: 0.07 },
-    ],
-  },
-  {
-    name: 'family',
-    description: 'family-card number',
-    isNull: `NOT (coalesce(l.kk_valid, false) AND coalesce(r.kk_valid, false))`,
-    levels: [
-      { label: 'same family card', when: `l.no_kk = r.no_kk`, m: 0.8 },
-      { label: 'different', when: 'TRUE', m: 0.2 },
     ],
   },
 ];

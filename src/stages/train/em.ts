@@ -13,8 +13,11 @@ export interface EmComparison {
   levels: number;
   m: number[];
   u: number[];
-  /** excluded from this EM session (e.g. the comparison the training pairs were blocked on) */
+  /** m is not updated in this session (its current m still weighs in the E-step) */
   fixed?: boolean;
+  /** left out of this session entirely: neither used in the E-step nor updated (e.g. the comparison the
+   *  training pairs were blocked on, which agrees by construction there) */
+  excluded?: boolean;
 }
 
 export interface EmOptions {
@@ -35,6 +38,8 @@ export interface EmResult {
   lambda: number;
   iterations: number;
   converged: boolean;
+  /** expected number of matching pairs at each level, in the last iteration */
+  matchCounts: number[][];
 }
 
 function normalise(v: number[], floor: number): number[] {
@@ -50,9 +55,11 @@ export function runEm(patterns: Pattern[], comparisons: EmComparison[], opts: Em
   let m = comparisons.map((c) => normalise(c.m, floor));
   let u = comparisons.map((c) => normalise(c.u, floor));
   let lambda = opts.lambda;
-  const active = comparisons.map((c) => !c.fixed);
+  const active = comparisons.map((c) => !c.fixed && !c.excluded);
+  const used = comparisons.map((c) => !c.excluded);
   let iterations = 0;
   let converged = false;
+  let matchCounts = comparisons.map((c) => new Array<number>(c.levels).fill(0));
   for (; iterations < maxIter && !converged; iterations++) {
     const mAcc = comparisons.map((c) => new Array<number>(c.levels).fill(0));
     const uAcc = comparisons.map((c) => new Array<number>(c.levels).fill(0));
@@ -63,7 +70,7 @@ export function runEm(patterns: Pattern[], comparisons: EmComparison[], opts: Em
       let pu = 1 - lambda;
       for (let i = 0; i < comparisons.length; i++) {
         const g = p.gammas[i];
-        if (g < 0 || !active[i]) continue;
+        if (g < 0 || !used[i]) continue;
         pm *= m[i][g];
         pu *= u[i][g];
       }
@@ -82,10 +89,11 @@ export function runEm(patterns: Pattern[], comparisons: EmComparison[], opts: Em
     const newLambda = Math.min(Math.max(matches / Math.max(total, 1), floor), 1 - floor);
     let delta = Math.abs(newLambda - lambda);
     for (let i = 0; i < m.length; i++) for (let g = 0; g < m[i].length; g++) delta = Math.max(delta, Math.abs(newM[i][g] - m[i][g]), Math.abs(newU[i][g] - u[i][g]));
+    matchCounts = mAcc;
     m = newM;
     u = newU;
     lambda = newLambda;
     converged = delta < tol;
   }
-  return { m, u, lambda, iterations, converged };
+  return { m, u, lambda, iterations, converged, matchCounts };
 }

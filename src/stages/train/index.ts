@@ -16,11 +16,18 @@ import { allowedSourcePairsSql } from '../block/index.ts';
 import type { Linkage } from '../../../schemas/config.ts';
 import type { Model } from '../../../schemas/model.ts';
 
-/** Which comparisons each training session leaves out, by the blocking rule that made its pairs. */
-export const TRAINING_SESSIONS: { rule: string; fixed: string[] }[] = [
-  { rule: 'nik', fixed: ['nik', 'birth_date', 'sex'] },
-  { rule: 'dob_district', fixed: ['birth_date', 'place'] },
-  { rule: 'phonetic_village', fixed: ['name', 'place'] },
+/**
+ * The training sessions, by the blocking rule whose pairs they use. `excluded` comparisons agree by
+ * construction there, or are shared by the non-matching pairs of that rule (members of one household share
+ * the address; a NIK carries the birth date and sex), so they are left out; `train` lists what the session
+ * learns. The last session learns the household comparison with every other comparison's m fixed, so the
+ * household members among the candidates are told apart from matches by names, NIKs and dates first.
+ */
+export const TRAINING_SESSIONS: { rule: string | null; excluded: string[]; train: string[] }[] = [
+  { rule: 'nik', excluded: ['nik', 'birth_date', 'sex', 'household'], train: ['name'] },
+  { rule: 'dob_district', excluded: ['birth_date', 'household', 'nik'], train: ['name', 'sex'] },
+  { rule: 'phonetic_village', excluded: ['name', 'household'], train: ['nik', 'birth_date', 'sex'] },
+  { rule: null, excluded: [], train: ['household'] },
 ];
 
 async function patterns(db: Db, table: string, where = 'TRUE'): Promise<Pattern[]> {
@@ -30,7 +37,7 @@ async function patterns(db: Db, table: string, where = 'TRUE'): Promise<Pattern[
 }
 
 /** u from `samplePairs` random pairs of records allowed by the config (deterministic: seeded). */
-export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, seed = 42): Promise<{ u: number[][]; sampled: number }> {
+export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, seed = 42): Promise<{ u: number[][]; counts: number[][]; sampled: number }> {
   const n = await db.count(`SELECT count(*) FROM person_clean`);
   // Draw rec_id pairs uniformly with a seeded hash (repeatable at any thread count), keep the allowed ones.
   await db.run(`
@@ -47,19 +54,23 @@ export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, s
     CREATE OR REPLACE TEMP TABLE u_vectors AS ${comparisonVectorsSql('u_pairs')};
   `);
   const sampled = await db.count(`SELECT count(*) FROM u_vectors`);
-  const u = await Promise.all(
-    COMPARISONS.map(async (c) => {
-      const rows = await db.all<{ g: string; n: string }>(`SELECT ${gammaColumn(c)} AS g, count(*) AS n FROM u_vectors WHERE ${gammaColumn(c)} >= 0 GROUP BY ALL`);
-      const counts = new Array<number>(c.levels.length).fill(0);
-      for (const r of rows) counts[Number(r.g)] = Number(r.n);
-      // Levels never seen among random pairs get one pseudo-pair: rare, not impossible.
-      const total = counts.reduce((a, b) => a + b, 0) + c.levels.length;
-      return counts.map((x) => (x + 1) / total);
-    }),
-  );
+  const u: number[][] = [];
+  const counts: number[][] = [];
+  for (const c of COMPARISONS) {
+    const rows = await db.all<{ g: string; n: string }>(`SELECT ${gammaColumn(c)} AS g, count(*) AS n FROM u_vectors WHERE ${gammaColumn(c)} >= 0 GROUP BY ALL`);
+    const n = new Array<number>(c.levels.length).fill(0);
+    for (const r of rows) n[Number(r.g)] = Number(r.n);
+    // Levels never seen among random pairs get one pseudo-pair: rare, not impossible.
+    const total = n.reduce((a, b) => a + b, 0) + c.levels.length;
+    u.push(n.map((x) => (x + 1) / total));
+    counts.push(n);
+  }
   await db.run(`DROP TABLE u_pairs; DROP TABLE u_vectors;`);
-  return { u, sampled };
+  return { u, counts, sampled };
 }
+
+/** fewer observations than this, among random pairs and among expected matches, and a level weighs nothing */
+export const MIN_LEVEL_EVIDENCE = 5;
 
 export interface TrainOptions {
   uSamplePairs: number;
@@ -71,25 +82,31 @@ export interface TrainOptions {
  * blocking rules that found each pair). `ruleNames` gives the bit of each rule.
  */
 export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly string[], opts: TrainOptions): Promise<Model> {
-  const { u, sampled } = await estimateU(db, linkage, opts.uSamplePairs, opts.seed);
+  const { u, counts: uCounts, sampled } = await estimateU(db, linkage, opts.uSamplePairs, opts.seed);
   let m = COMPARISONS.map((c) => c.levels.map((lv) => lv.m));
   const sessions: NonNullable<Model['training']>['sessions'] = [];
   const trainedIn = COMPARISONS.map(() => [] as number[][]);
   for (const s of TRAINING_SESSIONS) {
-    const bit = ruleNames.indexOf(s.rule);
-    if (bit < 0) continue;
-    const pats = await patterns(db, 'comparison_vectors', `(rules >> ${bit}) & 1 = 1`);
+    const bit = s.rule === null ? -1 : ruleNames.indexOf(s.rule);
+    if (s.rule !== null && bit < 0) continue;
+    const pats = await patterns(db, 'comparison_vectors', bit < 0 ? 'TRUE' : `(rules >> ${bit}) & 1 = 1`);
     const pairs = pats.reduce((a, p) => a + p.count, 0);
     if (pairs === 0) continue;
-    const comps: EmComparison[] = COMPARISONS.map((c, i) => ({ levels: c.levels.length, m: m[i], u: u[i], fixed: s.fixed.includes(c.name) }));
+    const comps: EmComparison[] = COMPARISONS.map((c, i) => ({
+      levels: c.levels.length,
+      m: m[i],
+      u: u[i],
+      excluded: s.excluded.includes(c.name),
+      fixed: !s.train.includes(c.name),
+    }));
     const r = runEm(pats, comps, { lambda: 0.5, maxIterations: 200 });
     COMPARISONS.forEach((c, i) => {
-      if (!s.fixed.includes(c.name)) trainedIn[i].push(r.m[i]);
+      if (s.train.includes(c.name)) trainedIn[i].push(r.m[i]);
     });
-    sessions.push({ rule: s.rule, pairs, iterations: r.iterations, converged: r.converged, lambda: r.lambda, fixed: s.fixed });
+    // The mean over the sessions so far: later sessions weigh with what earlier ones learnt.
+    m = m.map((start, i) => (trainedIn[i].length ? start.map((_, g) => trainedIn[i].reduce((a, v) => a + v[g], 0) / trainedIn[i].length) : start));
+    sessions.push({ rule: s.rule ?? 'all candidate pairs', pairs, iterations: r.iterations, converged: r.converged, lambda: r.lambda, fixed: s.excluded });
   }
-  // m of a comparison: the mean over the sessions that trained it (the starting values where none did).
-  m = m.map((start, i) => (trainedIn[i].length ? start.map((_, g) => trainedIn[i].reduce((a, v) => a + v[g], 0) / trainedIn[i].length) : start));
   // lambda among all candidate pairs, with m and u fixed; scaled to all allowed pairs (blocking recall taken as 1).
   const all = await patterns(db, 'comparison_vectors');
   const candidatePairs = all.reduce((a, p) => a + p.count, 0);
@@ -97,6 +114,9 @@ export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly s
   const final = runEm(all, fixedAll, { lambda: 0.1, maxIterations: 200, fixM: true });
   // Only lambda moves in this run: m stays as trained, u as sampled.
   const lambdaCandidates = final.lambda;
+  // A level seen neither among random pairs nor among the expected matches carries no evidence either way:
+  // its weight is set to zero (m = u) rather than to a ratio of two pseudo-counts.
+  m = m.map((lv, i) => lv.map((p, g) => (uCounts[i][g] < MIN_LEVEL_EVIDENCE && final.matchCounts[i][g] < MIN_LEVEL_EVIDENCE ? u[i][g] : p)));
   const totalPairs = await allowedPairCount(db, linkage);
   const lambda = Math.min(Math.max((lambdaCandidates * candidatePairs) / Math.max(totalPairs, 1), 1e-12), 0.5);
   return {
