@@ -31,19 +31,26 @@ export async function connectedComponents(db: Db, edges: string, out: string): P
   return rounds + 1;
 }
 
+/** Pairs that may join two records: at or above the threshold, and not flagged as a hard negative. */
+export function linkableSql(threshold: number, hasHardNegative: boolean): string {
+  return `match_probability >= ${threshold}${hasHardNegative ? ' AND NOT coalesce(hard_negative, false)' : ''}`;
+}
+
 export async function clusterRecords(db: Db, threshold: number): Promise<{ rounds: number; clusters: number }> {
+  const hasHard = (await db.count(`SELECT count(*) FROM duckdb_columns() WHERE table_name = 'scored_pairs' AND column_name = 'hard_negative'`)) > 0;
+  const linkable = linkableSql(threshold, hasHard);
   await db.run(`
     CREATE OR REPLACE TEMP TABLE cluster_edges AS
-      SELECT rec_id_l AS a, rec_id_r AS b FROM scored_pairs WHERE match_probability >= ${threshold}
-      UNION ALL SELECT rec_id_r, rec_id_l FROM scored_pairs WHERE match_probability >= ${threshold};
+      SELECT rec_id_l AS a, rec_id_r AS b FROM scored_pairs WHERE ${linkable}
+      UNION ALL SELECT rec_id_r, rec_id_l FROM scored_pairs WHERE ${linkable};
   `);
   const rounds = await connectedComponents(db, 'cluster_edges', 'cluster_linked');
   await db.run(`
     CREATE OR REPLACE TABLE clusters AS
     WITH best AS (
       SELECT rec_id, max(p) AS best_link_probability FROM (
-        SELECT rec_id_l AS rec_id, match_probability AS p FROM scored_pairs WHERE match_probability >= ${threshold}
-        UNION ALL SELECT rec_id_r, match_probability FROM scored_pairs WHERE match_probability >= ${threshold})
+        SELECT rec_id_l AS rec_id, match_probability AS p FROM scored_pairs WHERE ${linkable}
+        UNION ALL SELECT rec_id_r, match_probability FROM scored_pairs WHERE ${linkable})
       GROUP BY rec_id)
     SELECT p.rec_id, coalesce(c.cluster_id, p.rec_id) AS cluster_id, coalesce(b.best_link_probability, 1.0) AS best_link_probability
     FROM person_clean p LEFT JOIN cluster_linked c USING (rec_id) LEFT JOIN best b USING (rec_id)

@@ -31,7 +31,8 @@ const ADJACENT_SWAP = `hamming(l.nik_digits, r.nik_digits) = 2 AND list_bool_or(
   substr(l.nik_digits, i, 1) = substr(r.nik_digits, i + 1, 1) AND substr(l.nik_digits, i + 1, 1) = substr(r.nik_digits, i, 1)
   AND substr(l.nik_digits, i, 1) <> substr(l.nik_digits, i + 1, 1)))`;
 
-const BIRTH = (s: 'l' | 'r') => `${s}.birth_date`;
+/** The stated birth date, else the one decoded from the NIK. */
+const BD = (s: 'l' | 'r') => `coalesce(${s}.birth_date, ${s}.nik_birth_date)`;
 
 export const COMPARISONS: readonly Comparison[] = [
   {
@@ -40,10 +41,15 @@ export const COMPARISONS: readonly Comparison[] = [
     isNull: `NOT (${NIK_OK('l')} AND ${NIK_OK('r')})`,
     levels: [
       { label: 'exact', when: `l.nik_digits = r.nik_digits`, m: 0.85 },
-      // A typed digit in the region or date part; the sex-bearing day digit is left to its own level.
-      { label: 'one substitution in region or date', when: `hamming(l.nik_digits, r.nik_digits) = 1 AND substr(l.nik_digits, 1, 12) <> substr(r.nik_digits, 1, 12)
-          AND NOT (substr(l.nik_digits, 7, 1) <> substr(r.nik_digits, 7, 1) AND abs(substr(l.nik_digits, 7, 1)::INT - substr(r.nik_digits, 7, 1)::INT) = 4)`, m: 0.04 },
-      { label: 'adjacent swap', when: ADJACENT_SWAP, m: 0.03 },
+      // One typed digit in the region code.
+      { label: 'one substitution in the region code', when: `hamming(l.nik_digits, r.nik_digits) = 1 AND substr(l.nik_digits, 1, 6) <> substr(r.nik_digits, 1, 6)`, m: 0.02 },
+      // One typed digit (or swap) in the date part while the stated birth dates do not differ: a typo, not
+      // two persons born on different days (their NIKs differ in the date digits too).
+      { label: 'one typo in the date digits', when: `substr(l.nik_digits, 1, 6) = substr(r.nik_digits, 1, 6) AND substr(l.nik_digits, 13, 4) = substr(r.nik_digits, 13, 4)
+          AND (hamming(l.nik_digits, r.nik_digits) = 1 OR ${ADJACENT_SWAP})
+          AND abs(substr(l.nik_digits, 7, 1)::INT - substr(r.nik_digits, 7, 1)::INT) <> 4
+          AND coalesce(l.birth_date = r.birth_date, true)`, m: 0.03 },
+      { label: 'adjacent swap', when: `${ADJACENT_SWAP} AND substr(l.nik_digits, 7, 6) = substr(r.nik_digits, 7, 6)`, m: 0.02 },
       // Same region and date, another serial: a typo in the serial, or another person born that day there (twins).
       { label: 'same first 12 digits, serial differs', when: `substr(l.nik_digits, 1, 12) = substr(r.nik_digits, 1, 12)`, m: 0.01 },
       // The day digit differs by 4: the same date for the other sex (a twin brother or sister), or a sex typo.
@@ -72,16 +78,18 @@ export const COMPARISONS: readonly Comparison[] = [
     ],
   },
   {
+    // Stated birth dates, the NIK-decoded date standing in where a record states none. The NIK-decoded date of
+    // one agreeing with the stated date of the other counts only when the NIKs differ (equal NIKs carry equal
+    // dates: the NIK comparison has already counted that).
     name: 'birth_date',
-    description: 'birth date (stated; the NIK-decoded date as a separate level)',
-    isNull: `(${BIRTH('l')} IS NULL OR ${BIRTH('r')} IS NULL) AND (l.nik_birth_date IS NULL OR r.nik_birth_date IS NULL)`,
+    description: 'birth date (stated; decoded from the NIK where none is stated)',
+    isNull: `coalesce(l.birth_date, l.nik_birth_date) IS NULL OR coalesce(r.birth_date, r.nik_birth_date) IS NULL`,
     levels: [
-      { label: 'exact', when: `l.birth_date = r.birth_date`, m: 0.85 },
-      { label: 'day and month swapped', when: `year(l.birth_date) = year(r.birth_date) AND day(l.birth_date) = month(r.birth_date) AND month(l.birth_date) = day(r.birth_date)`, m: 0.02 },
-      { label: 'one year apart', when: `month(l.birth_date) = month(r.birth_date) AND day(l.birth_date) = day(r.birth_date) AND abs(year(l.birth_date) - year(r.birth_date)) = 1`, m: 0.02 },
-      { label: 'NIK-decoded date agrees', when: `coalesce(l.birth_date, l.nik_birth_date) = coalesce(r.nik_birth_date, r.birth_date)
-          OR coalesce(l.nik_birth_date, l.birth_date) = coalesce(r.birth_date, r.nik_birth_date)`, m: 0.04 },
-      { label: 'same year and month', when: `year(l.birth_date) = year(r.birth_date) AND month(l.birth_date) = month(r.birth_date)`, m: 0.03 },
+      { label: 'exact', when: `${BD('l')} = ${BD('r')}`, m: 0.85 },
+      { label: 'day and month swapped', when: `year(${BD('l')}) = year(${BD('r')}) AND day(${BD('l')}) = month(${BD('r')}) AND month(${BD('l')}) = day(${BD('r')})`, m: 0.02 },
+      { label: 'one year apart', when: `month(${BD('l')}) = month(${BD('r')}) AND day(${BD('l')}) = day(${BD('r')}) AND abs(year(${BD('l')}) - year(${BD('r')})) = 1`, m: 0.02 },
+      { label: 'NIK-decoded date agrees', when: `l.nik_digits IS DISTINCT FROM r.nik_digits AND (l.birth_date = r.nik_birth_date OR l.nik_birth_date = r.birth_date)`, m: 0.04 },
+      { label: 'same year and month', when: `year(${BD('l')}) = year(${BD('r')}) AND month(${BD('l')}) = month(${BD('r')})`, m: 0.03 },
       { label: 'different', when: 'TRUE', m: 0.04 },
     ],
   },
@@ -112,6 +120,22 @@ export const COMPARISONS: readonly Comparison[] = [
     ],
   },
 ];
+
+/**
+ * Hard negatives the comparisons cannot see one by one: twins and siblings born the same day share the
+ * birth date, the household and the NIK up to the serial or the sex digit, and only the name tells them
+ * apart. A pair with both NIKs in that pattern, the same birth date and names that are not near-identical
+ * is never linked, whatever its weight (the pair stays in scored_pairs with its weight, flagged).
+ */
+export const HARD_NEGATIVE_SQL = `(gamma_nik IN (${levelIndex('nik', 'same first 12 digits, serial differs')}, ${levelIndex('nik', 'same date, other sex')})
+  AND gamma_birth_date = ${levelIndex('birth_date', 'exact')}
+  AND gamma_name NOT IN (${levelIndex('name', 'exact')}, ${levelIndex('name', 'same tokens, other order')}, ${levelIndex('name', 'Jaro-Winkler >= 0.95')}))`;
+
+function levelIndex(comparison: string, label: string): number {
+  const i = COMPARISONS.find((c) => c.name === comparison)?.levels.findIndex((l) => l.label === label) ?? -1;
+  if (i < 0) throw new Error(`no level '${label}' in comparison ${comparison}`);
+  return i;
+}
 
 /** SQL expression giving the gamma of one comparison. */
 export function gammaSql(c: Comparison): string {

@@ -7,7 +7,7 @@
 import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
 import type { Model } from '../../../schemas/model.ts';
-import { COMPARISONS } from '../compare/comparisons.ts';
+import { COMPARISONS, HARD_NEGATIVE_SQL } from '../compare/comparisons.ts';
 import { gammaColumn } from '../compare/index.ts';
 
 export function levelWeight(level: { m: number; u: number }): number {
@@ -60,7 +60,8 @@ export function scoreSql(model: Model, vectors: string, extraColumns: string[] =
         ${[...weightCols, ...tfCols].join(',\n        ')}
       FROM ${vectors} v ${tfJoins.join('\n')}
     )
-    SELECT *, ${total} AS match_weight, 1.0 / (1.0 + pow(2.0, -(${total}))) AS match_probability FROM w`;
+    SELECT *, ${total} AS match_weight, 1.0 / (1.0 + pow(2.0, -(${total}))) AS match_probability,
+      ${HARD_NEGATIVE_SQL} AS hard_negative FROM w`;
 }
 
 export async function scorePairs(db: Db, model: Model, vectors = 'comparison_vectors', extraColumns = ['rule_id', 'rules']): Promise<number> {
