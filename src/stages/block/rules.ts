@@ -45,9 +45,11 @@ export const BLOCKING_RULES: readonly BlockingRule[] = [
   },
   {
     name: 'token_year',
-    description: 'a shared name token (3+ letters) and the same birth year',
+    description: 'a shared name token (3+ letters) and the same birth year, in the same regency',
+    // Localised to the regency (of residence, else of NIK registration): a name token and a year alone make
+    // national blocks of thousands.
     keys: `list_transform(list_filter(list_distinct(p.name_tokens), t -> length(t) >= 3),
-             t -> t || ':' || coalesce(p.birth_year, year(p.nik_birth_date))::VARCHAR)`,
+             t -> t || ':' || coalesce(p.birth_year, year(p.nik_birth_date))::VARCHAR || ':' || coalesce(p.regency_code, substr(p.nik_region, 1, 4)))`,
   },
   {
     name: 'kk_first_name',
