@@ -31,8 +31,9 @@ const ADJACENT_SWAP = `hamming(l.nik_digits, r.nik_digits) = 2 AND list_bool_or(
   substr(l.nik_digits, i, 1) = substr(r.nik_digits, i + 1, 1) AND substr(l.nik_digits, i + 1, 1) = substr(r.nik_digits, i, 1)
   AND substr(l.nik_digits, i, 1) <> substr(l.nik_digits, i + 1, 1)))`;
 
-/** The stated birth date, else the one decoded from the NIK. */
-const BD = (s: 'l' | 'r') => `coalesce(${s}.birth_date, ${s}.nik_birth_date)`;
+/** The stated birth date, else the one decoded from the NIK — unless both records carry the same NIK, whose date
+ *  the NIK comparison has already counted. */
+const BD = (s: 'l' | 'r') => `coalesce(${s}.birth_date, CASE WHEN l.nik_digits IS DISTINCT FROM r.nik_digits THEN ${s}.nik_birth_date END)`;
 
 export const COMPARISONS: readonly Comparison[] = [
   {
@@ -83,7 +84,7 @@ export const COMPARISONS: readonly Comparison[] = [
     // dates: the NIK comparison has already counted that).
     name: 'birth_date',
     description: 'birth date (stated; decoded from the NIK where none is stated)',
-    isNull: `coalesce(l.birth_date, l.nik_birth_date) IS NULL OR coalesce(r.birth_date, r.nik_birth_date) IS NULL`,
+    isNull: `${BD('l')} IS NULL OR ${BD('r')} IS NULL`,
     levels: [
       { label: 'exact', when: `${BD('l')} = ${BD('r')}`, m: 0.85 },
       { label: 'day and month swapped', when: `year(${BD('l')}) = year(${BD('r')}) AND day(${BD('l')}) = month(${BD('r')}) AND month(${BD('l')}) = day(${BD('r')})`, m: 0.02 },
@@ -123,13 +124,19 @@ export const COMPARISONS: readonly Comparison[] = [
 
 /**
  * Hard negatives the comparisons cannot see one by one: twins and siblings born the same day share the
- * birth date, the household and the NIK up to the serial or the sex digit, and only the name tells them
- * apart. A pair with both NIKs in that pattern, the same birth date and names that are not near-identical
- * is never linked, whatever its weight (the pair stays in scored_pairs with its weight, flagged).
+ * birth date and the household, and their NIKs differ only in the serial or the sex digit (or were registered
+ * elsewhere); only the name tells them apart. A pair born the same day in the same household is never linked
+ * when its NIKs are present and disagree beyond a typo while the names are not the same, nor when a NIK is
+ * missing and the names are not near-identical, whatever its weight (the pair keeps its weight, flagged).
  */
-export const HARD_NEGATIVE_SQL = `(gamma_nik IN (${levelIndex('nik', 'same first 12 digits, serial differs')}, ${levelIndex('nik', 'same date, other sex')})
-  AND gamma_birth_date = ${levelIndex('birth_date', 'exact')}
-  AND gamma_name NOT IN (${levelIndex('name', 'exact')}, ${levelIndex('name', 'same tokens, other order')}, ${levelIndex('name', 'Jaro-Winkler >= 0.95')}))`;
+export const HARD_NEGATIVE_SQL = `(gamma_birth_date = ${levelIndex('birth_date', 'exact')}
+  AND gamma_household IN (${levelIndex('household', 'same family card and village')}, ${levelIndex('household', 'same village and RT/RW')}, ${levelIndex('household', 'same family card')})
+  AND (
+    (gamma_nik IN (${levelIndex('nik', 'same first 12 digits, serial differs')}, ${levelIndex('nik', 'same date, other sex')}, ${levelIndex('nik', 'different')})
+      AND gamma_name NOT IN (${levelIndex('name', 'exact')}, ${levelIndex('name', 'same tokens, other order')}))
+    OR (gamma_nik = -1
+      AND gamma_name NOT IN (${levelIndex('name', 'exact')}, ${levelIndex('name', 'same tokens, other order')}, ${levelIndex('name', 'one token missing')}, ${levelIndex('name', 'Jaro-Winkler >= 0.95')}))
+  ))`;
 
 function levelIndex(comparison: string, label: string): number {
   const i = COMPARISONS.find((c) => c.name === comparison)?.levels.findIndex((l) => l.label === label) ?? -1;
