@@ -6,6 +6,8 @@ export const ModelLevel = z.object({
   m: z.number().gt(0).lte(1),
   u: z.number().gt(0).lte(1),
   tf: z.boolean().optional(),
+  /** u among pairs that share the birth date, for NIK levels whose date digits agree by construction */
+  u_given_same_birth_date: z.number().gt(0).lte(1).optional(),
 });
 
 export const ModelComparison = z.object({

@@ -12,6 +12,9 @@ export interface ComparisonLevel {
   m: number;
   /** term-frequency adjusted: the weight of this level depends on how common the value is */
   tf?: boolean;
+  /** the NIK's date digits agree at this level: when the birth dates agree too, u is taken among pairs born the
+   *  same day (the date would otherwise be counted twice) */
+  nikDateAgrees?: boolean;
 }
 
 export interface Comparison {
@@ -52,10 +55,10 @@ export const COMPARISONS: readonly Comparison[] = [
           AND coalesce(l.birth_date = r.birth_date, true)`, m: 0.03 },
       { label: 'adjacent swap', when: `${ADJACENT_SWAP} AND substr(l.nik_digits, 7, 6) = substr(r.nik_digits, 7, 6)`, m: 0.02 },
       // Same region and date, another serial: a typo in the serial, or another person born that day there (twins).
-      { label: 'same first 12 digits, serial differs', when: `substr(l.nik_digits, 1, 12) = substr(r.nik_digits, 1, 12)`, m: 0.01 },
+      { label: 'same first 12 digits, serial differs', when: `substr(l.nik_digits, 1, 12) = substr(r.nik_digits, 1, 12)`, m: 0.01, nikDateAgrees: true },
       // The day digit differs by 4: the same date for the other sex (a twin brother or sister), or a sex typo.
       { label: 'same date, other sex', when: `substr(l.nik_digits, 1, 6) = substr(r.nik_digits, 1, 6) AND substr(l.nik_digits, 8, 5) = substr(r.nik_digits, 8, 5)
-          AND abs(substr(l.nik_digits, 7, 1)::INT - substr(r.nik_digits, 7, 1)::INT) = 4`, m: 0.005 },
+          AND abs(substr(l.nik_digits, 7, 1)::INT - substr(r.nik_digits, 7, 1)::INT) = 4`, m: 0.005, nikDateAgrees: true },
       { label: 'different', when: 'TRUE', m: 0.065 },
     ],
   },

@@ -38,7 +38,11 @@ export function scoreSql(model: Model, vectors: string, extraColumns: string[] =
     const mc = byName.get(comp.name);
     if (!mc) continue;
     const g = `v.${gammaColumn(comp)}`;
-    weightCols.push(`CASE ${mc.levels.map((lv, i) => `WHEN ${g} = ${i} THEN ${levelWeight(lv)}`).join(' ')} ELSE 0 END AS bf_${comp.name}`);
+    // A level with a u among pairs born the same day uses it when the birth dates agree exactly.
+    const bdExact = `v.gamma_birth_date = ${model.comparisons.find((c) => c.name === 'birth_date')?.levels.findIndex((l) => l.label === 'exact') ?? 0}`;
+    const weightOf = (lv: Model['comparisons'][number]['levels'][number]) =>
+      lv.u_given_same_birth_date ? `CASE WHEN ${bdExact} THEN ${levelWeight({ m: lv.m, u: lv.u_given_same_birth_date })} ELSE ${levelWeight(lv)} END` : `${levelWeight(lv)}`;
+    weightCols.push(`CASE ${mc.levels.map((lv, i) => `WHEN ${g} = ${i} THEN ${weightOf(lv)}`).join(' ')} ELSE 0 END AS bf_${comp.name}`);
     const tfLevels = mc.levels.map((lv, i) => ({ lv, i })).filter((x) => x.lv.tf);
     if (mc.tf_column && tfLevels.length) {
       const bound = model.tf_max_adjustment;

@@ -20,7 +20,16 @@ export interface EmComparison {
   excluded?: boolean;
 }
 
+/** u of some levels of one comparison when another comparison sits at a given level (NIK given the birth date). */
+export interface ConditionalU {
+  comparison: number;
+  given: { comparison: number; level: number };
+  /** per level: the conditional u, or undefined to keep the plain u */
+  u: (number | undefined)[];
+}
+
 export interface EmOptions {
+  conditionalU?: ConditionalU[];
   lambda: number;
   maxIterations?: number;
   tolerance?: number;
@@ -72,7 +81,8 @@ export function runEm(patterns: Pattern[], comparisons: EmComparison[], opts: Em
         const g = p.gammas[i];
         if (g < 0 || !used[i]) continue;
         pm *= m[i][g];
-        pu *= u[i][g];
+        const cond = opts.conditionalU?.find((c) => c.comparison === i && p.gammas[c.given.comparison] === c.given.level && used[c.given.comparison]);
+        pu *= cond?.u[g] ?? u[i][g];
       }
       const w = pm / (pm + pu);
       matches += w * p.count;

@@ -11,7 +11,7 @@
 import type { Db } from '../../engine/db.ts';
 import { COMPARISONS } from '../compare/comparisons.ts';
 import { comparisonVectorsSql, gammaColumn } from '../compare/index.ts';
-import { runEm, type EmComparison, type Pattern } from './em.ts';
+import { runEm, type ConditionalU, type EmComparison, type Pattern } from './em.ts';
 import { allowedSourcePairsSql } from '../block/index.ts';
 import type { Linkage } from '../../../schemas/config.ts';
 import type { Model } from '../../../schemas/model.ts';
@@ -72,6 +72,26 @@ export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, s
 /** fewer observations than this, among random pairs and among expected matches, and a level weighs nothing */
 export const MIN_LEVEL_EVIDENCE = 5;
 
+/**
+ * u of the NIK levels whose date digits agree, among pairs born the same day: two different persons born the
+ * same day share those digits when they share the region of registration and the sex, so u = ½·Σ f_r² over the
+ * regions' shares f_r of the valid NIKs. Without it, twins and neighbours born the same day would count the
+ * date twice (once in the NIK, once in the birth date).
+ */
+export async function nikUGivenSameBirthDate(db: Db): Promise<number> {
+  const r = await db.one<{ s: number }>(`
+    SELECT sum(f * f) AS s FROM (SELECT count(*) / sum(count(*)) OVER () AS f FROM person_clean WHERE nik IS NOT NULL GROUP BY nik_region)`);
+  return Math.min(Math.max(0.5 * Number(r?.s ?? 0), 1e-6), 1);
+}
+
+export function conditionalUs(model: Pick<Model, 'comparisons'>): ConditionalU[] {
+  const nik = model.comparisons.findIndex((c) => c.name === 'nik');
+  const bd = model.comparisons.findIndex((c) => c.name === 'birth_date');
+  if (nik < 0 || bd < 0) return [];
+  const exact = model.comparisons[bd].levels.findIndex((l) => l.label === 'exact');
+  return [{ comparison: nik, given: { comparison: bd, level: exact }, u: model.comparisons[nik].levels.map((l) => l.u_given_same_birth_date) }];
+}
+
 export interface TrainOptions {
   uSamplePairs: number;
   seed?: number;
@@ -83,6 +103,10 @@ export interface TrainOptions {
  */
 export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly string[], opts: TrainOptions): Promise<Model> {
   const { u, counts: uCounts, sampled } = await estimateU(db, linkage, opts.uSamplePairs, opts.seed);
+  const uSameDay = await nikUGivenSameBirthDate(db);
+  const cond = conditionalUs({
+    comparisons: COMPARISONS.map((c) => ({ name: c.name, levels: c.levels.map((lv) => ({ label: lv.label, m: 1, u: 1, u_given_same_birth_date: lv.nikDateAgrees ? uSameDay : undefined })) })),
+  });
   let m = COMPARISONS.map((c) => c.levels.map((lv) => lv.m));
   const sessions: NonNullable<Model['training']>['sessions'] = [];
   const trainedIn = COMPARISONS.map(() => [] as number[][]);
@@ -99,7 +123,7 @@ export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly s
       excluded: s.excluded.includes(c.name),
       fixed: !s.train.includes(c.name),
     }));
-    const r = runEm(pats, comps, { lambda: 0.5, maxIterations: 200 });
+    const r = runEm(pats, comps, { lambda: 0.5, maxIterations: 200, conditionalU: cond });
     COMPARISONS.forEach((c, i) => {
       if (s.train.includes(c.name)) trainedIn[i].push(r.m[i]);
     });
@@ -111,7 +135,7 @@ export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly s
   const all = await patterns(db, 'comparison_vectors');
   const candidatePairs = all.reduce((a, p) => a + p.count, 0);
   const fixedAll: EmComparison[] = COMPARISONS.map((c, i) => ({ levels: c.levels.length, m: m[i], u: u[i] }));
-  const final = runEm(all, fixedAll, { lambda: 0.1, maxIterations: 200, fixM: true });
+  const final = runEm(all, fixedAll, { lambda: 0.1, maxIterations: 200, fixM: true, conditionalU: cond });
   // Only lambda moves in this run: m stays as trained, u as sampled.
   const lambdaCandidates = final.lambda;
   // A level seen neither among random pairs nor among the expected matches carries no evidence either way:
@@ -127,7 +151,13 @@ export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly s
       name: c.name,
       description: c.description,
       tf_column: c.tfColumn,
-      levels: c.levels.map((lv, g) => ({ label: lv.label, m: m[i][g], u: u[i][g], ...(lv.tf ? { tf: true } : {}) })),
+      levels: c.levels.map((lv, g) => ({
+        label: lv.label,
+        m: m[i][g],
+        u: u[i][g],
+        ...(lv.tf ? { tf: true } : {}),
+        ...(lv.nikDateAgrees ? { u_given_same_birth_date: uSameDay } : {}),
+      })),
     })),
     training: { u_sample_pairs: sampled, sessions, lambda_candidates: lambdaCandidates, candidate_pairs: candidatePairs, total_pairs: totalPairs },
   };
