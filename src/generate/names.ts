@@ -84,8 +84,16 @@ export function givenName(rng: Rng, c: NameContext): string {
   }
 }
 
-/** A near-identical sibling name (HASAN/HUSEIN style) for twins. */
+/** A near-identical but different sibling name (HASAN/HUSEIN style) for twins. */
 export function twinName(rng: Rng, name: string, c: NameContext): string {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const t = twinNameOnce(rng, name, c);
+    if (t !== name) return t;
+  }
+  return `${name.split(' ')[0]} ${givenName(rng, { ...c, style: 'muslim' })}`;
+}
+
+function twinNameOnce(rng: Rng, name: string, c: NameContext): string {
   const pairs: [string, string][] = [['HASAN', 'HUSEIN'], ['FATIMAH', 'FATIMATUZ'], ['RIZKI', 'RIZKA'], ['DWI', 'TRI'], ['PUTRA', 'PUTRI'], ['ANDI', 'ANDRE']];
   for (const [a, b] of pairs) {
     if (name.includes(a)) return name.replace(a, b);
