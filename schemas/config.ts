@@ -31,7 +31,7 @@ export const Linkage = z
       ['regsosek', 'p3ke'],
     ]),
     /** pairs at or above this match probability are linked */
-    threshold: z.number().gt(0).lt(1).default(0.9),
+    threshold: z.number().gt(0).lt(1).default(0.99),
   })
   .strict();
 

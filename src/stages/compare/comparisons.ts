@@ -12,9 +12,6 @@ export interface ComparisonLevel {
   m: number;
   /** term-frequency adjusted: the weight of this level depends on how common the value is */
   tf?: boolean;
-  /** the NIK's date digits agree at this level: when the birth dates agree too, u is taken among pairs born the
-   *  same day (the date would otherwise be counted twice) */
-  nikDateAgrees?: boolean;
 }
 
 export interface Comparison {
@@ -55,10 +52,10 @@ export const COMPARISONS: readonly Comparison[] = [
           AND coalesce(l.birth_date = r.birth_date, true)`, m: 0.03 },
       { label: 'adjacent swap', when: `${ADJACENT_SWAP} AND substr(l.nik_digits, 7, 6) = substr(r.nik_digits, 7, 6)`, m: 0.02 },
       // Same region and date, another serial: a typo in the serial, or another person born that day there (twins).
-      { label: 'same first 12 digits, serial differs', when: `substr(l.nik_digits, 1, 12) = substr(r.nik_digits, 1, 12)`, m: 0.01, nikDateAgrees: true },
+      { label: 'same first 12 digits, serial differs', when: `substr(l.nik_digits, 1, 12) = substr(r.nik_digits, 1, 12)`, m: 0.01 },
       // The day digit differs by 4: the same date for the other sex (a twin brother or sister), or a sex typo.
       { label: 'same date, other sex', when: `substr(l.nik_digits, 1, 6) = substr(r.nik_digits, 1, 6) AND substr(l.nik_digits, 8, 5) = substr(r.nik_digits, 8, 5)
-          AND abs(substr(l.nik_digits, 7, 1)::INT - substr(r.nik_digits, 7, 1)::INT) = 4`, m: 0.005, nikDateAgrees: true },
+          AND abs(substr(l.nik_digits, 7, 1)::INT - substr(r.nik_digits, 7, 1)::INT) = 4`, m: 0.005 },
       { label: 'different', when: 'TRUE', m: 0.065 },
     ],
   },
@@ -129,16 +126,15 @@ export const COMPARISONS: readonly Comparison[] = [
  * Hard negatives the comparisons cannot see one by one: twins and siblings born the same day share the
  * birth date and the household, and their NIKs differ only in the serial or the sex digit (or were registered
  * elsewhere); only the name tells them apart. A pair born the same day in the same household is never linked
- * when its NIKs are present and disagree beyond a typo while the names are not the same, nor when a NIK is
- * missing and the names are not near-identical, whatever its weight (the pair keeps its weight, flagged).
+ * when its NIKs are present and disagree beyond a typo while the names agree at best phonetically, nor when a
+ * NIK is missing and the names share at most a token, whatever its weight (the pair keeps its weight, flagged).
  */
 export const HARD_NEGATIVE_SQL = `(gamma_birth_date = ${levelIndex('birth_date', 'exact')}
   AND gamma_household IN (${levelIndex('household', 'same family card and village')}, ${levelIndex('household', 'same village and RT/RW')}, ${levelIndex('household', 'same family card')})
   AND (
     (gamma_nik IN (${levelIndex('nik', 'same first 12 digits, serial differs')}, ${levelIndex('nik', 'same date, other sex')}, ${levelIndex('nik', 'different')})
-      AND gamma_name NOT IN (${levelIndex('name', 'exact')}, ${levelIndex('name', 'same tokens, other order')}))
-    OR (gamma_nik = -1
-      AND gamma_name NOT IN (${levelIndex('name', 'exact')}, ${levelIndex('name', 'same tokens, other order')}, ${levelIndex('name', 'one token missing')}, ${levelIndex('name', 'Jaro-Winkler >= 0.95')}))
+      AND gamma_name IN (${levelIndex('name', 'same phonetic key')}, ${levelIndex('name', 'initials agree')}, ${levelIndex('name', 'a token shared')}, ${levelIndex('name', 'different')}))
+    OR (gamma_nik = -1 AND gamma_name IN (${levelIndex('name', 'a token shared')}, ${levelIndex('name', 'different')}))
   ))`;
 
 function levelIndex(comparison: string, label: string): number {

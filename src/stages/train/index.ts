@@ -73,15 +73,32 @@ export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, s
 export const MIN_LEVEL_EVIDENCE = 5;
 
 /**
- * u of the NIK levels whose date digits agree, among pairs born the same day: two different persons born the
- * same day share those digits when they share the region of registration and the sex, so u = ½·Σ f_r² over the
- * regions' shares f_r of the valid NIKs. Without it, twins and neighbours born the same day would count the
- * date twice (once in the NIK, once in the birth date).
+ * u of the NIK levels among pairs born the same day. The NIK holds the birth date, so for two different
+ * persons born the same day a near-identical NIK (same region, serial 0001 for both, a neighbouring district
+ * code) is far more common than among random pairs: without this the date would be counted twice. Pairs are
+ * drawn at random among records sharing a birth date (seeded), and only those whose names are plainly
+ * different are kept, so they are non-matches; names and NIKs of two different persons are independent.
  */
-export async function nikUGivenSameBirthDate(db: Db): Promise<number> {
-  const r = await db.one<{ s: number }>(`
-    SELECT sum(f * f) AS s FROM (SELECT count(*) / sum(count(*)) OVER () AS f FROM person_clean WHERE nik IS NOT NULL GROUP BY nik_region)`);
-  return Math.min(Math.max(0.5 * Number(r?.s ?? 0), 1e-6), 1);
+export async function nikUGivenSameBirthDate(db: Db, linkage: Linkage, seed = 42): Promise<{ u: number[]; pairs: number }> {
+  const nik = COMPARISONS.find((c) => c.name === 'nik')!;
+  const name = COMPARISONS.find((c) => c.name === 'name')!;
+  await db.run(`
+    CREATE OR REPLACE TEMP TABLE u_day_pairs AS
+    WITH r AS (
+      SELECT rec_id, source, birth_date, row_number() OVER (PARTITION BY birth_date ORDER BY hash(rec_id, ${seed})) AS k
+      FROM person_clean WHERE birth_date IS NOT NULL AND nik_digits IS NOT NULL)
+    SELECT least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r
+    FROM r a JOIN r b ON a.birth_date = b.birth_date AND b.k = a.k + 1
+    SEMI JOIN (${allowedSourcePairsSql(linkage)}) s ON s.source_l = a.source AND s.source_r = b.source;
+    CREATE OR REPLACE TEMP TABLE u_day_vectors AS ${comparisonVectorsSql('u_day_pairs', [], [nik, name])};
+  `);
+  const rows = await db.all<{ g: string; n: string }>(`
+    SELECT gamma_nik AS g, count(*) AS n FROM u_day_vectors WHERE gamma_nik >= 0 AND gamma_name = ${name.levels.length - 1} GROUP BY ALL`);
+  await db.run(`DROP TABLE u_day_pairs; DROP TABLE u_day_vectors;`);
+  const counts = new Array<number>(nik.levels.length).fill(0);
+  for (const r of rows) counts[Number(r.g)] = Number(r.n);
+  const total = counts.reduce((a, b) => a + b, 0) + nik.levels.length;
+  return { u: counts.map((c) => (c + 1) / total), pairs: total - nik.levels.length };
 }
 
 export function conditionalUs(model: Pick<Model, 'comparisons'>): ConditionalU[] {
@@ -103,9 +120,11 @@ export interface TrainOptions {
  */
 export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly string[], opts: TrainOptions): Promise<Model> {
   const { u, counts: uCounts, sampled } = await estimateU(db, linkage, opts.uSamplePairs, opts.seed);
-  const uSameDay = await nikUGivenSameBirthDate(db);
+  const sameDay = await nikUGivenSameBirthDate(db, linkage, opts.seed);
+  // Too few same-day pairs to estimate from (a tiny batch): keep the plain u.
+  const uSameDay = (c: (typeof COMPARISONS)[number], g: number) => (c.name === 'nik' && sameDay.pairs >= 1000 ? sameDay.u[g] : undefined);
   const cond = conditionalUs({
-    comparisons: COMPARISONS.map((c) => ({ name: c.name, levels: c.levels.map((lv) => ({ label: lv.label, m: 1, u: 1, u_given_same_birth_date: lv.nikDateAgrees ? uSameDay : undefined })) })),
+    comparisons: COMPARISONS.map((c) => ({ name: c.name, levels: c.levels.map((lv, g) => ({ label: lv.label, m: 1, u: 1, u_given_same_birth_date: uSameDay(c, g) })) })),
   });
   let m = COMPARISONS.map((c) => c.levels.map((lv) => lv.m));
   const sessions: NonNullable<Model['training']>['sessions'] = [];
@@ -156,7 +175,7 @@ export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly s
         m: m[i][g],
         u: u[i][g],
         ...(lv.tf ? { tf: true } : {}),
-        ...(lv.nikDateAgrees ? { u_given_same_birth_date: uSameDay } : {}),
+        ...(uSameDay(c, g) !== undefined ? { u_given_same_birth_date: uSameDay(c, g) } : {}),
       })),
     })),
     training: { u_sample_pairs: sampled, sessions, lambda_candidates: lambdaCandidates, candidate_pairs: candidatePairs, total_pairs: totalPairs },
