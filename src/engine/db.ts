@@ -72,7 +72,7 @@ export class Db {
   }
 
   async tableExists(name: string): Promise<boolean> {
-    return (await this.count(`SELECT count(*) FROM duckdb_tables() WHERE table_name = ${lit(name)}`)) > 0;
+    return (await this.count(`SELECT count(*) FROM duckdb_tables() WHERE table_name = ${lit(name)} AND database_name IN (current_database(), 'temp')`)) > 0;
   }
 
   close(): void {
