@@ -31,34 +31,64 @@ function ageReference(mappings: Mapping[], snapshotDate: string): string {
   return whens.length ? `CASE ${whens.join(' ')} ELSE DATE ${lit(snapshotDate)} END` : `DATE ${lit(snapshotDate)}`;
 }
 
-export function personCleanSql(mappings: Mapping[], snapshotDate: string): string {
+/**
+ * Lookup tables of the expensive string work, computed once per distinct value (names, addresses and date
+ * strings repeat a lot across 1.6 million records) and joined back.
+ */
+export function lookupSql(mappings: Mapping[], snapshotDate: string): string {
   const formats = [...DATE_FORMATS, ...mappings.flatMap((m) => m.date_formats)];
   const fmts = `[${[...new Set(formats)].map(lit).join(', ')}]`;
+  return `
+  CREATE OR REPLACE TEMP TABLE norm_name AS
+    SELECT raw, fullname, own, name_parent(fullname) AS parent, name_phonetic_key(own) AS phonetic
+    FROM (SELECT raw, fullname, name_own(fullname) AS own FROM (SELECT raw, name_full(raw) AS fullname FROM (
+      SELECT DISTINCT name AS raw FROM accepted_record WHERE name IS NOT NULL
+      UNION SELECT DISTINCT mother_name FROM accepted_record WHERE mother_name IS NOT NULL)));
+  CREATE OR REPLACE TEMP TABLE norm_address AS
+    SELECT raw, address_norm_of(raw) AS norm, rt_from_address(raw) AS rt, rw_from_address(raw) AS rw
+    FROM (SELECT DISTINCT address AS raw FROM accepted_record WHERE nullif(trim(address), '') IS NOT NULL);
+  -- rec_id: dense and deterministic (source, file, row number); sorted narrow, then joined back by rowid.
+  CREATE OR REPLACE TEMP TABLE norm_rec_id AS
+    SELECT rowid AS rid, row_number() OVER (ORDER BY source, file, row_number) AS rec_id FROM accepted_record;
+  CREATE OR REPLACE TEMP TABLE norm_date AS
+    SELECT raw, parsed, date_status(raw, parsed, DATE ${lit(snapshotDate)}) AS status
+    FROM (SELECT raw, date_parse(raw, ${fmts}) AS parsed FROM (
+      SELECT DISTINCT birth_date AS raw FROM accepted_record WHERE birth_date IS NOT NULL
+      UNION SELECT DISTINCT updated_at FROM accepted_record WHERE updated_at IS NOT NULL));
+  `;
+}
+
+export function personCleanSql(mappings: Mapping[], snapshotDate: string): string {
   const snap = `DATE ${lit(snapshotDate)}`;
   return `
   CREATE OR REPLACE TABLE person_clean AS
   WITH a AS (
-    SELECT r.*,
+    SELECT r.*, ri.rec_id,
       id_digits(r.nik) AS nik_d,
       id_digits(r.no_kk) AS kk_d,
-      name_full(r.name) AS nm_full,
-      date_parse(r.birth_date, ${fmts}) AS bd_parsed,
-      date_parse(r.updated_at, ${fmts}) AS upd,
+      nn.fullname AS nm_full, nn.own AS nm_own, nn.parent AS nm_parent, nn.phonetic AS nm_phonetic, nm.own AS mother_own,
+      nd.parsed AS bd_parsed, coalesce(nd.status, 'missing') AS bd_st,
+      nu.parsed AS upd,
+      na.norm AS addr_norm, na.rt AS addr_rt, na.rw AS addr_rw,
       try_cast(trim(r.age) AS INTEGER) AS age_given,
       ${ageReference(mappings, snapshotDate)} AS age_ref,
       regexp_replace(coalesce(r.village_code, ''), '[^0-9]', '', 'g') AS vc,
       nullif(trim(coalesce(r.address, '')), '') AS addr
     FROM accepted_record r
+    JOIN norm_rec_id ri ON ri.rid = r.rowid
+    LEFT JOIN norm_name nn ON nn.raw = r.name
+    LEFT JOIN norm_name nm ON nm.raw = r.mother_name
+    LEFT JOIN norm_date nd ON nd.raw = r.birth_date
+    LEFT JOIN norm_date nu ON nu.raw = r.updated_at
+    LEFT JOIN norm_address na ON na.raw = r.address
   ),
   b AS (
     SELECT a.*,
       nik_status_of(a.nik, a.nik_d, pn.code IS NOT NULL, a.kk_d) AS nik_st,
-      date_status(a.birth_date, a.bd_parsed, ${snap}) AS bd_st,
       CASE WHEN NOT is_blank(a.no_kk) AND regexp_full_match(a.kk_d, '[0-9]{16}') AND NOT id_is_placeholder(a.kk_d) AND pk.code IS NOT NULL THEN a.kk_d END AS kk_ok,
       v.code AS v_code, v.district_code AS v_district, v.regency_code AS v_regency, v.province_code AS v_province,
       CASE WHEN a.vc = '' THEN 'missing' WHEN length(a.vc) <> 10 THEN 'malformed' WHEN v.code IS NULL THEN 'unknown' ELSE 'ok' END AS v_st,
-      d.code AS d_code, rg.code AS rg_code, pv.code AS pv_code,
-      name_own(a.nm_full) AS nm_own
+      d.code AS d_code, rg.code AS rg_code, pv.code AS pv_code
     FROM a
     LEFT JOIN ref_province pn ON pn.code = substr(a.nik_d, 1, 2)
     LEFT JOIN ref_province pk ON pk.code = substr(a.kk_d, 1, 2)
@@ -88,7 +118,7 @@ export function personCleanSql(mappings: Mapping[], snapshotDate: string): strin
     FROM c
   )
   SELECT
-    row_number() OVER (ORDER BY source, file, row_number) AS rec_id,
+    rec_id,
     source, trim(source_record_id) AS source_record_id, file, row_number, snapshot_id,
     nik AS nik_raw,
     CASE WHEN nik_st = 'valid' THEN nik_d END AS nik,
@@ -106,8 +136,8 @@ export function personCleanSql(mappings: Mapping[], snapshotDate: string): strin
     CASE WHEN nm_own IS NOT NULL THEN string_split(nm_own, ' ') END AS name_tokens,
     split_part(nm_own, ' ', 1) AS name_first,
     CASE WHEN nm_own IS NOT NULL THEN string_split(nm_own, ' ')[-1] END AS name_last,
-    name_phonetic_key(nm_own) AS name_phonetic,
-    name_parent(nm_full) AS name_parent,
+    nm_phonetic AS name_phonetic,
+    nm_parent AS name_parent,
     bd AS birth_date,
     bd_st AS birth_date_status,
     coalesce(year(bd), year(nik_bd)) AS birth_year,
@@ -119,11 +149,11 @@ export function personCleanSql(mappings: Mapping[], snapshotDate: string): strin
     coalesce(v_district, d_code) AS district_code,
     coalesce(v_regency, rg_code) AS regency_code,
     coalesce(v_province, pv_code) AS province_code,
-    rt_rw_pad(coalesce(nullif(trim(rt), ''), rt_from_address(addr))) AS rt,
-    rt_rw_pad(coalesce(nullif(trim(rw), ''), rw_from_address(addr))) AS rw,
-    address_norm_of(addr) AS address_norm,
-    string_split(address_norm_of(addr), ' ') AS address_tokens,
-    name_own(name_full(mother_name)) AS mother_name_norm,
+    rt_rw_pad(coalesce(nullif(trim(rt), ''), addr_rt)) AS rt,
+    rt_rw_pad(coalesce(nullif(trim(rw), ''), addr_rw)) AS rw,
+    addr_norm AS address_norm,
+    string_split(addr_norm, ' ') AS address_tokens,
+    mother_own AS mother_name_norm,
     dec AS decile,
     f_pkh AS pkh, f_bpnt AS bpnt, f_pbi AS pbi_jkn,
     list_sort(list_distinct(list_concat(progs_listed, list_filter(['PKH', 'BPNT', 'PBI_JKN'],
@@ -143,7 +173,7 @@ export function personCleanSql(mappings: Mapping[], snapshotDate: string): strin
       CASE WHEN NOT is_blank(updated_at) AND upd IS NULL THEN 'updated_at:unparsed' END
     ], f -> f IS NOT NULL) AS flags
   FROM d
-  ORDER BY rec_id`;
+  `;
 }
 
 export const normaliseStage: Stage = {
@@ -152,7 +182,10 @@ export const normaliseStage: Stage = {
     const { db } = ctx;
     await loadReference(db);
     await createNormaliseMacros(db);
-    await db.run(personCleanSql(ctx.sources.map((s) => s.mapping), ctx.config.snapshot_date));
+    const mappings = ctx.sources.map((s) => s.mapping);
+    await db.run(lookupSql(mappings, ctx.config.snapshot_date));
+    await db.run(personCleanSql(mappings, ctx.config.snapshot_date));
+    await db.run(`DROP TABLE norm_name; DROP TABLE norm_address; DROP TABLE norm_date; DROP TABLE norm_rec_id;`);
     const rows = await db.count(`SELECT count(*) FROM person_clean`);
     const by = async (col: string) =>
       (await db.all<{ source: string; value: string; rows: string }>(`SELECT source, ${col} AS value, count(*) AS rows FROM person_clean GROUP BY ALL ORDER BY ALL`)).map(
