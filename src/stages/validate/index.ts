@@ -21,20 +21,25 @@ export const validateStage: Stage = {
   async run(ctx: Ctx) {
     const { db } = ctx;
     await db.run(classifySql());
+    await db.run(`
+      CREATE OR REPLACE TEMP TABLE quarantined_record AS
+        SELECT s.source, s.source_record_id, s.file, s.row_number, v.reason
+        FROM (SELECT source, source_record_id, file, row_number, rowid AS rid FROM source_record) s JOIN validation_reason v USING (rid);`);
     const rawJoin = ctx.sources
       .map(
         (s) => `SELECT v.source, nullif(trim(v.source_record_id), '') AS source_record_id, v.file, v.row_number, v.reason, to_json(r) :: VARCHAR AS raw
-                FROM validated_record v JOIN raw_${s.name} r ON r._file = v.file AND r._row = v.row_number
-                WHERE v.reason IS NOT NULL AND v.source = ${lit(s.name)}`,
+                FROM quarantined_record v JOIN raw_${s.name} r ON r._file = v.file AND r._row = v.row_number
+                WHERE v.source = ${lit(s.name)}`,
       )
       .join(' UNION ALL ');
     await db.run(`
-      CREATE OR REPLACE TABLE accepted_record AS SELECT * EXCLUDE (reason) FROM validated_record WHERE reason IS NULL;
+      CREATE OR REPLACE TABLE accepted_record AS
+        SELECT s.* EXCLUDE (rid) FROM (SELECT *, rowid AS rid FROM source_record) s ANTI JOIN validation_reason v USING (rid);
       CREATE OR REPLACE TABLE quarantine AS
         SELECT source, NULL::VARCHAR AS source_record_id, file, row_number, reason, raw FROM ingest_rejects
         UNION ALL ${rawJoin}
         ORDER BY source, file, row_number;
-      DROP TABLE validated_record;
+      DROP TABLE validation_reason; DROP TABLE quarantined_record;
     `);
     const ingest = (ctx.figures.ingest as { sources: SourceIngest[] } | undefined)?.sources ?? [];
     const counts = await db.all<{ source: string; accepted: string; quarantined: string }>(`

@@ -12,19 +12,26 @@ export const QUARANTINE_RULES: { reason: string; when: string }[] = [
   { reason: 'impossible_value: name holds control characters', when: `regexp_matches(coalesce(name, ''), '[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F]')` },
   { reason: 'impossible_value: name longer than 200 characters', when: `length(coalesce(name, '')) > 200` },
   { reason: 'impossible_value: NIK field longer than 40 characters', when: `length(coalesce(nik, '')) > 40` },
-  { reason: 'duplicate_record_id: id already used by an earlier row of this source', when: `_dup > 1` },
+  { reason: 'duplicate_record_id: id already used by an earlier row of this source', when: `_is_dup` },
 ];
 
-/** SQL: source_record → validated_record with a `reason` (NULL = accepted). */
+/**
+ * SQL: source_record → validation_reason(rid, reason), the rowids of source_record that are quarantined.
+ * Narrow tables only: the repeated-id check sorts ids, not whole rows.
+ */
 export function classifySql(): string {
   const cases = QUARANTINE_RULES.map((r) => `WHEN ${r.when} THEN '${r.reason.replaceAll("'", "''")}'`).join('\n        ');
   return `
-    CREATE OR REPLACE TEMP TABLE validated_record AS
-    SELECT * EXCLUDE (_dup), CASE
-        ${cases}
-      END AS reason
-    FROM (
-      SELECT *, row_number() OVER (PARTITION BY source, trim(source_record_id) ORDER BY file, row_number) AS _dup
-      FROM source_record
-    );`;
+    CREATE OR REPLACE TEMP TABLE validation_dup AS
+      SELECT rid FROM (
+        SELECT rowid AS rid, row_number() OVER (PARTITION BY source, trim(source_record_id) ORDER BY file, row_number) AS n FROM source_record)
+      WHERE n > 1;
+    CREATE OR REPLACE TEMP TABLE validation_reason AS
+      SELECT rid, reason FROM (
+        SELECT s.rid, CASE
+          ${cases}
+        END AS reason
+        FROM (SELECT *, rowid AS rid FROM source_record) s LEFT JOIN (SELECT rid, true AS _is_dup FROM validation_dup) d USING (rid)
+      ) WHERE reason IS NOT NULL;
+    DROP TABLE validation_dup;`;
 }
