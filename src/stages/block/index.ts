@@ -21,6 +21,7 @@ export interface BlockingFigures {
   rules: { rule: string; description: string; keys: number; blocks: number; capped_blocks: number; capped_records: number; pairs: number; new_pairs: number }[];
   candidate_pairs: number;
   max_block_size: number;
+  rule_caps: Record<string, number>;
   largest_blocks: GiantBlock[];
 }
 
@@ -39,8 +40,10 @@ export function allowedSourcePairsSql(linkage: Pick<Linkage, 'dedupe' | 'link'>)
 export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: readonly BlockingRule[] = BLOCKING_RULES): Promise<BlockingFigures> {
   const cap = linkage.max_block_size;
   const keySelects = rules.map(
-    (r, i) => `SELECT ${i}::UTINYINT AS rule_id, unnest(${r.keys}) AS key, p.rec_id, p.source FROM person_clean p`,
+    (r, i) => `SELECT ${i}::UTINYINT AS rule_id, unnest(${r.keys}) AS key, p.rec_id, p.source, ${r.distinctOn ?? 'NULL'}::VARCHAR AS aux FROM person_clean p`,
   );
+  const capOf = (r: BlockingRule) => Math.min(r.maxBlockSize ?? cap, cap);
+  const capSql = `CASE b.rule_id ${rules.map((r, i) => `WHEN ${i} THEN ${capOf(r)}`).join(' ')} END`;
   await db.run(`
     CREATE OR REPLACE TEMP TABLE allowed_source_pairs AS ${allowedSourcePairsSql(linkage)};
     CREATE OR REPLACE TEMP TABLE block_keys AS
@@ -48,10 +51,11 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
     CREATE OR REPLACE TABLE blocking_blocks AS
       SELECT rule_id, key, count(*) AS records FROM block_keys GROUP BY ALL HAVING count(*) > 1;
     CREATE OR REPLACE TEMP TABLE block_keys_kept AS
-      SELECT k.* FROM block_keys k SEMI JOIN blocking_blocks b ON b.rule_id = k.rule_id AND b.key = k.key AND b.records <= ${cap};
+      SELECT k.* FROM block_keys k SEMI JOIN blocking_blocks b ON b.rule_id = k.rule_id AND b.key = k.key AND b.records <= ${capSql};
     CREATE OR REPLACE TEMP TABLE rule_pairs AS
       SELECT l.rec_id AS rec_id_l, r.rec_id AS rec_id_r, l.rule_id
       FROM block_keys_kept l JOIN block_keys_kept r ON l.rule_id = r.rule_id AND l.key = r.key AND l.rec_id < r.rec_id
+        AND (l.aux IS NULL OR l.aux IS DISTINCT FROM r.aux)
       SEMI JOIN allowed_source_pairs a ON a.source_l = l.source AND a.source_r = r.source;
     CREATE OR REPLACE TABLE candidate_pairs AS
       SELECT rec_id_l, rec_id_r, min(rule_id) AS rule_id, bit_or((1::UINTEGER) << rule_id) AS rules
@@ -59,9 +63,9 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
   `);
   const perRule = await db.all<Record<string, string>>(`
     WITH k AS (SELECT rule_id, count(*) AS keys FROM block_keys GROUP BY ALL),
-         b AS (SELECT rule_id, count(*) AS blocks, count(*) FILTER (WHERE records > ${cap}) AS capped_blocks,
-                      coalesce(sum(records) FILTER (WHERE records > ${cap}), 0) AS capped_records FROM blocking_blocks GROUP BY ALL),
-         p AS (SELECT rule_id, count(DISTINCT (rec_id_l, rec_id_r)) AS pairs FROM rule_pairs GROUP BY ALL),
+         b AS (SELECT rule_id, count(*) AS blocks, count(*) FILTER (WHERE records > ${capSql}) AS capped_blocks,
+                      coalesce(sum(records) FILTER (WHERE records > ${capSql}), 0) AS capped_records FROM blocking_blocks b GROUP BY ALL),
+         p AS (SELECT r.rule_id, count(*) AS pairs FROM candidate_pairs c JOIN range(${rules.length}) r(rule_id) ON (c.rules >> r.rule_id::INT) & 1 = 1 GROUP BY ALL),
          n AS (SELECT rule_id, count(*) AS new_pairs FROM candidate_pairs GROUP BY ALL)
     SELECT r.rule_id, coalesce(k.keys, 0) AS keys, coalesce(b.blocks, 0) AS blocks, coalesce(b.capped_blocks, 0) AS capped_blocks,
            coalesce(b.capped_records, 0) AS capped_records, coalesce(p.pairs, 0) AS pairs, coalesce(n.new_pairs, 0) AS new_pairs
@@ -69,6 +73,7 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
     ORDER BY r.rule_id`);
   const largest = await db.all<{ rule_id: string; records: string; key_hash: string }>(`
     SELECT rule_id, records, substr(md5(key), 1, 8) AS key_hash FROM blocking_blocks ORDER BY records DESC, rule_id, key_hash LIMIT 10`);
+  const caps = rules.map(capOf);
   const candidatePairs = await db.count(`SELECT count(*) FROM candidate_pairs`);
   await db.run(`DROP TABLE block_keys; DROP TABLE block_keys_kept; DROP TABLE rule_pairs;`);
   return {
@@ -84,6 +89,7 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
     })),
     candidate_pairs: candidatePairs,
     max_block_size: cap,
+    rule_caps: Object.fromEntries(rules.map((r, i) => [r.name, caps[i]])),
     largest_blocks: largest.map((b) => ({ rule: rules[Number(b.rule_id)].name, records: Number(b.records), key_hash: b.key_hash })),
   };
 }

@@ -10,6 +10,10 @@ export interface BlockingRule {
   description: string;
   /** SQL over person_clean (alias p) returning VARCHAR[] */
   keys: string;
+  /** SQL over p: pairs whose two values are equal are left to another rule (they would come many times here) */
+  distinctOn?: string;
+  /** a cap tighter than linkage.max_block_size for this rule */
+  maxBlockSize?: number;
 }
 
 /** Digits usable for NIK blocking: the recovered 16 digits, not a placeholder nor a family-card number. */
@@ -28,6 +32,8 @@ export const BLOCKING_RULES: readonly BlockingRule[] = [
     keys: `CASE WHEN ${NIK_DIGITS} IS NOT NULL THEN
              list_transform(range(1, 16), i -> i::VARCHAR || ':' || substr(p.nik_digits, 1, i - 1) || substr(p.nik_digits, i + 2))
            END`,
+    // Equal NIKs share all 15 keys; the 'nik' rule already pairs them.
+    distinctOn: 'p.nik_digits',
   },
   {
     name: 'dob_district',
@@ -50,6 +56,8 @@ export const BLOCKING_RULES: readonly BlockingRule[] = [
     // national blocks of thousands.
     keys: `list_transform(list_filter(list_distinct(p.name_tokens), t -> length(t) >= 3),
              t -> t || ':' || coalesce(p.birth_year, year(p.nik_birth_date))::VARCHAR || ':' || coalesce(p.regency_code, substr(p.nik_region, 1, 4)))`,
+    // A common token in a regency-year (SITI, 1980) is a block of hundreds of strangers: capped tight.
+    maxBlockSize: 60,
   },
   {
     name: 'kk_first_name',
