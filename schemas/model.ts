@@ -6,9 +6,26 @@ export const ModelLevel = z.object({
   m: z.number().gt(0).lte(1),
   u: z.number().gt(0).lte(1),
   tf: z.boolean().optional(),
-  /** u among pairs that share the birth date, for NIK levels whose date digits agree by construction */
-  u_given_same_birth_date: z.number().gt(0).lte(1).optional(),
 });
+
+/**
+ * u of one comparison among the non-matches that sit at given levels of other comparisons. Comparisons are not
+ * independent among non-matches: two members of one household are far likelier than two random persons to
+ * share a birth date (twins) or name tokens, and two persons born the same day nearby carry NIKs that differ
+ * only in the serial or a district digit. The first entry (in order) whose conditions all hold replaces the
+ * plain u of `comparison` for a pair.
+ */
+export const ConditionalU = z.object({
+  comparison: z.string(),
+  description: z.string(),
+  /** every condition must hold: the comparison sits at one of the levels (by label) */
+  given: z.array(z.object({ comparison: z.string(), levels: z.array(z.string()).min(1) })).min(1),
+  /** u per level of `comparison`, in its order */
+  u: z.array(z.number().gt(0).lte(1)).min(2),
+  /** non-matching pairs it was estimated from */
+  pairs: z.number().int().min(0),
+});
+export type ConditionalU = z.infer<typeof ConditionalU>;
 
 export const ModelComparison = z.object({
   name: z.string(),
@@ -18,15 +35,18 @@ export const ModelComparison = z.object({
 });
 
 export const Model = z.object({
-  version: z.literal(1),
+  version: z.literal(2),
   /** probability that two records drawn at random from the allowed source pairs are the same person */
   lambda: z.number().gt(0).lt(1),
   comparisons: z.array(ModelComparison).min(1),
+  conditional_u: z.array(ConditionalU).default([]),
   /** upper bound on the absolute term-frequency adjustment, in bits */
   tf_max_adjustment: z.number().min(0).default(6),
   training: z
     .object({
       u_sample_pairs: z.number().int(),
+      /** conditional u entries left out for want of non-matching pairs (a small batch): the next entry that fits applies */
+      conditional_u_skipped: z.array(z.object({ description: z.string(), pairs: z.number() })).default([]),
       sessions: z.array(z.object({ rule: z.string(), pairs: z.number(), iterations: z.number(), converged: z.boolean(), lambda: z.number(), fixed: z.array(z.string()) })),
       lambda_candidates: z.number(),
       candidate_pairs: z.number(),

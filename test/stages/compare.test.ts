@@ -72,11 +72,17 @@ describe('comparison levels', () => {
     ['one token missing', { name: 'SITI' }, 'one token missing'],
     ['a typo', { name: 'SITI AMINAJ' }, 'Jaro-Winkler >= 0.95'],
     ['two typos', { name: 'SITU AMNAH' }, 'Jaro-Winkler >= 0.88'],
+    ['a wrong first letter in a short name', { name: 'RITI AMINAH' }, 'one typo'],
     ['a shared token only', { name: 'SITI RAHAYU' }, 'a token shared'],
     ['different', { name: 'BUDI SANTOSO' }, 'different'],
     ['missing', { name: null }, 'null'],
   ])('name: %s', async (_label, b, expected) => {
     expect((await levels(db, {}, b as Rec)).name).toBe(expected);
+  });
+
+  it('name: one typed letter in a one-word name (Jaro-Winkler too weak there)', async () => {
+    expect((await levels(db, { name: 'NENENG' }, { name: 'RENENG' })).name).toBe('one typo');
+    expect((await levels(db, { name: 'JUSUF' }, { name: 'YUSUF' })).name).toBe('one typo');
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runEm, type Pattern } from '../../src/stages/train/em.ts';
+import { conditionalFor, runEm, type Pattern } from '../../src/stages/train/em.ts';
 
 /** Expected pattern counts of a known Fellegi–Sunter mixture (independent comparisons), no sampling noise. */
 function mixture(lambda: number, m: number[][], u: number[][], pairs: number): Pattern[] {
@@ -53,5 +53,39 @@ describe('EM over aggregated comparison vectors', () => {
     const r = runEm(pats, m.map((lv, i) => ({ levels: lv.length, m: i === 2 ? given : lv, u: u[i], fixed: i === 2 })), { lambda: 0.3, maxIterations: 500 });
     expect(r.m[2]).toEqual(given);
     expect(r.lambda).toBeCloseTo(0.3, 2);
+  });
+});
+
+describe('conditional u', () => {
+  // Comparison 0 (3 levels) whose u among non-matches depends on comparison 1 being at level 0.
+  const conds = [{ comparison: 0, given: [{ comparison: 1, levels: [0] }], u: [0.3, 0.3, 0.4] }];
+
+  it('applies the first entry whose conditions all hold, and never on a comparison left out of the session', () => {
+    const more = [...conds, { comparison: 0, given: [{ comparison: 1, levels: [0, 1] }], u: [0.1, 0.1, 0.8] }];
+    expect(conditionalFor(more, 0, [0, 0], [true, true])?.u).toEqual([0.3, 0.3, 0.4]);
+    expect(conditionalFor(more, 0, [0, 1], [true, true])?.u).toEqual([0.1, 0.1, 0.8]);
+    expect(conditionalFor(more, 0, [0, 2], [true, true])).toBeUndefined();
+    expect(conditionalFor(more, 0, [0, 0], [true, false])).toBeUndefined();
+    expect(conditionalFor(more, 1, [0, 0], [true, true])).toBeUndefined();
+  });
+
+  it('recovers m from a mixture whose non-matches are dependent, given the conditional u', () => {
+    const m = [[0.8, 0.1, 0.1], [0.9, 0.1]];
+    const uPlain = [[0.01, 0.09, 0.9], [0.2, 0.8]];
+    // Non-matches: comparison 0 follows conds[0].u when comparison 1 is at level 0, else uPlain[0].
+    const lambda = 0.1;
+    const pats: Pattern[] = [];
+    for (let a = 0; a < 3; a++)
+      for (let b = 0; b < 2; b++) {
+        const u0 = b === 0 ? conds[0].u[a] : uPlain[0][a];
+        pats.push({ gammas: [a, b], count: 100_000 * (lambda * m[0][a] * m[1][b] + (1 - lambda) * u0 * uPlain[1][b]) });
+      }
+    const fit = (c?: typeof conds) =>
+      runEm(pats, m.map((lv, i) => ({ levels: lv.length, m: lv.map(() => 1 / lv.length), u: uPlain[i] })), { lambda: 0.3, conditionalU: c, maxIterations: 3000, tolerance: 1e-12 });
+    const r = fit(conds);
+    expect(r.lambda).toBeCloseTo(lambda, 3);
+    r.m.forEach((lv, i) => lv.forEach((p, g) => expect(p).toBeCloseTo(m[i][g], 3)));
+    // Without it, the dependence is mistaken for matches.
+    expect(Math.abs(fit().lambda - lambda)).toBeGreaterThan(0.01);
   });
 });

@@ -70,6 +70,8 @@ export const COMPARISONS: readonly Comparison[] = [
       { label: 'one token missing', when: `len(l.name_tokens) <> len(r.name_tokens) AND abs(len(l.name_tokens) - len(r.name_tokens)) = 1
           AND (list_has_all(l.name_tokens, r.name_tokens) OR list_has_all(r.name_tokens, l.name_tokens))`, m: 0.05 },
       { label: 'Jaro-Winkler >= 0.95', when: `jaro_winkler_similarity(l.name_norm, r.name_norm) >= 0.95`, m: 0.07 },
+      // One typed letter where Jaro-Winkler is weak: short names, or a wrong first letter (NENENG/RENENG, JUSUF/YUSUF).
+      { label: 'one typo', when: `damerau_levenshtein(l.name_norm, r.name_norm) = 1`, m: 0.02 },
       { label: 'Jaro-Winkler >= 0.88', when: `jaro_winkler_similarity(l.name_norm, r.name_norm) >= 0.88`, m: 0.06 },
       { label: 'same phonetic key', when: `l.name_phonetic = r.name_phonetic`, m: 0.03 },
       { label: 'initials agree', when: `list_transform(l.name_tokens, t -> t[1]) = list_transform(r.name_tokens, t -> t[1])
@@ -122,6 +124,11 @@ export const COMPARISONS: readonly Comparison[] = [
   },
 ];
 
+/** Household levels: the two records live together (one family card, or one neighbourhood). */
+export const HOUSEHOLD_LEVELS = ['same family card and village', 'same village and RT/RW', 'same family card'] as const;
+/** Household levels: the two records live near each other, not together. */
+export const NEARBY_LEVELS = ['same village', 'same district', 'same regency'] as const;
+
 /**
  * Hard negatives the comparisons cannot see one by one: twins and siblings born the same day share the
  * birth date and the household, and their NIKs differ only in the serial or the sex digit (or were registered
@@ -130,14 +137,14 @@ export const COMPARISONS: readonly Comparison[] = [
  * NIK is missing and the names share at most a token, whatever its weight (the pair keeps its weight, flagged).
  */
 export const HARD_NEGATIVE_SQL = `(gamma_birth_date = ${levelIndex('birth_date', 'exact')}
-  AND gamma_household IN (${levelIndex('household', 'same family card and village')}, ${levelIndex('household', 'same village and RT/RW')}, ${levelIndex('household', 'same family card')})
+  AND gamma_household IN (${HOUSEHOLD_LEVELS.map((l) => levelIndex('household', l)).join(', ')})
   AND (
     (gamma_nik IN (${levelIndex('nik', 'same first 12 digits, serial differs')}, ${levelIndex('nik', 'same date, other sex')}, ${levelIndex('nik', 'different')})
       AND gamma_name IN (${levelIndex('name', 'same phonetic key')}, ${levelIndex('name', 'initials agree')}, ${levelIndex('name', 'a token shared')}, ${levelIndex('name', 'different')}))
     OR (gamma_nik = -1 AND gamma_name IN (${levelIndex('name', 'a token shared')}, ${levelIndex('name', 'different')}))
   ))`;
 
-function levelIndex(comparison: string, label: string): number {
+export function levelIndex(comparison: string, label: string): number {
   const i = COMPARISONS.find((c) => c.name === comparison)?.levels.findIndex((l) => l.label === label) ?? -1;
   if (i < 0) throw new Error(`no level '${label}' in comparison ${comparison}`);
   return i;

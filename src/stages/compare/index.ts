@@ -11,7 +11,7 @@ export const COMPARE_COLUMNS = [
   'birth_date', 'sex', 'village_code', 'district_code', 'regency_code', 'rt', 'rw', 'no_kk', 'kk_valid',
 ] as const;
 
-export function gammaColumn(c: Comparison): string {
+export function gammaColumn(c: Pick<Comparison, 'name'>): string {
   return `gamma_${c.name}`;
 }
 

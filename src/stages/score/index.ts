@@ -9,6 +9,7 @@ import { lit } from '../../engine/db.ts';
 import type { Model } from '../../../schemas/model.ts';
 import { COMPARISONS, HARD_NEGATIVE_SQL } from '../compare/comparisons.ts';
 import { gammaColumn } from '../compare/index.ts';
+import { conditionalUs } from '../train/conditional.ts';
 
 export function levelWeight(level: { m: number; u: number }): number {
   return Math.log2(level.m / level.u);
@@ -34,15 +35,19 @@ export function scoreSql(model: Model, vectors: string, extraColumns: string[] =
   const weightCols: string[] = [];
   const tfJoins: string[] = [];
   const tfCols: string[] = [];
+  const conditional = conditionalUs(model);
   for (const comp of COMPARISONS) {
     const mc = byName.get(comp.name);
     if (!mc) continue;
+    const ci = model.comparisons.indexOf(mc);
     const g = `v.${gammaColumn(comp)}`;
-    // A level with a u among pairs born the same day uses it when the birth dates agree exactly.
-    const bdExact = `v.gamma_birth_date = ${model.comparisons.find((c) => c.name === 'birth_date')?.levels.findIndex((l) => l.label === 'exact') ?? 0}`;
-    const weightOf = (lv: Model['comparisons'][number]['levels'][number]) =>
-      lv.u_given_same_birth_date ? `CASE WHEN ${bdExact} THEN ${levelWeight({ m: lv.m, u: lv.u_given_same_birth_date })} ELSE ${levelWeight(lv)} END` : `${levelWeight(lv)}`;
-    weightCols.push(`CASE ${mc.levels.map((lv, i) => `WHEN ${g} = ${i} THEN ${weightOf(lv)}`).join(' ')} ELSE 0 END AS bf_${comp.name}`);
+    const levelCase = (u: readonly number[]) => `CASE ${mc.levels.map((lv, i) => `WHEN ${g} = ${i} THEN ${levelWeight({ m: lv.m, u: u[i] })}::DOUBLE`).join(' ')} ELSE 0::DOUBLE END`;
+    // The first conditional u whose conditions hold replaces the plain u (see em.ts: the same rule in training).
+    const conds = conditional
+      .filter((c) => c.comparison === ci)
+      .map((c) => `WHEN ${c.given.map((x) => `v.${gammaColumn(model.comparisons[x.comparison])} IN (${x.levels.join(', ')})`).join(' AND ')} THEN ${levelCase(c.u)}`);
+    const plain = levelCase(mc.levels.map((lv) => lv.u));
+    weightCols.push(`${conds.length ? `CASE ${conds.join(' ')} ELSE ${plain} END` : plain} AS bf_${comp.name}`);
     const tfLevels = mc.levels.map((lv, i) => ({ lv, i })).filter((x) => x.lv.tf);
     if (mc.tf_column && tfLevels.length) {
       const bound = model.tf_max_adjustment;
@@ -56,7 +61,7 @@ export function scoreSql(model: Model, vectors: string, extraColumns: string[] =
   }
   const names = COMPARISONS.filter((c) => byName.has(c.name)).map((c) => c.name);
   const tfNames = tfCols.map((c) => c.split(' AS ')[1]);
-  const total = [`${priorWeight(model)}`, ...names.map((n) => `bf_${n}`), ...tfNames].join(' + ');
+  const total = [`${priorWeight(model)}::DOUBLE`, ...names.map((n) => `bf_${n}`), ...tfNames].join(' + ');
   return `
     WITH w AS (
       SELECT v.rec_id_l, v.rec_id_r${extraColumns.map((e) => `, v.${e}`).join('')},

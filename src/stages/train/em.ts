@@ -20,12 +20,22 @@ export interface EmComparison {
   excluded?: boolean;
 }
 
-/** u of some levels of one comparison when another comparison sits at a given level (NIK given the birth date). */
+/**
+ * u of one comparison's levels among the non-matches whose other comparisons sit at given levels (the NIK
+ * given the same birth date in the same household, say). In a list, the first entry whose conditions all hold
+ * for a pattern applies; a pattern that none fits uses the plain u.
+ */
 export interface ConditionalU {
   comparison: number;
-  given: { comparison: number; level: number };
-  /** per level: the conditional u, or undefined to keep the plain u */
-  u: (number | undefined)[];
+  /** every condition must hold: comparison `comparison` is at one of `levels` */
+  given: { comparison: number; levels: number[] }[];
+  /** per level of `comparison` */
+  u: number[];
+}
+
+/** The conditional u that applies to comparison `i` of a pattern, if any (conditions on excluded comparisons never hold). */
+export function conditionalFor(conds: readonly ConditionalU[] | undefined, i: number, gammas: readonly number[], used: readonly boolean[]): ConditionalU | undefined {
+  return conds?.find((c) => c.comparison === i && c.given.every((g) => used[g.comparison] && g.levels.includes(gammas[g.comparison])));
 }
 
 export interface EmOptions {
@@ -81,8 +91,7 @@ export function runEm(patterns: Pattern[], comparisons: EmComparison[], opts: Em
         const g = p.gammas[i];
         if (g < 0 || !used[i]) continue;
         pm *= m[i][g];
-        const cond = opts.conditionalU?.find((c) => c.comparison === i && p.gammas[c.given.comparison] === c.given.level && used[c.given.comparison]);
-        pu *= cond?.u[g] ?? u[i][g];
+        pu *= conditionalFor(opts.conditionalU, i, p.gammas, used)?.u[g] ?? u[i][g];
       }
       const w = pm / (pm + pu);
       matches += w * p.count;

@@ -11,7 +11,8 @@
 import type { Db } from '../../engine/db.ts';
 import { COMPARISONS } from '../compare/comparisons.ts';
 import { comparisonVectorsSql, gammaColumn } from '../compare/index.ts';
-import { runEm, type ConditionalU, type EmComparison, type Pattern } from './em.ts';
+import { runEm, type EmComparison, type Pattern } from './em.ts';
+import { conditionalUs, estimateConditionalU } from './conditional.ts';
 import { allowedSourcePairsSql } from '../block/index.ts';
 import type { Linkage } from '../../../schemas/config.ts';
 import type { Model } from '../../../schemas/model.ts';
@@ -72,43 +73,6 @@ export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, s
 /** fewer observations than this, among random pairs and among expected matches, and a level weighs nothing */
 export const MIN_LEVEL_EVIDENCE = 5;
 
-/**
- * u of the NIK levels among pairs born the same day. The NIK holds the birth date, so for two different
- * persons born the same day a near-identical NIK (same region, serial 0001 for both, a neighbouring district
- * code) is far more common than among random pairs: without this the date would be counted twice. Pairs are
- * drawn at random among records sharing a birth date (seeded), and only those whose names are plainly
- * different are kept, so they are non-matches; names and NIKs of two different persons are independent.
- */
-export async function nikUGivenSameBirthDate(db: Db, linkage: Linkage, seed = 42): Promise<{ u: number[]; pairs: number }> {
-  const nik = COMPARISONS.find((c) => c.name === 'nik')!;
-  const name = COMPARISONS.find((c) => c.name === 'name')!;
-  await db.run(`
-    CREATE OR REPLACE TEMP TABLE u_day_pairs AS
-    WITH r AS (
-      SELECT rec_id, source, birth_date, row_number() OVER (PARTITION BY birth_date ORDER BY hash(rec_id, ${seed})) AS k
-      FROM person_clean WHERE birth_date IS NOT NULL AND nik_digits IS NOT NULL)
-    SELECT least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r
-    FROM r a JOIN r b ON a.birth_date = b.birth_date AND b.k = a.k + 1
-    SEMI JOIN (${allowedSourcePairsSql(linkage)}) s ON s.source_l = a.source AND s.source_r = b.source;
-    CREATE OR REPLACE TEMP TABLE u_day_vectors AS ${comparisonVectorsSql('u_day_pairs', [], [nik, name])};
-  `);
-  const rows = await db.all<{ g: string; n: string }>(`
-    SELECT gamma_nik AS g, count(*) AS n FROM u_day_vectors WHERE gamma_nik >= 0 AND gamma_name = ${name.levels.length - 1} GROUP BY ALL`);
-  await db.run(`DROP TABLE u_day_pairs; DROP TABLE u_day_vectors;`);
-  const counts = new Array<number>(nik.levels.length).fill(0);
-  for (const r of rows) counts[Number(r.g)] = Number(r.n);
-  const total = counts.reduce((a, b) => a + b, 0) + nik.levels.length;
-  return { u: counts.map((c) => (c + 1) / total), pairs: total - nik.levels.length };
-}
-
-export function conditionalUs(model: Pick<Model, 'comparisons'>): ConditionalU[] {
-  const nik = model.comparisons.findIndex((c) => c.name === 'nik');
-  const bd = model.comparisons.findIndex((c) => c.name === 'birth_date');
-  if (nik < 0 || bd < 0) return [];
-  const exact = model.comparisons[bd].levels.findIndex((l) => l.label === 'exact');
-  return [{ comparison: nik, given: { comparison: bd, level: exact }, u: model.comparisons[nik].levels.map((l) => l.u_given_same_birth_date) }];
-}
-
 export interface TrainOptions {
   uSamplePairs: number;
   seed?: number;
@@ -120,11 +84,10 @@ export interface TrainOptions {
  */
 export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly string[], opts: TrainOptions): Promise<Model> {
   const { u, counts: uCounts, sampled } = await estimateU(db, linkage, opts.uSamplePairs, opts.seed);
-  const sameDay = await nikUGivenSameBirthDate(db, linkage, opts.seed);
-  // Too few same-day pairs to estimate from (a tiny batch): keep the plain u.
-  const uSameDay = (c: (typeof COMPARISONS)[number], g: number) => (c.name === 'nik' && sameDay.pairs >= 1000 ? sameDay.u[g] : undefined);
+  const conditional = await estimateConditionalU(db, linkage, u, opts.seed);
   const cond = conditionalUs({
-    comparisons: COMPARISONS.map((c) => ({ name: c.name, levels: c.levels.map((lv, g) => ({ label: lv.label, m: 1, u: 1, u_given_same_birth_date: uSameDay(c, g) })) })),
+    comparisons: COMPARISONS.map((c) => ({ name: c.name, levels: c.levels.map((lv) => ({ label: lv.label, m: 1, u: 1 })) })),
+    conditional_u: conditional.entries,
   });
   let m = COMPARISONS.map((c) => c.levels.map((lv) => lv.m));
   const sessions: NonNullable<Model['training']>['sessions'] = [];
@@ -163,7 +126,7 @@ export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly s
   const totalPairs = await allowedPairCount(db, linkage);
   const lambda = Math.min(Math.max((lambdaCandidates * candidatePairs) / Math.max(totalPairs, 1), 1e-12), 0.5);
   return {
-    version: 1,
+    version: 2,
     lambda,
     tf_max_adjustment: 6,
     comparisons: COMPARISONS.map((c, i) => ({
@@ -175,10 +138,10 @@ export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly s
         m: m[i][g],
         u: u[i][g],
         ...(lv.tf ? { tf: true } : {}),
-        ...(uSameDay(c, g) !== undefined ? { u_given_same_birth_date: uSameDay(c, g) } : {}),
       })),
     })),
-    training: { u_sample_pairs: sampled, sessions, lambda_candidates: lambdaCandidates, candidate_pairs: candidatePairs, total_pairs: totalPairs },
+    conditional_u: conditional.entries,
+    training: { u_sample_pairs: sampled, conditional_u_skipped: conditional.skipped, sessions, lambda_candidates: lambdaCandidates, candidate_pairs: candidatePairs, total_pairs: totalPairs },
   };
 }
 

@@ -1,0 +1,154 @@
+/**
+ * Conditional u: the level frequencies of one comparison among non-matching pairs that sit at given levels of
+ * other comparisons. Fellegi–Sunter multiplies the comparisons as if they were independent among non-matches;
+ * in this register they are not:
+ *  - two members of one household share a birth date far more often than two random persons (twins), and
+ *    share name tokens (a family name, a father's name);
+ *  - two persons born the same day carry NIKs with the same date digits, and when they were registered
+ *    nearby, the same region digits too: their NIKs differ only in the serial (twins get consecutive serials),
+ *    in the sex digit, or in one district digit (serial 0001 in two neighbouring districts).
+ * Counting such agreements at the u of random pairs counts the same fact twice and merges twins. So each
+ * entry below is estimated among sampled pairs at its given levels whose other evidence marks them as plainly
+ * different persons (names that share nothing, or birth dates years apart), seeded and repeatable.
+ * Entries are ordered, most specific first; the first whose conditions hold applies (see em.ts).
+ */
+import type { Db } from '../../engine/db.ts';
+import { allowedSourcePairsSql } from '../block/index.ts';
+import { COMPARISONS, HOUSEHOLD_LEVELS, NEARBY_LEVELS, levelIndex } from '../compare/comparisons.ts';
+import { comparisonVectorsSql, gammaColumn } from '../compare/index.ts';
+import type { Linkage } from '../../../schemas/config.ts';
+import type { ConditionalU, Model } from '../../../schemas/model.ts';
+import type { ConditionalU as EmConditionalU } from './em.ts';
+
+/** fewer non-matching pairs than this and an entry is not estimated (the next entry that fits applies) */
+export const MIN_CONDITIONAL_PAIRS = 200;
+/** pairs drawn by each sampler (at most) */
+const SAMPLE_PAIRS = 400_000;
+
+interface Spec {
+  comparison: string;
+  description: string;
+  given: { comparison: string; levels: string[] }[];
+  /** SQL over the gammas of a sampled pair: it is plainly a non-match, by evidence independent of `comparison` */
+  nonMatch: string;
+  /** levels that keep their plain u (the condition does not make them likelier among non-matches); the other
+   *  levels share the rest in the proportions sampled */
+  plain?: string[];
+}
+
+const g = (comparison: string, label: string) => `${gammaColumn({ name: comparison })} = ${levelIndex(comparison, label)}`;
+const NAMES_DIFFER = g('name', 'different');
+/** birth dates that differ beyond a typo, and NIKs that differ beyond a typo or are missing */
+const AGES_DIFFER = `${g('birth_date', 'different')} AND (gamma_nik = -1 OR ${g('nik', 'different')})`;
+const SAME_DAY = { comparison: 'birth_date', levels: ['exact'] };
+/**
+ * Two persons share a NIK only where one was copied, which being born the same day does not make likelier; among
+ * sampled pairs born the same day, a shared NIK with names that differ is nearly always one person whose name was
+ * mistyped (records of one person outnumber twins by far). So the shared NIK keeps its plain u.
+ */
+const NIK_SAME_DAY = { nonMatch: NAMES_DIFFER, plain: ['exact'] };
+
+function householdSpecs(): Spec[] {
+  const specs: Spec[] = [];
+  const groups: [string, string[]][] = [...HOUSEHOLD_LEVELS.map((l): [string, string[]] => [l, [l]]), ['one household', [...HOUSEHOLD_LEVELS]]];
+  for (const [what, levels] of groups) {
+    const given = { comparison: 'household', levels };
+    specs.push(
+      { comparison: 'name', description: `names of two persons of ${what === 'one household' ? what : `the ${what}`}`, given: [given], nonMatch: AGES_DIFFER },
+      { comparison: 'birth_date', description: `birth dates of two persons of ${what === 'one household' ? what : `the ${what}`}`, given: [given], nonMatch: NAMES_DIFFER },
+    );
+  }
+  for (const [what, levels] of groups) {
+    specs.push({ comparison: 'nik', description: `NIKs of two persons born the same day, ${what === 'one household' ? 'in one household' : `with the ${what}`}`, given: [SAME_DAY, { comparison: 'household', levels }], ...NIK_SAME_DAY });
+  }
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons born the same day in the same regency', given: [SAME_DAY, { comparison: 'household', levels: [...NEARBY_LEVELS] }], ...NIK_SAME_DAY });
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons born the same day', given: [SAME_DAY], ...NIK_SAME_DAY });
+  return specs;
+}
+
+export const CONDITIONAL_SPECS: readonly Spec[] = householdSpecs();
+
+/**
+ * Samples pairs (allowed by the config) of records that share a family card, a neighbourhood (village + RT/RW),
+ * a birth date in one regency, or a birth date anywhere: each record with the next one or two of its group in
+ * a seeded random order. Their comparison vectors go to `u_cond_vectors`.
+ */
+async function samplePairs(db: Db, linkage: Linkage, seed: number): Promise<void> {
+  const groups: [string, string][] = [
+    ['kk', `CASE WHEN kk_valid THEN no_kk END`],
+    ['neighbourhood', `CASE WHEN village_code IS NOT NULL AND rt IS NOT NULL AND rw IS NOT NULL THEN village_code || ':' || rt || ':' || rw END`],
+    ['day_regency', `strftime(coalesce(birth_date, nik_birth_date), '%Y%m%d') || ':' || coalesce(regency_code, substr(nik_region, 1, 4))`],
+    ['day', `strftime(coalesce(birth_date, nik_birth_date), '%Y%m%d')`],
+  ];
+  const samplers = groups.map(
+    ([, key], i) => `(WITH r AS (
+        SELECT rec_id, source, ${key} AS key, row_number() OVER (PARTITION BY ${key} ORDER BY hash(rec_id, ${seed}, ${i})) AS k
+        FROM person_clean WHERE ${key} IS NOT NULL)
+      SELECT least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r
+      FROM r a JOIN r b ON a.key = b.key AND b.k IN (a.k + 1, a.k + 2)
+      SEMI JOIN allowed_source_pairs s ON s.source_l = a.source AND s.source_r = b.source
+      ORDER BY hash(least(a.rec_id, b.rec_id), greatest(a.rec_id, b.rec_id), ${seed}) LIMIT ${SAMPLE_PAIRS})`,
+  );
+  await db.run(`
+    CREATE OR REPLACE TEMP TABLE allowed_source_pairs AS ${allowedSourcePairsSql(linkage)};
+    CREATE OR REPLACE TEMP TABLE u_cond_pairs AS SELECT DISTINCT * FROM (${samplers.join('\nUNION ALL\n')});
+    CREATE OR REPLACE TEMP TABLE u_cond_vectors AS ${comparisonVectorsSql('u_cond_pairs')};
+    DROP TABLE u_cond_pairs;
+  `);
+}
+
+function whereGiven(spec: Spec): string {
+  return spec.given.map((c) => `${gammaColumn({ name: c.comparison })} IN (${c.levels.map((l) => levelIndex(c.comparison, l)).join(', ')})`).join(' AND ');
+}
+
+/** Estimates every entry of CONDITIONAL_SPECS that has enough non-matching pairs. */
+export async function estimateConditionalU(db: Db, linkage: Linkage, plainU: readonly number[][], seed = 42): Promise<{ entries: ConditionalU[]; skipped: { description: string; pairs: number }[] }> {
+  await samplePairs(db, linkage, seed);
+  const entries: ConditionalU[] = [];
+  const skipped: { description: string; pairs: number }[] = [];
+  for (const spec of CONDITIONAL_SPECS) {
+    const comp = COMPARISONS.find((c) => c.name === spec.comparison)!;
+    const col = gammaColumn(comp);
+    const rows = await db.all<{ g: string; n: string }>(
+      `SELECT ${col} AS g, count(*) AS n FROM u_cond_vectors WHERE ${col} >= 0 AND ${whereGiven(spec)} AND ${spec.nonMatch} GROUP BY ALL`,
+    );
+    const counts = new Array<number>(comp.levels.length).fill(0);
+    for (const r of rows) counts[Number(r.g)] = Number(r.n);
+    const plain = comp.levels.map((lv) => spec.plain?.includes(lv.label) ?? false);
+    const pairs = counts.reduce((a, c, i) => a + (plain[i] ? 0 : c), 0);
+    if (pairs < MIN_CONDITIONAL_PAIRS) {
+      skipped.push({ description: spec.description, pairs });
+      continue;
+    }
+    const ci = COMPARISONS.indexOf(comp);
+    const rest = 1 - plain.reduce((a, p, i) => a + (p ? plainU[ci][i] : 0), 0);
+    const free = plain.filter((p) => !p).length;
+    // One pseudo-pair per level: rare, not impossible.
+    const u = counts.map((c, i) => (plain[i] ? plainU[ci][i] : (rest * (c + 1)) / (pairs + free)));
+    entries.push({ comparison: spec.comparison, description: spec.description, given: spec.given, u, pairs });
+  }
+  await db.run(`DROP TABLE u_cond_vectors; DROP TABLE allowed_source_pairs;`);
+  return { entries, skipped };
+}
+
+/** The model's conditional u entries with comparisons and levels as indices into `model.comparisons`. */
+export function conditionalUs(model: Pick<Model, 'comparisons' | 'conditional_u'>): EmConditionalU[] {
+  const index = (name: string) => {
+    const i = model.comparisons.findIndex((c) => c.name === name);
+    if (i < 0) throw new Error(`conditional u names an unknown comparison '${name}'`);
+    return i;
+  };
+  const levelOf = (comparison: number, label: string) => {
+    const i = model.comparisons[comparison].levels.findIndex((l) => l.label === label);
+    if (i < 0) throw new Error(`conditional u names an unknown level '${label}' of ${model.comparisons[comparison].name}`);
+    return i;
+  };
+  return (model.conditional_u ?? []).map((e) => ({
+    comparison: index(e.comparison),
+    given: e.given.map((c) => {
+      const ci = index(c.comparison);
+      return { comparison: ci, levels: c.levels.map((l) => levelOf(ci, l)) };
+    }),
+    u: e.u,
+  }));
+}
