@@ -10,7 +10,9 @@ import { terminalProgress } from './progress.ts';
 import { printTable } from './table.ts';
 import { Db } from '../engine/db.ts';
 import { generate } from '../generate/index.ts';
-import { evaluate } from '../stages/evaluate/index.ts';
+import { evaluate, type EvaluationFigures } from '../stages/evaluate/index.ts';
+import type { BlockingFigures } from '../stages/block/index.ts';
+import { printBlocking, printEvaluation } from './quality.ts';
 import { Linkage } from '../../schemas/config.ts';
 
 const EXIT_OK = 0;
@@ -62,15 +64,19 @@ function printReconciliation(out: NodeJS.WritableStream, figures: Record<string,
   printTable(out, rec, ['source', 'rows_read', 'rows_accepted', 'rows_quarantined', 'reconciled']);
 }
 
+/** The database of a finished batch (its output folder). */
+async function openBatch(out: string): Promise<Db> {
+  const dbPath = join(resolve(out), 'dtsen.duckdb');
+  if (!existsSync(dbPath)) throw new InputError('no finished batch here', { file: dbPath, expected: 'the output folder of a `dtsen run`' });
+  return Db.open({ path: dbPath });
+}
+
 function printBatch(out: NodeJS.WritableStream, r: BatchResult): void {
   printReconciliation(out, r.figures);
   out.write('\nStages\n');
   printTable(out, r.timings as unknown as Record<string, unknown>[], ['stage', 'rows', 'seconds']);
-  const ev = r.figures.evaluate as Record<string, unknown> | undefined;
-  if (ev) {
-    out.write('\nQuality against the truth file\n');
-    printTable(out, [ev], ['precision', 'recall', 'f1', 'baseline_f1'].filter((k) => k in ev));
-  }
+  const ev = r.figures.evaluate as EvaluationFigures | undefined;
+  if (ev) printEvaluation(out, ev);
   if (r.files.length) out.write(`\nWrote ${r.files.length} files to ${r.outDir}:\n${r.files.map((f) => `  ${f}`).join('\n')}\n`);
 }
 
@@ -125,16 +131,39 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .requiredOption('-o, --out <dir>', 'the batch output folder (holds dtsen.duckdb)')
     .option('--json', 'print JSON')
     .action(async (f: { truth: string; out: string; json?: boolean }) => {
-      const dbPath = join(resolve(f.out), 'dtsen.duckdb');
-      if (!existsSync(dbPath)) throw new InputError('no finished batch here', { file: dbPath, expected: 'the output folder of a `dtsen run`' });
       if (!existsSync(f.truth)) throw new InputError('truth file not found', { file: resolve(f.truth) });
-      const db = await Db.open({ path: dbPath });
+      const db = await openBatch(f.out);
       try {
         const stored = await db.one<{ config: string }>(`SELECT config::VARCHAR AS config FROM batch_info`).catch(() => undefined);
         const linkage = Linkage.parse(stored ? (JSON.parse(stored.config) as { linkage?: unknown }).linkage ?? {} : {});
         const figures = await evaluate(db, resolve(f.truth), linkage);
         if (f.json) io.out.write(`${JSON.stringify(figures, null, 2)}\n`);
-        else printTable(io.out, Object.entries(figures).filter(([, v]) => typeof v !== 'object').map(([k, v]) => ({ figure: k, value: v })), ['figure', 'value']);
+        else printEvaluation(io.out, figures);
+      } finally {
+        db.close();
+      }
+    });
+
+  program
+    .command('blocking')
+    .description("a finished batch's blocking report: pairs per rule, largest blocks, and with a truth file the share of true pairs each rule finds")
+    .requiredOption('-o, --out <dir>', 'the batch output folder (holds dtsen.duckdb)')
+    .option('--truth <file>', 'ground truth CSV (source,source_record_id,person_id); default: the figures of the batch, if it had one')
+    .option('--json', 'print JSON')
+    .action(async (f: { truth?: string; out: string; json?: boolean }) => {
+      const db = await openBatch(f.out);
+      try {
+        const info = await db.one<{ config: string; figures: string }>(`SELECT config::VARCHAR AS config, figures::VARCHAR AS figures FROM batch_info`);
+        const figures = JSON.parse(info!.figures) as { link?: { blocking?: BlockingFigures }; evaluate?: EvaluationFigures };
+        const blocking = figures.link?.blocking;
+        if (!blocking) throw new InputError('this batch has no blocking figures (it was linked by the exact engine)', { file: join(resolve(f.out), 'dtsen.duckdb') });
+        let truth = figures.evaluate?.blocking;
+        if (f.truth) {
+          if (!existsSync(f.truth)) throw new InputError('truth file not found', { file: resolve(f.truth) });
+          truth = (await evaluate(db, resolve(f.truth), Linkage.parse((JSON.parse(info!.config) as { linkage?: unknown }).linkage ?? {}))).blocking;
+        }
+        if (f.json) io.out.write(`${JSON.stringify({ ...blocking, true_pairs: truth ?? null }, null, 2)}\n`);
+        else printBlocking(io.out, blocking, truth);
       } finally {
         db.close();
       }

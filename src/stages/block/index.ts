@@ -39,22 +39,26 @@ export function allowedSourcePairsSql(linkage: Pick<Linkage, 'dedupe' | 'link'>)
 
 export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: readonly BlockingRule[] = BLOCKING_RULES): Promise<BlockingFigures> {
   const cap = linkage.max_block_size;
+  // Keys are hashed to 64-bit integers with the rule id (joins and groups on integers, not on 16-digit strings);
+  // a collision only adds a candidate pair, which is then scored like any other.
   const keySelects = rules.map(
-    (r, i) => `SELECT ${i}::UTINYINT AS rule_id, unnest(${r.keys}) AS key, p.rec_id, p.source, ${r.distinctOn ?? 'NULL'}::VARCHAR AS aux FROM person_clean p`,
+    (r, i) => `SELECT ${i}::UTINYINT AS rule_id, hash(${i}, key) AS key, rec_id, source, CASE WHEN aux IS NOT NULL THEN hash(aux) END AS aux
+      FROM (SELECT unnest(${r.keys}) AS key, p.rec_id, p.source, ${r.distinctOn ?? 'NULL'}::VARCHAR AS aux FROM person_clean p)
+      WHERE key IS NOT NULL AND key <> ''`,
   );
   const capOf = (r: BlockingRule) => Math.min(r.maxBlockSize ?? cap, cap);
   const capSql = `CASE b.rule_id ${rules.map((r, i) => `WHEN ${i} THEN ${capOf(r)}`).join(' ')} END`;
   await db.run(`
     CREATE OR REPLACE TEMP TABLE allowed_source_pairs AS ${allowedSourcePairsSql(linkage)};
     CREATE OR REPLACE TEMP TABLE block_keys AS
-      SELECT * FROM (${keySelects.join('\nUNION ALL\n')}) WHERE key IS NOT NULL AND key <> '';
+      ${keySelects.join('\nUNION ALL\n')};
     CREATE OR REPLACE TABLE blocking_blocks AS
       SELECT rule_id, key, count(*) AS records FROM block_keys GROUP BY ALL HAVING count(*) > 1;
     CREATE OR REPLACE TEMP TABLE block_keys_kept AS
       SELECT k.* FROM block_keys k SEMI JOIN blocking_blocks b ON b.rule_id = k.rule_id AND b.key = k.key AND b.records <= ${capSql};
     CREATE OR REPLACE TEMP TABLE rule_pairs AS
       SELECT l.rec_id AS rec_id_l, r.rec_id AS rec_id_r, l.rule_id
-      FROM block_keys_kept l JOIN block_keys_kept r ON l.rule_id = r.rule_id AND l.key = r.key AND l.rec_id < r.rec_id
+      FROM block_keys_kept l JOIN block_keys_kept r ON l.key = r.key AND l.rule_id = r.rule_id AND l.rec_id < r.rec_id
         AND (l.aux IS NULL OR l.aux IS DISTINCT FROM r.aux)
       SEMI JOIN allowed_source_pairs a ON a.source_l = l.source AND a.source_r = r.source;
     CREATE OR REPLACE TABLE candidate_pairs AS
@@ -72,7 +76,7 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
     FROM range(${rules.length}) r(rule_id) LEFT JOIN k USING (rule_id) LEFT JOIN b USING (rule_id) LEFT JOIN p USING (rule_id) LEFT JOIN n USING (rule_id)
     ORDER BY r.rule_id`);
   const largest = await db.all<{ rule_id: string; records: string; key_hash: string }>(`
-    SELECT rule_id, records, substr(md5(key), 1, 8) AS key_hash FROM blocking_blocks ORDER BY records DESC, rule_id, key_hash LIMIT 10`);
+    SELECT rule_id, records, substr(md5(key::VARCHAR), 1, 8) AS key_hash FROM blocking_blocks ORDER BY records DESC, rule_id, key_hash LIMIT 10`);
   const caps = rules.map(capOf);
   const candidatePairs = await db.count(`SELECT count(*) FROM candidate_pairs`);
   await db.run(`DROP TABLE block_keys; DROP TABLE block_keys_kept; DROP TABLE rule_pairs;`);

@@ -13,6 +13,8 @@ import { listSnapshotFiles } from './files.ts';
 import { readSnapshotFile } from './read.ts';
 
 export interface SourceIngest {
+  /** SQL mapping raw_<source> onto the canonical fields, with lineage (not a figure: dropped from them) */
+  recordSql?: string;
   source: string;
   format: string;
   files: { file: string; rows: number; rejected: number; encoding?: string }[];
@@ -58,19 +60,26 @@ async function ingestSource(db: Db, src: ResolvedSource, snapshotId: string): Pr
       return `${c ? `CAST(${ident(c)} AS VARCHAR)` : 'NULL::VARCHAR'} AS ${f}`;
     });
     const lineage = `${lit(src.name)} AS source, ${lit(file)} AS file, _row AS row_number, ${lit(snapshotId)} AS snapshot_id`;
-    recordSelects.push(`SELECT ${lineage}, ${fields.join(', ')} FROM ${table}`);
+    recordSelects.push(`SELECT ${lineage}, ${fields.join(', ')} FROM raw_${src.name}${files.length > 1 ? ` WHERE _file = ${lit(file)}` : ''}`);
     rawSelects.push(`SELECT ${lit(file)} AS _file, * FROM ${table}`);
     rejectSelects.push(`SELECT ${lit(src.name)} AS source, ${lit(file)} AS file, row_number, reason, raw FROM ${r.rejects}`);
   }
   await db.run(`
     CREATE OR REPLACE TABLE raw_${src.name} AS ${rawSelects.join(' UNION ALL BY NAME ')};
-    CREATE OR REPLACE TABLE source_record_${src.name} AS ${recordSelects.join(' UNION ALL ')};
     CREATE OR REPLACE TABLE ingest_rejects_${src.name} AS ${rejectSelects.join(' UNION ALL ')};
   `);
   for (const i of files.keys()) await db.run(`DROP TABLE ingest_${src.name}_${i}; DROP TABLE ingest_${src.name}_${i}_rejects;`);
   const parsed = perFile.reduce((a, f) => a + f.rows, 0);
   const rejected = perFile.reduce((a, f) => a + f.rejected, 0);
-  return { source: src.name, format, files: perFile, rows_read: parsed + rejected, rows_parsed: parsed, rows_rejected: rejected };
+  return {
+    source: src.name,
+    recordSql: recordSelects.join(' UNION ALL '),
+    format,
+    files: perFile,
+    rows_read: parsed + rejected,
+    rows_parsed: parsed,
+    rows_rejected: rejected,
+  };
 }
 
 export const ingestStage: Stage = {
@@ -92,13 +101,13 @@ export const ingestStage: Stage = {
         }),
       ),
     );
-    const sources = results.map((r) => r!);
+    const sources = results.map(({ recordSql, ...figures }) => ({ recordSql: recordSql!, figures }));
     await ctx.db.run(`
-      CREATE OR REPLACE TABLE source_record AS ${sources.map((s) => `SELECT * FROM source_record_${s.source}`).join(' UNION ALL ')};
-      CREATE OR REPLACE TABLE ingest_rejects AS ${sources.map((s) => `SELECT * FROM ingest_rejects_${s.source}`).join(' UNION ALL ')};
-      ${sources.map((s) => `DROP TABLE source_record_${s.source}; DROP TABLE ingest_rejects_${s.source};`).join('\n')}
+      CREATE OR REPLACE TABLE source_record AS ${sources.map((s) => s.recordSql).join(' UNION ALL ')};
+      CREATE OR REPLACE TABLE ingest_rejects AS ${sources.map((s) => `SELECT * FROM ingest_rejects_${s.figures.source}`).join(' UNION ALL ')};
+      ${sources.map((s) => `DROP TABLE ingest_rejects_${s.figures.source};`).join('\n')}
     `);
-    const rows = sources.reduce((a, s) => a + s.rows_read, 0);
-    return { rows, figures: { sources } };
+    const rows = sources.reduce((a, s) => a + s.figures.rows_read, 0);
+    return { rows, figures: { sources: sources.map((s) => s.figures) } };
   },
 };

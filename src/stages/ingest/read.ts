@@ -1,5 +1,5 @@
 /**
- * Reads one snapshot file into a DuckDB table of text columns plus `_row` (1-based data row number).
+ * Reads one snapshot file into a temporary DuckDB table of text columns plus `_row` (1-based data row number).
  * Lines DuckDB cannot parse go to `<table>_rejects(row_number, reason, raw)`: nothing is lost.
  */
 import type { Db } from '../../engine/db.ts';
@@ -53,43 +53,52 @@ async function readCsv(db: Db, file: string, table: string, mapping: Mapping): P
   } catch (e) {
     throw new InputError(`cannot be read as CSV (${duckError(e)})`, { file });
   }
-  // The k-th accepted line is the k-th data row that was not rejected (reject line numbers count the header).
   await db.run(`
     CREATE OR REPLACE TABLE ${rejects} AS
       SELECT line - 1 AS row_number,
              'malformed_line: ' || string_agg(DISTINCT error_type, ', ' ORDER BY error_type) || ' (' || first(error_message ORDER BY column_idx) || ')' AS reason,
              first(csv_line) AS raw
       FROM ${table}_err GROUP BY line;
+  `);
+  // The scan keeps the file's order (insertion order is preserved), so with no rejected line the k-th row read is
+  // data row k. Otherwise the k-th accepted line is the k-th data row that was not rejected (reject line numbers
+  // count the header).
+  const anyRejected = (await db.count(`SELECT count(*) FROM ${rejects}`)) > 0;
+  await db.run(
+    anyRejected
+      ? `
     CREATE OR REPLACE TEMP TABLE ${table}_rownums AS
       WITH total AS (SELECT (SELECT count(*) FROM ${table}_scan) + (SELECT count(*) FROM ${rejects}) AS n)
       SELECT row_number() OVER (ORDER BY r) AS k, r AS _row
       FROM range(1, (SELECT n FROM total) + 1) t(r)
       WHERE r NOT IN (SELECT row_number FROM ${rejects});
-    CREATE OR REPLACE TABLE ${table} AS
+    CREATE OR REPLACE TEMP TABLE ${table} AS
       SELECT s.* EXCLUDE (_k), n._row FROM (SELECT *, rowid + 1 AS _k FROM ${table}_scan) s JOIN ${table}_rownums n ON n.k = s._k
       ORDER BY n._row;
-    DROP TABLE ${table}_scan; DROP TABLE ${table}_rownums;
-  `);
+    DROP TABLE ${table}_scan; DROP TABLE ${table}_rownums;`
+      : `
+    CREATE OR REPLACE TEMP TABLE ${table} AS SELECT *, rowid + 1 AS _row FROM ${table}_scan;
+    DROP TABLE ${table}_scan;`,
+  );
   const rows = await db.count(`SELECT count(*) FROM ${table}`);
   const rejected = await db.count(`SELECT count(*) FROM ${rejects}`);
   return { table, rejects, columns: header, rows, rejected, encoding };
 }
 
 async function readParquet(db: Db, file: string, table: string): Promise<ReadResult> {
+  let columns: string[];
   try {
+    columns = (await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${lit(file)})`)).map((r) => r.column_name);
+    // Every column becomes text: the stages after ingest parse values themselves.
     await db.run(`
-      CREATE OR REPLACE TABLE ${table} AS
-      SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row FROM read_parquet(${lit(file)}, file_row_number = true);
+      CREATE OR REPLACE TEMP TABLE ${table} AS
+      SELECT ${columns.map((c) => `CAST(${ident(c)} AS VARCHAR) AS ${ident(c)}`).join(', ')}, file_row_number + 1 AS _row
+      FROM read_parquet(${lit(file)}, file_row_number = true);
     `);
   } catch (e) {
     throw new InputError(`not a readable Parquet file (${duckError(e)})`, { file });
   }
-  const columns = (await db.all<{ column_name: string }>(`DESCRIBE ${table}`)).map((r) => r.column_name).filter((c) => c !== '_row');
-  // Every column becomes text: the stages after ingest parse values themselves.
-  await db.run(`
-    CREATE OR REPLACE TABLE ${table} AS SELECT ${columns.map((c) => `CAST(${ident(c)} AS VARCHAR) AS ${ident(c)}`).join(', ')}, _row FROM ${table};
-    CREATE OR REPLACE TABLE ${table}_rejects (row_number BIGINT, reason VARCHAR, raw VARCHAR);
-  `);
+  await db.run(`CREATE OR REPLACE TABLE ${table}_rejects (row_number BIGINT, reason VARCHAR, raw VARCHAR);`);
   return { table, rejects: `${table}_rejects`, columns, rows: await db.count(`SELECT count(*) FROM ${table}`), rejected: 0 };
 }
 
@@ -114,7 +123,7 @@ async function readJsonl(db: Db, file: string, table: string, mapping: Mapping):
     CREATE OR REPLACE TABLE ${table}_rejects AS
       SELECT _row AS row_number, 'malformed_line: not a JSON object' AS reason, line AS raw FROM ${table}_lines
       WHERE NOT CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END;
-    CREATE OR REPLACE TABLE ${table} AS
+    CREATE OR REPLACE TEMP TABLE ${table} AS
       SELECT ${keys.map((k) => `json_extract_string(line, ${lit(`$."${k.replaceAll('"', '\\"')}"`)}) AS ${ident(k)}`).join(', ')}, _row
       FROM ${table}_lines WHERE CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END;
     DROP TABLE ${table}_lines;

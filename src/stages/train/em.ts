@@ -79,19 +79,21 @@ export function runEm(patterns: Pattern[], comparisons: EmComparison[], opts: Em
   let iterations = 0;
   let converged = false;
   let matchCounts = comparisons.map((c) => new Array<number>(c.levels).fill(0));
+  // Which conditional u applies depends only on a pattern's gammas: found once, not in every iteration.
+  const condOf = patterns.map((p) => comparisons.map((_, i) => (p.gammas[i] < 0 || !used[i] ? undefined : conditionalFor(opts.conditionalU, i, p.gammas, used))));
   for (; iterations < maxIter && !converged; iterations++) {
     const mAcc = comparisons.map((c) => new Array<number>(c.levels).fill(0));
     const uAcc = comparisons.map((c) => new Array<number>(c.levels).fill(0));
     let matches = 0;
     let total = 0;
-    for (const p of patterns) {
+    for (const [k, p] of patterns.entries()) {
       let pm = lambda;
       let pu = 1 - lambda;
       for (let i = 0; i < comparisons.length; i++) {
         const g = p.gammas[i];
         if (g < 0 || !used[i]) continue;
         pm *= m[i][g];
-        pu *= conditionalFor(opts.conditionalU, i, p.gammas, used)?.u[g] ?? u[i][g];
+        pu *= condOf[k][i]?.u[g] ?? u[i][g];
       }
       const w = pm / (pm + pu);
       matches += w * p.count;

@@ -1,0 +1,46 @@
+/** Printing of the quality figures (dtsen run, dtsen evaluate) and of the blocking report (dtsen blocking). */
+import type { EvaluationFigures } from '../stages/evaluate/index.ts';
+import type { BlockingFigures } from '../stages/block/index.ts';
+import { printTable } from './table.ts';
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+export function printEvaluation(out: NodeJS.WritableStream, e: EvaluationFigures): void {
+  out.write('\nQuality against the truth file (pairwise)\n');
+  printTable(
+    out,
+    [
+      { linkage: 'dtsen', precision: e.precision, recall: e.recall, f1: e.f1, predicted_pairs: e.predicted_pairs, true_positive_pairs: e.true_positive_pairs },
+      { linkage: 'exact-NIK baseline', precision: e.baseline.precision, recall: e.baseline.recall, f1: e.baseline.f1, predicted_pairs: e.baseline.predicted_pairs, true_positive_pairs: e.baseline.true_positive_pairs },
+    ],
+    ['linkage', 'precision', 'recall', 'f1', 'predicted_pairs', 'true_positive_pairs'],
+  );
+  out.write(`true pairs: ${e.true_pairs.toLocaleString('en-US')}; persons whose records form exactly one cluster: ${e.persons_in_exactly_one_cluster.toLocaleString('en-US')} of ${e.persons.toLocaleString('en-US')} (${pct(e.share_persons_exactly_one_cluster)})\n`);
+  out.write('\nFalse negatives: true pairs not in one cluster, by where they were lost\n');
+  printTable(out, Object.entries(e.false_negatives).map(([where, pairs]) => ({ where, pairs })), ['where', 'pairs']);
+  out.write(`\nFalse positives: ${e.false_positives.pairs_linked_across_persons.toLocaleString('en-US')} links between records of different persons (${e.false_positives.same_family.toLocaleString('en-US')} inside one family)\n`);
+  printTable(out, e.false_positives.by_source_pair, ['sources', 'pairs']);
+  if (e.false_positives.by_pattern.length) {
+    out.write('\nWhat they look like (most frequent comparison levels)\n');
+    const names = Object.keys(e.false_positives.by_pattern[0].levels);
+    printTable(out, e.false_positives.by_pattern.map((p) => ({ ...p.levels, pairs: p.pairs, same_family: p.same_family, mean_weight: p.mean_weight })), [...names, 'pairs', 'same_family', 'mean_weight']);
+  }
+  if (e.blocking) {
+    out.write(`\nBlocking: ${pct(e.blocking.recall)} of the ${e.blocking.true_pairs.toLocaleString('en-US')} true pairs are candidate pairs; share each rule finds\n`);
+    printTable(out, e.blocking.by_rule, ['rule', 'true_pairs_found', 'share']);
+  }
+}
+
+export function printBlocking(out: NodeJS.WritableStream, b: BlockingFigures, truth?: EvaluationFigures['blocking']): void {
+  const found = new Map(truth?.by_rule.map((r) => [r.rule, r]) ?? []);
+  out.write(`\nBlocking rules (blocks over ${b.max_block_size.toLocaleString('en-US')} records, or over a rule's own cap, are dropped)\n`);
+  printTable(
+    out,
+    b.rules.map((r) => ({ ...r, cap: b.rule_caps[r.rule], ...(truth ? { true_pairs_share: found.get(r.rule)?.share ?? 0 } : {}) })),
+    ['rule', 'keys', 'blocks', 'cap', 'capped_blocks', 'capped_records', 'pairs', 'new_pairs', ...(truth ? ['true_pairs_share'] : [])],
+  );
+  out.write(`candidate pairs: ${b.candidate_pairs.toLocaleString('en-US')}${truth ? `; true pairs found by any rule: ${pct(truth.recall)}` : ''}\n`);
+  out.write('\nLargest blocks (the key is personal data: a short hash stands for it)\n');
+  printTable(out, b.largest_blocks as unknown as Record<string, unknown>[], ['rule', 'records', 'key_hash']);
+  for (const r of b.rules) out.write(`  ${r.rule}: ${r.description}\n`);
+}

@@ -1,0 +1,73 @@
+/**
+ * The probabilistic linker on the committed 3,000-person sample: the quality floor, the figures that explain it,
+ * and the commands that print them. The full targets are measured by `make bench` on a million persons.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../src/engine/config.ts';
+import { silentLogger } from '../src/engine/log.ts';
+import { runBatch, type BatchResult } from '../src/pipeline.ts';
+import { main } from '../src/cli/main.ts';
+import type { EvaluationFigures } from '../src/stages/evaluate/index.ts';
+import { BLOCKING_RULES } from '../src/stages/block/rules.ts';
+import { tempDir, writeConfig } from './fixtures/inputs.ts';
+
+async function cli(args: string[]): Promise<{ code: number; out: string }> {
+  const chunks: string[] = [];
+  const stream = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } });
+  const code = await main(['node', 'dtsen', ...args], stream);
+  return { code, out: chunks.join('') };
+}
+
+describe('probabilistic linkage on the sample population', () => {
+  let out: string;
+  let result: BatchResult;
+  let ev: EvaluationFigures;
+  const sample = resolve('data-samples/sample');
+
+  beforeAll(async () => {
+    const dir = tempDir('dtsen-quality-');
+    out = join(dir, 'out');
+    const cfg = writeConfig(
+      dir,
+      { dtks: join(sample, 'dtks.csv'), regsosek: join(sample, 'regsosek.parquet'), p3ke: join(sample, 'p3ke.csv') },
+      { out, truth: join(sample, 'truth.csv'), linkage: { engine: 'probabilistic' } },
+    );
+    result = await runBatch(await loadConfig(cfg), { log: silentLogger() });
+    ev = result.figures.evaluate as EvaluationFigures;
+  }, 120_000);
+
+  it('meets the quality floor, far above the exact-NIK baseline', () => {
+    expect(ev.precision).toBeGreaterThanOrEqual(0.995);
+    expect(ev.recall).toBeGreaterThanOrEqual(0.97);
+    expect(ev.f1).toBeGreaterThan(ev.baseline.f1 + 0.1);
+  });
+
+  it('accounts for every lost true pair, and every rule finds some true pairs', () => {
+    const lost = ev.true_pairs - ev.true_positive_pairs;
+    expect(Object.values(ev.false_negatives).reduce((a, b) => a + b, 0)).toBe(lost);
+    expect(ev.blocking.by_rule.map((r) => r.rule)).toEqual(BLOCKING_RULES.map((r) => r.name));
+    for (const r of ev.blocking.by_rule) expect(r.true_pairs_found).toBeGreaterThan(0);
+    expect(ev.blocking.recall).toBeGreaterThan(0.98);
+    expect(ev.blocking.found_by_any_rule).toBeGreaterThanOrEqual(Math.max(...ev.blocking.by_rule.map((r) => r.true_pairs_found)));
+  });
+
+  it('dtsen blocking prints pairs per rule, the largest blocks and the share of true pairs', async () => {
+    const r = await cli(['blocking', '--out', out]);
+    expect(r.code).toBe(0);
+    for (const rule of BLOCKING_RULES) expect(r.out).toMatch(new RegExp(`^${rule.name}\\s+[0-9,]+`, 'm'));
+    expect(r.out).toMatch(/Largest blocks/);
+    expect(r.out).toMatch(/true pairs found by any rule: \d+\.\d+%/);
+    expect(r.out).not.toMatch(/(?<![.0-9])[0-9]{16}(?![0-9])/);
+  });
+
+  it('dtsen evaluate prints the figures and the false-negative breakdown; 2 for a folder without a batch', async () => {
+    const r = await cli(['evaluate', '--truth', join(sample, 'truth.csv'), '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/exact-NIK baseline/);
+    expect(r.out).toMatch(/never_candidate\s+\d+/);
+    expect(r.out).toMatch(/scored_below_threshold\s+\d+/);
+    expect((await cli(['blocking', '--out', tempDir()])).code).toBe(2);
+  });
+});
