@@ -99,7 +99,10 @@ function memberLine(m: Member, showValues: boolean): string {
 }
 
 /** The spanning tree as an indented outline, children by strongest link first. */
-export function treeLines(e: RecordExplanation, maxLines = 500): string[] {
+/** At most this many members or tree lines are printed as text (a person of thousands of records is a failure to look at in JSON). */
+export const MAX_TEXT_MEMBERS = 500;
+
+export function treeLines(e: RecordExplanation, maxLines = MAX_TEXT_MEMBERS): string[] {
   const children = new Map<string, Member[]>();
   for (const m of e.members) {
     if (m.parent === null) continue;
@@ -130,7 +133,7 @@ export function renderRecord(out: NodeJS.WritableStream, e: RecordExplanation): 
   const cols = ['record', 'match_probability', 'depth', 'via', ...(e.values_shown ? ['nik', 'name'] : [])];
   printTable(
     out,
-    e.members.map((m) => ({
+    e.members.slice(0, MAX_TEXT_MEMBERS).map((m) => ({
       record: m.record === e.record ? `${m.record} (this)` : m.record,
       match_probability: prob(m.match_probability),
       depth: m.depth === null ? 'not reached' : String(m.depth),
@@ -140,11 +143,12 @@ export function renderRecord(out: NodeJS.WritableStream, e: RecordExplanation): 
     })),
     cols,
   );
+  if (e.members.length > MAX_TEXT_MEMBERS) out.write(`… ${e.members.length} records in all; --json lists every one\n`);
   if (others > 0) {
     out.write(`\nLinks touching this record (${e.links_touching.length} of the person's ${e.links_in_person}; threshold ${e.threshold}, hard negatives excluded)\n`);
     printTable(
       out,
-      e.links_touching.map((l) => ({ other: l.record_l === e.record ? l.record_r : l.record_l, match_weight: bits(l.match_weight), match_probability: prob(l.match_probability) })),
+      e.links_touching.slice(0, MAX_TEXT_MEMBERS).map((l) => ({ other: l.record_l === e.record ? l.record_r : l.record_l, match_weight: bits(l.match_weight), match_probability: prob(l.match_probability) })),
       ['other', 'match_weight', 'match_probability'],
     );
     out.write('\nPaths: a spanning tree of the person\'s links, grown from this record\n');

@@ -10,7 +10,7 @@ import { levelWeight, priorWeight } from '../../src/stages/score/index.ts';
 import { batchModel, openBatch, resolveRecords, type OpenBatch } from '../../src/explain/batch.ts';
 import { scorePairsOf, type PairExplanation } from '../../src/explain/pair.ts';
 import type { RecordExplanation } from '../../src/explain/record.ts';
-import { waterfallBars } from '../../src/explain/render.ts';
+import { treeLines, waterfallBars } from '../../src/explain/render.ts';
 import type { Model } from '../../schemas/model.ts';
 import { tempDir, writeConfig } from '../fixtures/inputs.ts';
 
@@ -313,5 +313,24 @@ describe('the waterfall bars', () => {
     const { bars, lo, hi } = waterfallBars([{ from: 0, to: -10 }, { from: -10, to: 10 }, { from: 10, to: 5 }], 20);
     expect([lo, hi]).toEqual([-10, 10]);
     expect(bars).toEqual(['----------|', '++++++++++++++++++++', '          |    -----']);
+  });
+});
+
+describe('the spanning tree outline', () => {
+  const member = (record: string, depth: number, parent: string | null, p: number | null) =>
+    ({ record, rec_id: '0', match_probability: 1, depth, parent, link_probability: p, link_weight: p === null ? null : 10 });
+  const e = {
+    record: 'dtks:A', rec_id: '0', dtsen_id: 'DT0', threshold: 0.99, links_touching: [], links_in_person: 3, nearest_not_linked: [], values_shown: false,
+    members: [member('dtks:A', 0, null, null), member('p3ke:B', 1, 'dtks:A', 0.999), member('p3ke:D', 1, 'dtks:A', 0.995), member('regsosek:C', 2, 'p3ke:B', 0.991)],
+  } satisfies RecordExplanation;
+
+  it('hangs each member under its parent, strongest link first', () => {
+    expect(treeLines(e).map((l) => l.replace(/ {2}link.*/, ''))).toEqual(['dtks:A', '├── p3ke:B', '│   └── regsosek:C', '└── p3ke:D']);
+  });
+
+  it('stops at the line limit and says how many records there are', () => {
+    const lines = treeLines(e, 2);
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toContain('4 records in all');
   });
 });
