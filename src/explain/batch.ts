@@ -102,7 +102,7 @@ export function formatRef(r: RecordRef): string {
 /** Parses SOURCE:ID (the source's own record id, which may itself hold colons). */
 export function parseRecordRef(text: string): RecordRef {
   const i = text.indexOf(':');
-  const source = i < 0 ? '' : text.slice(0, i);
+  const source = i < 0 ? '' : text.slice(0, i).toLowerCase();
   const id = i < 0 ? '' : text.slice(i + 1);
   if (!(SOURCES as readonly string[]).includes(source) || id === '') {
     throw new InputError(`not a record reference: ${JSON.stringify(text)}`, { expected: `SOURCE:ID with SOURCE one of ${SOURCES.join(', ')}` });

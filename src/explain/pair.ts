@@ -9,6 +9,7 @@ import { COMPARISONS } from '../stages/compare/comparisons.ts';
 import { comparisonVectorsSql, prepareCompareInput } from '../stages/compare/index.ts';
 import { priorWeight, scoreSql } from '../stages/score/index.ts';
 import { linkableSql } from '../stages/cluster/index.ts';
+import { allowedSourcePairsSql } from '../stages/block/index.ts';
 import type { Model } from '../../schemas/model.ts';
 import { blockingRuleNames, formatRef, type OpenBatch, type ResolvedRecord } from './batch.ts';
 
@@ -48,6 +49,8 @@ export interface PairScore {
   linkable: boolean;
   /** blocking proposed the pair (it is in candidate_pairs) */
   candidate: boolean;
+  /** the batch's linkage.dedupe / linkage.link pair these two sources at all */
+  sources_paired: boolean;
   /** the blocking rules that proposed it */
   blocking_rules: string[];
   /** null when the pair is not in scored_pairs */
@@ -79,6 +82,8 @@ export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [strin
     WITH e AS (SELECT *, (${linkableSql(threshold, false)}) AS over_threshold, (${linkableSql(threshold, true)}) AS linkable FROM explain_scored)
     SELECT e.*,
       ${hasCandidates ? 'c.rec_id_l IS NOT NULL' : 'false'} AS candidate, ${hasCandidates ? 'c.rules' : 'NULL'} AS rules,
+      EXISTS (SELECT 1 FROM (${allowedSourcePairsSql(batch.linkage)}) a JOIN person_clean pl ON pl.rec_id = e.rec_id_l JOIN person_clean pr ON pr.rec_id = e.rec_id_r
+        WHERE a.source_l = pl.source AND a.source_r = pr.source) AS sources_paired,
       ${hasScored ? 's.rec_id_l IS NOT NULL' : 'false'} AS stored, ${hasScored ? differing : '[]::VARCHAR[]'} AS differing,
       ${hasScored ? 's.match_weight' : 'NULL'}::DOUBLE AS stored_match_weight, ${hasScored ? 's.match_probability' : 'NULL'}::DOUBLE AS stored_match_probability
     FROM e
@@ -121,6 +126,7 @@ export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [strin
       over_threshold: r.over_threshold === true,
       linkable: r.linkable === true,
       candidate: r.candidate === true,
+      sources_paired: r.sources_paired === true,
       blocking_rules: ruleNames.filter((_, bit) => (rules >> bit) & 1),
       stored: r.stored === true
         ? { columns: shared, differing: r.differing as string[], match_weight: num(r.stored_match_weight), match_probability: num(r.stored_match_probability) }

@@ -43,7 +43,9 @@ export function renderPair(out: NodeJS.WritableStream, e: PairExplanation): void
   out.write(
     e.candidate
       ? `  candidate pair: proposed by blocking rule${e.blocking_rules.length === 1 ? '' : 's'} ${e.blocking_rules.join(', ') || '(unknown)'}\n`
-      : '  not a candidate pair: blocking did not propose it\n',
+      : e.sources_paired
+        ? '  not a candidate pair: blocking did not propose it\n'
+        : `  not a candidate pair: the batch's linkage.dedupe / linkage.link never pair ${e.left.record.split(':')[0]} with ${e.right.record.split(':')[0]} records\n`,
   );
   out.write(`\nFields${e.values_shown ? '' : ' (values masked: --show-values shows them)'}\n`);
   printTable(
@@ -145,7 +147,7 @@ export function renderRecord(out: NodeJS.WritableStream, e: RecordExplanation): 
   );
   if (e.members.length > MAX_TEXT_MEMBERS) out.write(`… ${e.members.length} records in all; --json lists every one\n`);
   if (others > 0) {
-    out.write(`\nLinks touching this record (${e.links_touching.length} of the person's ${e.links_in_person}; threshold ${e.threshold}, hard negatives excluded)\n`);
+    out.write(`\nLinks touching this record (${e.links_touching.length} of the person's ${e.links_in_person} links; threshold ${e.threshold}, hard negatives excluded)\n`);
     printTable(
       out,
       e.links_touching.slice(0, MAX_TEXT_MEMBERS).map((l) => ({ other: l.record_l === e.record ? l.record_r : l.record_l, match_weight: bits(l.match_weight), match_probability: prob(l.match_probability) })),

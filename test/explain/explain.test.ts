@@ -157,6 +157,7 @@ describe('dtsen explain SOURCE:ID SOURCE:ID', () => {
     expect(r.code).toBe(0);
     const e = JSON.parse(r.out) as PairExplanation;
     expect(e.candidate).toBe(false);
+    expect(e.sources_paired).toBe(true);
     expect(e.blocking_rules).toEqual([]);
     expect(e.stored).toBeNull();
     expect(e.same_person).toBe(false);
@@ -174,6 +175,16 @@ describe('dtsen explain SOURCE:ID SOURCE:ID', () => {
     const text = await cli(['explain', '--out', out, await refOf(p!.l), await refOf(p!.r)]);
     expect(text.out).toContain('not a candidate pair: blocking did not propose it');
     expect(text.out).toMatch(/stored row\s+none/);
+  });
+
+  it('tells a pair of sources the batch never pairs (linkage.dedupe / linkage.link)', async () => {
+    const p = await batch.db.one<{ l: string; r: string }>(`
+      SELECT min(rec_id)::VARCHAR AS l, max(rec_id)::VARCHAR AS r FROM person_clean WHERE source = 'dtks'`);
+    const [paired] = await scorePairsOf(batch, model, [[p!.l, p!.r]]);
+    expect(paired.sources_paired).toBe(true);
+    const [unpaired] = await scorePairsOf({ ...batch, linkage: { ...batch.linkage, dedupe: ['regsosek'] } }, model, [[p!.l, p!.r]]);
+    expect(unpaired.sources_paired).toBe(false);
+    expect(unpaired.match_weight).toBe(paired.match_weight);
   });
 
   it('exits 2 naming the problem: unknown id, bad reference, no batch, unfinished batch, three records', async () => {
