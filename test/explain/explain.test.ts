@@ -93,7 +93,10 @@ describe('explaining a pair agrees with scored_pairs', () => {
       expect(e.hard_negative).toBe(s.hard_negative);
       expect(e.candidate).toBe(true);
       expect(e.blocking_rules.length).toBeGreaterThan(0);
+      // The rule bits name the rules: equal NIKs come from the NIK rule (no block of the sample is capped).
+      if (e.comparisons.find((c) => c.comparison === 'nik')!.gamma === 0) expect(e.blocking_rules).toContain('nik');
     }
+    expect(explained.some((e) => e.comparisons.find((c) => c.comparison === 'nik')!.gamma === 0)).toBe(true);
   });
 
   it('the waterfall sums to the total: prior + Σ (weight + tf adjustment)', () => {
