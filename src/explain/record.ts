@@ -37,6 +37,8 @@ export interface NotLinked {
   dtsen_id: string | null;
   match_weight: number;
   match_probability: number;
+  /** the pair is flagged a hard negative (it could not link them even over the threshold) */
+  hard_negative: boolean;
   reason: 'below the threshold' | 'hard negative';
 }
 
@@ -104,9 +106,10 @@ export async function explainRecord(batch: OpenBatch, rec: ResolvedRecord, opts:
   const nearest = await db.all<Record<string, unknown>>(`
     WITH s AS (
       SELECT rec_id_l, rec_id_r, match_weight::DOUBLE AS match_weight, match_probability::DOUBLE AS match_probability,
-        CASE WHEN ${linkableSql(threshold, false)} THEN 'hard negative' ELSE 'below the threshold' END AS reason
+        CASE WHEN ${linkableSql(threshold, false)} THEN 'hard negative' ELSE 'below the threshold' END AS reason,
+        ${hasHard ? 'coalesce(hard_negative, false)' : 'false'} AS hard_negative
       FROM ${scored} WHERE ${me} IN (rec_id_l, rec_id_r) AND NOT (${linkable}))
-    SELECT o.source, o.source_record_id, dl.dtsen_id, s.match_weight, s.match_probability, s.reason
+    SELECT o.source, o.source_record_id, dl.dtsen_id, s.match_weight, s.match_probability, s.reason, s.hard_negative
     FROM s JOIN person_clean o ON o.rec_id = CASE WHEN s.rec_id_l = ${me} THEN s.rec_id_r ELSE s.rec_id_l END
     LEFT JOIN dtsen_link dl ON dl.source = o.source AND dl.source_record_id = o.source_record_id
     ORDER BY s.match_probability DESC, o.source, o.source_record_id LIMIT 5`);
@@ -139,6 +142,7 @@ export async function explainRecord(batch: OpenBatch, rec: ResolvedRecord, opts:
       dtsen_id: (n.dtsen_id as string | null) ?? null,
       match_weight: Number(n.match_weight),
       match_probability: Number(n.match_probability),
+      hard_negative: n.hard_negative === true,
       reason: n.reason as NotLinked['reason'],
     })),
     values_shown: opts.showValues,

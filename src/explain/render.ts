@@ -160,7 +160,7 @@ export function renderRecord(out: NodeJS.WritableStream, e: RecordExplanation): 
     out.write('\nClosest scored pairs that do not link it\n');
     printTable(
       out,
-      e.nearest_not_linked.map((n) => ({ other: n.record, dtsen_id: n.dtsen_id ?? '', match_weight: bits(n.match_weight), match_probability: prob(n.match_probability), why: n.reason })),
+      e.nearest_not_linked.map((n) => ({ other: n.record, dtsen_id: n.dtsen_id ?? '', match_weight: bits(n.match_weight), match_probability: prob(n.match_probability), why: n.reason === 'below the threshold' && n.hard_negative ? 'below the threshold; a hard negative' : n.reason })),
       ['other', 'dtsen_id', 'match_weight', 'match_probability', 'why'],
     );
   }

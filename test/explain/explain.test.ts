@@ -170,7 +170,9 @@ describe('dtsen explain SOURCE:ID SOURCE:ID', () => {
       else {
         const lv = levels[c.gamma];
         expect(c.level).toBe(lv.label);
-        const expected = [levelWeight(lv), ...(lv.u_given_same_birth_date ? [levelWeight({ m: lv.m, u: lv.u_given_same_birth_date })] : [])];
+        // The plain u of the level, or a conditional u of the model for this comparison.
+        const us = [lv.u, ...model.conditional_u.filter((x) => x.comparison === c.comparison).map((x) => x.u[c.gamma])];
+        const expected = us.map((u) => levelWeight({ m: lv.m, u }));
         expect(expected.some((w) => Math.abs(w - c.weight) < 1e-9)).toBe(true);
       }
     }
@@ -260,10 +262,20 @@ describe('dtsen explain SOURCE:ID', () => {
     for (const m of members) expect(text.out).toContain(m.s);
   });
 
-  it('shows a hard negative among the pairs that do not link a record', async () => {
-    const p = await batch.db.one<{ l: string }>(`SELECT rec_id_l::VARCHAR AS l FROM scored_pairs WHERE hard_negative AND match_probability >= 0.99 ORDER BY rec_id_l LIMIT 1`);
+  it('lists the closest pairs that do not link a record, hard negatives flagged', async () => {
+    const p = await batch.db.one<{ l: string; r: string; over: boolean }>(`
+      SELECT rec_id_l::VARCHAR AS l, rec_id_r::VARCHAR AS r, match_probability >= 0.99 AS over FROM scored_pairs
+      WHERE hard_negative ORDER BY match_probability DESC, rec_id_l LIMIT 1`);
     const e = JSON.parse((await cli(['explain', '--out', out, await refOf(p!.l), '--json'])).out) as RecordExplanation;
-    expect(e.nearest_not_linked.some((n) => n.reason === 'hard negative')).toBe(true);
+    const other = await refOf(p!.r);
+    // The strongest hard negative of the batch is among the (at most 5) closest pairs of its record that do not link.
+    const n = e.nearest_not_linked.find((x) => x.record === other);
+    expect(n).toMatchObject({ hard_negative: true, reason: p!.over ? 'hard negative' : 'below the threshold' });
+    expect(e.nearest_not_linked.length).toBeLessThanOrEqual(5);
+    const probs = e.nearest_not_linked.map((x) => x.match_probability);
+    expect(probs).toEqual([...probs].sort((a, b) => b - a));
+    const text = await cli(['explain', '--out', out, await refOf(p!.l)]);
+    expect(text.out).toMatch(new RegExp(`${other}.*(hard negative)`));
   });
 });
 
