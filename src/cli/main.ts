@@ -1,5 +1,5 @@
 /** The dtsen command line: argument parsing, progress and exit codes only — the work is in the stages. */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../engine/log.ts';
@@ -8,6 +8,8 @@ import { loadConfig, type ConfigOverrides } from '../engine/config.ts';
 import { runBatch, VALIDATE_STAGES, type BatchResult } from '../pipeline.ts';
 import { terminalProgress } from './progress.ts';
 import { printTable } from './table.ts';
+import { addExplainCommands } from './explain.ts';
+import { positiveInt } from './args.ts';
 import { Db } from '../engine/db.ts';
 import { generate } from '../generate/index.ts';
 import { evaluate, type EvaluationFigures } from '../stages/evaluate/index.ts';
@@ -18,12 +20,6 @@ import { Linkage } from '../../schemas/config.ts';
 const EXIT_OK = 0;
 const EXIT_INTERNAL = 1;
 const EXIT_INPUT = 2;
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
-}
 
 interface RunFlags {
   config: string;
@@ -168,6 +164,7 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
         db.close();
       }
     });
+  addExplainCommands(program, io.out);
   return program;
 }
 

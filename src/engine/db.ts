@@ -8,6 +8,8 @@ export interface DbOptions {
   memoryLimit?: string;
   /** folder for DuckDB's spill files */
   tempDirectory?: string;
+  /** open an existing database file read-only (temporary tables still work) */
+  readOnly?: boolean;
 }
 
 /** Quote a SQL string literal. */
@@ -41,6 +43,7 @@ export class Db {
     if (opts.threads) config.threads = String(opts.threads);
     if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
     if (opts.tempDirectory) config.temp_directory = opts.tempDirectory;
+    if (opts.readOnly) config.access_mode = 'READ_ONLY';
     const instance = await DuckDBInstance.create(opts.path ?? ':memory:', config);
     const conn = await instance.connect();
     return new Db(instance, conn, true);

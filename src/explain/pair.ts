@@ -1,0 +1,197 @@
+/**
+ * Explaining a pair of records: the pair is scored by the pipeline's own SQL (comparisonVectorsSql, then
+ * scoreSql with the batch's model) on just that pair, so explain always agrees with scored_pairs, and it
+ * works also for pairs blocking never proposed. Where the pair is in scored_pairs, every number the
+ * recomputation shares with the stored row is compared in SQL, exactly.
+ */
+import { lit } from '../engine/db.ts';
+import { COMPARISONS } from '../stages/compare/comparisons.ts';
+import { comparisonVectorsSql, prepareCompareInput } from '../stages/compare/index.ts';
+import { priorWeight, scoreSql } from '../stages/score/index.ts';
+import { linkableSql } from '../stages/cluster/index.ts';
+import { allowedSourcePairsSql } from '../stages/block/index.ts';
+import type { Model } from '../../schemas/model.ts';
+import { blockingRuleNames, formatRef, type OpenBatch, type ResolvedRecord } from './batch.ts';
+
+export interface ComparisonTerm {
+  comparison: string;
+  description?: string;
+  /** level index; -1 when a record lacks the values (no evidence, weighs nothing) */
+  gamma: number;
+  level: string;
+  /** log2(m/u) of the level, in bits (bf_<name>) */
+  weight: number;
+  /** term-frequency adjustment in bits (tf_<name>), null when the comparison has none */
+  tf_adjustment: number | null;
+  /** the match weight after this term */
+  running: number;
+}
+
+export interface StoredCheck {
+  /** columns of scored_pairs compared with the recomputation */
+  columns: string[];
+  /** those that differ (empty: identical) */
+  differing: string[];
+  match_weight: number;
+  match_probability: number;
+}
+
+export interface PairScore {
+  rec_id_l: string;
+  rec_id_r: string;
+  prior: { lambda: number; weight: number };
+  comparisons: ComparisonTerm[];
+  match_weight: number;
+  match_probability: number;
+  hard_negative: boolean;
+  over_threshold: boolean;
+  /** over the threshold and not a hard negative: the pair may join its two records */
+  linkable: boolean;
+  /** blocking proposed the pair (it is in candidate_pairs) */
+  candidate: boolean;
+  /** the batch's linkage.dedupe / linkage.link pair these two sources at all */
+  sources_paired: boolean;
+  /** the blocking rules that proposed it */
+  blocking_rules: string[];
+  /** null when the pair is not in scored_pairs */
+  stored: StoredCheck | null;
+}
+
+const num = (v: unknown): number => Number(v);
+
+/** Scores the given pairs (rec_id strings) with the pipeline's SQL; one row per pair, in the order given. */
+export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [string, string][]): Promise<PairScore[]> {
+  const { db } = batch;
+  if (pairs.length === 0) return [];
+  const values = pairs.map(([a, b], i) => `(${i}, least(${BigInt(a)}, ${BigInt(b)}), greatest(${BigInt(a)}, ${BigInt(b)}))`).join(', ');
+  await prepareCompareInput(db);
+  await db.run(`
+    CREATE OR REPLACE TEMP TABLE explain_pairs AS SELECT * FROM (VALUES ${values}) t(k, rec_id_l, rec_id_r);
+    CREATE OR REPLACE TEMP TABLE explain_vectors AS ${comparisonVectorsSql('explain_pairs', ['k'])};
+    CREATE OR REPLACE TEMP TABLE explain_scored AS ${scoreSql(model, 'explain_vectors', ['k'])};
+    DROP TABLE explain_vectors; DROP TABLE compare_input;`);
+
+  const scoredCols = (await db.all<{ column_name: string }>(`DESCRIBE explain_scored`)).map((c) => c.column_name);
+  const hasScored = await db.tableExists('scored_pairs');
+  const storedCols = hasScored ? new Set((await db.all<{ column_name: string }>(`DESCRIBE scored_pairs`)).map((c) => c.column_name)) : new Set<string>();
+  const shared = scoredCols.filter((c) => c !== 'k' && c !== 'rec_id_l' && c !== 'rec_id_r' && storedCols.has(c));
+  const hasCandidates = await db.tableExists('candidate_pairs');
+  const threshold = batch.linkage.threshold;
+  const differing = shared.length ? `list_filter([${shared.map((c) => `CASE WHEN e.${c} IS DISTINCT FROM s.${c} THEN ${lit(c)} END`).join(', ')}], x -> x IS NOT NULL)` : `[]::VARCHAR[]`;
+  const rows = await db.all<Record<string, unknown>>(`
+    WITH e AS (SELECT *, (${linkableSql(threshold, false)}) AS over_threshold, (${linkableSql(threshold, true)}) AS linkable FROM explain_scored)
+    SELECT e.*,
+      ${hasCandidates ? 'c.rec_id_l IS NOT NULL' : 'false'} AS candidate, ${hasCandidates ? 'c.rules' : 'NULL'} AS rules,
+      EXISTS (SELECT 1 FROM (${allowedSourcePairsSql(batch.linkage)}) a JOIN person_clean pl ON pl.rec_id = e.rec_id_l JOIN person_clean pr ON pr.rec_id = e.rec_id_r
+        WHERE a.source_l = pl.source AND a.source_r = pr.source) AS sources_paired,
+      ${hasScored ? 's.rec_id_l IS NOT NULL' : 'false'} AS stored, ${hasScored ? differing : '[]::VARCHAR[]'} AS differing,
+      ${hasScored ? 's.match_weight' : 'NULL'}::DOUBLE AS stored_match_weight, ${hasScored ? 's.match_probability' : 'NULL'}::DOUBLE AS stored_match_probability
+    FROM e
+    ${hasCandidates ? 'LEFT JOIN candidate_pairs c ON c.rec_id_l = e.rec_id_l AND c.rec_id_r = e.rec_id_r' : ''}
+    ${hasScored ? 'LEFT JOIN scored_pairs s ON s.rec_id_l = e.rec_id_l AND s.rec_id_r = e.rec_id_r' : ''}
+    ORDER BY e.k`);
+  await db.run(`DROP TABLE explain_pairs; DROP TABLE explain_scored;`);
+
+  const ruleNames = blockingRuleNames(batch);
+  const byName = new Map(model.comparisons.map((c) => [c.name, c]));
+  const terms = COMPARISONS.filter((c) => scoredCols.includes(`bf_${c.name}`));
+  const prior = priorWeight(model);
+  return rows.map((r) => {
+    let running = prior;
+    const comparisons = terms.map((c): ComparisonTerm => {
+      const gamma = num(r[`gamma_${c.name}`]);
+      const weight = num(r[`bf_${c.name}`]);
+      const tf = `tf_${c.name}` in r ? num(r[`tf_${c.name}`]) : null;
+      running += weight + (tf ?? 0);
+      const mc = byName.get(c.name);
+      return {
+        comparison: c.name,
+        description: mc?.description ?? c.description,
+        gamma,
+        level: gamma < 0 ? 'no evidence: a value is missing' : (mc?.levels[gamma]?.label ?? c.levels[gamma]?.label ?? `level ${gamma}`),
+        weight,
+        tf_adjustment: tf,
+        running,
+      };
+    });
+    const rules = r.rules === null || r.rules === undefined ? 0 : num(r.rules);
+    return {
+      rec_id_l: String(r.rec_id_l),
+      rec_id_r: String(r.rec_id_r),
+      prior: { lambda: model.lambda, weight: prior },
+      comparisons,
+      match_weight: num(r.match_weight),
+      match_probability: num(r.match_probability),
+      hard_negative: r.hard_negative === true,
+      over_threshold: r.over_threshold === true,
+      linkable: r.linkable === true,
+      candidate: r.candidate === true,
+      sources_paired: r.sources_paired === true,
+      blocking_rules: ruleNames.filter((_, bit) => (rules >> bit) & 1),
+      stored: r.stored === true
+        ? { columns: shared, differing: r.differing as string[], match_weight: num(r.stored_match_weight), match_probability: num(r.stored_match_probability) }
+        : null,
+    };
+  });
+}
+
+/** The fields shown beside a pair: masked to present/missing unless values are asked for. */
+export const PAIR_FIELDS: { field: string; sql: string; personal: boolean }[] = [
+  { field: 'NIK', sql: 'nik_digits', personal: true },
+  { field: 'NIK status', sql: 'nik_status', personal: false },
+  { field: 'name', sql: 'name_norm', personal: true },
+  { field: 'birth date', sql: 'birth_date::VARCHAR', personal: true },
+  { field: 'date in the NIK', sql: 'nik_birth_date::VARCHAR', personal: true },
+  { field: 'sex', sql: 'sex', personal: true },
+  { field: 'family card', sql: 'no_kk', personal: true },
+  { field: 'village code', sql: 'village_code', personal: true },
+  { field: 'RT/RW', sql: `CASE WHEN rt IS NOT NULL OR rw IS NOT NULL THEN concat_ws('/', rt, rw) END`, personal: true },
+];
+
+export const MASK_PRESENT = 'present';
+export const MASK_MISSING = 'missing';
+
+export interface RecordSide {
+  record: string;
+  rec_id: string;
+  dtsen_id: string | null;
+  fields: Record<string, string | null>;
+}
+
+export interface PairExplanation extends PairScore {
+  threshold: number;
+  left: RecordSide;
+  right: RecordSide;
+  /** both records ended in the same person (dtsen_id) */
+  same_person: boolean;
+  values_shown: boolean;
+}
+
+async function recordSide(batch: OpenBatch, r: ResolvedRecord, showValues: boolean): Promise<RecordSide> {
+  const row = await batch.db.one<Record<string, string | null>>(`
+    SELECT ${PAIR_FIELDS.map((f, i) => `${f.sql} AS f${i}`).join(', ')},
+      (SELECT dtsen_id FROM dtsen_link l WHERE l.source = p.source AND l.source_record_id = p.source_record_id) AS dtsen_id
+    FROM person_clean p WHERE rec_id = ${BigInt(r.recId)}`);
+  const fields: Record<string, string | null> = {};
+  PAIR_FIELDS.forEach((f, i) => {
+    const v = row?.[`f${i}`] ?? null;
+    fields[f.field] = showValues || !f.personal ? v : v === null ? MASK_MISSING : MASK_PRESENT;
+  });
+  return { record: formatRef(r), rec_id: r.recId, dtsen_id: row?.dtsen_id ?? null, fields };
+}
+
+export async function explainPair(batch: OpenBatch, model: Model, a: ResolvedRecord, b: ResolvedRecord, opts: { showValues: boolean }): Promise<PairExplanation> {
+  const [score] = await scorePairsOf(batch, model, [[a.recId, b.recId]]);
+  // Left and right follow rec_id order, as in scored_pairs.
+  const [l, r] = BigInt(a.recId) <= BigInt(b.recId) ? [a, b] : [b, a];
+  const left = await recordSide(batch, l, opts.showValues);
+  const right = await recordSide(batch, r, opts.showValues);
+  return {
+    ...score,
+    threshold: batch.linkage.threshold,
+    left,
+    right,
+    same_person: left.dtsen_id !== null && left.dtsen_id === right.dtsen_id,
+    values_shown: opts.showValues,
+  };
+}
