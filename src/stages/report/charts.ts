@@ -121,7 +121,7 @@ function labelledBars(o: { category: Spec; value: Spec & { field: string }; hori
   return {
     encoding: { [cat]: o.category, [val]: o.value },
     layer: [
-      { mark: { type: 'bar', ...(o.colour ? {} : { color: BLUE }) }, ...(o.colour ? { encoding: { color: o.colour } } : {}) },
+      { mark: { type: 'bar', ...(o.horizontal ? { height: { band: 0.75 } } : {}), ...(o.colour ? {} : { color: BLUE }) }, ...(o.colour ? { encoding: { color: o.colour } } : {}) },
       { mark: { type: 'text', ...(o.horizontal ? { align: 'left', dx: 4 } : { dy: -6 }) }, encoding: { text: { ...number, format: INT } } },
     ],
   };

@@ -157,7 +157,7 @@ export async function renderHtml(json: ReportJson): Promise<string> {
   sections.push({
     id: 'weights',
     heading: 'Candidate pairs and match weights',
-    body: `<p class="explain">Blocking proposes candidate pairs; each is scored with a match weight, the log<sub>2</sub> odds that the two records are one person (sum of the comparison weights below). Pairs at or above the threshold — probability ${fmt(t.match_probability, 'num')}, a weight of ${fmt(t.match_weight, 'dec')} bits, the dashed line — are linked. Engine: <b>${esc(json.link?.engine ?? json.linkage.engine)}</b>; ${int(json.link?.candidate_pairs)} candidate pairs.</p>
+    body: `<p class="explain">Blocking proposes candidate pairs; each is scored with a match weight, the log<sub>2</sub> odds that the two records are one person (${json.linkage.engine === 'exact' ? 'the exact linker gives every pair it finds the same weight' : 'the sum of the comparison weights below'}). Pairs at or above the threshold — probability ${fmt(t.match_probability, 'num')}, a weight of ${fmt(t.match_weight, 'dec')} bits, the dashed line — are linked. Engine: <b>${esc(json.link?.engine ?? json.linkage.engine)}</b>; ${int(json.link?.candidate_pairs)} candidate pairs.</p>
       ${blocking.length ? table(blocking, ['rule', 'description', { key: 'pairs', label: 'pairs' }, { key: 'new_pairs', label: 'new pairs' }, 'blocks', { key: 'capped_blocks', label: 'blocks over the cap' }, { key: 'capped_records', label: 'records in them' }], 'blocking rules') : ''}
       ${chart('match_weight_histogram', 'Candidate pairs by match weight (1-bit bins); the dashed line is the threshold', 'No scored pairs.')}`,
   });
