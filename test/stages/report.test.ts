@@ -128,6 +128,16 @@ describe('figures of the report', () => {
     expect(sum('predicted_pairs_true')).toBe(ev.true_positive_pairs);
   });
 
+  it('the match weights of true and false pairs count every scored pair once', () => {
+    const ev = json.evaluate as EvaluationFigures;
+    const total = ev.weight_histogram.reduce((a, b) => a + b.same_person + b.different_persons, 0);
+    expect(total).toBe(json.link!.scored_pairs);
+    expect(json.report.match_weight_histogram.reduce((a, b) => a + b.pairs, 0)).toBe(total);
+    // true pairs mostly sit above the threshold, false ones below
+    const above = ev.weight_histogram.filter((b) => b.bin_start >= json.report.threshold.match_weight);
+    expect(above.reduce((a, b) => a + b.same_person, 0)).toBeGreaterThan(above.reduce((a, b) => a + b.different_persons, 0) * 50);
+  });
+
   it('the threshold curve: recall falls and predictions shrink as the threshold rises; the threshold in use sits between grid points', () => {
     const c = (json.evaluate as EvaluationFigures).threshold_curve;
     expect(c.points.length).toBeGreaterThan(20);

@@ -31,6 +31,14 @@ export interface EvaluationFigures extends QualityFigures {
   false_positives: { pairs_linked_across_persons: number; same_family: number; by_source_pair: { sources: string; pairs: number }[] };
   by_province: ProvinceQuality[];
   threshold_curve: ThresholdCurve;
+  weight_histogram: WeightBin[];
+}
+
+export interface WeightBin {
+  bin_start: number;
+  bin_end: number;
+  same_person: number;
+  different_persons: number;
 }
 
 /**
@@ -160,6 +168,7 @@ export async function evaluate(db: Db, truthPath: string, linkage: Linkage): Pro
     },
     by_province: await provinceQuality(db, linkage),
     threshold_curve: await thresholdCurve(db, truePairs, linkage.threshold),
+    weight_histogram: await weightHistogram(db),
   };
 }
 
@@ -213,14 +222,15 @@ async function thresholdCurve(db: Db, truePairs: number, threshold: number): Pro
   const hasGuard = (await db.count(`SELECT count(*) FROM duckdb_columns() WHERE table_name = 'scored_pairs' AND column_name = 'hard_negative' AND database_name = current_database()`)) > 0;
   await db.run(`
     CREATE OR REPLACE TEMP TABLE eval_scored AS
-    SELECT s.match_weight, s.match_probability, l.person_id = r.person_id AS is_match
+    SELECT s.match_weight, s.match_probability, l.person_id = r.person_id AS is_match,
+           ${hasGuard ? 'coalesce(s.hard_negative, false)' : 'false'} AS hard_negative
     FROM scored_pairs s JOIN eval_records l ON l.rec_id = s.rec_id_l JOIN eval_records r ON r.rec_id = s.rec_id_r
-    WHERE s.match_weight IS NOT NULL ${hasGuard ? 'AND NOT coalesce(s.hard_negative, false)' : ''}`);
+    WHERE s.match_weight IS NOT NULL AND isfinite(s.match_weight)`);
   const at = await db.one<{ predicted: string; tp: string }>(
-    `SELECT count(*) AS predicted, count(*) FILTER (WHERE is_match) AS tp FROM eval_scored WHERE match_probability >= ${threshold}`,
+    `SELECT count(*) AS predicted, count(*) FILTER (WHERE is_match) AS tp FROM eval_scored WHERE match_probability >= ${threshold} AND NOT hard_negative`,
   );
   const rows = await db.all<{ w: number; predicted: string; tp: string }>(`
-    WITH pairs AS (SELECT (floor(match_weight / ${CURVE_STEP_BITS}) * ${CURVE_STEP_BITS})::DOUBLE AS w, is_match FROM eval_scored),
+    WITH pairs AS (SELECT (floor(match_weight / ${CURVE_STEP_BITS}) * ${CURVE_STEP_BITS})::DOUBLE AS w, is_match FROM eval_scored WHERE NOT hard_negative),
     bins AS (SELECT w, count(*) AS n, count(*) FILTER (WHERE is_match) AS tp FROM pairs GROUP BY w),
     grid AS (SELECT (unnest(range(floor(min(w) / ${CURVE_STEP_BITS})::BIGINT, floor(max(w) / ${CURVE_STEP_BITS})::BIGINT + 1)) * ${CURVE_STEP_BITS})::DOUBLE AS w FROM bins)
     SELECT w::DOUBLE AS w, sum(coalesce(n, 0)) OVER (ORDER BY w DESC) AS predicted, sum(coalesce(tp, 0)) OVER (ORDER BY w DESC) AS tp
@@ -231,6 +241,14 @@ async function thresholdCurve(db: Db, truePairs: number, threshold: number): Pro
     points: rows.map((r) => curvePoint(truePairs, r.w, Number(r.predicted), Number(r.tp))),
     at_threshold: { ...curvePoint(truePairs, Math.log2(threshold / (1 - threshold)), Number(at?.predicted ?? 0), Number(at?.tp ?? 0)), match_probability: threshold },
   };
+}
+
+/** Scored candidate pairs by match weight (1-bit bins), split by whether the truth says they are one person. */
+async function weightHistogram(db: Db): Promise<WeightBin[]> {
+  const rows = await db.all<{ w: number; same: string; different: string }>(`
+    SELECT floor(match_weight)::DOUBLE AS w, count(*) FILTER (WHERE is_match) AS same, count(*) FILTER (WHERE NOT is_match) AS different
+    FROM eval_scored GROUP BY ALL ORDER BY w`);
+  return rows.map((r) => ({ bin_start: r.w, bin_end: r.w + 1, same_person: Number(r.same), different_persons: Number(r.different) }));
 }
 
 export const evaluateStage: Stage = {

@@ -127,6 +127,20 @@ function labelledBars(o: { category: Spec; value: Spec & { field: string }; hori
   };
 }
 
+/** A layer marking the threshold in use (dataset `threshold`: report.threshold) on a match-weight x axis, labelled at height `labelY`. */
+function thresholdRule(labelY: number): Spec {
+  return {
+    data: { name: 'threshold' },
+    layer: [
+      { mark: { type: 'rule', color: RED, strokeWidth: 2, strokeDash: [5, 3] }, encoding: { x: { field: 'match_weight', type: 'quantitative' } } },
+      {
+        mark: { type: 'text', color: RED, align: 'left', dx: 5, y: labelY, fontSize: 11, fontWeight: 600 },
+        encoding: { x: { field: 'match_weight', type: 'quantitative' }, text: { value: 'threshold' } },
+      },
+    ],
+  };
+}
+
 export const CHARTS: ChartDef[] = [
   {
     id: 'input_rows',
@@ -245,16 +259,32 @@ export const CHARTS: ChartDef[] = [
             y: { field: 'pairs', type: 'quantitative', title: 'candidate pairs', axis: { format: INT } },
           },
         },
+        thresholdRule(8),
+      ],
+    }),
+  },
+  {
+    id: 'weights_by_truth',
+    data: { bins: 'evaluate.weight_histogram', threshold: 'report.threshold' },
+    spec: () => ({
+      width: WIDTH,
+      height: 240,
+      layer: [
         {
-          data: { name: 'threshold' },
-          layer: [
-            { mark: { type: 'rule', color: RED, strokeWidth: 2, strokeDash: [5, 3] }, encoding: { x: { field: 'match_weight', type: 'quantitative' } } },
-            {
-              mark: { type: 'text', color: RED, align: 'left', dx: 5, y: 8, fontSize: 11, fontWeight: 600 },
-              encoding: { x: { field: 'match_weight', type: 'quantitative' }, text: { value: 'threshold' } },
-            },
+          data: { name: 'bins' },
+          transform: [
+            { fold: ['same_person', 'different_persons'], as: ['truth', 'pairs'] },
+            { calculate: "datum.truth == 'same_person' ? 'one person' : 'different persons'", as: 'truth' },
           ],
+          mark: { type: 'rect', stroke: 'white', strokeWidth: 0.5 },
+          encoding: {
+            x: { field: 'bin_start', type: 'quantitative', title: 'match weight (bits)', axis: { tickMinStep: 1, tickCount: 10 } },
+            x2: { field: 'bin_end' },
+            y: { field: 'pairs', type: 'quantitative', stack: 'zero', title: 'candidate pairs', axis: { format: INT } },
+            color: { field: 'truth', type: 'nominal', title: 'the truth file says', scale: pair('one person', 'different persons', GREEN, RED) },
+          },
         },
+        thresholdRule(8),
       ],
     }),
   },
@@ -385,16 +415,7 @@ export const CHARTS: ChartDef[] = [
             strokeDash: { field: 'metric', type: 'nominal', title: null, scale: { domain: ['precision', 'recall', 'f1'], range: [[1, 0], [1, 0], [4, 3]] } },
           },
         },
-        {
-          data: { name: 'threshold' },
-          layer: [
-            { mark: { type: 'rule', color: RED, strokeWidth: 2, strokeDash: [5, 3] }, encoding: { x: { field: 'match_weight', type: 'quantitative' } } },
-            {
-              mark: { type: 'text', color: RED, align: 'left', dx: 5, y: 250, fontSize: 11, fontWeight: 600 },
-              encoding: { x: { field: 'match_weight', type: 'quantitative' }, text: { value: 'threshold' } },
-            },
-          ],
-        },
+        thresholdRule(250),
       ],
     }),
   },

@@ -224,6 +224,9 @@ export async function renderHtml(json: ReportJson): Promise<string> {
         { key: 'same_family', label: 'wrong links in one family' },
         { key: 'share', label: 'persons resolved exactly', format: 'pct' },
       ])}
+      <h3>Match weights of true and false pairs</h3>
+      <p class="explain">The histogram of candidate pairs above, split by the truth file: pairs of one person should sit right of the threshold, pairs of different persons left of it.</p>
+      ${chart('weights_by_truth', 'Candidate pairs by match weight (1-bit bins) and by what the truth file says', 'No scored pairs.')}
       <h3>Precision and recall against the threshold</h3>
       <p class="explain">Pair level, over the scored candidate pairs: at each threshold on the match weight (every ${fmt(ev.threshold_curve.step_bits, 'num')} bit), a pair is predicted when its weight is at least the threshold; hard negatives (kept apart by the guard) never are. Recall's denominator is every true pair (${int(ev.threshold_curve.true_pairs)}), so its ceiling is what blocking found. The links clustering adds through a third record are not counted here, so the values differ slightly from the cluster-level figures above.</p>
       ${chart('threshold_curve', 'Pair-level precision, recall and F1 by threshold; the dashed line is the threshold in use', 'No scored pairs.')}
