@@ -141,6 +141,28 @@ function thresholdRule(labelY: number): Spec {
   };
 }
 
+/** Candidate pairs per match-weight bin (dataset `bins`: bin_start, bin_end, pairs after `transform`), stacked by `colour`, with the threshold. */
+function weightBins(title: string, transform: Spec[], colour: Spec): Spec {
+  return {
+    width: WIDTH,
+    height: 240,
+    layer: [
+      {
+        data: { name: 'bins' },
+        transform,
+        mark: { type: 'rect', stroke: 'white', strokeWidth: 0.5 },
+        encoding: {
+          x: { field: 'bin_start', type: 'quantitative', title, axis: { tickMinStep: 1, tickCount: 10 } },
+          x2: { field: 'bin_end' },
+          y: { field: 'pairs', type: 'quantitative', stack: 'zero', title: 'candidate pairs', axis: { format: INT } },
+          color: colour,
+        },
+      },
+      thresholdRule(8),
+    ],
+  };
+}
+
 export const CHARTS: ChartDef[] = [
   {
     id: 'input_rows',
@@ -246,47 +268,20 @@ export const CHARTS: ChartDef[] = [
   {
     id: 'match_weight_histogram',
     data: { bins: 'report.match_weight_histogram', threshold: 'report.threshold' },
-    spec: () => ({
-      width: WIDTH,
-      height: 240,
-      layer: [
-        {
-          data: { name: 'bins' },
-          mark: { type: 'rect', color: BLUE, stroke: 'white', strokeWidth: 0.5 },
-          encoding: {
-            x: { field: 'bin_start', type: 'quantitative', title: 'match weight (bits) = log2 of the odds that the pair is one person', axis: { tickMinStep: 1, tickCount: 10 } },
-            x2: { field: 'bin_end' },
-            y: { field: 'pairs', type: 'quantitative', title: 'candidate pairs', axis: { format: INT } },
-          },
-        },
-        thresholdRule(8),
-      ],
-    }),
+    spec: () => weightBins('match weight (bits) = log2 of the odds that the pair is one person', [], { value: BLUE }),
   },
   {
     id: 'weights_by_truth',
     data: { bins: 'evaluate.weight_histogram', threshold: 'report.threshold' },
-    spec: () => ({
-      width: WIDTH,
-      height: 240,
-      layer: [
-        {
-          data: { name: 'bins' },
-          transform: [
-            { fold: ['same_person', 'different_persons'], as: ['truth', 'pairs'] },
-            { calculate: "datum.truth == 'same_person' ? 'one person' : 'different persons'", as: 'truth' },
-          ],
-          mark: { type: 'rect', stroke: 'white', strokeWidth: 0.5 },
-          encoding: {
-            x: { field: 'bin_start', type: 'quantitative', title: 'match weight (bits)', axis: { tickMinStep: 1, tickCount: 10 } },
-            x2: { field: 'bin_end' },
-            y: { field: 'pairs', type: 'quantitative', stack: 'zero', title: 'candidate pairs', axis: { format: INT } },
-            color: { field: 'truth', type: 'nominal', title: 'the truth file says', scale: pair('one person', 'different persons', GREEN, RED) },
-          },
-        },
-        thresholdRule(8),
-      ],
-    }),
+    spec: () =>
+      weightBins(
+        'match weight (bits)',
+        [
+          { fold: ['same_person', 'different_persons'], as: ['truth', 'pairs'] },
+          { calculate: "datum.truth == 'same_person' ? 'one person' : 'different persons'", as: 'truth' },
+        ],
+        { field: 'truth', type: 'nominal', title: 'the truth file says', scale: pair('one person', 'different persons', GREEN, RED) },
+      ),
   },
   {
     id: 'model_levels',
