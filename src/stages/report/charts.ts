@@ -354,7 +354,7 @@ export const CHARTS: ChartDef[] = [
     data: { provinces: 'report.provinces' },
     spec: (v) => ({
       width: WIDTH - 180,
-      height: { step: 12 },
+      height: { step: 9 },
       data: { name: 'provinces' },
       transform: [
         { fold: ['source_records', 'persons', 'persons_linked'], as: ['measure', 'n'] },
@@ -379,7 +379,7 @@ export const CHARTS: ChartDef[] = [
     data: { quality: 'evaluate.by_province' },
     spec: () => ({
       width: WIDTH - 180,
-      height: { step: 12 },
+      height: { step: 10 },
       data: { name: 'quality' },
       transform: [{ fold: ['precision', 'recall'], as: ['metric', 'value'] }],
       mark: { type: 'point', filled: true, size: 70 },
