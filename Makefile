@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 SIZE ?= 1000000
 
-.PHONY: install run validate test typecheck bench clean sample
+.PHONY: install browser run validate test typecheck bench clean sample
 
 # Installs exactly what package-lock.json pins, when it changed or was never installed.
 $(NODE_MODULES_STAMP): package.json package-lock.json
@@ -11,6 +11,10 @@ $(NODE_MODULES_STAMP): package.json package-lock.json
 	@touch $(NODE_MODULES_STAMP)
 
 install: $(NODE_MODULES_STAMP)
+
+# The report's browser test opens report.html in Debian's headless Chromium (installed as root when missing).
+browser:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 run: install
 	npx dtsen run --config pipelines/sample.json
@@ -21,7 +25,7 @@ validate: install
 typecheck: install
 	npx tsc -p tsconfig.json --noEmit
 
-test: install
+test: install browser
 	npx tsc -p tsconfig.json --noEmit
 	node test/run-tests.mjs
 

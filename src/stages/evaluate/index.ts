@@ -42,16 +42,71 @@ export interface EvaluationFigures extends QualityFigures {
   };
   /** the true pairs the blocking rules proposed as candidates, overall and per rule */
   blocking: { true_pairs: number; found_by_any_rule: number; recall: number; by_rule: { rule: string; true_pairs_found: number; share: number }[] };
+  by_province: ProvinceQuality[];
+  threshold_curve: ThresholdCurve;
+  weight_histogram: WeightBin[];
 }
 
-/** SQL: allowed pairs inside groups of `table` grouped by `key`, from per-source counts. */
-function pairCountSql(table: string, key: string, linkage: Pick<Linkage, 'dedupe' | 'link'>): string {
+export interface WeightBin {
+  bin_start: number;
+  bin_end: number;
+  same_person: number;
+  different_persons: number;
+}
+
+/**
+ * Pairwise quality of the clusters in one province. Precision counts the pairs inside the golden records of
+ * the province; recall counts the true pairs of the persons of the province (a true person belongs to the
+ * province of the golden record that holds its first record).
+ */
+export interface ProvinceQuality {
+  province_code: string;
+  province: string;
+  true_pairs: number;
+  true_pairs_found: number;
+  predicted_pairs: number;
+  predicted_pairs_true: number;
+  precision: number;
+  recall: number;
+}
+
+/**
+ * Pair-level precision and recall over the scored candidate pairs at a grid of match-weight thresholds: a
+ * pair is predicted when its weight is at least the threshold (hard negatives never are); recall's
+ * denominator is every true pair, so its ceiling is the share of true pairs that blocking made candidates.
+ * Clustering is not redone per threshold (links it adds through a third record are not counted).
+ */
+export interface CurvePoint {
+  match_weight: number;
+  match_probability: number;
+  predicted_pairs: number;
+  true_positive_pairs: number;
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+export interface ThresholdCurve {
+  step_bits: number;
+  true_pairs: number;
+  points: CurvePoint[];
+  /** the same figures at the threshold in use (linkage.threshold) */
+  at_threshold: CurvePoint;
+}
+
+/**
+ * SQL: allowed pairs inside groups of `table` grouped by `key`, from per-source counts. With `by` (a column
+ * that is constant inside each group), one row per value of `by`: (grp, pairs).
+ */
+function pairCountSql(table: string, key: string, linkage: Pick<Linkage, 'dedupe' | 'link'>, by?: string): string {
   const n = (s: string) => `count(*) FILTER (WHERE source = ${lit(s)})`;
   const terms = [
     ...linkage.dedupe.map((s) => `${n(s)} * (${n(s)} - 1) / 2`),
     ...linkage.link.map(([a, b]) => `${n(a)} * ${n(b)}`),
   ];
-  return `SELECT coalesce(sum(p), 0) FROM (SELECT ${terms.length ? terms.join(' + ') : '0'} AS p FROM ${table} GROUP BY ${key})`;
+  const p = terms.length ? terms.join(' + ') : '0';
+  if (by) return `SELECT grp, coalesce(sum(p), 0) AS pairs FROM (SELECT any_value(${by}) AS grp, ${p} AS p FROM ${table} GROUP BY ${key}) GROUP BY grp`;
+  return `SELECT coalesce(sum(p), 0) FROM (SELECT ${p} AS p FROM ${table} GROUP BY ${key})`;
 }
 
 function quality(truePairs: number, predicted: number, tp: number): QualityFigures {
@@ -78,6 +133,7 @@ export async function evaluate(db: Db, truthPath: string, linkage: Linkage): Pro
     FROM person_clean p JOIN clusters c USING (rec_id)
     JOIN truth t ON t.source = p.source AND t.source_record_id = p.source_record_id;
   `);
+  await db.run(provinceColumnsSql(await db.tableExists('dtsen_person')));
   const evaluated = await db.count(`SELECT count(*) FROM eval_records`);
   const withoutTruth = (await db.count(`SELECT count(*) FROM person_clean`)) - evaluated;
   const truePairs = await db.count(pairCountSql('eval_records', 'person_id', linkage));
@@ -159,7 +215,89 @@ export async function evaluate(db: Db, truthPath: string, linkage: Linkage): Pro
       recall: allowedTrue > 0 ? candidates / allowedTrue : 1,
       by_rule: byRule.map((r) => ({ rule: ruleNames[Number(r.rule_id)], true_pairs_found: Number(r.found), share: allowedTrue > 0 ? Number(r.found) / allowedTrue : 0 })),
     },
+    by_province: await provinceQuality(db, linkage),
+    threshold_curve: await thresholdCurve(db, truePairs, linkage.threshold),
+    weight_histogram: await weightHistogram(db),
   };
+}
+
+/**
+ * eval_records gets the province of each record's golden record (cluster_province) and the province its true
+ * person is counted in (person_province: the golden record of the person's first record). Without a
+ * dtsen_person table the record's own province stands in for its golden record's.
+ */
+function provinceColumnsSql(withPerson: boolean): string {
+  const golden = withPerson
+    ? `LEFT JOIN (SELECT cluster_id, province_code FROM dtsen_person) d USING (cluster_id)`
+    : `LEFT JOIN (SELECT rec_id, province_code FROM person_clean) d USING (rec_id)`;
+  return `
+    CREATE OR REPLACE TEMP TABLE eval_records AS
+    SELECT e.*, coalesce(d.province_code, '') AS cluster_province,
+           arg_min(coalesce(d.province_code, ''), e.rec_id) OVER (PARTITION BY e.person_id) AS person_province
+    FROM eval_records e ${golden}`;
+}
+
+async function provinceQuality(db: Db, linkage: Linkage): Promise<ProvinceQuality[]> {
+  const rows = await db.all<{ code: string; province: string; t: string; tf: string; p: string; pt: string }>(`
+    WITH t AS (${pairCountSql('eval_records', 'person_id', linkage, 'person_province')}),
+         tf AS (${pairCountSql('eval_records', 'cluster_id, person_id', linkage, 'person_province')}),
+         p AS (${pairCountSql('eval_records', 'cluster_id', linkage, 'cluster_province')}),
+         pt AS (${pairCountSql('eval_records', 'cluster_id, person_id', linkage, 'cluster_province')}),
+         codes AS (SELECT DISTINCT cluster_province AS grp FROM eval_records UNION SELECT DISTINCT person_province FROM eval_records)
+    SELECT codes.grp AS code, coalesce(r.name, 'unknown') AS province,
+           coalesce(t.pairs, 0) AS t, coalesce(tf.pairs, 0) AS tf, coalesce(p.pairs, 0) AS p, coalesce(pt.pairs, 0) AS pt
+    FROM codes LEFT JOIN t USING (grp) LEFT JOIN tf USING (grp) LEFT JOIN p USING (grp) LEFT JOIN pt USING (grp)
+    LEFT JOIN ref_province r ON r.code = codes.grp
+    ORDER BY code`);
+  return rows.map((r) => {
+    const [t, tf, p, pt] = [r.t, r.tf, r.p, r.pt].map(Number);
+    return {
+      province_code: r.code, province: r.province,
+      true_pairs: t, true_pairs_found: tf, predicted_pairs: p, predicted_pairs_true: pt,
+      precision: p > 0 ? pt / p : 1, recall: t > 0 ? tf / t : 1,
+    };
+  });
+}
+
+/** Bins of half a bit: a pair is counted at every grid threshold at or below its weight (cumulative sums). */
+const CURVE_STEP_BITS = 0.5;
+
+function curvePoint(truePairs: number, w: number, predicted: number, tp: number): CurvePoint {
+  const q = quality(truePairs, predicted, tp);
+  return { match_weight: w, match_probability: 1 / (1 + 2 ** -w), predicted_pairs: predicted, true_positive_pairs: tp, precision: q.precision, recall: q.recall, f1: q.f1 };
+}
+
+async function thresholdCurve(db: Db, truePairs: number, threshold: number): Promise<ThresholdCurve> {
+  const hasGuard = (await db.count(`SELECT count(*) FROM duckdb_columns() WHERE table_name = 'scored_pairs' AND column_name = 'hard_negative' AND database_name = current_database()`)) > 0;
+  await db.run(`
+    CREATE OR REPLACE TEMP TABLE eval_scored AS
+    SELECT s.match_weight, s.match_probability, l.person_id = r.person_id AS is_match,
+           ${hasGuard ? 'coalesce(s.hard_negative, false)' : 'false'} AS hard_negative
+    FROM scored_pairs s JOIN eval_records l ON l.rec_id = s.rec_id_l JOIN eval_records r ON r.rec_id = s.rec_id_r
+    WHERE s.match_weight IS NOT NULL AND isfinite(s.match_weight)`);
+  const at = await db.one<{ predicted: string; tp: string }>(
+    `SELECT count(*) AS predicted, count(*) FILTER (WHERE is_match) AS tp FROM eval_scored WHERE match_probability >= ${threshold} AND NOT hard_negative`,
+  );
+  const rows = await db.all<{ w: number; predicted: string; tp: string }>(`
+    WITH pairs AS (SELECT (floor(match_weight / ${CURVE_STEP_BITS}) * ${CURVE_STEP_BITS})::DOUBLE AS w, is_match FROM eval_scored WHERE NOT hard_negative),
+    bins AS (SELECT w, count(*) AS n, count(*) FILTER (WHERE is_match) AS tp FROM pairs GROUP BY w),
+    grid AS (SELECT (unnest(range(floor(min(w) / ${CURVE_STEP_BITS})::BIGINT, floor(max(w) / ${CURVE_STEP_BITS})::BIGINT + 1)) * ${CURVE_STEP_BITS})::DOUBLE AS w FROM bins)
+    SELECT w::DOUBLE AS w, sum(coalesce(n, 0)) OVER (ORDER BY w DESC) AS predicted, sum(coalesce(tp, 0)) OVER (ORDER BY w DESC) AS tp
+    FROM grid LEFT JOIN bins USING (w) ORDER BY w`);
+  return {
+    step_bits: CURVE_STEP_BITS,
+    true_pairs: truePairs,
+    points: rows.map((r) => curvePoint(truePairs, r.w, Number(r.predicted), Number(r.tp))),
+    at_threshold: { ...curvePoint(truePairs, Math.log2(threshold / (1 - threshold)), Number(at?.predicted ?? 0), Number(at?.tp ?? 0)), match_probability: threshold },
+  };
+}
+
+/** Scored candidate pairs by match weight (1-bit bins), split by whether the truth says they are one person. */
+async function weightHistogram(db: Db): Promise<WeightBin[]> {
+  const rows = await db.all<{ w: number; same: string; different: string }>(`
+    SELECT floor(match_weight)::DOUBLE AS w, count(*) FILTER (WHERE is_match) AS same, count(*) FILTER (WHERE NOT is_match) AS different
+    FROM eval_scored GROUP BY ALL ORDER BY w`);
+  return rows.map((r) => ({ bin_start: r.w, bin_end: r.w + 1, same_person: Number(r.same), different_persons: Number(r.different) }));
 }
 
 export const evaluateStage: Stage = {

@@ -1,47 +1,91 @@
-/** The first report.html: self-contained (inline CSS and SVG, no scripts, no network), no personal data. */
+/** The page of report.html: self-contained (inline CSS and SVG, no script, no network), no personal data. */
 
 export function esc(s: unknown): string {
   return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-const fmt = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(4)) : esc(v));
+export type Format = 'int' | 'pct' | 'num' | 'dec' | 'prob' | 'text';
 
-export function table(rows: Record<string, unknown>[], columns: string[]): string {
+/** A figure as people read it: whole numbers with thousands separators, shares as percentages. */
+export function fmt(v: unknown, f: Format = 'text'): string {
+  if (v === null || v === undefined) return '–';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return esc(v);
+    if (f === 'pct') return `${(v * 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}%`;
+    // a probability near 1 as its distance from 1, which four decimals would round away
+    if (f === 'prob') return v > 0.9999 && v < 1 ? `1 − ${(1 - v).toExponential(1).replace('e-', '×10<sup>−').concat('</sup>')}` : v.toLocaleString('en-US', { maximumFractionDigits: 4 });
+    if (f === 'dec') return v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    if (f === 'num') return v.toLocaleString('en-US', { maximumFractionDigits: 4 });
+    if (Number.isInteger(v)) return v.toLocaleString('en-US');
+    return v.toLocaleString('en-US', { maximumFractionDigits: 4 });
+  }
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  return esc(v);
+}
+
+export interface Column {
+  key: string;
+  label?: string;
+  format?: Format;
+}
+
+const col = (c: string | Column): Column => (typeof c === 'string' ? { key: c } : c);
+
+export function table(rows: Record<string, unknown>[], columns: (string | Column)[], caption?: string): string {
   if (!rows.length) return '<p class="none">none</p>';
-  return `<table><thead><tr>${columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${columns.map((c) => `<td class="${typeof r[c] === 'number' ? 'num' : ''}">${fmt(r[c])}</td>`).join('')}</tr>`)
+  const cols = columns.map(col);
+  const numeric = (c: Column) => c.format !== 'text' && rows.some((r) => typeof r[c.key] === 'number');
+  return `<table>${caption ? `<caption>${esc(caption)}</caption>` : ''}<thead><tr>${cols
+    .map((c) => `<th${numeric(c) ? ' class="num"' : ''}>${esc(c.label ?? c.key.replaceAll('_', ' '))}</th>`)
+    .join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${cols.map((c) => `<td${numeric(c) ? ' class="num"' : ''}>${fmt(r[c.key], c.format)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
 }
 
-/** A horizontal bar chart as inline SVG. */
-export function barChart(title: string, bars: { label: string; value: number }[], width = 640): string {
-  if (!bars.length) return '';
-  const max = Math.max(...bars.map((b) => b.value), 1);
-  const rowH = 22;
-  const labelW = 220;
-  const h = bars.length * rowH + 30;
-  const body = bars
-    .map((b, i) => {
-      const w = ((width - labelW - 90) * b.value) / max;
-      const y = 24 + i * rowH;
-      return `<text x="${labelW - 6}" y="${y + 14}" text-anchor="end">${esc(b.label)}</text><rect x="${labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="#3b6ea5"/><text x="${labelW + w + 4}" y="${y + 14}">${fmt(b.value)}</text>`;
-    })
-    .join('');
-  return `<svg class="chart" role="img" aria-label="${esc(title)}" width="${width}" height="${h}" viewBox="0 0 ${width} ${h}" xmlns="http://www.w3.org/2000/svg"><text x="0" y="14" class="title">${esc(title)}</text>${body}</svg>`;
+/** Key figures as a row of tiles. */
+export function tiles(items: { label: string; value: string; note?: string }[]): string {
+  return `<div class="tiles">${items
+    .map((t) => `<div class="tile"><div class="value">${t.value}</div><div class="label">${esc(t.label)}</div>${t.note ? `<div class="note">${esc(t.note)}</div>` : ''}</div>`)
+    .join('')}</div>`;
 }
 
-export function page(title: string, sections: { heading: string; body: string }[]): string {
+export interface Section {
+  id: string;
+  heading: string;
+  body: string;
+}
+
+export function page(title: string, subtitle: string, sections: Section[]): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title>
 <style>
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1000px;color:#1d2733;padding:0 1rem}
-h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d5dbe3;padding-bottom:.3rem}
-table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}th,td{border:1px solid #d5dbe3;padding:.25rem .6rem;text-align:left}
-th{background:#eef2f7}td.num{text-align:right;font-variant-numeric:tabular-nums}.none{color:#777}
-svg.chart{display:block;margin:.6rem 0;font-size:12px}svg.chart .title{font-weight:600}
+:root{--ink:#1d2733;--muted:#5b6775;--line:#d5dbe3;--bg:#f6f8fb}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--ink);background:var(--bg);line-height:1.45}
+main{max-width:1040px;margin:0 auto;padding:1.5rem 1.25rem 3rem}
+header{background:#fff;border-bottom:1px solid var(--line)}header .in{max-width:1040px;margin:0 auto;padding:1.25rem}
+h1{font-size:1.55rem;margin:0 0 .3rem}.subtitle{color:var(--muted);margin:0}
+h2{font-size:1.2rem;margin:0 0 .5rem}h3{font-size:1rem;margin:1.2rem 0 .3rem}
+section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:1rem 1.25rem;margin:1rem 0}
+p{margin:.4rem 0;max-width:52rem}.explain{color:var(--muted)}
+nav ol{columns:2;margin:.3rem 0;padding-left:1.2rem}nav a{color:#2b5c8f}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.88rem}caption{text-align:left;font-weight:600;padding:.2rem 0}
+th,td{border:1px solid var(--line);padding:.25rem .6rem;text-align:left;vertical-align:top}
+th{background:#eef2f7;font-weight:600}.num{text-align:right;font-variant-numeric:tabular-nums}
+.none{color:#777;font-style:italic}
+figure.chart{margin:.8rem 0;overflow-x:auto}figure.chart svg{display:block;max-width:none;height:auto}
+.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.6rem;margin:.6rem 0}
+.tile{border:1px solid var(--line);border-radius:6px;padding:.5rem .7rem;background:#fbfcfe}
+.tile .value{font-size:1.3rem;font-weight:650;font-variant-numeric:tabular-nums}.tile .label{color:var(--muted);font-size:.85rem}
+.tile .note{color:var(--muted);font-size:.75rem}
 .ok{color:#1a7f37}.bad{color:#b42318}
-</style></head><body><h1>${esc(title)}</h1>
-${sections.map((s) => `<section><h2>${esc(s.heading)}</h2>${s.body}</section>`).join('\n')}
+footer{color:var(--muted);font-size:.8rem;max-width:1040px;margin:0 auto;padding:0 1.25rem 2rem}
+</style></head><body>
+<header><div class="in"><h1>${esc(title)}</h1><p class="subtitle">${subtitle}</p></div></header>
+<main>
+<nav aria-label="contents"><ol>${sections.map((s) => `<li><a href="#${esc(s.id)}">${esc(s.heading)}</a></li>`).join('')}</ol></nav>
+${sections.map((s) => `<section id="${esc(s.id)}"><h2>${esc(s.heading)}</h2>${s.body}</section>`).join('\n')}
+</main>
+<footer>Every figure on this page is in report.json beside it; the charts are drawn from it when the batch ends. The report holds counts only: no NIK, name or address.</footer>
 </body></html>
 `;
 }
