@@ -35,6 +35,13 @@ export const Linkage = z
   })
   .strict();
 
+export const Survivorship = z
+  .object({
+    /** the source whose welfare decile a person and a family keep; the other sources only fill in where it has none */
+    decile_source: sourceName.default('regsosek'),
+  })
+  .strict();
+
 export const BatchConfig = z
   .object({
     batch: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'batch must be letters, digits, _ . -'),
@@ -53,7 +60,11 @@ export const BatchConfig = z
     truth: z.string().optional(),
     /** quarantine share above which validate fails the batch (0..1) */
     max_quarantine_share: z.number().min(0).max(1).default(0.5),
+    survivorship: Survivorship.default(Survivorship.parse({})),
+    /** replace NIK and family-card numbers in the exported files by a keyed hash (key: DTSEN_PSEUDONYM_KEY) */
+    pseudonymise: z.boolean().default(false),
   })
   .strict();
 export type BatchConfig = z.infer<typeof BatchConfig>;
 export type Linkage = z.infer<typeof Linkage>;
+export type Survivorship = z.infer<typeof Survivorship>;

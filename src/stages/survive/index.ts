@@ -1,87 +1,85 @@
 /**
- * Survive: clusters → dtsen_person (one row per person, a value per field by a documented rule) and
- * dtsen_link (one row per accepted source record, with the person it belongs to).
- *
- * dtsen_id = 'DT' + the first 16 hex digits of md5 of the smallest "source:source_record_id" of the
- * cluster's members: the same inputs give the same ids on any run and any thread count (rec_id
- * numbering does not enter it).
+ * Survive: clusters → golden records (dtsen_person, dtsen_link), conflicts for field verification
+ * (dtsen_conflict) and families (dtsen_family). The rules are data (SURVIVORSHIP_RULES, FAMILY_RULES) and
+ * the README's tables; the SQL sits beside them.
  */
-import type { Ctx, Stage } from '../../engine/context.ts';
+import type { Ctx, ResolvedSource, Stage } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
+import { connectedComponents } from '../cluster/index.ts';
+import type { SourceName } from '../../../schemas/canonical.ts';
+import { memberSql, personSql, type SurviveOptions } from './person.sql.ts';
+import { CONFLICT_SQL } from './conflict.sql.ts';
+import { FAMILY_EDGES_SQL, familySql } from './family.sql.ts';
 
-/** Winner of `value` per cluster, ordered by `order` (first row wins); `from` must have cluster_id. */
-function winner(name: string, value: string, order: string, from = 'm', where = `${value} IS NOT NULL`): string {
-  return `${name} AS (
-    SELECT cluster_id, ${value} AS ${name} FROM (
-      SELECT cluster_id, ${value}, row_number() OVER (PARTITION BY cluster_id ORDER BY ${order}) AS rn FROM ${from} WHERE ${where}
-    ) WHERE rn = 1)`;
+export { SURVIVORSHIP_RULES } from './person.sql.ts';
+export { FAMILY_RULES } from './family.sql.ts';
+export { CONFLICT_TYPES } from './conflict.sql.ts';
+
+export interface SurviveFigures {
+  persons: number;
+  source_overlap: { sources: string; persons: number }[];
+  conflicts: number;
+  conflicts_by_type: Record<string, number>;
+  families: number;
+  families_by_size: { size: string; families: number }[];
+  families_with_several_kks: number;
+  largest_family: number;
+  family_heads_by_basis: Record<string, number>;
+  decile_by_source: Record<string, number>;
 }
 
-export const SURVIVE_SQL = `
-CREATE OR REPLACE TABLE dtsen_person AS
-WITH m AS (
-  SELECT c.cluster_id, c.best_link_probability, p.* FROM clusters c JOIN person_clean p USING (rec_id)
-),
-ids AS (
-  SELECT cluster_id, 'DT' || upper(substr(md5(min(source || ':' || source_record_id)), 1, 16)) AS dtsen_id,
-         count(*) AS n_records, list_sort(list_distinct(list(source))) AS sources,
-         bool_or(source = 'dtks') AS in_dtks, bool_or(source = 'regsosek') AS in_regsosek, bool_or(source = 'p3ke') AS in_p3ke,
-         bool_or(pkh) AS pkh, bool_or(bpnt) AS bpnt, bool_or(pbi_jkn) AS pbi_jkn,
-         list_sort(list_distinct(flatten(list(programmes)))) AS programmes
-  FROM m GROUP BY cluster_id
-),
--- NIK: a valid NIK; one the civil registry matched (PADAN) first, then the one most members carry, then the smallest.
-nik_votes AS (SELECT cluster_id, nik, count(*) AS votes, bool_or(coalesce(dukcapil_match, false)) AS padan,
-                     any_value(nik_birth_date) AS nik_birth_date, any_value(nik_sex) AS nik_sex
-              FROM m WHERE nik IS NOT NULL GROUP BY ALL),
-${winner('nik', 'nik', 'padan DESC, votes DESC, nik', 'nik_votes')},
-nik_facts AS (SELECT v.cluster_id, v.nik_birth_date, v.nik_sex FROM nik_votes v JOIN nik USING (cluster_id) WHERE v.nik = nik.nik),
--- Name: the most frequent normalised name; ties to the longest, then alphabetical.
-name_votes AS (SELECT cluster_id, name_norm, count(*) AS votes FROM m WHERE name_norm IS NOT NULL GROUP BY ALL),
-${winner('name', 'name_norm', 'votes DESC, length(name_norm) DESC, name_norm', 'name_votes')},
--- Birth date: one agreeing with the surviving NIK's date first, then the most frequent, then the earliest.
-bd_votes AS (SELECT m.cluster_id, m.birth_date, count(*) AS votes, bool_or(m.birth_date = f.nik_birth_date) AS agrees
-             FROM m LEFT JOIN nik_facts f USING (cluster_id) WHERE m.birth_date IS NOT NULL GROUP BY ALL),
-${winner('birth_date', 'birth_date', 'coalesce(agrees, false) DESC, votes DESC, birth_date', 'bd_votes')},
--- Sex: the surviving NIK's sex when a member states it, else the most frequent, then L before P.
-sex_votes AS (SELECT m.cluster_id, m.sex, count(*) AS votes, bool_or(m.sex = f.nik_sex) AS agrees
-              FROM m LEFT JOIN nik_facts f USING (cluster_id) WHERE m.sex IS NOT NULL GROUP BY ALL),
-${winner('sex', 'sex', 'coalesce(agrees, false) DESC, votes DESC, sex', 'sex_votes')},
--- Village: from the most recently updated record; ties Regsosek, DTKS, P3KE, then the first record.
-${winner('village_code', 'village_code', "updated_at DESC NULLS LAST, CASE source WHEN 'regsosek' THEN 1 WHEN 'dtks' THEN 2 ELSE 3 END, source_record_id")},
--- Family: the most frequent family id, then the smallest.
-fam_votes AS (SELECT cluster_id, family_id, count(*) AS votes FROM m WHERE family_id IS NOT NULL GROUP BY ALL),
-${winner('family_id', 'family_id', 'votes DESC, family_id', 'fam_votes')},
--- Decile: Regsosek's (it ranks every family) when present, else the poorest stated by P3KE or DTKS.
-${winner('decile', 'decile', "CASE source WHEN 'regsosek' THEN 1 ELSE 2 END, decile, source_record_id")}
-SELECT ids.dtsen_id, nik.nik, name.name, birth_date.birth_date, sex.sex, village_code.village_code,
-       substr(village_code.village_code, 1, 2) AS province_code,
-       family_id.family_id, decile.decile, ids.pkh, ids.bpnt, ids.pbi_jkn, ids.programmes,
-       ids.n_records, ids.sources, ids.in_dtks, ids.in_regsosek, ids.in_p3ke, ids.cluster_id
-FROM ids
-LEFT JOIN nik USING (cluster_id) LEFT JOIN name USING (cluster_id) LEFT JOIN birth_date USING (cluster_id)
-LEFT JOIN sex USING (cluster_id) LEFT JOIN village_code USING (cluster_id) LEFT JOIN family_id USING (cluster_id)
-LEFT JOIN decile USING (cluster_id)
-ORDER BY ids.dtsen_id;
+/** Options from the batch: the decile source and, per source, the date its undated records describe. */
+export function surviveOptions(decileSource: SourceName, sources: readonly ResolvedSource[]): SurviveOptions {
+  const sourceDates: Partial<Record<SourceName, string>> = {};
+  for (const s of sources) if (s.mapping.age_reference_date) sourceDates[s.name] = s.mapping.age_reference_date;
+  return { decileSource, sourceDates };
+}
 
-CREATE OR REPLACE TABLE dtsen_link AS
-SELECT d.dtsen_id, p.source, p.source_record_id, c.best_link_probability AS match_probability, p.rec_id
-FROM clusters c JOIN person_clean p USING (rec_id) JOIN dtsen_person d USING (cluster_id)
-ORDER BY d.dtsen_id, p.source, p.source_record_id;
-`;
-
-export async function survive(db: Db): Promise<number> {
-  await db.run(SURVIVE_SQL);
+/** Builds dtsen_person, dtsen_link, dtsen_conflict and dtsen_family from clusters + person_clean. */
+export async function survive(db: Db, o: SurviveOptions): Promise<number> {
+  await db.run(memberSql(o));
+  const ids = await db.one<{ persons: string; ids: string }>(`SELECT count(DISTINCT cluster_id) AS persons, count(DISTINCT dtsen_id) AS ids FROM surv_member`);
+  if (ids?.persons !== ids?.ids) throw new Error('dtsen_id collision: two persons share an id');
+  await db.run(personSql(o));
+  await db.run(CONFLICT_SQL);
+  await db.run(FAMILY_EDGES_SQL);
+  await connectedComponents(db, 'fam_edges', 'fam_component');
+  await db.run(familySql(o.decileSource));
+  await db.run(`DROP TABLE fam_key; DROP TABLE fam_edges; DROP TABLE fam_component; DROP TABLE fam_person; DROP TABLE surv_member;`);
   return db.count(`SELECT count(*) FROM dtsen_person`);
+}
+
+const toCounts = (rows: { k: string | null; n: string }[]): Record<string, number> => Object.fromEntries(rows.map((r) => [r.k ?? 'none', Number(r.n)]));
+
+export async function surviveFigures(db: Db, persons: number): Promise<SurviveFigures> {
+  const overlap = await db.all<{ sources: string; persons: string }>(
+    `SELECT array_to_string(sources, '+') AS sources, count(*) AS persons FROM dtsen_person GROUP BY ALL ORDER BY persons DESC, sources`,
+  );
+  const conflictsByType = toCounts(await db.all(`SELECT conflict_type AS k, count(*) AS n FROM dtsen_conflict GROUP BY ALL ORDER BY k`));
+  const sizes = await db.all<{ size: string; families: string }>(`
+    SELECT CASE WHEN n_members >= 10 THEN '10+' ELSE n_members::VARCHAR END AS size, count(*) AS families
+    FROM dtsen_family GROUP BY ALL ORDER BY min(n_members)`);
+  const fam = await db.one<{ families: string; several: string; largest: string }>(
+    `SELECT count(*) AS families, count(*) FILTER (WHERE len(no_kks) > 1) AS several, coalesce(max(n_members), 0) AS largest FROM dtsen_family`,
+  );
+  return {
+    persons,
+    source_overlap: overlap.map((o) => ({ sources: o.sources, persons: Number(o.persons) })),
+    conflicts: Object.values(conflictsByType).reduce((a, b) => a + b, 0),
+    conflicts_by_type: conflictsByType,
+    families: Number(fam?.families ?? 0),
+    families_by_size: sizes.map((s) => ({ size: s.size, families: Number(s.families) })),
+    families_with_several_kks: Number(fam?.several ?? 0),
+    largest_family: Number(fam?.largest ?? 0),
+    family_heads_by_basis: toCounts(await db.all(`SELECT head_basis AS k, count(*) AS n FROM dtsen_family GROUP BY ALL ORDER BY k`)),
+    decile_by_source: toCounts(await db.all(`SELECT decile_source AS k, count(*) AS n FROM dtsen_person GROUP BY ALL ORDER BY k NULLS LAST`)),
+  };
 }
 
 export const surviveStage: Stage = {
   name: 'survive',
   async run(ctx: Ctx) {
-    const rows = await survive(ctx.db);
-    const overlap = await ctx.db.all<{ sources: string; persons: string }>(
-      `SELECT array_to_string(sources, '+') AS sources, count(*) AS persons FROM dtsen_person GROUP BY ALL ORDER BY persons DESC`,
-    );
-    return { rows, figures: { persons: rows, source_overlap: overlap.map((o) => ({ sources: o.sources, persons: Number(o.persons) })) } };
+    const rows = await survive(ctx.db, surviveOptions(ctx.config.survivorship.decile_source, ctx.sources));
+    return { rows, figures: { ...(await surviveFigures(ctx.db, rows)) } };
   },
 };

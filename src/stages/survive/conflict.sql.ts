@@ -1,0 +1,33 @@
+/**
+ * Conflicts: a person whose records disagree on an identifying field goes to dtsen_conflict for field
+ * verification, with every value and the records that carry it. The golden record still keeps one value
+ * (`surviving_value`) by the survivorship rules.
+ */
+
+export const CONFLICT_TYPES = {
+  nik: 'two or more different valid NIKs',
+  birth_date: 'stated birth dates more than a year apart',
+  sex: 'different stated sexes',
+} as const;
+export type ConflictType = keyof typeof CONFLICT_TYPES;
+
+export const CONFLICT_SQL = `
+CREATE OR REPLACE TABLE dtsen_conflict AS
+WITH vals AS (
+  SELECT dtsen_id, 'nik' AS conflict_type, nik AS value, record_key FROM surv_member WHERE nik IS NOT NULL
+  UNION ALL SELECT dtsen_id, 'birth_date', strftime(birth_date, '%Y-%m-%d'), record_key FROM surv_member WHERE birth_date IS NOT NULL
+  UNION ALL SELECT dtsen_id, 'sex', sex, record_key FROM surv_member WHERE sex IS NOT NULL
+),
+per_value AS (SELECT dtsen_id, conflict_type, value, list_sort(list(record_key)) AS source_record_ids FROM vals GROUP BY ALL),
+per_field AS (
+  SELECT dtsen_id, conflict_type, count(*) AS n_values,
+         list(struct_pack(value := value, source_record_ids := source_record_ids) ORDER BY value) AS "values",
+         min(value) AS lo, max(value) AS hi
+  FROM per_value GROUP BY ALL HAVING count(*) > 1
+)
+SELECT f.dtsen_id, f.conflict_type, f.n_values, f."values",
+       CASE f.conflict_type WHEN 'nik' THEN p.nik WHEN 'birth_date' THEN strftime(p.birth_date, '%Y-%m-%d') WHEN 'sex' THEN p.sex END AS surviving_value
+FROM per_field f JOIN dtsen_person p USING (dtsen_id)
+WHERE f.conflict_type <> 'birth_date' OR f.hi::DATE > f.lo::DATE + INTERVAL 1 YEAR
+ORDER BY f.dtsen_id, f.conflict_type;
+`;
