@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 SIZE ?= 1000000
 
-.PHONY: install browser run validate test typecheck bench clean sample
+.PHONY: install browser run validate test typecheck bench clean sample docs
 
 # Installs exactly what package-lock.json pins, when it changed or was never installed.
 $(NODE_MODULES_STAMP): package.json package-lock.json
@@ -34,6 +34,10 @@ bench: install
 
 sample: install
 	npx dtsen generate --persons 3000 --seed 42 --out data-samples/sample
+
+# Rewrites the README sections generated from the code (data dictionary, survivorship and family rules).
+docs: install
+	npx tsx scripts/update-readme.ts
 
 clean:
 	rm -rf out bench/cache

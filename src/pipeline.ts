@@ -16,7 +16,7 @@ import { normaliseStage } from './stages/normalise/index.ts';
 import { linkStage } from './stages/link/index.ts';
 import { clusterStage } from './stages/cluster/index.ts';
 import { surviveStage } from './stages/survive/index.ts';
-import { exportStage } from './stages/export/index.ts';
+import { checkPseudonymKey, exportStage } from './stages/export/index.ts';
 import { evaluateStage } from './stages/evaluate/index.ts';
 import { reportStage } from './stages/report/index.ts';
 
@@ -54,6 +54,8 @@ export interface RunOptions {
   stages?: readonly Stage[];
   /** write nothing: an in-memory database and no output folder (dtsen validate) */
   dryRun?: boolean;
+  /** the key of the exported files' pseudonyms, needed when the config asks to pseudonymise */
+  pseudonymKey?: string;
 }
 
 async function runStages(ctx: Ctx, stages: readonly Stage[]): Promise<StageTiming[]> {
@@ -87,6 +89,7 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
     }
   }
 
+  if (stages.includes(exportStage)) checkPseudonymKey(config.pseudonymise, opts.pseudonymKey);
   await mkdir(outDir, { recursive: true });
   await removeStaleTemps(outDir);
   const stagingDir = join(outDir, `.tmp-${process.pid}-staging`);
@@ -99,7 +102,7 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
   });
   let open = true;
   try {
-    const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir, truthPath: loaded.truthPath, log: opts.log, progress, figures: {} };
+    const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir, truthPath: loaded.truthPath, log: opts.log, progress, figures: {}, pseudonymKey: opts.pseudonymKey };
     const timings = await runStages(ctx, stages);
     await db.run(`CREATE OR REPLACE TABLE batch_info AS SELECT ${lit(JSON.stringify(config))}::JSON AS config, ${lit(JSON.stringify(ctx.figures))}::JSON AS figures`);
     await db.run('CHECKPOINT');

@@ -9,7 +9,10 @@ import { Db, lit } from '../src/engine/db.ts';
 import { runBatch, type BatchResult } from '../src/pipeline.ts';
 import { tempDir, writeConfig } from './fixtures/inputs.ts';
 
-const CONTRACT_FILES = ['dtsen.duckdb', 'dtsen_person.parquet', 'dtsen_link.parquet', 'dtsen_person.arrow', 'quarantine.parquet', 'report.html', 'report.json'];
+const CONTRACT_FILES = [
+  'dtsen.duckdb', 'dtsen_person.parquet', 'dtsen_link.parquet', 'dtsen_person.arrow', 'quarantine.parquet', 'report.html', 'report.json',
+  'dtsen_family.parquet', 'dtsen_conflict.parquet', 'dtsen_person_by_province', 'dtsen_family_by_province',
+];
 
 async function batch(dir: string, out: string, engine: string): Promise<BatchResult> {
   const cfg = writeConfig(

@@ -30,6 +30,7 @@ interface RunFlags {
   threads?: number;
   memoryLimit?: string;
   truth?: string;
+  pseudonymise?: boolean;
   logLevel: string;
 }
 
@@ -40,6 +41,7 @@ function overrides(f: RunFlags): ConfigOverrides {
     threads: f.threads,
     memoryLimit: f.memoryLimit,
     truth: f.truth,
+    pseudonymise: f.pseudonymise,
   };
 }
 
@@ -86,9 +88,12 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .description('run a whole batch: ingest, validate, normalise, link, cluster, survive, export, report')
     .option('-o, --out <dir>', 'output folder (overrides the config)')
     .option('--truth <file>', 'ground truth CSV (source,source_record_id,person_id) to evaluate against')
+    .option('--pseudonymise', 'replace NIK and family-card numbers in the exported files by a keyed hash (key: env DTSEN_PSEUDONYM_KEY)')
     .action(async (f: RunFlags) => {
       const loaded = await loadConfig(f.config, overrides(f));
-      const result = await runBatch(loaded, { log: io.log(f.logLevel), progress: terminalProgress() });
+      // The key is read here only, and only when asked for; it is passed down, never logged or written.
+      const pseudonymKey = loaded.config.pseudonymise ? process.env.DTSEN_PSEUDONYM_KEY : undefined;
+      const result = await runBatch(loaded, { log: io.log(f.logLevel), progress: terminalProgress(), pseudonymKey });
       printBatch(io.out, result);
     });
 

@@ -14,6 +14,8 @@ export interface ConfigOverrides {
   threads?: number;
   memoryLimit?: string;
   truth?: string;
+  /** --pseudonymise: only switches pseudonymisation on */
+  pseudonymise?: boolean;
 }
 
 export interface LoadedConfig {
@@ -57,6 +59,7 @@ export async function loadConfig(configPath: string, o: ConfigOverrides = {}): P
   const base = dirname(absConfig);
   if (o.threads !== undefined) config.threads = o.threads;
   if (o.memoryLimit !== undefined) config.memory_limit = o.memoryLimit;
+  if (o.pseudonymise) config.pseudonymise = true;
 
   const sources: ResolvedSource[] = [];
   for (const name of SOURCES) {

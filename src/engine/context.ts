@@ -37,6 +37,8 @@ export interface Ctx {
   readonly progress: Progress;
   /** figures collected by the stages for report.json */
   readonly figures: Record<string, unknown>;
+  /** the key of the exported files' pseudonyms (config pseudonymise); read from the environment by the CLI only */
+  readonly pseudonymKey?: string;
 }
 
 export interface StageResult {
