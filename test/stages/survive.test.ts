@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Db, lit } from '../../src/engine/db.ts';
-import { survive } from '../../src/stages/survive/index.ts';
+import { survive, surviveFigures } from '../../src/stages/survive/index.ts';
 import type { SurviveOptions } from '../../src/stages/survive/person.sql.ts';
 
 /** A hand-made person_clean record: the columns survive reads; `person` is its cluster. */
@@ -229,6 +229,12 @@ describe('families', () => {
     expect(fams[1].decile).toBe(1);
     expect(fams[2]).toMatchObject({ head_dtsen_id: p5.dtsen_id, members: [p5.dtsen_id] });
     expect(fams[0].family_id).toMatch(/^FM[0-9A-F]{16}$/);
+    const figures = await surviveFigures(db, 6);
+    expect(figures).toMatchObject({
+      families: 3, largest_family: 3, families_with_several_kks: 0, family_heads_by_basis: { relation: 1, oldest: 2 },
+      conflicts: 0, conflicts_by_type: { nik: 0, birth_date: 0, sex: 0 },
+    });
+    expect(figures.families_by_size).toEqual([{ size: '1', families: 1 }, { size: '2', families: 1 }, { size: '3', families: 1 }]);
   });
 
   it('dtsen_id and family_id do not depend on record order or thread count', async () => {

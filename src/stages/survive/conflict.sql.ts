@@ -18,12 +18,17 @@ WITH vals AS (
   UNION ALL SELECT dtsen_id, 'birth_date', strftime(birth_date, '%Y-%m-%d'), record_key FROM surv_member WHERE birth_date IS NOT NULL
   UNION ALL SELECT dtsen_id, 'sex', sex, record_key FROM surv_member WHERE sex IS NOT NULL
 ),
-per_value AS (SELECT dtsen_id, conflict_type, value, list_sort(list(record_key)) AS source_record_ids FROM vals GROUP BY ALL),
+-- only persons whose records hold more than one value of a field (most hold one) go on to the lists
+multi AS (SELECT dtsen_id, conflict_type FROM vals GROUP BY ALL HAVING min(value) <> max(value)),
+per_value AS (
+  SELECT dtsen_id, conflict_type, value, list_sort(list(record_key)) AS source_record_ids
+  FROM vals SEMI JOIN multi USING (dtsen_id, conflict_type) GROUP BY ALL
+),
 per_field AS (
   SELECT dtsen_id, conflict_type, count(*) AS n_values,
-         list(struct_pack(value := value, source_record_ids := source_record_ids) ORDER BY value) AS "values",
+         list_sort(list(struct_pack(value := value, source_record_ids := source_record_ids))) AS "values",
          min(value) AS lo, max(value) AS hi
-  FROM per_value GROUP BY ALL HAVING count(*) > 1
+  FROM per_value GROUP BY ALL
 )
 SELECT f.dtsen_id, f.conflict_type, f.n_values, f."values",
        CASE f.conflict_type WHEN 'nik' THEN p.nik WHEN 'birth_date' THEN strftime(p.birth_date, '%Y-%m-%d') WHEN 'sex' THEN p.sex END AS surviving_value

@@ -8,7 +8,7 @@ import type { Db } from '../../engine/db.ts';
 import { connectedComponents } from '../cluster/index.ts';
 import type { SourceName } from '../../../schemas/canonical.ts';
 import { memberSql, personSql, type SurviveOptions } from './person.sql.ts';
-import { CONFLICT_SQL } from './conflict.sql.ts';
+import { CONFLICT_SQL, CONFLICT_TYPES } from './conflict.sql.ts';
 import { FAMILY_EDGES_SQL, familySql } from './family.sql.ts';
 
 export { SURVIVORSHIP_RULES } from './person.sql.ts';
@@ -55,7 +55,10 @@ export async function surviveFigures(db: Db, persons: number): Promise<SurviveFi
   const overlap = await db.all<{ sources: string; persons: string }>(
     `SELECT array_to_string(sources, '+') AS sources, count(*) AS persons FROM dtsen_person GROUP BY ALL ORDER BY persons DESC, sources`,
   );
-  const conflictsByType = toCounts(await db.all(`SELECT conflict_type AS k, count(*) AS n FROM dtsen_conflict GROUP BY ALL ORDER BY k`));
+  const conflictsByType = {
+    ...Object.fromEntries(Object.keys(CONFLICT_TYPES).map((k) => [k, 0])),
+    ...toCounts(await db.all(`SELECT conflict_type AS k, count(*) AS n FROM dtsen_conflict GROUP BY ALL ORDER BY k`)),
+  };
   const sizes = await db.all<{ size: string; families: string }>(`
     SELECT CASE WHEN n_members >= 10 THEN '10+' ELSE n_members::VARCHAR END AS size, count(*) AS families
     FROM dtsen_family GROUP BY ALL ORDER BY min(n_members)`);

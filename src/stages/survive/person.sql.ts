@@ -34,6 +34,15 @@ export const SURVIVORSHIP_RULES: readonly { field: string; rule: string }[] = [
   { field: 'source_record_ids', rule: 'lineage: every `source:source_record_id` of the person, sorted (also one row each in `dtsen_link`)' },
 ];
 
+/** Sources in alphabetical order, so lists built from flags come out sorted. */
+const SORTED_SOURCES = [...SOURCES].sort();
+const PROGRAMMES = ['pkh', 'bpnt', 'pbi_jkn'] as const;
+
+/** A sorted list of the labels whose flag (a SQL boolean) is true. */
+function present(flags: [string, string][]): string {
+  return `list_filter([${flags.map(([f, label]) => `CASE WHEN ${f} THEN ${lit(label)} END`).join(', ')}], x -> x IS NOT NULL)`;
+}
+
 const SOURCE_RANK = `CASE source ${SOURCES.map((s, i) => `WHEN ${lit(s)} THEN ${i}`).join(' ')} END`;
 
 function sourceDateSql(dates: Partial<Record<SourceName, string>>): string {
@@ -41,13 +50,18 @@ function sourceDateSql(dates: Partial<Record<SourceName, string>>): string {
   return whens.length ? `CASE source ${whens.join(' ')} END` : 'NULL::DATE';
 }
 
-/** Winner of `value` per cluster, ordered by `order` (first row wins); `from` must have cluster_id. */
-function winner(name: string, cols: string, order: string, from: string, where = 'true'): string {
-  return `${name} AS (
-    SELECT * EXCLUDE (rn) FROM (
-      SELECT cluster_id, ${cols}, row_number() OVER (PARTITION BY cluster_id ORDER BY ${order}) AS rn FROM ${from} WHERE ${where}
-    ) WHERE rn = 1)`;
+/**
+ * The value of the row with the smallest key per group: arg_min over STRUCTs, which compare field by field.
+ * `value` is an expression or [name, expression] pairs (a struct); `keys` are ascending and non-null, the last
+ * one unique within a group, so the winner never depends on row order. A hash aggregate, not a sort.
+ */
+function pick(value: string | [string, string][], keys: string[], filter?: string): string {
+  const v = typeof value === 'string' ? value : `{${value.map(([n, e]) => `${lit(n)}: ${e}`).join(', ')}}`;
+  return `arg_min(${v}, {${keys.map((k, i) => `'k${i}': ${k}`).join(', ')}})${filter ? ` FILTER (WHERE ${filter})` : ''}`;
 }
+
+/** Ascending key of a boolean that should come first when true. */
+const first = (b: string) => `NOT coalesce(${b}, false)`;
 
 /** Members of every cluster with the columns survivorship reads; kept as surv_member for conflicts and families. */
 export function memberSql(o: SurviveOptions): string {
@@ -67,65 +81,76 @@ SELECT ids.dtsen_id, m.* FROM m JOIN ids USING (cluster_id);
 }
 
 export function personSql(o: SurviveOptions): string {
-  const decileSource = lit(o.decileSource);
+  const ds = lit(o.decileSource);
   return `
 CREATE OR REPLACE TABLE dtsen_person AS
-WITH m AS (SELECT * FROM surv_member),
+WITH m AS NOT MATERIALIZED (
+  -- recency: the most recent record first, undated ones last
+  SELECT *, coalesce(-date_diff('day', DATE '1970-01-01', record_date), 2147483647) AS recency, ${SOURCE_RANK} AS source_rank FROM surv_member
+),
 agg AS (
-  SELECT cluster_id, min(dtsen_id) AS dtsen_id, count(*) AS n_records, list_sort(list_distinct(list(source))) AS sources,
-         bool_or(source = 'dtks') AS in_dtks, bool_or(source = 'regsosek') AS in_regsosek, bool_or(source = 'p3ke') AS in_p3ke,
-         coalesce(bool_or(pkh), false) AS pkh, coalesce(bool_or(bpnt), false) AS bpnt, coalesce(bool_or(pbi_jkn), false) AS pbi_jkn,
-         coalesce(list_sort(list_distinct(list(source) FILTER (WHERE pkh))), []) AS pkh_sources,
-         coalesce(list_sort(list_distinct(list(source) FILTER (WHERE bpnt))), []) AS bpnt_sources,
-         coalesce(list_sort(list_distinct(list(source) FILTER (WHERE pbi_jkn))), []) AS pbi_jkn_sources,
-         list_sort(list_distinct(flatten(list(programmes)))) AS programmes,
-         list_sort(list(record_key)) AS source_record_ids
+  SELECT cluster_id, min(dtsen_id) AS dtsen_id, count(*) AS n_records,
+         ${SORTED_SOURCES.map((x) => `bool_or(source = ${lit(x)}) AS in_${x}`).join(', ')},
+         ${PROGRAMMES.flatMap((p) => [`coalesce(bool_or(${p}), false) AS ${p}`, ...SORTED_SOURCES.map((x) => `coalesce(bool_or(${p} AND source = ${lit(x)}), false) AS ${p}_${x}`)]).join(',\n         ')},
+         list(programmes) FILTER (WHERE len(programmes) > 0) AS programme_lists,
+         list(record_key) AS record_keys,
+         ${pick([['village_code', 'village_code'], ['district_code', 'district_code'], ['regency_code', 'regency_code'], ['province_code', 'province_code'],
+           ['rt', 'rt'], ['rw', 'rw'], ['address', 'address_norm'], ['source', 'source'], ['date', 'record_date']],
+           ['village_code IS NULL', 'recency', 'source_rank', 'record_key'], 'village_code IS NOT NULL OR province_code IS NOT NULL OR address_norm IS NOT NULL')} AS addr,
+         ${pick('relation', ['recency', 'source_rank', 'record_key'], 'relation IS NOT NULL')} AS relation,
+         ${pick([['decile', 'decile'], ['source', 'source']], [`source <> ${ds}`, `CASE WHEN source = ${ds} THEN recency ELSE 0 END`, 'decile', 'source_rank', 'record_key'], 'decile IS NOT NULL')} AS dec
   FROM m GROUP BY cluster_id
 ),
 nik_votes AS (
   SELECT cluster_id, nik, count(DISTINCT source) AS n_sources, count(*) AS n_records,
          CASE WHEN bool_or(dukcapil_match) THEN 2 WHEN bool_or(NOT dukcapil_match) THEN 0 ELSE 1 END AS dukcapil,
          coalesce(bool_or(birth_date = nik_birth_date), false) AS date_agrees,
-         list_sort(list_distinct(list(source))) AS nik_sources,
+         ${present(SORTED_SOURCES.map((x) => [`bool_or(source = ${lit(x)})`, x]))} AS nik_sources,
          min(nik_birth_date) AS nik_birth_date, min(nik_sex) AS nik_sex
   FROM m WHERE nik IS NOT NULL GROUP BY ALL
 ),
-${winner('nik_w', 'nik, dukcapil = 2 AS nik_dukcapil, nik_sources, nik_birth_date, nik_sex', 'dukcapil DESC, n_sources DESC, n_records DESC, date_agrees DESC, nik', 'nik_votes')},
-name_votes AS (SELECT cluster_id, name_norm, count(*) AS votes FROM m WHERE name_norm IS NOT NULL GROUP BY ALL),
-${winner('name_w', 'name_norm AS name', 'votes DESC, length(name_norm) DESC, name_norm', 'name_votes')},
-bd_votes AS (
-  SELECT m.cluster_id, m.birth_date, count(DISTINCT m.source) AS n_sources, count(*) AS votes,
-         coalesce(bool_or(m.birth_date = f.nik_birth_date), false) AS agrees
-  FROM m LEFT JOIN nik_w f USING (cluster_id) WHERE m.birth_date IS NOT NULL GROUP BY ALL
+nik_w AS (
+  SELECT cluster_id, ${pick([['nik', 'nik'], ['dukcapil', 'dukcapil = 2'], ['sources', 'nik_sources'], ['birth_date', 'nik_birth_date'], ['sex', 'nik_sex']],
+    ['-dukcapil', '-n_sources', '-n_records', first('date_agrees'), 'nik'])} AS w
+  FROM nik_votes GROUP BY cluster_id
 ),
-${winner('bd_w', "birth_date AS stated_birth_date, agrees", 'agrees DESC, n_sources DESC, votes DESC, birth_date', 'bd_votes')},
-sex_votes AS (
-  SELECT m.cluster_id, m.sex, count(*) AS votes, coalesce(bool_or(m.sex = f.nik_sex), false) AS agrees
-  FROM m LEFT JOIN nik_w f USING (cluster_id) WHERE m.sex IS NOT NULL GROUP BY ALL
+name_w AS (
+  SELECT cluster_id, ${pick('name_norm', ['-votes', '-length(name_norm)', 'name_norm'])} AS name
+  FROM (SELECT cluster_id, name_norm, count(*) AS votes FROM m WHERE name_norm IS NOT NULL GROUP BY ALL) GROUP BY cluster_id
 ),
-${winner('sex_w', 'sex AS stated_sex', 'agrees DESC, votes DESC, sex', 'sex_votes')},
-${winner('addr_w', 'village_code, district_code, regency_code, province_code, rt, rw, address_norm AS address, source AS address_source, record_date AS address_date',
-  `village_code IS NULL, record_date DESC NULLS LAST, ${SOURCE_RANK}, record_key`, 'm', 'village_code IS NOT NULL OR province_code IS NOT NULL OR address_norm IS NOT NULL')},
-kk_votes AS (SELECT cluster_id, no_kk, count(*) AS votes, max(record_date) AS latest FROM m WHERE no_kk IS NOT NULL GROUP BY ALL),
-${winner('rel_w', 'relation', `record_date DESC NULLS LAST, ${SOURCE_RANK}, record_key`, 'm', 'relation IS NOT NULL')},
-${winner('kk_w', 'no_kk', 'votes DESC, latest DESC NULLS LAST, no_kk', 'kk_votes')},
-${winner('dec_w', 'decile, source AS decile_source', `source <> ${decileSource}, CASE WHEN source = ${decileSource} THEN record_date END DESC NULLS LAST, decile, ${SOURCE_RANK}, record_key`, 'm', 'decile IS NOT NULL')}
-SELECT agg.dtsen_id, nik_w.nik, coalesce(nik_w.nik_dukcapil, false) AS nik_dukcapil, nik_w.nik_sources,
+bd_w AS (
+  SELECT cluster_id, ${pick([['birth_date', 'birth_date'], ['agrees', 'agrees']], [first('agrees'), '-n_sources', '-votes', 'birth_date'])} AS w
+  FROM (SELECT m.cluster_id, m.birth_date, count(DISTINCT m.source) AS n_sources, count(*) AS votes, coalesce(bool_or(m.birth_date = f.w.birth_date), false) AS agrees
+        FROM m LEFT JOIN nik_w f USING (cluster_id) WHERE m.birth_date IS NOT NULL GROUP BY ALL)
+  GROUP BY cluster_id
+),
+sex_w AS (
+  SELECT cluster_id, ${pick('sex', [first('agrees'), '-votes', 'sex'])} AS sex
+  FROM (SELECT m.cluster_id, m.sex, count(*) AS votes, coalesce(bool_or(m.sex = f.w.sex), false) AS agrees
+        FROM m LEFT JOIN nik_w f USING (cluster_id) WHERE m.sex IS NOT NULL GROUP BY ALL)
+  GROUP BY cluster_id
+),
+kk_w AS (
+  SELECT cluster_id, ${pick('no_kk', ['-votes', 'recency', 'no_kk'])} AS no_kk
+  FROM (SELECT cluster_id, no_kk, count(*) AS votes, min(recency) AS recency FROM m WHERE no_kk IS NOT NULL GROUP BY ALL) GROUP BY cluster_id
+)
+SELECT agg.dtsen_id, nik_w.w.nik, coalesce(nik_w.w.dukcapil, false) AS nik_dukcapil, nik_w.w.sources AS nik_sources,
        name_w.name,
-       coalesce(bd_w.stated_birth_date, nik_w.nik_birth_date) AS birth_date,
-       CASE WHEN bd_w.agrees THEN 'nik_agrees' WHEN bd_w.stated_birth_date IS NOT NULL THEN 'stated' WHEN nik_w.nik_birth_date IS NOT NULL THEN 'nik' END AS birth_date_basis,
-       coalesce(sex_w.stated_sex, nik_w.nik_sex) AS sex,
-       addr_w.village_code, addr_w.district_code, addr_w.regency_code, addr_w.province_code, addr_w.rt, addr_w.rw, addr_w.address,
-       addr_w.address_source, addr_w.address_date,
-       rel_w.relation, kk_w.no_kk, NULL::VARCHAR AS family_id,
-       dec_w.decile, dec_w.decile_source,
-       agg.pkh, agg.pkh_sources, agg.bpnt, agg.bpnt_sources, agg.pbi_jkn, agg.pbi_jkn_sources, agg.programmes,
-       agg.n_records, agg.sources, agg.in_dtks, agg.in_regsosek, agg.in_p3ke, agg.source_record_ids,
+       coalesce(bd_w.w.birth_date, nik_w.w.birth_date) AS birth_date,
+       CASE WHEN bd_w.w.agrees THEN 'nik_agrees' WHEN bd_w.w.birth_date IS NOT NULL THEN 'stated' WHEN nik_w.w.birth_date IS NOT NULL THEN 'nik' END AS birth_date_basis,
+       coalesce(sex_w.sex, nik_w.w.sex) AS sex,
+       agg.addr.village_code, agg.addr.district_code, agg.addr.regency_code, agg.addr.province_code, agg.addr.rt, agg.addr.rw, agg.addr.address,
+       agg.addr.source AS address_source, agg.addr.date AS address_date,
+       agg.relation, kk_w.no_kk, NULL::VARCHAR AS family_id,
+       agg.dec.decile, agg.dec.source AS decile_source,
+       ${PROGRAMMES.map((p) => `agg.${p}, ${present(SORTED_SOURCES.map((x) => [`agg.${p}_${x}`, x]))} AS ${p}_sources`).join(', ')},
+       coalesce(list_sort(list_distinct(flatten(agg.programme_lists))), []) AS programmes,
+       agg.n_records, ${present(SORTED_SOURCES.map((x) => [`agg.in_${x}`, x]))} AS sources, agg.in_dtks, agg.in_regsosek, agg.in_p3ke,
+       list_sort(agg.record_keys) AS source_record_ids,
        agg.cluster_id
 FROM agg
 LEFT JOIN nik_w USING (cluster_id) LEFT JOIN name_w USING (cluster_id) LEFT JOIN bd_w USING (cluster_id)
-LEFT JOIN sex_w USING (cluster_id) LEFT JOIN addr_w USING (cluster_id) LEFT JOIN kk_w USING (cluster_id)
-LEFT JOIN dec_w USING (cluster_id) LEFT JOIN rel_w USING (cluster_id)
+LEFT JOIN sex_w USING (cluster_id) LEFT JOIN kk_w USING (cluster_id)
 ORDER BY agg.dtsen_id;
 
 CREATE OR REPLACE TABLE dtsen_link AS
