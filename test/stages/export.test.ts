@@ -6,7 +6,10 @@ import { Writable } from 'node:stream';
 import { tableFromIPC } from 'apache-arrow';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import { loadConfig } from '../../src/engine/config.ts';
+import { loadConfig, loadMapping } from '../../src/engine/config.ts';
+import { InputError } from '../../src/engine/errors.ts';
+import { checkPseudonymKey, exportSelect } from '../../src/stages/export/index.ts';
+import { outputTable } from '../../schemas/outputs.ts';
 import { silentLogger } from '../../src/engine/log.ts';
 import { Db, ident, lit } from '../../src/engine/db.ts';
 import { runBatch } from '../../src/pipeline.ts';
@@ -191,6 +194,31 @@ describe('exports of the sample batch', () => {
     expect(other.a).not.toBe(one.a);
     // the key and the macro are gone afterwards
     await expect(db.run(`SELECT dtsen_pseudonym('x')`)).rejects.toThrow();
+  });
+
+  it('quarantined rows: the NIK/KK fields of parsed rows and the long digit runs of unparsed lines are pseudonymised', async () => {
+    const mem = await Db.open();
+    try {
+      const mappings = await Promise.all(['dtks', 'p3ke'].map((s) => loadMapping(`pipelines/sources/${s}.json`)));
+      await mem.run(`CREATE TABLE quarantine AS SELECT * FROM (VALUES
+        ('dtks', 'D1', 'a.csv', 1::BIGINT, 'no_identity', '{"IDDTKS":"D1","NIK":"3204125708850002","NO_KK":"3204121507100003","NAMA":"SITI","_row":1}'),
+        ('p3ke', NULL, 'b.csv', 2::BIGINT, 'malformed_line', 'P3KE-1,"KP-1",3204125708850002,"SITI",RT 003'),
+        ('p3ke', 'P2', 'b.csv', 3::BIGINT, 'no_identity', '{"id_p3ke":"P2","nik":null}')
+      ) t(source, source_record_id, file, row_number, reason, raw)`);
+      const rows = await withPseudonymKey(mem, KEY, () => mem.all<{ raw: string }>(exportSelect(outputTable('quarantine'), true, mappings)));
+      expect(JSON.parse(rows[0].raw)).toEqual({ IDDTKS: 'D1', NIK: pseudonym(KEY, '3204125708850002'), NO_KK: pseudonym(KEY, '3204121507100003'), NAMA: 'SITI', _row: 1 });
+      expect(rows[1].raw).toBe(`P3KE-1,"KP-1",${pseudonym(KEY, '3204125708850002')},"SITI",RT 003`);
+      expect(JSON.parse(rows[2].raw)).toEqual({ id_p3ke: 'P2', nik: null });
+    } finally {
+      mem.close();
+    }
+  });
+
+  it('a pseudonym key is required and must be long enough', () => {
+    expect(() => checkPseudonymKey(true, undefined)).toThrow(InputError);
+    expect(() => checkPseudonymKey(true, 'short')).toThrow(/too short/);
+    expect(() => checkPseudonymKey(true, KEY)).not.toThrow();
+    expect(() => checkPseudonymKey(false, undefined)).not.toThrow();
   });
 
   it('--pseudonymise without DTSEN_PSEUDONYM_KEY exits 2 before writing anything', async () => {

@@ -27,7 +27,11 @@ export async function withPseudonymKey<T>(db: Db, key: string, work: () => Promi
   }
 }
 
-/** The raw-row JSON with the NIK and KK fields of each source's mapping replaced (keys matched case-insensitively). */
+/**
+ * The raw row with its NIK and KK pseudonymised: in a row read as JSON, the fields the source's mapping names
+ * for nik and no_kk (keys matched case-insensitively); in a line that could not be parsed (plain text), every
+ * run of ten or more digits.
+ */
 function rawSql(col: string, mappings: readonly Mapping[]): string {
   const whens = mappings
     .map((m) => {
@@ -37,7 +41,12 @@ function rawSql(col: string, mappings: readonly Mapping[]): string {
         CASE WHEN lower(trim(k)) IN (${keys.join(', ')}) THEN to_json(dtsen_pseudonym(${col} ->> k)) ELSE ${col} -> k END})))::VARCHAR`;
     })
     .filter(Boolean);
-  return whens.length ? `CASE ${whens.join(' ')} ELSE ${col} END` : col;
+  const text = `array_to_string(list_transform(regexp_extract_all(${col}, '[0-9]+|[^0-9]+'),
+      t -> CASE WHEN regexp_full_match(t, '[0-9]{10,}') THEN dtsen_pseudonym(t) ELSE t END), '')`;
+  return `CASE WHEN ${col} IS NULL THEN NULL
+    WHEN NOT json_valid(${col}) THEN ${text}
+    WHEN json_type(${col}) <> 'OBJECT' THEN ${text}
+    ${whens.join('\n    ')} ELSE ${col} END`;
 }
 
 function valueSql(c: OutputColumn, pseudonymise: boolean, mappings: readonly Mapping[]): string {
