@@ -342,7 +342,7 @@ export const CHARTS: ChartDef[] = [
       height: { step: 24 },
       data: { name: 'conflicts' },
       ...labelledBars({
-        category: { field: 'conflict_type', type: 'nominal', title: null, sort: '-x' },
+        category: { field: 'conflict_type', type: 'nominal', title: null, sort: { field: 'conflicts', op: 'sum', order: 'descending' } },
         value: { field: 'conflicts', type: 'quantitative', title: 'conflicts', axis: { format: INT, tickMinStep: 1 } },
         horizontal: true,
         colour: { value: ORANGE },
