@@ -18,7 +18,7 @@ export const ModelLevel = z.object({
 export const ConditionalU = z.object({
   comparison: z.string(),
   description: z.string(),
-  /** every condition must hold: the comparison sits at one of the levels (by label) */
+  /** every condition must hold: the comparison sits at one of the levels (by label; 'null': no evidence) */
   given: z.array(z.object({ comparison: z.string(), levels: z.array(z.string()).min(1) })).min(1),
   /** u per level of `comparison`, in its order */
   u: z.array(z.number().gt(0).lte(1)).min(2),

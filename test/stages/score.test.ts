@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Db } from '../../src/engine/db.ts';
 import { COMPARISONS } from '../../src/stages/compare/comparisons.ts';
-import { scoreSql } from '../../src/stages/score/index.ts';
+import { buildTermFrequencies, scoreSql } from '../../src/stages/score/index.ts';
 import { Model } from '../../schemas/model.ts';
 
 /** A model over the real comparisons: every level m = u = 1/k (weight 0) but the NIK's. */
@@ -11,6 +11,7 @@ function model(conditional: Model['conditional_u']): Model {
     lambda: 0.5,
     comparisons: COMPARISONS.map((c) => ({
       name: c.name,
+      tf_column: c.tfColumn,
       levels: c.levels.map((lv, i) => ({ label: lv.label, m: c.name === 'nik' && i === 0 ? 0.8 : 1 / c.levels.length, u: c.name === 'nik' && i === 0 ? 0.001 : 1 / c.levels.length })),
     })).map((c) => (c.name === 'nik' ? { ...c, levels: c.levels.map((lv, i) => (i === 0 ? lv : { ...lv, m: 0.2 / (c.levels.length - 1), u: 0.999 / (c.levels.length - 1) })) } : c)),
     conditional_u: conditional,
@@ -23,8 +24,7 @@ describe('scoring', () => {
     const gammas = COMPARISONS.map((c) => `gamma_${c.name}`);
     // Three pairs with the NIK exact: born the same day at home, born the same day elsewhere, born other days.
     await db.run(`CREATE TABLE v AS SELECT * FROM (VALUES (1, 2, 0, 0, 0, 0, 0), (3, 4, 0, 0, 0, 0, 6), (5, 6, 0, 0, 5, 0, 0))
-      t(rec_id_l, rec_id_r, ${gammas.join(', ')}); CREATE TABLE tf_name (value VARCHAR, tf DOUBLE);
-      ALTER TABLE v ADD COLUMN tf_l_name VARCHAR; ALTER TABLE v ADD COLUMN tf_r_name VARCHAR;`);
+      t(rec_id_l, rec_id_r, ${gammas.join(', ')}); CREATE TABLE tf_name (rec_id BIGINT, tf DOUBLE);`);
     const nikLevels = COMPARISONS.find((c) => c.name === 'nik')!.levels.length;
     const uHome = [0.1, ...new Array(nikLevels - 1).fill(0.9 / (nikLevels - 1))];
     const uDay = [0.01, ...new Array(nikLevels - 1).fill(0.99 / (nikLevels - 1))];
@@ -34,6 +34,25 @@ describe('scoring', () => {
     ]);
     const rows = await db.all<{ rec_id_l: number; bf_nik: number }>(`SELECT rec_id_l, bf_nik FROM (${scoreSql(m, 'v')}) ORDER BY rec_id_l`);
     expect(rows.map((r) => r.bf_nik)).toEqual([Math.log2(0.8 / 0.1), Math.log2(0.8 / 0.01), Math.log2(0.8 / 0.001)]);
+    db.close();
+  });
+
+  it('term frequencies: national, or provincial (leaving the record out) where the name is commoner there', async () => {
+    const db = await Db.open();
+    // 100 records: province 32 holds records 1-10 (ASEP 4 times, BUDI once), records 11-20 have no village but a NIK
+    // of province 33 and are all SITI, province 35 holds 21-100 (SITI 15 times); SITI is 30 of 100 nationally.
+    await db.run(`CREATE TABLE person_clean AS
+      SELECT i::BIGINT AS rec_id, CASE WHEN i <= 4 THEN 'ASEP' WHEN i = 5 THEN 'BUDI' WHEN i <= 35 THEN 'SITI' ELSE 'N' || i END AS name_norm,
+             CASE WHEN i <= 10 THEN '32' WHEN i <= 20 THEN NULL ELSE '35' END AS province_code,
+             CASE WHEN i BETWEEN 11 AND 20 THEN '330101' END AS nik_region
+      FROM range(1, 101) t(i)`);
+    await buildTermFrequencies(db, model([]));
+    const tf = new Map((await db.all<{ rec_id: string; tf: number }>(`SELECT rec_id::VARCHAR AS rec_id, tf FROM tf_name`)).map((r) => [Number(r.rec_id), r.tf]));
+    expect(tf.get(1)).toBeCloseTo(3 / 9, 12); // ASEP: 3 other records of 9 others in province 32, against 4/100 nationally
+    expect(tf.get(5)).toBeCloseTo(1 / 100, 12); // BUDI: alone in its province, so the national 1/100
+    expect(tf.get(12)).toBeCloseTo(1, 12); // SITI: every other record of province 33 (from the NIK)
+    expect(tf.get(30)).toBeCloseTo(30 / 100, 12); // SITI: national 30/100 beats 14/79 in province 35
+    expect(tf.get(40)).toBeCloseTo(1 / 100, 12); // a name seen once
     db.close();
   });
 });

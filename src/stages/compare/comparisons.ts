@@ -20,7 +20,7 @@ export interface Comparison {
   /** SQL boolean: this pair carries no evidence on this comparison */
   isNull: string;
   levels: ComparisonLevel[];
-  /** column whose value frequency drives the term-frequency adjustment (on the l side) */
+  /** person_clean column whose value frequency drives the term-frequency adjustment */
   tfColumn?: string;
 }
 
@@ -71,14 +71,15 @@ export const COMPARISONS: readonly Comparison[] = [
       { label: 'one token missing', when: `len(l.name_tokens) <> len(r.name_tokens) AND abs(len(l.name_tokens) - len(r.name_tokens)) = 1
           AND (list_has_all(l.name_tokens, r.name_tokens) OR list_has_all(r.name_tokens, l.name_tokens))`, m: 0.05 },
       { label: 'Jaro-Winkler >= 0.95', when: `jaro_winkler_similarity(l.name_norm, r.name_norm) >= 0.95`, m: 0.07 },
-      // One typed letter where Jaro-Winkler is weak: short names, or a wrong first letter (NENENG/RENENG, JUSUF/YUSUF).
-      // damerau_levenshtein is slow (~0.2M pairs/s): it runs only where one edit is possible at all — lengths
-      // within one, and the first two or the last two letters untouched (true of any single edit from 4 letters on).
+      // One typed, missing or extra letter where Jaro-Winkler is weak: short names, or a wrong first letter
+      // (NENENG/RENENG, JUSUF/YUSUF); Jaro-Winkler already counts swapped letters. levenshtein runs only where one
+      // edit is possible at all: lengths within one, and the first two or the last two letters untouched (true of
+      // any single edit from 4 letters on).
       {
         label: 'one typo',
         when: `abs(length(l.name_norm) - length(r.name_norm)) <= 1
           AND (left(l.name_norm, 2) = left(r.name_norm, 2) OR right(l.name_norm, 2) = right(r.name_norm, 2))
-          AND damerau_levenshtein(l.name_norm, r.name_norm) = 1`,
+          AND levenshtein(l.name_norm, r.name_norm) = 1`,
         m: 0.02,
       },
       { label: 'Jaro-Winkler >= 0.88', when: `jaro_winkler_similarity(l.name_norm, r.name_norm) >= 0.88`, m: 0.06 },

@@ -17,11 +17,9 @@ export function gammaColumn(c: Pick<Comparison, 'name'>): string {
 
 /** SQL selecting rec_id_l, rec_id_r, the extra columns and one gamma per comparison from `pairTable`. */
 export function comparisonVectorsSql(pairTable: string, extra: string[] = [], comparisons: readonly Comparison[] = COMPARISONS): string {
-  const tfCols = comparisons.filter((c) => c.tfColumn).map((c) => `l.${c.tfColumn} AS tf_l_${c.name}, r.${c.tfColumn} AS tf_r_${c.name}`);
   return `
     SELECT pr.rec_id_l, pr.rec_id_r${extra.map((e) => `, pr.${e}`).join('')},
       ${comparisons.map((c) => `${gammaSql(c)} AS ${gammaColumn(c)}`).join(',\n      ')}
-      ${tfCols.length ? `, ${tfCols.join(', ')}` : ''}
     FROM ${pairTable} pr
     JOIN compare_input l ON l.rec_id = pr.rec_id_l
     JOIN compare_input r ON r.rec_id = pr.rec_id_r`;

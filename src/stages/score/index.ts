@@ -19,13 +19,23 @@ export function priorWeight(model: Pick<Model, 'lambda'>): number {
   return Math.log2(model.lambda / (1 - model.lambda));
 }
 
-/** Term frequencies of each tf column, over all records of all sources together. */
+/**
+ * Term frequencies of each tf column, per record (tf_<comparison>(rec_id, tf)): how likely another record is to
+ * carry the same value, over all sources together — nationally, or within the record's province (of residence,
+ * else of NIK registration) where the value is commoner there: names are regional (a Sundanese name is rare
+ * nationally and common in West Java), and a name common where two records live is weak evidence there.
+ * The provincial frequency leaves the record itself out ((count - 1) / (records - 1)), so a value seen once in
+ * a small province does not look common.
+ */
 export async function buildTermFrequencies(db: Db, model: Model): Promise<void> {
   for (const c of model.comparisons.filter((x) => x.tf_column)) {
     await db.run(`
       CREATE OR REPLACE TABLE tf_${c.name} AS
-      SELECT ${c.tf_column} AS value, count(*) / sum(count(*)) OVER () AS tf
-      FROM person_clean WHERE ${c.tf_column} IS NOT NULL GROUP BY ALL;`);
+      WITH v AS (
+        SELECT rec_id, ${c.tf_column} AS value, coalesce(province_code, substr(nik_region, 1, 2)) AS grp FROM person_clean WHERE ${c.tf_column} IS NOT NULL),
+      nat AS (SELECT value, count(*) / sum(count(*)) OVER () AS tf FROM v GROUP BY value),
+      loc AS (SELECT grp, value, (count(*) - 1) / greatest(sum(count(*)) OVER (PARTITION BY grp) - 1, 1) AS tf FROM v WHERE grp IS NOT NULL GROUP BY grp, value)
+      SELECT v.rec_id, greatest(nat.tf, coalesce(loc.tf, 0)) AS tf FROM v JOIN nat USING (value) LEFT JOIN loc USING (grp, value);`);
   }
 }
 
@@ -51,8 +61,8 @@ export function scoreSql(model: Model, vectors: string, extraColumns: string[] =
     const tfLevels = mc.levels.map((lv, i) => ({ lv, i })).filter((x) => x.lv.tf);
     if (mc.tf_column && tfLevels.length) {
       const bound = model.tf_max_adjustment;
-      tfJoins.push(`LEFT JOIN tf_${comp.name} tfl_${comp.name} ON tfl_${comp.name}.value = v.tf_l_${comp.name}
-        LEFT JOIN tf_${comp.name} tfr_${comp.name} ON tfr_${comp.name}.value = v.tf_r_${comp.name}`);
+      tfJoins.push(`LEFT JOIN tf_${comp.name} tfl_${comp.name} ON tfl_${comp.name}.rec_id = v.rec_id_l
+        LEFT JOIN tf_${comp.name} tfr_${comp.name} ON tfr_${comp.name}.rec_id = v.rec_id_r`);
       const cases = tfLevels
         .map(({ lv, i }) => `WHEN ${g} = ${i} THEN greatest(least(log2(${lv.u} / greatest(tfl_${comp.name}.tf, tfr_${comp.name}.tf)), ${bound}), -${bound})`)
         .join(' ');

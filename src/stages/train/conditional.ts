@@ -20,10 +20,12 @@ import type { Linkage } from '../../../schemas/config.ts';
 import type { ConditionalU, Model } from '../../../schemas/model.ts';
 import type { ConditionalU as EmConditionalU } from './em.ts';
 
+/** The label that stands for "no evidence" (gamma -1) in a condition. */
+export const NULL_LEVEL = 'null';
 /** fewer non-matching pairs than this and an entry is not estimated (the next entry that fits applies) */
 export const MIN_CONDITIONAL_PAIRS = 200;
 /** pairs drawn by each sampler (at most) */
-const SAMPLE_PAIRS = 400_000;
+const SAMPLE_PAIRS = 250_000;
 
 interface Spec {
   comparison: string;
@@ -50,19 +52,30 @@ const NIK_SAME_DAY = { nonMatch: NAMES_DIFFER, plain: ['exact'] };
 
 function householdSpecs(): Spec[] {
   const specs: Spec[] = [];
-  const groups: [string, string[]][] = [...HOUSEHOLD_LEVELS.map((l): [string, string[]] => [l, [l]]), ['one household', [...HOUSEHOLD_LEVELS]]];
-  for (const [what, levels] of groups) {
-    const given = { comparison: 'household', levels };
+  const groups: { of: string; at: string; levels: string[] }[] = [
+    ...HOUSEHOLD_LEVELS.map((l) => ({ of: `of the ${l}`, at: `with the ${l}`, levels: [l] })),
+    { of: 'of one household', at: 'in one household', levels: [...HOUSEHOLD_LEVELS] },
+  ];
+  // A father and his son share a name, twins do not: names in a household are conditioned only for pairs not
+  // born the same day (or of unknown dates); twins' names keep the plain u.
+  const notSameDay = { comparison: 'birth_date', levels: [NULL_LEVEL, ...COMPARISONS.find((c) => c.name === 'birth_date')!.levels.map((l) => l.label).filter((l) => l !== 'exact')] };
+  for (const x of groups) {
+    const given = { comparison: 'household', levels: x.levels };
     specs.push(
-      { comparison: 'name', description: `names of two persons of ${what === 'one household' ? what : `the ${what}`}`, given: [given], nonMatch: AGES_DIFFER },
-      { comparison: 'birth_date', description: `birth dates of two persons of ${what === 'one household' ? what : `the ${what}`}`, given: [given], nonMatch: NAMES_DIFFER },
+      { comparison: 'name', description: `names of two persons ${x.of} not born the same day`, given: [given, notSameDay], nonMatch: AGES_DIFFER },
+      { comparison: 'birth_date', description: `birth dates of two persons ${x.of}`, given: [given], nonMatch: NAMES_DIFFER },
     );
   }
-  for (const [what, levels] of groups) {
-    specs.push({ comparison: 'nik', description: `NIKs of two persons born the same day, ${what === 'one household' ? 'in one household' : `with the ${what}`}`, given: [SAME_DAY, { comparison: 'household', levels }], ...NIK_SAME_DAY });
+  for (const x of groups) {
+    specs.push({ comparison: 'nik', description: `NIKs of two persons born the same day, ${x.at}`, given: [SAME_DAY, { comparison: 'household', levels: x.levels }], ...NIK_SAME_DAY });
   }
-  specs.push({ comparison: 'nik', description: 'NIKs of two persons born the same day in the same regency', given: [SAME_DAY, { comparison: 'household', levels: [...NEARBY_LEVELS] }], ...NIK_SAME_DAY });
+  const nearby = { comparison: 'household', levels: [...NEARBY_LEVELS] };
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons born the same day in the same regency', given: [SAME_DAY, nearby], ...NIK_SAME_DAY });
   specs.push({ comparison: 'nik', description: 'NIKs of two persons born the same day', given: [SAME_DAY], ...NIK_SAME_DAY });
+  // Persons registered nearby share the region digits; with the low serials of one birth date (0001, 0002) two
+  // NIKs of persons born days or months apart can differ in a single date digit.
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons of one household', given: [{ comparison: 'household', levels: [...HOUSEHOLD_LEVELS] }], ...NIK_SAME_DAY });
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons in the same regency', given: [nearby], ...NIK_SAME_DAY });
   return specs;
 }
 
@@ -70,24 +83,33 @@ export const CONDITIONAL_SPECS: readonly Spec[] = householdSpecs();
 
 /**
  * Samples pairs (allowed by the config) of records that share a family card, a neighbourhood (village + RT/RW),
- * a birth date in one regency, or a birth date anywhere: each record with the next one or two of its group in
- * a seeded random order. Their comparison vectors go to `u_cond_vectors`.
+ * a birth date in one household, in one regency or anywhere, or a regency: each record with the next few of its
+ * group in a seeded random order. Their comparison vectors go to `u_cond_vectors`.
  */
 async function samplePairs(db: Db, linkage: Linkage, seed: number): Promise<void> {
-  const groups: [string, string][] = [
-    ['kk', `CASE WHEN kk_valid THEN no_kk END`],
-    ['neighbourhood', `CASE WHEN village_code IS NOT NULL AND rt IS NOT NULL AND rw IS NOT NULL THEN village_code || ':' || rt || ':' || rw END`],
-    ['day_regency', `strftime(coalesce(birth_date, nik_birth_date), '%Y%m%d') || ':' || coalesce(regency_code, substr(nik_region, 1, 4))`],
-    ['day', `strftime(coalesce(birth_date, nik_birth_date), '%Y%m%d')`],
+  const day = `strftime(coalesce(birth_date, nik_birth_date), '%Y%m%d')`;
+  const kk = `CASE WHEN kk_valid THEN no_kk END`;
+  const neighbourhood = `CASE WHEN village_code IS NOT NULL AND rt IS NOT NULL AND rw IS NOT NULL THEN village_code || ':' || rt || ':' || rw END`;
+  const regency = `coalesce(regency_code, substr(nik_region, 1, 4))`;
+  // [group key, neighbours paired with each record, pairs kept (null: all)]. Records born the same day in one
+  // household (twins, or one person in several sources) are few: all of their pairs are taken.
+  const groups: [string, number, number | null][] = [
+    [kk, 2, SAMPLE_PAIRS],
+    [neighbourhood, 2, SAMPLE_PAIRS],
+    [`${day} || ':' || ${kk}`, 3, null],
+    [`${day} || ':' || ${neighbourhood}`, 3, null],
+    [`${day} || ':' || ${regency}`, 2, SAMPLE_PAIRS],
+    [day, 1, SAMPLE_PAIRS],
+    [regency, 1, SAMPLE_PAIRS],
   ];
   const samplers = groups.map(
-    ([, key], i) => `(WITH r AS (
+    ([key, next, limit], i) => `(WITH r AS (
         SELECT rec_id, source, ${key} AS key, row_number() OVER (PARTITION BY ${key} ORDER BY hash(rec_id, ${seed}, ${i})) AS k
         FROM person_clean WHERE ${key} IS NOT NULL)
       SELECT least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r
-      FROM r a JOIN r b ON a.key = b.key AND b.k IN (a.k + 1, a.k + 2)
+      FROM r a JOIN r b ON a.key = b.key AND b.k > a.k AND b.k <= a.k + ${next}
       SEMI JOIN allowed_source_pairs s ON s.source_l = a.source AND s.source_r = b.source
-      ORDER BY hash(least(a.rec_id, b.rec_id), greatest(a.rec_id, b.rec_id), ${seed}) LIMIT ${SAMPLE_PAIRS})`,
+      ${limit === null ? '' : `ORDER BY hash(least(a.rec_id, b.rec_id), greatest(a.rec_id, b.rec_id), ${seed}) LIMIT ${limit}`})`,
   );
   await db.run(`
     CREATE OR REPLACE TEMP TABLE allowed_source_pairs AS ${allowedSourcePairsSql(linkage)};
@@ -98,7 +120,8 @@ async function samplePairs(db: Db, linkage: Linkage, seed: number): Promise<void
 }
 
 function whereGiven(spec: Spec): string {
-  return spec.given.map((c) => `${gammaColumn({ name: c.comparison })} IN (${c.levels.map((l) => levelIndex(c.comparison, l)).join(', ')})`).join(' AND ');
+  const index = (comparison: string, l: string) => (l === NULL_LEVEL ? -1 : levelIndex(comparison, l));
+  return spec.given.map((c) => `${gammaColumn({ name: c.comparison })} IN (${c.levels.map((l) => index(c.comparison, l)).join(', ')})`).join(' AND ');
 }
 
 /** Estimates every entry of CONDITIONAL_SPECS that has enough non-matching pairs. */
@@ -139,6 +162,7 @@ export function conditionalUs(model: Pick<Model, 'comparisons' | 'conditional_u'
     return i;
   };
   const levelOf = (comparison: number, label: string) => {
+    if (label === NULL_LEVEL) return -1;
     const i = model.comparisons[comparison].levels.findIndex((l) => l.label === label);
     if (i < 0) throw new Error(`conditional u names an unknown level '${label}' of ${model.comparisons[comparison].name}`);
     return i;
