@@ -13,6 +13,7 @@
  * Entries are ordered, most specific first; the first whose conditions hold applies (see em.ts).
  */
 import type { Db } from '../../engine/db.ts';
+import { lit } from '../../engine/db.ts';
 import { allowedSourcePairsSql } from '../block/index.ts';
 import { COMPARISONS, HOUSEHOLD_LEVELS, NEARBY_LEVELS, levelIndex } from '../compare/comparisons.ts';
 import { comparisonVectorsSql, gammaColumn } from '../compare/index.ts';
@@ -27,12 +28,19 @@ export const MIN_CONDITIONAL_PAIRS = 200;
 /** pairs drawn by each sampler (at most) */
 const SAMPLE_PAIRS = 250_000;
 
+/** household: pairs of one family card or one neighbourhood; day_household: of those, born the same day;
+ *  day_regency, day: born the same day in one regency, anywhere; regency: of one regency */
+type Sample = 'household' | 'day_household' | 'day_regency' | 'day' | 'regency';
+
 interface Spec {
   comparison: string;
   description: string;
   given: { comparison: string; levels: string[] }[];
   /** SQL over the gammas of a sampled pair: it is plainly a non-match, by evidence independent of `comparison` */
   nonMatch: string;
+  /** the sample it is estimated on (see samplePairs): drawn uniformly where its conditions hold, not from pairs
+   *  another sampler selected on the very comparison this one measures */
+  sample: Sample;
   /** levels that keep their plain u (the condition does not make them likelier among non-matches); the other
    *  levels share the rest in the proportions sampled */
   plain?: string[];
@@ -62,20 +70,20 @@ function householdSpecs(): Spec[] {
   for (const x of groups) {
     const given = { comparison: 'household', levels: x.levels };
     specs.push(
-      { comparison: 'name', description: `names of two persons ${x.of} not born the same day`, given: [given, notSameDay], nonMatch: AGES_DIFFER },
-      { comparison: 'birth_date', description: `birth dates of two persons ${x.of}`, given: [given], nonMatch: NAMES_DIFFER },
+      { comparison: 'name', description: `names of two persons ${x.of} not born the same day`, given: [given, notSameDay], nonMatch: AGES_DIFFER, sample: 'household' },
+      { comparison: 'birth_date', description: `birth dates of two persons ${x.of}`, given: [given], nonMatch: NAMES_DIFFER, sample: 'household' },
     );
   }
   for (const x of groups) {
-    specs.push({ comparison: 'nik', description: `NIKs of two persons born the same day, ${x.at}`, given: [SAME_DAY, { comparison: 'household', levels: x.levels }], ...NIK_SAME_DAY });
+    specs.push({ comparison: 'nik', description: `NIKs of two persons born the same day, ${x.at}`, given: [SAME_DAY, { comparison: 'household', levels: x.levels }], ...NIK_SAME_DAY, sample: 'day_household' });
   }
   const nearby = { comparison: 'household', levels: [...NEARBY_LEVELS] };
-  specs.push({ comparison: 'nik', description: 'NIKs of two persons born the same day in the same regency', given: [SAME_DAY, nearby], ...NIK_SAME_DAY });
-  specs.push({ comparison: 'nik', description: 'NIKs of two persons born the same day', given: [SAME_DAY], ...NIK_SAME_DAY });
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons born the same day in the same regency', given: [SAME_DAY, nearby], ...NIK_SAME_DAY, sample: 'day_regency' });
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons born the same day', given: [SAME_DAY], ...NIK_SAME_DAY, sample: 'day' });
   // Persons registered nearby share the region digits; with the low serials of one birth date (0001, 0002) two
   // NIKs of persons born days or months apart can differ in a single date digit.
-  specs.push({ comparison: 'nik', description: 'NIKs of two persons of one household', given: [{ comparison: 'household', levels: [...HOUSEHOLD_LEVELS] }], ...NIK_SAME_DAY });
-  specs.push({ comparison: 'nik', description: 'NIKs of two persons in the same regency', given: [nearby], ...NIK_SAME_DAY });
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons of one household', given: [{ comparison: 'household', levels: [...HOUSEHOLD_LEVELS] }], ...NIK_SAME_DAY, sample: 'household' });
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons in the same regency', given: [nearby], ...NIK_SAME_DAY, sample: 'regency' });
   return specs;
 }
 
@@ -93,20 +101,20 @@ async function samplePairs(db: Db, linkage: Linkage, seed: number): Promise<void
   const regency = `coalesce(regency_code, substr(nik_region, 1, 4))`;
   // [group key, neighbours paired with each record, pairs kept (null: all)]. Records born the same day in one
   // household (twins, or one person in several sources) are few: all of their pairs are taken.
-  const groups: [string, number, number | null][] = [
-    [kk, 2, SAMPLE_PAIRS],
-    [neighbourhood, 2, SAMPLE_PAIRS],
-    [`${day} || ':' || ${kk}`, 3, null],
-    [`${day} || ':' || ${neighbourhood}`, 3, null],
-    [`${day} || ':' || ${regency}`, 2, SAMPLE_PAIRS],
-    [day, 1, SAMPLE_PAIRS],
-    [regency, 1, SAMPLE_PAIRS],
+  const groups: [Sample, string, number, number | null][] = [
+    ['household', kk, 2, SAMPLE_PAIRS],
+    ['household', neighbourhood, 2, SAMPLE_PAIRS],
+    ['day_household', `${day} || ':' || ${kk}`, 3, null],
+    ['day_household', `${day} || ':' || ${neighbourhood}`, 3, null],
+    ['day_regency', `${day} || ':' || ${regency}`, 2, SAMPLE_PAIRS],
+    ['day', day, 1, SAMPLE_PAIRS],
+    ['regency', regency, 1, SAMPLE_PAIRS],
   ];
   const samplers = groups.map(
-    ([key, next, limit], i) => `(WITH r AS (
+    ([sample, key, next, limit], i) => `(WITH r AS (
         SELECT rec_id, source, ${key} AS key, row_number() OVER (PARTITION BY ${key} ORDER BY hash(rec_id, ${seed}, ${i})) AS k
         FROM person_clean WHERE ${key} IS NOT NULL)
-      SELECT least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r
+      SELECT ${lit(sample)} AS sample, least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r
       FROM r a JOIN r b ON a.key = b.key AND b.k > a.k AND b.k <= a.k + ${next}
       SEMI JOIN allowed_source_pairs s ON s.source_l = a.source AND s.source_r = b.source
       ${limit === null ? '' : `ORDER BY hash(least(a.rec_id, b.rec_id), greatest(a.rec_id, b.rec_id), ${seed}) LIMIT ${limit}`})`,
@@ -114,7 +122,7 @@ async function samplePairs(db: Db, linkage: Linkage, seed: number): Promise<void
   await db.run(`
     CREATE OR REPLACE TEMP TABLE allowed_source_pairs AS ${allowedSourcePairsSql(linkage)};
     CREATE OR REPLACE TEMP TABLE u_cond_pairs AS SELECT DISTINCT * FROM (${samplers.join('\nUNION ALL\n')});
-    CREATE OR REPLACE TEMP TABLE u_cond_vectors AS ${comparisonVectorsSql('u_cond_pairs')};
+    CREATE OR REPLACE TEMP TABLE u_cond_vectors AS ${comparisonVectorsSql('u_cond_pairs', ['sample'])};
     DROP TABLE u_cond_pairs;
   `);
 }
@@ -133,7 +141,7 @@ export async function estimateConditionalU(db: Db, linkage: Linkage, plainU: rea
     const comp = COMPARISONS.find((c) => c.name === spec.comparison)!;
     const col = gammaColumn(comp);
     const rows = await db.all<{ g: string; n: string }>(
-      `SELECT ${col} AS g, count(*) AS n FROM u_cond_vectors WHERE ${col} >= 0 AND ${whereGiven(spec)} AND ${spec.nonMatch} GROUP BY ALL`,
+      `SELECT ${col} AS g, count(*) AS n FROM u_cond_vectors WHERE sample = ${lit(spec.sample)} AND ${col} >= 0 AND ${whereGiven(spec)} AND ${spec.nonMatch} GROUP BY ALL`,
     );
     const counts = new Array<number>(comp.levels.length).fill(0);
     for (const r of rows) counts[Number(r.g)] = Number(r.n);
