@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../../src/engine/db.ts';
-import { COMPARISONS } from '../../src/stages/compare/comparisons.ts';
+import { COMPARISONS, HARD_NEGATIVE_SQL, levelIndex } from '../../src/stages/compare/comparisons.ts';
 import { comparisonVectorsSql, prepareCompareInput } from '../../src/stages/compare/index.ts';
 
 interface Rec {
@@ -124,5 +124,33 @@ describe('comparison levels', () => {
     ['nothing to compare', { kk: null, village: null }, 'null'],
   ])('household: %s', async (_label, b, expected) => {
     expect((await levels(db, {}, b as Rec)).household).toBe(expected);
+  });
+});
+
+describe('hard negatives (twins)', () => {
+  const lv = (c: string, label: string) => (label === 'null' ? -1 : levelIndex(c, label));
+  async function hard(levels: Record<string, string>): Promise<boolean> {
+    const db = await Db.open();
+    const cols = COMPARISONS.map((c) => `${lv(c.name, levels[c.name] ?? 'null')} AS gamma_${c.name}`).join(', ');
+    const r = await db.one<{ h: boolean }>(`SELECT ${HARD_NEGATIVE_SQL} AS h FROM (SELECT ${cols})`);
+    db.close();
+    return r!.h;
+  }
+  const twins = { birth_date: 'exact', household: 'same village and RT/RW', sex: 'same' };
+
+  it.each([
+    ['serial differs, near-identical names', { nik: 'same first 12 digits, serial differs', name: 'Jaro-Winkler >= 0.95' }, true],
+    ['the other sex digit, one token missing', { nik: 'same date, other sex', name: 'one token missing' }, true],
+    ['no NIK, names alike only phonetically', { nik: 'null', name: 'same phonetic key' }, true],
+    ['serial differs, the same name: one person, a typo in the serial', { nik: 'same first 12 digits, serial differs', name: 'exact' }, false],
+    ['the same NIK and a mistyped name', { nik: 'exact', name: 'Jaro-Winkler >= 0.95' }, false],
+    ['no NIK, one typo in the name', { nik: 'null', name: 'one typo' }, false],
+  ])('born the same day in one household: %s', async (_label, x, expected) => {
+    expect(await hard({ ...twins, ...x })).toBe(expected);
+  });
+
+  it('never outside one household or for other birth dates', async () => {
+    expect(await hard({ ...twins, household: 'same district', nik: 'same first 12 digits, serial differs', name: 'one typo' })).toBe(false);
+    expect(await hard({ ...twins, birth_date: 'one year apart', nik: 'different', name: 'one typo' })).toBe(false);
   });
 });

@@ -141,18 +141,24 @@ export const HOUSEHOLD_LEVELS = ['same family card and village', 'same village a
 export const NEARBY_LEVELS = ['same village', 'same district', 'same regency'] as const;
 
 /**
- * Hard negatives the comparisons cannot see one by one: twins and siblings born the same day share the
- * birth date and the household, and their NIKs differ only in the serial or the sex digit (or were registered
- * elsewhere); only the name tells them apart. A pair born the same day in the same household is never linked
- * when its NIKs are present and disagree beyond a typo while the names agree at best phonetically, nor when a
- * NIK is missing and the names share at most a token, whatever its weight (the pair keeps its weight, flagged).
+ * Hard negatives the comparisons cannot see one by one: twins share the birth date and the household, their NIKs
+ * differ only in the serial or the sex digit, and their names are often near-identical (HASAN/HUSEIN,
+ * SAPUTRA/SAPUTRI), which is what one person's mistyped name looks like too. A pair born the same day in one
+ * household is never linked, whatever its weight (it keeps its weight, flagged):
+ *  - when both NIKs are present and disagree beyond a typo (another serial, the other sex, or another NIK) and
+ *    the names are not the same tokens: one person's records with a mistyped NIK and a mistyped name are rarer
+ *    there than twins;
+ *  - when a NIK is missing and the names agree at best phonetically or by initials.
  */
+const NAME_SAME_TOKENS = ['exact', 'same tokens, other order'];
+const NAME_AT_BEST_PHONETIC = ['same phonetic key', 'initials agree', 'a token shared', 'different'];
+const NIK_BEYOND_TYPO = ['same first 12 digits, serial differs', 'same date, other sex', 'different'];
+const levelsIn = (comparison: string, labels: readonly string[]) => labels.map((l) => levelIndex(comparison, l)).join(', ');
 export const HARD_NEGATIVE_SQL = `(gamma_birth_date = ${levelIndex('birth_date', 'exact')}
-  AND gamma_household IN (${HOUSEHOLD_LEVELS.map((l) => levelIndex('household', l)).join(', ')})
+  AND gamma_household IN (${levelsIn('household', HOUSEHOLD_LEVELS)})
   AND (
-    (gamma_nik IN (${levelIndex('nik', 'same first 12 digits, serial differs')}, ${levelIndex('nik', 'same date, other sex')}, ${levelIndex('nik', 'different')})
-      AND gamma_name IN (${levelIndex('name', 'same phonetic key')}, ${levelIndex('name', 'initials agree')}, ${levelIndex('name', 'a token shared')}, ${levelIndex('name', 'different')}))
-    OR (gamma_nik = -1 AND gamma_name IN (${levelIndex('name', 'a token shared')}, ${levelIndex('name', 'different')}))
+    (gamma_nik IN (${levelsIn('nik', NIK_BEYOND_TYPO)}) AND gamma_name >= 0 AND gamma_name NOT IN (${levelsIn('name', NAME_SAME_TOKENS)}))
+    OR (gamma_nik = -1 AND gamma_name IN (${levelsIn('name', NAME_AT_BEST_PHONETIC)}))
   ))`;
 
 export function levelIndex(comparison: string, label: string): number {

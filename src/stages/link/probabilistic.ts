@@ -25,7 +25,8 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
   const tBlock = performance.now();
   ctx.progress.update('link', blocking.candidate_pairs, 'candidate pairs');
   await prepareCompareInput(db);
-  await db.run(`CREATE OR REPLACE TABLE comparison_vectors AS ${comparisonVectorsSql('candidate_pairs', ['rule_id', 'rules'])}`);
+  // Temporary: scored_pairs keeps every gamma; the vectors themselves need not reach the database file.
+  await db.run(`CREATE OR REPLACE TEMP TABLE comparison_vectors AS ${comparisonVectorsSql('candidate_pairs', ['rule_id', 'rules'])}`);
   const tCompare = performance.now();
   const model =
     opts.model ??
@@ -38,7 +39,7 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
   const tTrain = performance.now();
   const scored = await scorePairs(db, model);
   const tScore = performance.now();
-  await db.run(`DROP TABLE compare_input`);
+  await db.run(`DROP TABLE compare_input; DROP TABLE comparison_vectors;`);
   if (ctx.stagingDir) await writeFileAtomic(join(ctx.stagingDir, 'model.json'), `${JSON.stringify(model, null, 2)}\n`);
   const s = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
   return {
