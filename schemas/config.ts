@@ -32,6 +32,16 @@ export const Linkage = z
     ]),
     /** pairs at or above this match probability are linked */
     threshold: z.number().gt(0).lt(1).default(0.99),
+    /** split clusters holding records that are plainly distinct persons (else such clusters are only flagged) */
+    split_conflicts: z.boolean().default(true),
+    /** match weights (bits, ascending) a conflicted cluster is re-clustered at, one after another, until its conflict is resolved */
+    split_tiers: z
+      .array(z.number().finite())
+      .min(1)
+      .refine((t) => t.every((x, i) => i === 0 || x > t[i - 1]), { message: 'split_tiers must be strictly ascending match weights in bits' })
+      .default([10, 14, 18, 22, 26, 30]),
+    /** clusters with more records than this are not searched pair by pair for conflicts (only hard negatives) and are flagged */
+    max_conflict_cluster_size: z.number().int().min(2).default(50),
   })
   .strict();
 

@@ -1,74 +1,169 @@
 /**
- * Cluster: records linked by pairs at or above the threshold form one person (connected components).
- * Components are found in SQL by label propagation with pointer jumping: each record starts with its own
- * rec_id; each round takes the smallest label among itself and its neighbours, then the label of its label.
- * Output clusters(rec_id, cluster_id, best_link_probability) holds every record, singletons included.
+ * Cluster: records linked by pairs at or above the threshold form one person (connected components,
+ * components.ts). A cluster holding two records that are plainly distinct persons (conflicts.sql.ts) is split
+ * at its weakest links (split.ts), or flagged when its links cannot separate them.
+ * Output clusters(rec_id, cluster_id, best_link_probability, conflicted) holds every record, singletons
+ * included; cluster_conflicts(rec_id_l, rec_id_r, reason, outcome, cluster_id_l, cluster_id_r) every conflict
+ * found, split or flagged, and every cluster too large to be checked pair by pair.
  */
 import type { Ctx, Stage } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
+import { lit } from '../../engine/db.ts';
+import { connectedComponents } from './components.ts';
+import { CONFLICT_REASONS, conflictSql } from './conflicts.sql.ts';
+import { splitConflicted, type SplitResult } from './split.ts';
 
-export const MAX_ROUNDS = 200;
-
-/** Connected components over `edges(a, b)` (both directions present); returns the rounds used. */
-export async function connectedComponents(db: Db, edges: string, out: string): Promise<number> {
-  await db.run(`
-    CREATE OR REPLACE TEMP TABLE cc_label AS SELECT DISTINCT a AS v, a AS c FROM ${edges};
-  `);
-  let rounds = 0;
-  for (; rounds < MAX_ROUNDS; rounds++) {
-    await db.run(`
-      CREATE OR REPLACE TEMP TABLE cc_next AS
-        WITH m AS (SELECT e.a AS v, min(l.c) AS c FROM ${edges} e JOIN cc_label l ON l.v = e.b GROUP BY e.a),
-             s AS (SELECT l.v, least(l.c, coalesce(m.c, l.c)) AS c FROM cc_label l LEFT JOIN m USING (v))
-        SELECT s.v, least(s.c, p.c) AS c FROM s JOIN s p ON p.v = s.c;
-    `);
-    const changed = await db.count(`SELECT count(*) FROM cc_next n JOIN cc_label l USING (v) WHERE n.c <> l.c`);
-    await db.run(`DROP TABLE cc_label; ALTER TABLE cc_next RENAME TO cc_label;`);
-    if (changed === 0) break;
-  }
-  if (rounds >= MAX_ROUNDS) throw new Error(`connected components did not converge in ${MAX_ROUNDS} rounds`);
-  await db.run(`CREATE OR REPLACE TABLE ${out} AS SELECT v AS rec_id, c AS cluster_id FROM cc_label; DROP TABLE cc_label;`);
-  return rounds + 1;
-}
+export { connectedComponents, MAX_ROUNDS } from './components.ts';
 
 /** Pairs that may join two records: at or above the threshold, and not flagged as a hard negative. */
 export function linkableSql(threshold: number, hasHardNegative: boolean): string {
   return `match_probability >= ${threshold}${hasHardNegative ? ' AND NOT coalesce(hard_negative, false)' : ''}`;
 }
 
-export async function clusterRecords(db: Db, threshold: number): Promise<{ rounds: number; clusters: number }> {
-  const hasHard = (await db.count(`SELECT count(*) FROM duckdb_columns() WHERE table_name = 'scored_pairs' AND column_name = 'hard_negative'`)) > 0;
+export interface ConflictOptions {
+  /** split conflicted clusters (else they are only flagged) */
+  split: boolean;
+  /** match weights in bits, ascending (split.ts) */
+  tiers: readonly number[];
+  /** clusters larger than this are not searched pair by pair */
+  maxClusterSize: number;
+}
+
+export interface ConflictFigures {
+  /** clusters of 2 to max_conflict_cluster_size records, searched pair by pair */
+  clusters_checked: number;
+  /** clusters over max_conflict_cluster_size: searched for hard negatives only, flagged */
+  too_large: { clusters: number; records: number; largest: number; max_conflict_cluster_size: number };
+  /** clusters holding at least one conflict pair */
+  conflicted: number;
+  /** conflicted clusters that ended in two or more clusters, and the clusters they became */
+  split: number;
+  clusters_after_split: number;
+  /** records that left the cluster they were in (all but the piece keeping the cluster's smallest record) */
+  records_moved: number;
+  /** clusters still holding a conflict pair (flagged), too large ones included */
+  still_flagged: number;
+  by_reason: { reason: string; pairs: number; split: number; flagged: number }[];
+  tiers: SplitResult['tiers'];
+}
+
+const hasColumn = async (db: Db, table: string, column: string) =>
+  (await db.count(`SELECT count(*) FROM duckdb_columns() WHERE table_name = ${lit(table)} AND column_name = ${lit(column)}`)) > 0;
+
+/** Match weight in bits of a match probability. */
+export const weightOfProbability = (p: number): number => Math.log2(p / (1 - p));
+
+/**
+ * Clusters every record of person_clean from the links of scored_pairs. With `conflicts`, conflicted clusters
+ * are found and split (or flagged), and cluster_conflicts is written.
+ */
+export async function clusterRecords(
+  db: Db,
+  threshold: number,
+  conflicts?: ConflictOptions,
+): Promise<{ rounds: number; clusters: number; conflicts?: ConflictFigures }> {
+  const hasHard = await hasColumn(db, 'scored_pairs', 'hard_negative');
+  const weight = (await hasColumn(db, 'scored_pairs', 'match_weight'))
+    ? 'match_weight'
+    : `CASE WHEN match_probability >= 1 THEN 'inf'::DOUBLE ELSE log2(match_probability / (1 - match_probability)) END`;
   const linkable = linkableSql(threshold, hasHard);
   await db.run(`
     CREATE OR REPLACE TEMP TABLE cluster_edges AS
-      SELECT rec_id_l AS a, rec_id_r AS b FROM scored_pairs WHERE ${linkable}
-      UNION ALL SELECT rec_id_r, rec_id_l FROM scored_pairs WHERE ${linkable};
+      SELECT rec_id_l AS a, rec_id_r AS b, ${weight} AS w, match_probability AS p FROM scored_pairs WHERE ${linkable}
+      UNION ALL SELECT rec_id_r, rec_id_l, ${weight}, match_probability FROM scored_pairs WHERE ${linkable};
   `);
   const rounds = await connectedComponents(db, 'cluster_edges', 'cluster_linked');
+  let figures: ConflictFigures | undefined;
+  let final = 'cluster_linked';
+  if (conflicts) {
+    await db.run(conflictSql('cluster_linked', conflicts.maxClusterSize, hasHard));
+    // A tier at or under the threshold's weight would cut nothing.
+    const tiers = conflicts.split ? conflicts.tiers.filter((t) => t > weightOfProbability(threshold)) : [];
+    const split = await splitConflicted(db, 'cluster_edges', 'cluster_linked', tiers);
+    await db.run(`
+      CREATE OR REPLACE TEMP TABLE cluster_final AS
+        SELECT l.rec_id, coalesce(s.cluster_id, l.cluster_id) AS cluster_id, l.cluster_id AS orig
+        FROM cluster_linked l LEFT JOIN cl_split s USING (rec_id);
+      DROP TABLE cl_split;`);
+    final = 'cluster_final';
+    figures = await writeConflicts(db, conflicts.maxClusterSize, split);
+  }
   await db.run(`
     CREATE OR REPLACE TABLE clusters AS
     WITH best AS (
-      SELECT rec_id, max(p) AS best_link_probability FROM (
-        SELECT rec_id_l AS rec_id, match_probability AS p FROM scored_pairs WHERE ${linkable}
-        UNION ALL SELECT rec_id_r, match_probability FROM scored_pairs WHERE ${linkable})
-      GROUP BY rec_id)
-    SELECT p.rec_id, coalesce(c.cluster_id, p.rec_id) AS cluster_id, coalesce(b.best_link_probability, 1.0) AS best_link_probability
-    FROM person_clean p LEFT JOIN cluster_linked c USING (rec_id) LEFT JOIN best b USING (rec_id)
+      SELECT e.a AS rec_id, max(e.p) AS best_link_probability
+      FROM cluster_edges e JOIN ${final} x ON x.rec_id = e.a JOIN ${final} y ON y.rec_id = e.b
+      WHERE x.cluster_id = y.cluster_id GROUP BY e.a),
+    flagged AS (${conflicts ? `SELECT DISTINCT cluster_id_l AS cluster_id FROM cluster_conflicts WHERE outcome = 'flagged'` : 'SELECT NULL::BIGINT AS cluster_id WHERE false'})
+    SELECT p.rec_id, coalesce(c.cluster_id, p.rec_id) AS cluster_id, coalesce(b.best_link_probability, 1.0) AS best_link_probability,
+      c.cluster_id IS NOT NULL AND c.cluster_id IN (SELECT cluster_id FROM flagged) AS conflicted
+    FROM person_clean p LEFT JOIN ${final} c USING (rec_id) LEFT JOIN best b USING (rec_id)
     ORDER BY p.rec_id;
-    DROP TABLE cluster_edges; DROP TABLE cluster_linked;
+    DROP TABLE cluster_edges; DROP TABLE cluster_linked; ${conflicts ? 'DROP TABLE cluster_final; DROP TABLE cl_member; DROP TABLE cl_conflict;' : ''}
   `);
-  return { rounds, clusters: await db.count(`SELECT count(DISTINCT cluster_id) FROM clusters`) };
+  return { rounds, clusters: await db.count(`SELECT count(DISTINCT cluster_id) FROM clusters`), conflicts: figures };
+}
+
+/** cluster_conflicts from cl_conflict and cluster_final, and the figures of the check. */
+async function writeConflicts(db: Db, maxSize: number, split: SplitResult): Promise<ConflictFigures> {
+  await db.run(`
+    CREATE OR REPLACE TABLE cluster_conflicts AS
+    WITH sizes AS (SELECT cluster_id, count(*) AS size FROM cluster_final GROUP BY ALL)
+    SELECT c.rec_id_l, c.rec_id_r, c.reason, CASE WHEN l.cluster_id = r.cluster_id THEN 'flagged' ELSE 'split' END AS outcome,
+      l.cluster_id AS cluster_id_l, r.cluster_id AS cluster_id_r
+    FROM cl_conflict c JOIN cluster_final l ON l.rec_id = c.rec_id_l JOIN cluster_final r ON r.rec_id = c.rec_id_r
+    UNION ALL
+    SELECT NULL, NULL, 'too_large', 'flagged', cluster_id, cluster_id FROM sizes WHERE size > ${maxSize}
+    ORDER BY cluster_id_l, rec_id_l NULLS FIRST, rec_id_r;
+    COMMENT ON TABLE cluster_conflicts IS ${lit('records of one cluster that are plainly distinct persons: split apart, or flagged when their links could not separate them; clusters too large to be checked')};`);
+  const one = async (sql: string) => db.count(sql);
+  const big = await db.one<{ clusters: bigint; records: bigint; largest: number | null }>(`
+    SELECT count(*) AS clusters, coalesce(sum(size), 0) AS records, max(size) AS largest
+    FROM (SELECT orig, count(*) AS size FROM cluster_final GROUP BY ALL) WHERE size > ${maxSize}`);
+  const reasons = await db.all<{ reason: string; pairs: bigint; split: bigint; flagged: bigint }>(`
+    SELECT reason, count(*) AS pairs, count(*) FILTER (WHERE outcome = 'split') AS split, count(*) FILTER (WHERE outcome = 'flagged') AS flagged
+    FROM cluster_conflicts WHERE rec_id_l IS NOT NULL GROUP BY ALL`);
+  const byReason = new Map(reasons.map((r) => [r.reason, r]));
+  return {
+    clusters_checked: await one(`SELECT count(DISTINCT cluster_id) FROM cl_member`),
+    too_large: { clusters: Number(big?.clusters ?? 0), records: Number(big?.records ?? 0), largest: Number(big?.largest ?? 0), max_conflict_cluster_size: maxSize },
+    conflicted: await one(`SELECT count(DISTINCT cluster_id) FROM cl_conflict`),
+    split: await one(`SELECT count(*) FROM (SELECT orig FROM cluster_final GROUP BY ALL HAVING count(DISTINCT cluster_id) > 1)`),
+    clusters_after_split: await one(`SELECT count(DISTINCT cluster_id) FROM cluster_final WHERE orig IN (SELECT orig FROM cluster_final GROUP BY ALL HAVING count(DISTINCT cluster_id) > 1)`),
+    records_moved: await one(`SELECT count(*) FROM cluster_final WHERE cluster_id <> orig`),
+    still_flagged: await one(`SELECT count(DISTINCT cluster_id_l) FROM cluster_conflicts WHERE outcome = 'flagged'`),
+    by_reason: [...CONFLICT_REASONS, 'too_large'].map((reason) => {
+      const r = byReason.get(reason);
+      if (reason === 'too_large') return { reason, pairs: 0, split: 0, flagged: Number(big?.clusters ?? 0) };
+      return { reason, pairs: Number(r?.pairs ?? 0), split: Number(r?.split ?? 0), flagged: Number(r?.flagged ?? 0) };
+    }),
+    tiers: split.tiers,
+  };
 }
 
 export const clusterStage: Stage = {
   name: 'cluster',
   async run(ctx: Ctx) {
-    const { rounds, clusters } = await clusterRecords(ctx.db, ctx.config.linkage.threshold);
+    const linkage = ctx.config.linkage;
+    const { rounds, clusters, conflicts } = await clusterRecords(ctx.db, linkage.threshold, {
+      split: linkage.split_conflicts,
+      tiers: linkage.split_tiers,
+      maxClusterSize: linkage.max_conflict_cluster_size,
+    });
     const sizes = await ctx.db.all<{ size: string; clusters: string }>(`
       SELECT size, count(*) AS clusters FROM (SELECT cluster_id, count(*) AS size FROM clusters GROUP BY ALL) GROUP BY ALL ORDER BY size`);
+    if (conflicts && conflicts.too_large.clusters > 0) {
+      ctx.log.warn({ clusters: conflicts.too_large.clusters, largest: conflicts.too_large.largest }, 'clusters too large to be checked for conflicts pair by pair');
+    }
     return {
       rows: clusters,
-      figures: { rounds, clusters, threshold: ctx.config.linkage.threshold, size_distribution: sizes.map((s) => ({ size: Number(s.size), clusters: Number(s.clusters) })) },
+      figures: {
+        rounds,
+        clusters,
+        threshold: linkage.threshold,
+        size_distribution: sizes.map((s) => ({ size: Number(s.size), clusters: Number(s.clusters) })),
+        conflicts,
+      },
     };
   },
 };
