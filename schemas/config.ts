@@ -13,6 +13,9 @@ export const SourceInput = z
   })
   .strict();
 
+/** Why two records of one cluster are plainly distinct persons (src/stages/cluster/conflicts.sql.ts). */
+export const ConflictReason = z.enum(['nik', 'family', 'hard_negative']);
+
 export const Linkage = z
   .object({
     engine: z.enum(['exact', 'probabilistic']).default('probabilistic'),
@@ -34,6 +37,8 @@ export const Linkage = z
     threshold: z.number().gt(0).lt(1).default(0.99),
     /** split clusters holding records that are plainly distinct persons (else such clusters are only flagged) */
     split_conflicts: z.boolean().default(true),
+    /** the conflict reasons that split a cluster; conflicts of the others are only flagged */
+    split_reasons: z.array(ConflictReason).default([...ConflictReason.options]),
     /** match weights (bits, ascending) a conflicted cluster is re-clustered at, one after another, until its conflict is resolved */
     split_tiers: z
       .array(z.number().finite())
@@ -77,4 +82,5 @@ export const BatchConfig = z
   .strict();
 export type BatchConfig = z.infer<typeof BatchConfig>;
 export type Linkage = z.infer<typeof Linkage>;
+export type ConflictReason = z.infer<typeof ConflictReason>;
 export type Survivorship = z.infer<typeof Survivorship>;

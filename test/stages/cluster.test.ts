@@ -164,6 +164,19 @@ describe('protection against chaining', () => {
     expect(r.conflicts!.tiers.map((t) => t.match_weight)).toEqual([10, 14, 18, 22, 26, 30]);
   });
 
+  it('only flags the conflicts of reasons left out of split_reasons', async () => {
+    const recs: Rec[] = [
+      { id: 1, source: 'dtks', birth: '2001-02-03', name: 'HASAN' },
+      { id: 2, source: 'p3ke', birth: '2001-02-03', name: 'HASAN' },
+      { id: 3, source: 'regsosek', birth: '2001-02-03', name: 'HUSEIN' },
+    ];
+    const db = await population(recs, [[1, 2, 28], [2, 3, 12], [1, 3, 15, true]]);
+    const r = await clusterRecords(db, 0.99, { ...opts, reasons: ['nik', 'family'] });
+    expect(await clustersOf(db)).toEqual([1, 1, 1]);
+    expect(await conflictsOf(db)).toEqual([{ rec_id_l: '1', rec_id_r: '3', reason: 'hard_negative', outcome: 'flagged' }]);
+    expect(r.conflicts).toMatchObject({ conflicted: 1, split: 0, still_flagged: 1, tiers: [] });
+  });
+
   it('flags what the tiers cannot separate, and only flags when splitting is off', async () => {
     // Records 2 and 4 are joined by a link stronger than the last tier: the conflict stays, flagged.
     const strong: [number, number, number][] = [[1, 2, 40], [2, 3, 12], [1, 3, 11], [4, 5, 40], [5, 6, 12], [2, 4, 40]];

@@ -16,8 +16,9 @@
  * When a pair has several, the first of this list is its reason.
  */
 
-export const CONFLICT_REASONS = ['nik', 'family', 'hard_negative'] as const;
-export type ConflictReason = (typeof CONFLICT_REASONS)[number];
+import { ConflictReason } from '../../../schemas/config.ts';
+
+export const CONFLICT_REASONS = ConflictReason.options;
 
 /** Two valid NIKs that agree: equal, or one typed digit or one swap of adjacent digits apart. */
 const NIK_AGREE = (a: string, b: string) => `(${a} = ${b} OR hamming(${a}, ${b}) = 1 OR (hamming(${a}, ${b}) = 2 AND list_bool_or(list_transform(range(1, 16), i ->

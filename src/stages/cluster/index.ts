@@ -9,6 +9,7 @@
 import type { Ctx, Stage } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
+import type { ConflictReason } from '../../../schemas/config.ts';
 import { connectedComponents } from './components.ts';
 import { CONFLICT_REASONS, conflictSql } from './conflicts.sql.ts';
 import { splitConflicted, type SplitResult } from './split.ts';
@@ -27,6 +28,8 @@ export interface ConflictOptions {
   tiers: readonly number[];
   /** clusters larger than this are not searched pair by pair */
   maxClusterSize: number;
+  /** the reasons that split (default all); conflicts of the others are only flagged */
+  reasons?: readonly ConflictReason[];
 }
 
 export interface ConflictFigures {
@@ -79,7 +82,9 @@ export async function clusterRecords(
     await db.run(conflictSql('cluster_linked', conflicts.maxClusterSize, hasHard));
     // A tier at or under the threshold's weight would cut nothing.
     const tiers = conflicts.split ? conflicts.tiers.filter((t) => t > weightOfProbability(threshold)) : [];
-    const split = await splitConflicted(db, 'cluster_edges', 'cluster_linked', tiers);
+    const reasons = conflicts.reasons ?? CONFLICT_REASONS;
+    await db.run(`CREATE OR REPLACE TEMP TABLE cl_to_split AS SELECT * FROM cl_conflict WHERE reason IN (${reasons.map(lit).join(', ') || 'NULL'})`);
+    const split = await splitConflicted(db, 'cluster_edges', 'cluster_linked', 'cl_to_split', tiers);
     await db.run(`
       CREATE OR REPLACE TEMP TABLE cluster_final AS
         SELECT l.rec_id, coalesce(s.cluster_id, l.cluster_id) AS cluster_id, l.cluster_id AS orig
@@ -99,7 +104,7 @@ export async function clusterRecords(
       c.cluster_id IS NOT NULL AND c.cluster_id IN (SELECT cluster_id FROM flagged) AS conflicted
     FROM person_clean p LEFT JOIN ${final} c USING (rec_id) LEFT JOIN best b USING (rec_id)
     ORDER BY p.rec_id;
-    DROP TABLE cluster_edges; DROP TABLE cluster_linked; ${conflicts ? 'DROP TABLE cluster_final; DROP TABLE cl_member; DROP TABLE cl_conflict;' : ''}
+    DROP TABLE cluster_edges; DROP TABLE cluster_linked; ${conflicts ? 'DROP TABLE cluster_final; DROP TABLE cl_member; DROP TABLE cl_conflict; DROP TABLE cl_to_split;' : ''}
   `);
   return { rounds, clusters: await db.count(`SELECT count(DISTINCT cluster_id) FROM clusters`), conflicts: figures };
 }
@@ -149,6 +154,7 @@ export const clusterStage: Stage = {
       split: linkage.split_conflicts,
       tiers: linkage.split_tiers,
       maxClusterSize: linkage.max_conflict_cluster_size,
+      reasons: linkage.split_reasons,
     });
     const sizes = await ctx.db.all<{ size: string; clusters: string }>(`
       SELECT size, count(*) AS clusters FROM (SELECT cluster_id, count(*) AS size FROM clusters GROUP BY ALL) GROUP BY ALL ORDER BY size`);

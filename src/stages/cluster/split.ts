@@ -1,6 +1,6 @@
 /**
  * Splitting conflicted clusters (protection against chaining). One wrong link between two persons merges all
- * their records; the conflict pairs of cl_conflict (conflicts.sql.ts) show where that happened.
+ * their records; the conflict pairs (conflicts.sql.ts) of the reasons set to split show where that happened.
  *
  * 1. Tiers: every cluster holding a conflict pair is re-clustered (connected components) over only its links
  *    of at least the first tier's match weight; every piece still holding a conflict pair is re-clustered over
@@ -22,19 +22,19 @@ export interface SplitResult {
 }
 
 /**
- * Over `edges(a, b, w)` (both directions) and `components(rec_id, cluster_id)`, with cl_conflict filled:
+ * Over `edges(a, b, w)` (both directions), `components(rec_id, cluster_id)` and `conflicts(cluster_id, rec_id_l, rec_id_r)`:
  * writes cl_split(rec_id, cluster_id) for the members of conflicted clusters (the new cluster ids).
  */
-export async function splitConflicted(db: Db, edges: string, components: string, tiers: readonly number[]): Promise<SplitResult> {
+export async function splitConflicted(db: Db, edges: string, components: string, conflicts: string, tiers: readonly number[]): Promise<SplitResult> {
   await db.run(`
     CREATE OR REPLACE TEMP TABLE cl_state AS
       SELECT rec_id, cluster_id AS orig, cluster_id AS label FROM ${components}
-      WHERE cluster_id IN (SELECT cluster_id FROM cl_conflict);`);
+      WHERE cluster_id IN (SELECT cluster_id FROM ${conflicts});`);
   const used: SplitResult['tiers'] = [];
   for (const tier of tiers) {
     await db.run(`
       CREATE OR REPLACE TEMP TABLE cl_hot AS
-        SELECT DISTINCT a.label FROM cl_conflict c JOIN cl_state a ON a.rec_id = c.rec_id_l JOIN cl_state b ON b.rec_id = c.rec_id_r
+        SELECT DISTINCT a.label FROM ${conflicts} c JOIN cl_state a ON a.rec_id = c.rec_id_l JOIN cl_state b ON b.rec_id = c.rec_id_r
         WHERE a.label = b.label;`);
     const hot = await db.count(`SELECT count(*) FROM cl_hot`);
     if (hot === 0) break;
@@ -55,7 +55,7 @@ export async function splitConflicted(db: Db, edges: string, components: string,
     CREATE OR REPLACE TEMP TABLE cl_follow AS
     WITH anchored AS (
       SELECT DISTINCT s.label FROM cl_state s
-      WHERE s.rec_id IN (SELECT rec_id_l FROM cl_conflict UNION ALL SELECT rec_id_r FROM cl_conflict)),
+      WHERE s.rec_id IN (SELECT rec_id_l FROM ${conflicts} UNION ALL SELECT rec_id_r FROM ${conflicts})),
     best AS (
       SELECT x.label AS a, arg_max(y.label, (e.w, -y.label)) AS b
       FROM ${edges} e JOIN cl_state x ON x.rec_id = e.a JOIN cl_state y ON y.rec_id = e.b
