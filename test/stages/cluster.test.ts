@@ -201,6 +201,18 @@ describe('protection against chaining', () => {
     expect(await conflictsOf(db)).toEqual([{ rec_id_l: null, rec_id_r: null, reason: 'too_large', outcome: 'flagged' }]);
   });
 
+  it('still splits the hard negatives of a cluster too large to be searched pair by pair', async () => {
+    const db = await population(chain, [...chainLinks, [3, 6, 5, true]]);
+    const r = await clusterRecords(db, 0.99, { ...opts, maxClusterSize: 5 });
+    expect(await clustersOf(db)).toEqual([1, 1, 1, 4, 4, 4]);
+    expect(await conflictsOf(db)).toEqual([
+      { rec_id_l: null, rec_id_r: null, reason: 'too_large', outcome: 'flagged' },
+      { rec_id_l: '3', rec_id_r: '6', reason: 'hard_negative', outcome: 'split' },
+      { rec_id_l: null, rec_id_r: null, reason: 'too_large', outcome: 'flagged' },
+    ]);
+    expect(r.conflicts).toMatchObject({ clusters_checked: 0, conflicted: 1, split: 1, still_flagged: 2, too_large: { clusters: 1, records: 6 } });
+  });
+
   it('gives the same result whatever the order of the rows', async () => {
     const recs = [...chain, { id: 7, source: 'dtks', birth: '1990-03-12', name: 'SITI AMINAH' }];
     // Record 7 has links of equal weight into both persons: the tie goes to the smaller cluster id.

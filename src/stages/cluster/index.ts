@@ -113,12 +113,12 @@ export async function clusterRecords(
 async function writeConflicts(db: Db, maxSize: number, split: SplitResult): Promise<ConflictFigures> {
   await db.run(`
     CREATE OR REPLACE TABLE cluster_conflicts AS
-    WITH sizes AS (SELECT cluster_id, count(*) AS size FROM cluster_final GROUP BY ALL)
+    WITH unchecked AS (SELECT DISTINCT cluster_id FROM cluster_final WHERE orig IN (SELECT orig FROM cluster_final GROUP BY ALL HAVING count(*) > ${maxSize}))
     SELECT c.rec_id_l, c.rec_id_r, c.reason, CASE WHEN l.cluster_id = r.cluster_id THEN 'flagged' ELSE 'split' END AS outcome,
       l.cluster_id AS cluster_id_l, r.cluster_id AS cluster_id_r
     FROM cl_conflict c JOIN cluster_final l ON l.rec_id = c.rec_id_l JOIN cluster_final r ON r.rec_id = c.rec_id_r
     UNION ALL
-    SELECT NULL, NULL, 'too_large', 'flagged', cluster_id, cluster_id FROM sizes WHERE size > ${maxSize}
+    SELECT NULL, NULL, 'too_large', 'flagged', cluster_id, cluster_id FROM unchecked
     ORDER BY cluster_id_l, rec_id_l NULLS FIRST, rec_id_r;
     COMMENT ON TABLE cluster_conflicts IS ${lit('records of one cluster that are plainly distinct persons: split apart, or flagged when their links could not separate them; clusters too large to be checked')};`);
   const one = async (sql: string) => db.count(sql);
