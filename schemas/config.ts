@@ -24,7 +24,7 @@ export const Linkage = z
     /** a trained model.json to use instead of training (absolute, or relative to the config) */
     model: z.string().optional(),
     /** random record pairs drawn to estimate u */
-    u_sample_pairs: z.number().int().min(1000).default(2_000_000),
+    u_sample_pairs: z.number().int().min(1000).default(1_000_000),
     /** pairs are scored only inside these sources (dedupe) … */
     dedupe: z.array(sourceName).default([...SOURCES]),
     /** … and between these source pairs (link) */

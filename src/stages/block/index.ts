@@ -44,7 +44,7 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
   const keySelects = rules.map(
     (r, i) => `SELECT ${i}::UTINYINT AS rule_id, hash(${i}, key) AS key, rec_id, source, CASE WHEN aux IS NOT NULL THEN hash(aux) END AS aux
       FROM (SELECT unnest(${r.keys}) AS key, p.rec_id, p.source, ${r.distinctOn ?? 'NULL'}::VARCHAR AS aux FROM person_clean p)
-      WHERE key IS NOT NULL AND key <> ''`,
+      WHERE key IS NOT NULL`,
   );
   const capOf = (r: BlockingRule) => Math.min(r.maxBlockSize ?? cap, cap);
   const capSql = `CASE b.rule_id ${rules.map((r, i) => `WHEN ${i} THEN ${capOf(r)}`).join(' ')} END`;
@@ -52,18 +52,16 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
     CREATE OR REPLACE TEMP TABLE allowed_source_pairs AS ${allowedSourcePairsSql(linkage)};
     CREATE OR REPLACE TEMP TABLE block_keys AS
       ${keySelects.join('\nUNION ALL\n')};
-    CREATE OR REPLACE TABLE blocking_blocks AS
+    CREATE OR REPLACE TEMP TABLE blocking_blocks AS
       SELECT rule_id, key, count(*) AS records FROM block_keys GROUP BY ALL HAVING count(*) > 1;
     CREATE OR REPLACE TEMP TABLE block_keys_kept AS
       SELECT k.* FROM block_keys k SEMI JOIN blocking_blocks b ON b.rule_id = k.rule_id AND b.key = k.key AND b.records <= ${capSql};
-    CREATE OR REPLACE TEMP TABLE rule_pairs AS
-      SELECT l.rec_id AS rec_id_l, r.rec_id AS rec_id_r, l.rule_id
+    CREATE OR REPLACE TABLE candidate_pairs AS
+      SELECT l.rec_id AS rec_id_l, r.rec_id AS rec_id_r, min(l.rule_id) AS rule_id, bit_or((1::UINTEGER) << l.rule_id) AS rules
       FROM block_keys_kept l JOIN block_keys_kept r ON l.key = r.key AND l.rule_id = r.rule_id AND l.rec_id < r.rec_id
         AND (l.aux IS NULL OR l.aux IS DISTINCT FROM r.aux)
-      SEMI JOIN allowed_source_pairs a ON a.source_l = l.source AND a.source_r = r.source;
-    CREATE OR REPLACE TABLE candidate_pairs AS
-      SELECT rec_id_l, rec_id_r, min(rule_id) AS rule_id, bit_or((1::UINTEGER) << rule_id) AS rules
-      FROM rule_pairs GROUP BY rec_id_l, rec_id_r;
+      SEMI JOIN allowed_source_pairs a ON a.source_l = l.source AND a.source_r = r.source
+      GROUP BY l.rec_id, r.rec_id;
   `);
   const perRule = await db.all<Record<string, string>>(`
     WITH k AS (SELECT rule_id, count(*) AS keys FROM block_keys GROUP BY ALL),
@@ -79,7 +77,7 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
     SELECT rule_id, records, substr(md5(key::VARCHAR), 1, 8) AS key_hash FROM blocking_blocks ORDER BY records DESC, rule_id, key_hash LIMIT 10`);
   const caps = rules.map(capOf);
   const candidatePairs = await db.count(`SELECT count(*) FROM candidate_pairs`);
-  await db.run(`DROP TABLE block_keys; DROP TABLE block_keys_kept; DROP TABLE rule_pairs;`);
+  await db.run(`DROP TABLE block_keys; DROP TABLE block_keys_kept; DROP TABLE blocking_blocks;`);
   return {
     rules: perRule.map((r) => ({
       rule: rules[Number(r.rule_id)].name,

@@ -2,13 +2,13 @@
  * Blocking rules: each gives every record zero or more keys; records sharing a key under a rule become a
  * candidate pair. Rules are data (name + SQL key expression over person_clean), so a model can list them.
  *
- * A key expression returns VARCHAR[] (a record may have several keys: NIK variants, one per name token …);
- * NULL or empty keys are ignored.
+ * A key expression returns a list (a record may have several keys: NIK variants, one per name token …);
+ * NULL keys are ignored.
  */
 export interface BlockingRule {
   name: string;
   description: string;
-  /** SQL over person_clean (alias p) returning VARCHAR[] */
+  /** SQL over person_clean (alias p) returning a list of keys (VARCHAR[], or UBIGINT[] of hashes) */
   keys: string;
   /** SQL over p: pairs whose two values are equal are left to another rule (they would come many times here) */
   distinctOn?: string;
@@ -29,8 +29,9 @@ export const BLOCKING_RULES: readonly BlockingRule[] = [
     name: 'nik_variant',
     description: 'NIKs equal once two adjacent positions are masked: one typed digit or one adjacent swap',
     // 15 keys per NIK: position i and i+1 masked. Any difference confined to two adjacent digits shares a key.
+    // Hashed here already (the masked strings are never needed, only their equality).
     keys: `CASE WHEN ${NIK_DIGITS} IS NOT NULL THEN
-             list_transform(range(1, 16), i -> i::VARCHAR || ':' || substr(p.nik_digits, 1, i - 1) || substr(p.nik_digits, i + 2))
+             list_transform(range(1, 16), i -> hash(i, substr(p.nik_digits, 1, i - 1), substr(p.nik_digits, i + 2)))
            END`,
     // Equal NIKs share all 15 keys; the 'nik' rule already pairs them.
     distinctOn: 'p.nik_digits',

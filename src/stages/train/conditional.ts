@@ -95,35 +95,42 @@ export const CONDITIONAL_SPECS: readonly Spec[] = householdSpecs();
  * group in a seeded random order. Their comparison vectors go to `u_cond_vectors`.
  */
 async function samplePairs(db: Db, linkage: Linkage, seed: number): Promise<void> {
-  const day = `strftime(coalesce(birth_date, nik_birth_date), '%Y%m%d')`;
-  const kk = `CASE WHEN kk_valid THEN no_kk END`;
-  const neighbourhood = `CASE WHEN village_code IS NOT NULL AND rt IS NOT NULL AND rw IS NOT NULL THEN village_code || ':' || rt || ':' || rw END`;
-  const regency = `coalesce(regency_code, substr(nik_region, 1, 4))`;
+  // Group keys as 64-bit hashes of a narrow copy (hashing and sorting integers, not building strings).
+  await db.run(`
+    CREATE OR REPLACE TEMP TABLE cond_keys AS
+    SELECT rec_id, source, coalesce(birth_date, nik_birth_date) AS day,
+      CASE WHEN kk_valid THEN hash(no_kk) END AS kk,
+      CASE WHEN village_code IS NOT NULL AND rt IS NOT NULL AND rw IS NOT NULL THEN hash(village_code, rt, rw) END AS nb,
+      hash(coalesce(regency_code, substr(nik_region, 1, 4))) AS reg
+    FROM person_clean`);
   // [group key, neighbours paired with each record, pairs kept (null: all)]. Records born the same day in one
   // household (twins, or one person in several sources) are few: all of their pairs are taken.
   const groups: [Sample, string, number, number | null][] = [
-    ['household', kk, 2, SAMPLE_PAIRS],
-    ['household', neighbourhood, 2, SAMPLE_PAIRS],
-    ['day_household', `${day} || ':' || ${kk}`, 3, null],
-    ['day_household', `${day} || ':' || ${neighbourhood}`, 3, null],
-    ['day_regency', `${day} || ':' || ${regency}`, 2, SAMPLE_PAIRS],
-    ['day', day, 1, SAMPLE_PAIRS],
-    ['regency', regency, 1, SAMPLE_PAIRS],
+    ['household', 'kk', 2, SAMPLE_PAIRS],
+    ['household', 'nb', 2, SAMPLE_PAIRS],
+    ['day_household', 'hash(day, kk)', 3, null],
+    ['day_household', 'hash(day, nb)', 3, null],
+    ['day_regency', 'hash(day, reg)', 2, SAMPLE_PAIRS],
+    ['day', 'hash(day)', 1, SAMPLE_PAIRS],
+    ['regency', 'reg', 1, SAMPLE_PAIRS],
   ];
+  const notNull: Record<string, string> = { kk: 'kk', nb: 'nb', 'hash(day, kk)': 'day IS NOT NULL AND kk', 'hash(day, nb)': 'day IS NOT NULL AND nb', 'hash(day, reg)': 'day', 'hash(day)': 'day', reg: 'reg' };
+  // Each record with the next `next` records of its group: equality joins on (key, k + d), one per offset (a
+  // range condition on k would compare every pair of a group).
   const samplers = groups.map(
-    ([sample, key, next, limit], i) => `(WITH r AS (
+    ([sample, key, next, limit], i) => `(WITH r AS MATERIALIZED (
         SELECT rec_id, source, ${key} AS key, row_number() OVER (PARTITION BY ${key} ORDER BY hash(rec_id, ${seed}, ${i})) AS k
-        FROM person_clean WHERE ${key} IS NOT NULL)
-      SELECT ${lit(sample)} AS sample, least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r
-      FROM r a JOIN r b ON a.key = b.key AND b.k > a.k AND b.k <= a.k + ${next}
-      SEMI JOIN allowed_source_pairs s ON s.source_l = a.source AND s.source_r = b.source
-      ${limit === null ? '' : `ORDER BY hash(least(a.rec_id, b.rec_id), greatest(a.rec_id, b.rec_id), ${seed}) LIMIT ${limit}`})`,
+        FROM cond_keys WHERE ${notNull[key]} IS NOT NULL),
+      p AS (${Array.from({ length: next }, (_, d) => `SELECT a.rec_id AS x, b.rec_id AS y, a.source AS sx, b.source AS sy FROM r a JOIN r b ON b.key = a.key AND b.k = a.k + ${d + 1}`).join(' UNION ALL ')})
+      SELECT ${lit(sample)} AS sample, least(x, y) AS rec_id_l, greatest(x, y) AS rec_id_r
+      FROM p SEMI JOIN allowed_source_pairs s ON s.source_l = p.sx AND s.source_r = p.sy
+      ${limit === null ? '' : `ORDER BY hash(least(x, y), greatest(x, y), ${seed}) LIMIT ${limit}`})`,
   );
   await db.run(`
     CREATE OR REPLACE TEMP TABLE allowed_source_pairs AS ${allowedSourcePairsSql(linkage)};
     CREATE OR REPLACE TEMP TABLE u_cond_pairs AS SELECT DISTINCT * FROM (${samplers.join('\nUNION ALL\n')});
     CREATE OR REPLACE TEMP TABLE u_cond_vectors AS ${comparisonVectorsSql('u_cond_pairs', ['sample'])};
-    DROP TABLE u_cond_pairs;
+    DROP TABLE u_cond_pairs; DROP TABLE cond_keys;
   `);
 }
 
