@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 SIZE ?= 1000000
+# DuckDB memory limit of the benchmark batch (spills to disk beyond it); empty: DuckDB's default, 16GB from 5M persons
+MEMORY_LIMIT ?=
 
 .PHONY: install browser run validate test typecheck bench clean sample docs
 
@@ -30,7 +32,7 @@ test: install browser
 	node test/run-tests.mjs
 
 bench: install
-	npx tsx bench/run.ts --persons $(SIZE)
+	npx tsx bench/run.ts --persons $(SIZE) $(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT))
 
 sample: install
 	npx dtsen generate --persons 3000 --seed 42 --out data-samples/sample
