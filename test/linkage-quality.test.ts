@@ -12,6 +12,7 @@ import { main } from '../src/cli/main.ts';
 import type { EvaluationFigures } from '../src/stages/evaluate/index.ts';
 import { BLOCKING_RULES } from '../src/stages/block/rules.ts';
 import { tempDir, writeConfig } from './fixtures/inputs.ts';
+import { Db, lit } from '../src/engine/db.ts';
 
 async function cli(args: string[]): Promise<{ code: number; out: string }> {
   const chunks: string[] = [];
@@ -70,4 +71,24 @@ describe('probabilistic linkage on the sample population', () => {
     expect(r.out).toMatch(/scored_below_threshold\s+\d+/);
     expect((await cli(['blocking', '--out', tempDir()])).code).toBe(2);
   });
+
+  it('a batch given the saved model (--model) skips training and scores every pair the same', async () => {
+    const dir = tempDir('dtsen-model-');
+    const again = join(dir, 'out');
+    const r = await cli(['run', '--log-level', 'silent', '--config', 'pipelines/sample.json', '--out', again, '--model', join(out, 'model.json')]);
+    expect(r.code).toBe(0);
+    const db = await Db.open();
+    try {
+      await db.run(`ATTACH ${lit(join(out, 'dtsen.duckdb'))} AS a (READ_ONLY); ATTACH ${lit(join(again, 'dtsen.duckdb'))} AS b (READ_ONLY)`);
+      const info = await db.one<{ source: string }>(`SELECT json_extract_string(figures, '$.link.model_source') AS source FROM b.batch_info`);
+      expect(info!.source).toBe('given');
+      expect(await db.count(`SELECT count(*) FROM b.scored_pairs`)).toBe(await db.count(`SELECT count(*) FROM a.scored_pairs`));
+      const differ = await db.count(`SELECT count(*) FROM a.scored_pairs x FULL JOIN b.scored_pairs y USING (rec_id_l, rec_id_r)
+        WHERE x.match_weight IS DISTINCT FROM y.match_weight`);
+      expect(differ).toBe(0);
+    } finally {
+      db.close();
+    }
+    expect((await cli(['run', '--log-level', 'silent', '--config', 'pipelines/sample.json', '--out', join(dir, 'bad'), '--model', join(dir, 'none.json')])).code).toBe(2);
+  }, 120_000);
 });

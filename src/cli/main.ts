@@ -30,6 +30,7 @@ interface RunFlags {
   threads?: number;
   memoryLimit?: string;
   truth?: string;
+  model?: string;
   pseudonymise?: boolean;
   logLevel: string;
 }
@@ -41,6 +42,7 @@ function overrides(f: RunFlags): ConfigOverrides {
     threads: f.threads,
     memoryLimit: f.memoryLimit,
     truth: f.truth,
+    model: f.model,
     pseudonymise: f.pseudonymise,
   };
 }
@@ -88,6 +90,7 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .description('run a whole batch: ingest, validate, normalise, link, cluster, survive, export, report')
     .option('-o, --out <dir>', 'output folder (overrides the config)')
     .option('--truth <file>', 'ground truth CSV (source,source_record_id,person_id) to evaluate against')
+    .option('--model <file>', "a trained model.json (a batch's own output) to score with instead of training")
     .option('--pseudonymise', 'replace NIK and family-card numbers in the exported files by a keyed hash (key: env DTSEN_PSEUDONYM_KEY)')
     .action(async (f: RunFlags) => {
       const loaded = await loadConfig(f.config, overrides(f));

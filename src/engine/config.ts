@@ -14,6 +14,8 @@ export interface ConfigOverrides {
   threads?: number;
   memoryLimit?: string;
   truth?: string;
+  /** --model: a trained model.json to use instead of training */
+  model?: string;
   /** --pseudonymise: only switches pseudonymisation on */
   pseudonymise?: boolean;
 }
@@ -60,6 +62,9 @@ export async function loadConfig(configPath: string, o: ConfigOverrides = {}): P
   if (o.threads !== undefined) config.threads = o.threads;
   if (o.memoryLimit !== undefined) config.memory_limit = o.memoryLimit;
   if (o.pseudonymise) config.pseudonymise = true;
+  // A model given on the command line is relative to the working directory; one in the config to the config.
+  if (o.model !== undefined) config.linkage.model = resolve(o.model);
+  else if (config.linkage.model) config.linkage.model = resolve(base, config.linkage.model);
 
   const sources: ResolvedSource[] = [];
   for (const name of SOURCES) {
