@@ -92,16 +92,16 @@ CREATE OR REPLACE MACRO rw_from_address(a) AS coalesce(
   nullif(regexp_extract(upper(a), '(^|\\s)[0-9]{1,3}\\s*/\\s*([0-9]{1,3})(\\s|$)', 2), ''));
 
 -- Address line: RT/RW removed, street and area forms unified, punctuation removed.
-CREATE OR REPLACE MACRO address_norm_of(a) AS nullif(trim(regexp_replace(
-  regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
-    regexp_replace(regexp_replace(upper(coalesce(a, '')),
+-- Street and area forms to one spelling each, token by token (one pass instead of a regular expression per form).
+CREATE OR REPLACE MACRO address_token(t) AS CASE
+  WHEN t IN ('JALAN', 'JLN', 'JL') THEN 'JL' WHEN t IN ('GANG', 'GG') THEN 'GG' WHEN t IN ('KAMPUNG', 'KAMP', 'KP') THEN 'KP'
+  WHEN t IN ('DUSUN', 'DSN') THEN 'DSN' WHEN t IN ('PERUMAHAN', 'PERUM') THEN 'PERUM' WHEN t IN ('KOMPLEKS', 'KOMPLEK', 'KOMP') THEN 'KOMP'
+  WHEN t IN ('DESA', 'DS') THEN 'DS' WHEN t IN ('KELURAHAN', 'KEL') THEN 'KEL' WHEN t IN ('KECAMATAN', 'KEC') THEN 'KEC'
+  WHEN t IN ('KABUPATEN', 'KAB') THEN 'KAB' WHEN t IN ('NOMOR', 'NO') THEN 'NO' ELSE t END;
+CREATE OR REPLACE MACRO address_norm_of(a) AS nullif(array_to_string(list_transform(list_filter(string_split(
+  regexp_replace(regexp_replace(upper(coalesce(a, '')),
       'RT\\s*[.:]?\\s*[0-9]{1,3}(\\s*/?\\s*(RW\\s*[.:]?\\s*)?[0-9]{1,3})?|RW\\s*[.:]?\\s*[0-9]{1,3}|(^|\\s)[0-9]{1,3}\\s*/\\s*[0-9]{1,3}(\\s|$)', ' ', 'g'),
-      '[^A-Z0-9 ]', ' ', 'g'),
-    '\\b(JALAN|JLN|JL)\\b', 'JL', 'g'), '\\b(GANG|GG)\\b', 'GG', 'g'), '\\b(KAMPUNG|KAMP|KP)\\b', 'KP', 'g'),
-    '\\b(DUSUN|DSN)\\b', 'DSN', 'g'), '\\b(PERUMAHAN|PERUM)\\b', 'PERUM', 'g'), '\\b(KOMPLEKS|KOMPLEK|KOMP)\\b', 'KOMP', 'g'),
-    '\\b(DESA|DS)\\b', 'DS', 'g'), '\\b(KELURAHAN|KEL)\\b', 'KEL', 'g'), '\\b(KECAMATAN|KEC)\\b', 'KEC', 'g'),
-    '\\b(KABUPATEN|KAB)\\b', 'KAB', 'g'), '\\b(NOMOR|NO)\\b', 'NO', 'g'),
-  '\\s+', ' ', 'g')), '');
+    '[^A-Z0-9]', ' ', 'g'), ' '), t -> t <> ''), t -> address_token(t)), ' '), '');
 
 -- Programme flags.
 CREATE OR REPLACE MACRO flag_of(x) AS CASE
