@@ -52,13 +52,14 @@ const NAMES_DIFFER = g('name', 'different');
 const AGES_DIFFER = `${g('birth_date', 'different')} AND (gamma_nik = -1 OR ${g('nik', 'different')})`;
 const SAME_DAY = { comparison: 'birth_date', levels: ['exact'] };
 /**
- * Two persons share a NIK only where one was copied, which being born the same day does not make likelier; among
- * sampled pairs born the same day, a shared NIK with names that differ is nearly always one person whose name was
- * mistyped (records of one person outnumber twins by far). So the shared NIK keeps its plain u.
+ * NIKs among non-matches: pairs whose names share nothing. Two persons share a NIK only where one was copied,
+ * which being born the same day or living nearby does not make likelier; among such sampled pairs a shared NIK
+ * with names that differ is nearly always one person whose name was mistyped (records of one person outnumber
+ * twins by far). So the shared NIK keeps its plain u.
  */
-const NIK_SAME_DAY = { nonMatch: NAMES_DIFFER, plain: ['exact'] };
+const NIK_NON_MATCHES = { nonMatch: NAMES_DIFFER, plain: ['exact'] };
 
-function householdSpecs(): Spec[] {
+function conditionalSpecs(): Spec[] {
   const specs: Spec[] = [];
   const groups: { of: string; at: string; levels: string[] }[] = [
     ...HOUSEHOLD_LEVELS.map((l) => ({ of: `of the ${l}`, at: `with the ${l}`, levels: [l] })),
@@ -75,19 +76,19 @@ function householdSpecs(): Spec[] {
     );
   }
   for (const x of groups) {
-    specs.push({ comparison: 'nik', description: `NIKs of two persons born the same day, ${x.at}`, given: [SAME_DAY, { comparison: 'household', levels: x.levels }], ...NIK_SAME_DAY, sample: 'day_household' });
+    specs.push({ comparison: 'nik', description: `NIKs of two persons born the same day, ${x.at}`, given: [SAME_DAY, { comparison: 'household', levels: x.levels }], ...NIK_NON_MATCHES, sample: 'day_household' });
   }
   const nearby = { comparison: 'household', levels: [...NEARBY_LEVELS] };
-  specs.push({ comparison: 'nik', description: 'NIKs of two persons born the same day in the same regency', given: [SAME_DAY, nearby], ...NIK_SAME_DAY, sample: 'day_regency' });
-  specs.push({ comparison: 'nik', description: 'NIKs of two persons born the same day', given: [SAME_DAY], ...NIK_SAME_DAY, sample: 'day' });
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons born the same day in the same regency', given: [SAME_DAY, nearby], ...NIK_NON_MATCHES, sample: 'day_regency' });
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons born the same day', given: [SAME_DAY], ...NIK_NON_MATCHES, sample: 'day' });
   // Persons registered nearby share the region digits; with the low serials of one birth date (0001, 0002) two
   // NIKs of persons born days or months apart can differ in a single date digit.
-  specs.push({ comparison: 'nik', description: 'NIKs of two persons of one household', given: [{ comparison: 'household', levels: [...HOUSEHOLD_LEVELS] }], ...NIK_SAME_DAY, sample: 'household' });
-  specs.push({ comparison: 'nik', description: 'NIKs of two persons in the same regency', given: [nearby], ...NIK_SAME_DAY, sample: 'regency' });
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons of one household', given: [{ comparison: 'household', levels: [...HOUSEHOLD_LEVELS] }], ...NIK_NON_MATCHES, sample: 'household' });
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons in the same regency', given: [nearby], ...NIK_NON_MATCHES, sample: 'regency' });
   return specs;
 }
 
-export const CONDITIONAL_SPECS: readonly Spec[] = householdSpecs();
+export const CONDITIONAL_SPECS: readonly Spec[] = conditionalSpecs();
 
 /**
  * Samples pairs (allowed by the config) of records that share a family card, a neighbourhood (village + RT/RW),
