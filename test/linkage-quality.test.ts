@@ -13,6 +13,9 @@ import type { EvaluationFigures } from '../src/stages/evaluate/index.ts';
 import { BLOCKING_RULES } from '../src/stages/block/rules.ts';
 import { tempDir, writeConfig } from './fixtures/inputs.ts';
 import { Db, lit } from '../src/engine/db.ts';
+import { readFileSync } from 'node:fs';
+import { Model } from '../schemas/model.ts';
+import { MIN_CONDITIONAL_PAIRS } from '../src/stages/train/conditional.ts';
 
 async function cli(args: string[]): Promise<{ code: number; out: string }> {
   const chunks: string[] = [];
@@ -91,4 +94,18 @@ describe('probabilistic linkage on the sample population', () => {
     }
     expect((await cli(['run', '--log-level', 'silent', '--config', 'pipelines/sample.json', '--out', join(dir, 'bad'), '--model', join(dir, 'none.json')])).code).toBe(2);
   }, 120_000);
+
+  it('the model carries conditional u: a distribution per entry, the shared NIK at its plain u, twins making a shared birth date commoner at home', () => {
+    const model = Model.parse(JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')));
+    expect(model.conditional_u.length).toBeGreaterThan(3);
+    const plain = (c: string, label: string) => model.comparisons.find((x) => x.name === c)!.levels.find((l) => l.label === label)!.u;
+    for (const e of model.conditional_u) {
+      expect(e.u.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+      expect(e.pairs).toBeGreaterThanOrEqual(MIN_CONDITIONAL_PAIRS);
+      if (e.comparison === 'nik') expect(e.u[0]).toBe(plain('nik', 'exact'));
+    }
+    for (const s of model.training!.conditional_u_skipped) expect(s.pairs).toBeLessThan(MIN_CONDITIONAL_PAIRS);
+    const home = model.conditional_u.find((e) => e.comparison === 'birth_date' && e.given.length === 1 && e.given[0].levels.length === 3)!;
+    expect(home.u[0]).toBeGreaterThan(2 * plain('birth_date', 'exact'));
+  });
 });
