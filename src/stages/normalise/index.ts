@@ -50,6 +50,13 @@ export function lookupSql(mappings: Mapping[], snapshotDate: string): string {
   -- rec_id: dense and deterministic (source, file, row number); sorted narrow, then joined back by rowid.
   CREATE OR REPLACE TEMP TABLE norm_rec_id AS
     SELECT rowid AS rid, row_number() OVER (ORDER BY source, file, row_number) AS rec_id FROM accepted_record;
+  -- Coded fields hold a handful of distinct values: decoded once each.
+  CREATE OR REPLACE TEMP TABLE norm_code AS
+    SELECT source AS code_source, sex AS raw_sex, relation AS raw_relation, programme_list AS raw_programmes,
+      coalesce(${valueCodes(mappings, 'sex', 'sex')}, sex_of(sex)) AS sx,
+      coalesce(${valueCodes(mappings, 'relation', 'relation')}, relation_of(relation)) AS rel,
+      programme_names(programme_list) AS progs_listed
+    FROM (SELECT DISTINCT source, sex, relation, programme_list FROM accepted_record);
   CREATE OR REPLACE TEMP TABLE norm_date AS
     SELECT raw, parsed, date_status(raw, parsed, DATE ${lit(snapshotDate)}) AS status
     FROM (SELECT raw, date_parse(raw, ${fmts}) AS parsed FROM (
@@ -68,6 +75,7 @@ export function personCleanSql(mappings: Mapping[], snapshotDate: string): strin
       id_digits(r.no_kk) AS kk_d,
       nn.fullname AS nm_full, nn.own AS nm_own, nn.parent AS nm_parent, nn.phonetic AS nm_phonetic, nm.own AS mother_own,
       nd.parsed AS bd_parsed, coalesce(nd.status, 'missing') AS bd_st,
+      nc.sx, nc.rel, nc.progs_listed,
       nu.parsed AS upd,
       na.norm AS addr_norm, na.rt AS addr_rt, na.rw AS addr_rw,
       try_cast(trim(r.age) AS INTEGER) AS age_given,
@@ -81,6 +89,8 @@ export function personCleanSql(mappings: Mapping[], snapshotDate: string): strin
     LEFT JOIN norm_date nd ON nd.raw = r.birth_date
     LEFT JOIN norm_date nu ON nu.raw = r.updated_at
     LEFT JOIN norm_address na ON na.raw = r.address
+    JOIN norm_code nc ON nc.code_source = r.source AND nc.raw_sex IS NOT DISTINCT FROM r.sex AND nc.raw_relation IS NOT DISTINCT FROM r.relation
+      AND nc.raw_programmes IS NOT DISTINCT FROM r.programme_list
   ),
   b AS (
     SELECT a.*,
@@ -102,10 +112,7 @@ export function personCleanSql(mappings: Mapping[], snapshotDate: string): strin
       CASE WHEN b.bd_st = 'ok' THEN b.bd_parsed END AS bd,
       coalesce(b.age_given, CASE WHEN b.bd_st = 'ok' THEN date_diff('year', b.bd_parsed, b.age_ref) END) AS age_i,
       CASE WHEN b.nik_st IN ('valid', 'bad_province', 'bad_month', 'bad_day', 'bad_serial', 'is_kk') THEN b.nik_d END AS nik_dig,
-      coalesce(${valueCodes(mappings, 'sex', 'b.sex')}, sex_of(b.sex)) AS sx,
-      coalesce(${valueCodes(mappings, 'relation', 'b.relation')}, relation_of(b.relation)) AS rel,
-      try_cast(trim(b.decile) AS INTEGER) AS dec_raw,
-      programme_names(b.programme_list) AS progs_listed
+      try_cast(trim(b.decile) AS INTEGER) AS dec_raw
     FROM b
   ),
   d AS (
@@ -185,7 +192,7 @@ export const normaliseStage: Stage = {
     const mappings = ctx.sources.map((s) => s.mapping);
     await db.run(lookupSql(mappings, ctx.config.snapshot_date));
     await db.run(personCleanSql(mappings, ctx.config.snapshot_date));
-    await db.run(`DROP TABLE norm_name; DROP TABLE norm_address; DROP TABLE norm_date; DROP TABLE norm_rec_id;`);
+    await db.run(`DROP TABLE norm_name; DROP TABLE norm_address; DROP TABLE norm_date; DROP TABLE norm_rec_id; DROP TABLE norm_code;`);
     const rows = await db.count(`SELECT count(*) FROM person_clean`);
     const by = async (col: string) =>
       (await db.all<{ source: string; value: string; rows: string }>(`SELECT source, ${col} AS value, count(*) AS rows FROM person_clean GROUP BY ALL ORDER BY ALL`)).map(
