@@ -3,7 +3,7 @@
  *
  * Ingest maps each source's own columns onto CANONICAL_FIELDS (through the source's mapping file) and
  * writes `source_record`: lineage columns + one VARCHAR per canonical field, values exactly as read.
- * Validate splits `source_record` into `accepted_record` (same columns) and `quarantine`.
+ * Validate splits `source_record` into `accepted_record` (a view: the same columns and `rid`, the row in source_record) and `quarantine`.
  * Normalise turns `accepted_record` into `person_clean` (typed, cleaned; see PERSON_CLEAN_COLUMNS).
  */
 export const SOURCES = ['dtks', 'regsosek', 'p3ke'] as const;

@@ -47,9 +47,9 @@ export function lookupSql(mappings: Mapping[], snapshotDate: string): string {
   CREATE OR REPLACE TEMP TABLE norm_address AS
     SELECT raw, address_norm_of(raw) AS norm, rt_from_address(raw) AS rt, rw_from_address(raw) AS rw
     FROM (SELECT DISTINCT address AS raw FROM accepted_record WHERE nullif(trim(address), '') IS NOT NULL);
-  -- rec_id: dense and deterministic (source, file, row number); sorted narrow, then joined back by rowid.
+  -- rec_id: dense and deterministic (source, file, row number); sorted narrow, then joined back by rid.
   CREATE OR REPLACE TEMP TABLE norm_rec_id AS
-    SELECT rowid AS rid, row_number() OVER (ORDER BY source, file, row_number) AS rec_id FROM accepted_record;
+    SELECT rid, row_number() OVER (ORDER BY source, file, row_number) AS rec_id FROM accepted_record;
   -- Coded fields hold a handful of distinct values: decoded once each.
   CREATE OR REPLACE TEMP TABLE norm_code AS
     SELECT source AS code_source, sex AS raw_sex, relation AS raw_relation, programme_list AS raw_programmes,
@@ -83,7 +83,7 @@ export function personCleanSql(mappings: Mapping[], snapshotDate: string): strin
       regexp_replace(coalesce(r.village_code, ''), '[^0-9]', '', 'g') AS vc,
       nullif(trim(coalesce(r.address, '')), '') AS addr
     FROM accepted_record r
-    JOIN norm_rec_id ri ON ri.rid = r.rowid
+    JOIN norm_rec_id ri ON ri.rid = r.rid
     LEFT JOIN norm_name nn ON nn.raw = r.name
     LEFT JOIN norm_name nm ON nm.raw = r.mother_name
     LEFT JOIN norm_date nd ON nd.raw = r.birth_date

@@ -33,8 +33,11 @@ export const validateStage: Stage = {
       )
       .join(' UNION ALL ');
     await db.run(`
-      CREATE OR REPLACE TABLE accepted_record AS
-        SELECT s.* EXCLUDE (rid) FROM (SELECT *, rowid AS rid FROM source_record) s ANTI JOIN validation_reason v USING (rid);
+      -- accepted_record is a view (every source row not quarantined, with its rowid in source_record as rid):
+      -- the records are not written to the database a second time.
+      CREATE OR REPLACE TABLE validation_quarantined AS SELECT rid FROM validation_reason;
+      CREATE OR REPLACE VIEW accepted_record AS
+        SELECT s.*, s.rowid AS rid FROM source_record s WHERE s.rowid NOT IN (SELECT rid FROM validation_quarantined);
       CREATE OR REPLACE TABLE quarantine AS
         SELECT source, NULL::VARCHAR AS source_record_id, file, row_number, reason, raw FROM ingest_rejects
         UNION ALL ${rawJoin}
