@@ -151,24 +151,28 @@ export async function evaluate(db: Db, truthPath: string, linkage: Linkage): Pro
   const threshold = linkage.threshold;
   const hasHard = (await db.count(`SELECT count(*) FROM duckdb_columns() WHERE table_name = 'scored_pairs' AND column_name = 'hard_negative'`)) > 0;
   const linkable = linkableSql(threshold, hasHard);
+  // Every candidate pair is scored (scored_pairs carries the rules bitmask): one join gives the figures of both.
   await db.run(`
     CREATE OR REPLACE TEMP TABLE eval_true_pairs AS
-    SELECT l.rec_id AS rec_id_l, r.rec_id AS rec_id_r, l.cluster_id = r.cluster_id AS together
-    FROM eval_records l JOIN eval_records r ON l.person_id = r.person_id AND l.rec_id < r.rec_id
-    SEMI JOIN (${allowedSourcePairsSql(linkage)}) s ON s.source_l = l.source AND s.source_r = r.source`);
+    SELECT tp.*, s.rec_id_l IS NOT NULL AS candidate, s.rules, s.match_probability, coalesce(${linkable}, false) AS linkable
+    FROM (
+      SELECT l.rec_id AS rec_id_l, r.rec_id AS rec_id_r, l.cluster_id = r.cluster_id AS together
+      FROM eval_records l JOIN eval_records r ON l.person_id = r.person_id AND l.rec_id < r.rec_id
+      SEMI JOIN (${allowedSourcePairsSql(linkage)}) a ON a.source_l = l.source AND a.source_r = r.source) tp
+    LEFT JOIN scored_pairs s USING (rec_id_l, rec_id_r)`);
   const fn = await db.one<Record<string, string>>(`
-    SELECT count(*) FILTER (WHERE NOT together AND s.rec_id_l IS NULL) AS never_candidate,
-           count(*) FILTER (WHERE NOT together AND s.match_probability < ${threshold}) AS below,
-           count(*) FILTER (WHERE NOT together AND s.match_probability >= ${threshold} AND NOT (${linkable})) AS hard_negative,
-           count(*) FILTER (WHERE NOT together AND ${linkable}) AS split
-    FROM eval_true_pairs tp LEFT JOIN scored_pairs s USING (rec_id_l, rec_id_r)`);
+    SELECT count(*) FILTER (WHERE NOT together AND NOT candidate) AS never_candidate,
+           count(*) FILTER (WHERE NOT together AND match_probability < ${threshold}) AS below,
+           count(*) FILTER (WHERE NOT together AND match_probability >= ${threshold} AND NOT linkable) AS hard_negative,
+           count(*) FILTER (WHERE NOT together AND linkable) AS split
+    FROM eval_true_pairs`);
   const ruleNames = linkage.engine === 'probabilistic' ? BLOCKING_RULES.map((r) => r.name) : ['exact'];
   const byRule = await db.all<{ rule_id: string; found: string }>(`
-    SELECT r.rule_id, count(c.rec_id_l) AS found
+    SELECT r.rule_id, count(tp.rec_id_l) AS found
     FROM range(${ruleNames.length}) r(rule_id)
-    LEFT JOIN (eval_true_pairs tp JOIN candidate_pairs c USING (rec_id_l, rec_id_r)) ON (c.rules >> r.rule_id::INT) & 1 = 1
+    LEFT JOIN eval_true_pairs tp ON tp.candidate AND (tp.rules >> r.rule_id::INT) & 1 = 1
     GROUP BY ALL ORDER BY r.rule_id`);
-  const candidates = await db.count(`SELECT count(*) FROM eval_true_pairs SEMI JOIN candidate_pairs USING (rec_id_l, rec_id_r)`);
+  const candidates = await db.count(`SELECT count(*) FROM eval_true_pairs WHERE candidate`);
   const allowedTrue = await db.count(`SELECT count(*) FROM eval_true_pairs`);
   await db.run(`DROP TABLE eval_true_pairs`);
   // False positives: the links (pairs that joined two records) between records of different persons.
