@@ -15,8 +15,8 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '7' },
     threads: { type: 'string', default: '2' },
     'memory-limit': { type: 'string', default: '' },
-    /** also print the blocking report and the quality breakdown (false negatives, false positives) */
-    details: { type: 'boolean', default: true },
+    /** leave out the blocking report and the quality breakdown (false negatives, false positives) */
+    brief: { type: 'boolean', default: false },
   },
 });
 const persons = Number(values.persons);
@@ -83,7 +83,7 @@ if (ev) {
   console.log(`quality: precision ${ev.precision?.toFixed(4)}  recall ${ev.recall?.toFixed(4)}  F1 ${ev.f1?.toFixed(4)}`);
   if (ev.baseline) console.log(`exact-NIK baseline: precision ${ev.baseline.precision?.toFixed(4)}  recall ${ev.baseline.recall?.toFixed(4)}  F1 ${ev.baseline.f1?.toFixed(4)}`);
 }
-if (values.details) {
+if (!values.brief) {
   if (result.figures.link?.blocking) printBlocking(process.stdout, result.figures.link.blocking, ev?.blocking);
   if (ev) printEvaluation(process.stdout, ev);
 }

@@ -27,11 +27,14 @@ export const BLOCKING_RULES: readonly BlockingRule[] = [
   },
   {
     name: 'nik_variant',
-    description: 'NIKs equal once two adjacent positions are masked: one typed digit or one adjacent swap',
+    description: 'NIKs equal once two adjacent positions are masked (one typed digit or one adjacent swap), last names with the same initial',
     // 15 keys per NIK: position i and i+1 masked. Any difference confined to two adjacent digits shares a key.
+    // Persons born days apart in one district with the low serials of a birth date (0001) carry NIKs one date
+    // digit apart: the initial of the last name token keeps those neighbours out (a NIK typo and a wrong initial
+    // together are rare; the last token is kept where a first name or a title is dropped).
     // Hashed here already (the masked strings are never needed, only their equality).
     keys: `CASE WHEN ${NIK_DIGITS} IS NOT NULL THEN
-             list_transform(range(1, 16), i -> hash(i, substr(p.nik_digits, 1, i - 1), substr(p.nik_digits, i + 2)))
+             list_transform(range(1, 16), i -> hash(i, substr(p.nik_digits, 1, i - 1), substr(p.nik_digits, i + 2), coalesce(left(p.name_last, 1), '')))
            END`,
     // Equal NIKs share all 15 keys; the 'nik' rule already pairs them.
     distinctOn: 'p.nik_digits',
@@ -52,11 +55,11 @@ export const BLOCKING_RULES: readonly BlockingRule[] = [
   },
   {
     name: 'token_year',
-    description: 'a shared name token (3+ letters) and the same birth year, in the same regency',
+    description: 'a shared name token (3+ letters), the same birth year and sex, in the same regency',
     // Localised to the regency (of residence, else of NIK registration): a name token and a year alone make
-    // national blocks of thousands.
+    // national blocks of thousands; the sex (rarely wrong) halves the strangers sharing a common token.
     keys: `list_transform(list_filter(list_distinct(p.name_tokens), t -> length(t) >= 3),
-             t -> t || ':' || coalesce(p.birth_year, year(p.nik_birth_date))::VARCHAR || ':' || coalesce(p.regency_code, substr(p.nik_region, 1, 4)))`,
+             t -> t || ':' || coalesce(p.birth_year, year(p.nik_birth_date))::VARCHAR || ':' || coalesce(p.sex, '') || ':' || coalesce(p.regency_code, substr(p.nik_region, 1, 4)))`,
     // A common token in a regency-year (SITI, 1980) is a block of hundreds of strangers: capped tight.
     maxBlockSize: 60,
   },
