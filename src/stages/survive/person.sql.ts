@@ -55,7 +55,7 @@ function sourceDateSql(dates: Partial<Record<SourceName, string>>): string {
  * `value` is an expression or [name, expression] pairs (a struct); `keys` are ascending and non-null, the last
  * one unique within a group, so the winner never depends on row order. A hash aggregate, not a sort.
  */
-function pick(value: string | [string, string][], keys: string[], filter?: string): string {
+export function pick(value: string | [string, string][], keys: string[], filter?: string): string {
   const v = typeof value === 'string' ? value : `{${value.map(([n, e]) => `${lit(n)}: ${e}`).join(', ')}}`;
   return `arg_min(${v}, {${keys.map((k, i) => `'k${i}': ${k}`).join(', ')}})${filter ? ` FILTER (WHERE ${filter})` : ''}`;
 }
@@ -141,7 +141,7 @@ SELECT agg.dtsen_id, nik_w.w.nik, coalesce(nik_w.w.dukcapil, false) AS nik_dukca
        coalesce(sex_w.sex, nik_w.w.sex) AS sex,
        agg.addr.village_code, agg.addr.district_code, agg.addr.regency_code, agg.addr.province_code, agg.addr.rt, agg.addr.rw, agg.addr.address,
        agg.addr.source AS address_source, agg.addr.date AS address_date,
-       agg.relation, kk_w.no_kk, NULL::VARCHAR AS family_id,
+       agg.relation, kk_w.no_kk, fam_person.family_id,
        agg.dec.decile, agg.dec.source AS decile_source,
        ${PROGRAMMES.map((p) => `agg.${p}, ${present(SORTED_SOURCES.map((x) => [`agg.${p}_${x}`, x]))} AS ${p}_sources`).join(', ')},
        coalesce(list_sort(list_distinct(flatten(agg.programme_lists))), []) AS programmes,
@@ -150,7 +150,7 @@ SELECT agg.dtsen_id, nik_w.w.nik, coalesce(nik_w.w.dukcapil, false) AS nik_dukca
        agg.cluster_id
 FROM agg
 LEFT JOIN nik_w USING (cluster_id) LEFT JOIN name_w USING (cluster_id) LEFT JOIN bd_w USING (cluster_id)
-LEFT JOIN sex_w USING (cluster_id) LEFT JOIN kk_w USING (cluster_id)
+LEFT JOIN sex_w USING (cluster_id) LEFT JOIN kk_w USING (cluster_id) LEFT JOIN fam_person USING (cluster_id)
 ORDER BY agg.dtsen_id;
 
 CREATE OR REPLACE TABLE dtsen_link AS
