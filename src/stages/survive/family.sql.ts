@@ -59,9 +59,9 @@ export function familySql(decileSource: SourceName): string {
   return `
 CREATE OR REPLACE TABLE dtsen_family AS
 WITH heads AS (
-  SELECT dtsen_id, count(*) FILTER (WHERE relation = 1) AS head_votes FROM surv_member GROUP BY dtsen_id
+  SELECT cluster_id, count(*) FILTER (WHERE relation = 1) AS head_votes FROM surv_member GROUP BY cluster_id
 ),
-mem AS (SELECT p.*, h.head_votes FROM dtsen_person p JOIN heads h USING (dtsen_id)),
+mem AS (SELECT p.*, h.head_votes FROM dtsen_person p JOIN heads h USING (cluster_id)),
 head AS (
   SELECT family_id, h.head.head_dtsen_id AS head_dtsen_id, CASE WHEN h.head.head_votes > 0 THEN 'relation' ELSE 'oldest' END AS head_basis,
          h.head.head_village AS head_village

@@ -38,10 +38,18 @@ export const SURVIVORSHIP_RULES: readonly { field: string; rule: string }[] = [
 const SORTED_SOURCES = [...SOURCES].sort();
 const PROGRAMMES = ['pkh', 'bpnt', 'pbi_jkn'] as const;
 
-/** A sorted list of the labels whose flag (a SQL boolean) is true. */
+/**
+ * A sorted list of the labels whose flag (a SQL boolean; NULL counts as false) is true: a CASE over the flags as a
+ * bit mask with one constant list per combination (a lambda per row costs more).
+ */
 function present(flags: [string, string][]): string {
-  return `list_filter([${flags.map(([f, label]) => `CASE WHEN ${f} THEN ${lit(label)} END`).join(', ')}], x -> x IS NOT NULL)`;
+  const mask = flags.map(([f], i) => `CASE WHEN ${f} THEN ${1 << i} ELSE 0 END`).join(' + ');
+  const lists = Array.from({ length: 1 << flags.length }, (_, m) => `WHEN ${m} THEN [${flags.filter((_, i) => m & (1 << i)).map(([, label]) => lit(label)).join(', ')}]::VARCHAR[]`);
+  return `CASE ${mask} ${lists.join(' ')} END`;
 }
+
+/** How many sources a group's rows come from (count(DISTINCT source) without the distinct hash table). */
+const nSources = (source: string) => SORTED_SOURCES.map((x) => `bool_or(${source} = ${lit(x)})::INTEGER`).join(' + ');
 
 const SOURCE_RANK = `CASE source ${SOURCES.map((s, i) => `WHEN ${lit(s)} THEN ${i}`).join(' ')} END`;
 
@@ -102,7 +110,7 @@ agg AS (
   FROM m GROUP BY cluster_id
 ),
 nik_votes AS (
-  SELECT cluster_id, nik, count(DISTINCT source) AS n_sources, count(*) AS n_records,
+  SELECT cluster_id, nik, ${nSources('source')} AS n_sources, count(*) AS n_records,
          CASE WHEN bool_or(dukcapil_match) THEN 2 WHEN bool_or(NOT dukcapil_match) THEN 0 ELSE 1 END AS dukcapil,
          coalesce(bool_or(birth_date = nik_birth_date), false) AS date_agrees,
          ${present(SORTED_SOURCES.map((x) => [`bool_or(source = ${lit(x)})`, x]))} AS nik_sources,
@@ -120,7 +128,7 @@ name_w AS (
 ),
 bd_w AS (
   SELECT cluster_id, ${pick([['birth_date', 'birth_date'], ['agrees', 'agrees']], [first('agrees'), '-n_sources', '-votes', 'birth_date'])} AS w
-  FROM (SELECT m.cluster_id, m.birth_date, count(DISTINCT m.source) AS n_sources, count(*) AS votes, coalesce(bool_or(m.birth_date = f.w.birth_date), false) AS agrees
+  FROM (SELECT m.cluster_id, m.birth_date, ${nSources('m.source')} AS n_sources, count(*) AS votes, coalesce(bool_or(m.birth_date = f.w.birth_date), false) AS agrees
         FROM m LEFT JOIN nik_w f USING (cluster_id) WHERE m.birth_date IS NOT NULL GROUP BY ALL)
   GROUP BY cluster_id
 ),
