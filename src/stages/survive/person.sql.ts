@@ -75,7 +75,8 @@ const first = (b: string) => `NOT coalesce(${b}, false)`;
 export function memberSql(o: SurviveOptions): string {
   return `
 CREATE OR REPLACE TEMP TABLE surv_member AS
-WITH m AS (
+-- not materialized: ids reads only two columns of the join, so the wide rows are built once
+WITH m AS NOT MATERIALIZED (
   SELECT c.cluster_id, c.best_link_probability, p.rec_id, p.source, p.source_record_id, p.source || ':' || p.source_record_id AS record_key,
          p.nik, p.nik_birth_date, p.nik_sex, p.dukcapil_match, p.no_kk, p.family_id, p.name_norm, p.birth_date, p.sex, p.relation,
          p.village_code, p.district_code, p.regency_code, p.province_code, p.rt, p.rw, p.address_norm, p.decile,
