@@ -66,7 +66,8 @@ async function writePartitions(db: Db, t: OutputTable, pseudonymise: boolean, ma
 /**
  * The files, on two connections at once (DuckDB's two threads are seldom both busy within one COPY): the person
  * table on one, its Arrow file converted in JS while its partitions are written; the other tables on the other.
- * The pseudonym key and macro belong to a connection, so each one sets them.
+ * The pseudonym key and macro belong to a connection, so each one sets them; so do temporary tables, which is why
+ * every exported table is a persistent one.
  */
 async function writeFiles(ctx: Ctx, pseudonymise: boolean): Promise<Record<string, number>> {
   const { db, stagingDir } = ctx;
