@@ -88,6 +88,16 @@ describe('exports of the sample batch', () => {
     expect(fam[0]).toEqual({ family_id: firstFam!.family_id, n_members: BigInt(firstFam!.n_members), members: firstFam!.members });
   });
 
+  it('every single Parquet file is sorted in full by its table\'s order (written from tables stored in that order)', async () => {
+    for (const t of OUTPUT_TABLES) {
+      const keys = t.order.split(',').map((k) => k.trim());
+      const rows = await readParquet(join(plain, t.file), keys);
+      const expected = await db.all<Row>(`SELECT ${keys.map(ident).join(', ')} FROM ${ident(t.table)} ORDER BY ${t.order}`);
+      const text = (r: Row) => keys.map((k) => String(r[k])).join('|');
+      expect(rows.map(text), t.file).toEqual(expected.map(text));
+    }
+  });
+
   it('the province partitions read back with hyparquet and add up to the person table', async () => {
     const root = join(plain, 'dtsen_person_by_province');
     const parts = readdirSync(root).sort();

@@ -11,7 +11,7 @@ import { ident, lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
 import type { Mapping } from '../../../schemas/mapping.ts';
 import { OUTPUT_TABLES, exportColumns, type OutputTable } from '../../../schemas/outputs.ts';
-import { parquetToArrowFile } from './arrow.ts';
+import { ROW_GROUP_ROWS, parquetToArrowFile } from './arrow.ts';
 import { commentSql } from './dictionary.ts';
 import { ANALYST_VIEWS } from './views.sql.ts';
 import { exportExpr, withPseudonymKey } from './pseudonym.sql.ts';
@@ -21,7 +21,13 @@ export const PERSON_EXPORT_COLUMNS = exportColumns('dtsen_person');
 export const LINK_EXPORT_COLUMNS = exportColumns('dtsen_link');
 export const QUARANTINE_EXPORT_COLUMNS = exportColumns('quarantine');
 
-const PARQUET_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880';
+const PARQUET_OPTIONS = `FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}`;
+
+/**
+ * Tables the survive stage creates in their export order (CREATE TABLE … ORDER BY the table's `order`): DuckDB
+ * keeps insertion order on a scan, so their files are written without sorting them again (a test checks the order).
+ */
+const STORED_IN_ORDER: ReadonlySet<string> = new Set(['dtsen_person', 'dtsen_link', 'dtsen_family', 'dtsen_conflict']);
 
 export async function copyToParquet(db: Db, select: string, path: string): Promise<void> {
   await db.run(`COPY (${select}) TO ${lit(path)} (${PARQUET_OPTIONS})`);
@@ -31,9 +37,9 @@ export async function rowGroups(db: Db, path: string): Promise<number> {
   return db.count(`SELECT count(DISTINCT row_group_id) FROM parquet_metadata(${lit(path)})`);
 }
 
-/** The SELECT that produces a table's exported rows. */
-export function exportSelect(t: OutputTable, pseudonymise: boolean, mappings: readonly Mapping[]): string {
-  return `SELECT ${t.columns.map((c) => exportExpr(c, pseudonymise, mappings)).join(', ')} FROM ${ident(t.table)} ORDER BY ${t.order}`;
+/** The SELECT that produces a table's exported rows (`ordered`: sorted by the table's order). */
+export function exportSelect(t: OutputTable, pseudonymise: boolean, mappings: readonly Mapping[], ordered = true): string {
+  return `SELECT ${t.columns.map((c) => exportExpr(c, pseudonymise, mappings)).join(', ')} FROM ${ident(t.table)}${ordered ? ` ORDER BY ${t.order}` : ''}`;
 }
 
 /** The pseudonym key a batch needs: an error (exit 2) when pseudonymise is asked for without one. */
@@ -43,22 +49,61 @@ export function checkPseudonymKey(pseudonymise: boolean, key: string | undefined
   if (key.length < 16) throw new InputError('the pseudonym key in DTSEN_PSEUDONYM_KEY is too short', { expected: 'a secret of at least 16 characters' });
 }
 
+/** A table's single Parquet file. */
+async function writeFile(db: Db, t: OutputTable, pseudonymise: boolean, mappings: readonly Mapping[], stagingDir: string): Promise<void> {
+  await copyToParquet(db, exportSelect(t, pseudonymise, mappings, !STORED_IN_ORDER.has(t.table)), join(stagingDir, t.file));
+}
+
+/**
+ * A table's province partitions (Hive layout). Their row order within a folder is not defined: DuckDB writes
+ * partitions in parallel, so sorting the input would not sort them.
+ */
+async function writePartitions(db: Db, t: OutputTable, pseudonymise: boolean, mappings: readonly Mapping[], stagingDir: string): Promise<void> {
+  if (!t.byProvince) return;
+  await db.run(`COPY (${exportSelect(t, pseudonymise, mappings, false)}) TO ${lit(join(stagingDir, t.byProvince))} (${PARQUET_OPTIONS}, PARTITION_BY (province_code))`);
+}
+
+/**
+ * The files, on two connections at once (DuckDB's two threads are seldom both busy within one COPY): the person
+ * table on one, its Arrow file converted in JS while its partitions are written; the other tables on the other.
+ * The pseudonym key and macro belong to a connection, so each one sets them; so do temporary tables, which is why
+ * every exported table is a persistent one.
+ */
 async function writeFiles(ctx: Ctx, pseudonymise: boolean): Promise<Record<string, number>> {
   const { db, stagingDir } = ctx;
   const mappings = ctx.sources.map((s) => s.mapping);
+  const tables: OutputTable[] = [];
+  for (const t of OUTPUT_TABLES) if (await db.tableExists(t.table)) tables.push(t);
   const files: Record<string, number> = {};
-  for (const t of OUTPUT_TABLES) {
-    if (!(await db.tableExists(t.table))) continue;
-    const select = exportSelect(t, pseudonymise, mappings);
-    await copyToParquet(db, select, join(stagingDir, t.file));
+  for (const t of tables) {
     files[t.file] = await db.count(`SELECT count(*) FROM ${ident(t.table)}`);
-    if (t.byProvince) {
-      await db.run(`COPY (${select}) TO ${lit(join(stagingDir, t.byProvince))} (${PARQUET_OPTIONS}, PARTITION_BY (province_code))`);
-      files[`${t.byProvince}/`] = files[t.file];
-    }
+    if (t.byProvince) files[`${t.byProvince}/`] = files[t.file];
   }
-  const person = join(stagingDir, 'dtsen_person.parquet');
-  files['dtsen_person.arrow'] = await parquetToArrowFile(person, join(stagingDir, 'dtsen_person.arrow'), await rowGroups(db, person));
+  const keyed = <T>(conn: Db, work: () => Promise<T>) => (pseudonymise ? withPseudonymKey(conn, ctx.pseudonymKey!, work) : work());
+  const person = tables.find((t) => t.table === 'dtsen_person');
+  const others = tables.filter((t) => t !== person);
+  const second = await db.fork();
+  try {
+    await Promise.all([
+      keyed(db, async () => {
+        if (!person) return;
+        await writeFile(db, person, pseudonymise, mappings, stagingDir);
+        const path = join(stagingDir, person.file);
+        const groups = await rowGroups(db, path);
+        const arrow = parquetToArrowFile(path, join(stagingDir, 'dtsen_person.arrow'), groups);
+        await writePartitions(db, person, pseudonymise, mappings, stagingDir);
+        files['dtsen_person.arrow'] = await arrow;
+      }),
+      keyed(second, async () => {
+        for (const t of others) {
+          await writeFile(second, t, pseudonymise, mappings, stagingDir);
+          await writePartitions(second, t, pseudonymise, mappings, stagingDir);
+        }
+      }),
+    ]);
+  } finally {
+    second.close();
+  }
   return files;
 }
 
@@ -68,7 +113,7 @@ export const exportStage: Stage = {
     const { db } = ctx;
     const pseudonymise = ctx.config.pseudonymise;
     checkPseudonymKey(pseudonymise, ctx.pseudonymKey);
-    const files = pseudonymise ? await withPseudonymKey(db, ctx.pseudonymKey!, () => writeFiles(ctx, true)) : await writeFiles(ctx, false);
+    const files = await writeFiles(ctx, pseudonymise);
     const present = new Set<string>();
     for (const t of OUTPUT_TABLES) if (await db.tableExists(t.table)) present.add(t.table);
     await db.run(commentSql(present));

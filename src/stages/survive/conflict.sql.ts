@@ -13,16 +13,22 @@ export type ConflictType = keyof typeof CONFLICT_TYPES;
 
 export const CONFLICT_SQL = `
 CREATE OR REPLACE TABLE dtsen_conflict AS
-WITH vals AS (
-  SELECT dtsen_id, 'nik' AS conflict_type, nik AS value, record_key FROM surv_member WHERE nik IS NOT NULL
-  UNION ALL SELECT dtsen_id, 'birth_date', strftime(birth_date, '%Y-%m-%d'), record_key FROM surv_member WHERE birth_date IS NOT NULL
-  UNION ALL SELECT dtsen_id, 'sex', sex, record_key FROM surv_member WHERE sex IS NOT NULL
+-- only persons whose records hold more than one value of a field (most hold one) go on to the lists: one pass
+-- over the members finds them
+WITH multi AS (
+  SELECT dtsen_id, min(nik) <> max(nik) AS nik, min(birth_date) <> max(birth_date) AS birth_date, min(sex) <> max(sex) AS sex
+  FROM surv_member GROUP BY dtsen_id
+  HAVING min(nik) <> max(nik) OR min(birth_date) <> max(birth_date) OR min(sex) <> max(sex)
 ),
--- only persons whose records hold more than one value of a field (most hold one) go on to the lists
-multi AS (SELECT dtsen_id, conflict_type FROM vals GROUP BY ALL HAVING min(value) <> max(value)),
+m AS (SELECT s.*, multi.nik AS multi_nik, multi.birth_date AS multi_birth_date, multi.sex AS multi_sex FROM surv_member s JOIN multi USING (dtsen_id)),
+vals AS (
+  SELECT dtsen_id, 'nik' AS conflict_type, nik AS value, record_key FROM m WHERE multi_nik AND nik IS NOT NULL
+  UNION ALL SELECT dtsen_id, 'birth_date', strftime(birth_date, '%Y-%m-%d'), record_key FROM m WHERE multi_birth_date AND birth_date IS NOT NULL
+  UNION ALL SELECT dtsen_id, 'sex', sex, record_key FROM m WHERE multi_sex AND sex IS NOT NULL
+),
 per_value AS (
   SELECT dtsen_id, conflict_type, value, list_sort(list(record_key)) AS source_record_ids
-  FROM vals SEMI JOIN multi USING (dtsen_id, conflict_type) GROUP BY ALL
+  FROM vals GROUP BY ALL
 ),
 per_field AS (
   SELECT dtsen_id, conflict_type, count(*) AS n_values,

@@ -6,6 +6,7 @@
  * family_id = 'FM' + the first 16 hex digits of md5 of the smallest dtsen_id among the members (deterministic).
  */
 import { lit } from '../../engine/db.ts';
+import { pick } from './person.sql.ts';
 import type { SourceName } from '../../../schemas/canonical.ts';
 
 export const FAMILY_RULES: readonly { field: string; rule: string }[] = [
@@ -34,40 +35,49 @@ SELECT DISTINCT a, b FROM (
 );
 `;
 
-/** After connectedComponents(fam_edges → fam_component(rec_id = person cluster_id, cluster_id = component)). */
+/**
+ * After connectedComponents(fam_edges → fam_component(rec_id = person cluster_id, cluster_id = component)): the
+ * family of every person (fam_person: cluster_id, dtsen_id, family_id), before dtsen_person is built.
+ */
+export const FAMILY_PERSON_SQL = `
+CREATE OR REPLACE TEMP TABLE fam_person AS
+WITH fp AS (
+  SELECT p.cluster_id, p.dtsen_id, coalesce(fc.cluster_id, p.cluster_id) AS comp
+  FROM (SELECT cluster_id, min(dtsen_id) AS dtsen_id FROM surv_member GROUP BY cluster_id) p
+  LEFT JOIN fam_component fc ON fc.rec_id = p.cluster_id
+),
+fam AS (SELECT comp, 'FM' || upper(substr(md5(min(dtsen_id)), 1, 16)) AS family_id FROM fp GROUP BY comp)
+SELECT fp.cluster_id, fp.dtsen_id, fam.family_id FROM fp JOIN fam USING (comp);
+`;
+
+/** A sort key of a boolean: true first, then false, then NULL (ORDER BY … DESC). */
+const trueFirst = (b: string) => `CASE WHEN ${b} THEN 0 WHEN NOT ${b} THEN 1 ELSE 2 END`;
+
+/** dtsen_family from dtsen_person (family_id set from fam_person) and the members' records. */
 export function familySql(decileSource: SourceName): string {
   const ds = lit(decileSource);
   return `
-CREATE OR REPLACE TEMP TABLE fam_person AS
-WITH fp AS (
-  SELECT p.dtsen_id, p.cluster_id, coalesce(fc.cluster_id, p.cluster_id) AS comp FROM dtsen_person p
-  LEFT JOIN fam_component fc ON fc.rec_id = p.cluster_id
-)
-SELECT fp.dtsen_id, fp.cluster_id, fp.comp, 'FM' || upper(substr(md5(min(fp.dtsen_id) OVER (PARTITION BY fp.comp)), 1, 16)) AS family_id FROM fp;
-
-UPDATE dtsen_person p SET family_id = f.family_id FROM fam_person f WHERE f.dtsen_id = p.dtsen_id;
-
 CREATE OR REPLACE TABLE dtsen_family AS
 WITH heads AS (
-  SELECT dtsen_id, count(*) FILTER (WHERE relation = 1) AS head_votes FROM surv_member GROUP BY dtsen_id
+  SELECT cluster_id, count(*) FILTER (WHERE relation = 1) AS head_votes FROM surv_member GROUP BY cluster_id
 ),
-mem AS (SELECT p.*, h.head_votes FROM dtsen_person p JOIN heads h USING (dtsen_id)),
+mem AS (SELECT p.*, h.head_votes FROM dtsen_person p JOIN heads h USING (cluster_id)),
 head AS (
-  SELECT * EXCLUDE (rn) FROM (
-    SELECT family_id, dtsen_id AS head_dtsen_id, CASE WHEN head_votes > 0 THEN 'relation' ELSE 'oldest' END AS head_basis,
-           village_code AS head_village,
-           row_number() OVER (PARTITION BY family_id ORDER BY head_votes DESC, birth_date NULLS LAST, dtsen_id) AS rn
-    FROM mem) WHERE rn = 1
+  SELECT family_id, h.head.head_dtsen_id AS head_dtsen_id, CASE WHEN h.head.head_votes > 0 THEN 'relation' ELSE 'oldest' END AS head_basis,
+         h.head.head_village AS head_village
+  FROM (
+    SELECT family_id, ${pick([['head_dtsen_id', 'dtsen_id'], ['head_votes', 'head_votes'], ['head_village', 'village_code']],
+      ['-head_votes', 'birth_date IS NULL', "coalesce(birth_date, DATE '1970-01-01')", 'dtsen_id'])} AS head
+    FROM mem GROUP BY family_id) h
 ),
 village AS (
-  SELECT * EXCLUDE (rn) FROM (
-    SELECT family_id, village_code, row_number() OVER (PARTITION BY family_id ORDER BY count(*) DESC, village_code) AS rn
-    FROM mem WHERE village_code IS NOT NULL GROUP BY family_id, village_code) WHERE rn = 1
+  SELECT family_id, ${pick('village_code', ['-n', 'village_code'])} AS village_code
+  FROM (SELECT family_id, village_code, count(*) AS n FROM mem WHERE village_code IS NOT NULL GROUP BY ALL) GROUP BY family_id
 ),
 decile AS (
-  SELECT * EXCLUDE (rn) FROM (
-    SELECT family_id, decile, row_number() OVER (PARTITION BY family_id ORDER BY bool_or(decile_source = ${ds}) DESC, count(*) DESC, decile) AS rn
-    FROM mem WHERE decile IS NOT NULL GROUP BY family_id, decile) WHERE rn = 1
+  SELECT family_id, ${pick('decile', ['from_source', '-n', 'decile'])} AS decile
+  FROM (SELECT family_id, decile, ${trueFirst(`bool_or(decile_source = ${ds})`)} AS from_source, count(*) AS n
+        FROM mem WHERE decile IS NOT NULL GROUP BY family_id, decile) GROUP BY family_id
 ),
 agg AS (
   SELECT family_id, count(*) AS n_members, list_sort(list(dtsen_id)) AS members,
@@ -79,7 +89,7 @@ keys AS (
   SELECT f.family_id,
          coalesce(list_sort(list_distinct(list(s.no_kk) FILTER (WHERE s.no_kk IS NOT NULL))), []) AS no_kks,
          coalesce(list_sort(list_distinct(list(s.family_id) FILTER (WHERE s.family_id IS NOT NULL AND s.family_id NOT LIKE '%-kk:%'))), []) AS source_family_ids
-  FROM surv_member s JOIN fam_person f USING (dtsen_id) GROUP BY f.family_id
+  FROM surv_member s JOIN fam_person f USING (cluster_id) GROUP BY f.family_id
 ),
 region AS (SELECT family_id, coalesce(h.head_village, v.village_code) AS village_code FROM head h LEFT JOIN village v USING (family_id))
 SELECT a.family_id, h.head_dtsen_id, h.head_basis, a.n_members, a.members,

@@ -9,7 +9,7 @@ import { connectedComponents } from '../cluster/index.ts';
 import type { SourceName } from '../../../schemas/canonical.ts';
 import { memberSql, personSql, type SurviveOptions } from './person.sql.ts';
 import { CONFLICT_SQL, CONFLICT_TYPES } from './conflict.sql.ts';
-import { FAMILY_EDGES_SQL, familySql } from './family.sql.ts';
+import { FAMILY_EDGES_SQL, FAMILY_PERSON_SQL, familySql } from './family.sql.ts';
 
 export { SURVIVORSHIP_RULES } from './person.sql.ts';
 export { FAMILY_RULES } from './family.sql.ts';
@@ -38,12 +38,15 @@ export function surviveOptions(decileSource: SourceName, sources: readonly Resol
 /** Builds dtsen_person, dtsen_link, dtsen_conflict and dtsen_family from clusters + person_clean. */
 export async function survive(db: Db, o: SurviveOptions): Promise<number> {
   await db.run(memberSql(o));
-  const ids = await db.one<{ persons: string; ids: string }>(`SELECT count(DISTINCT cluster_id) AS persons, count(DISTINCT dtsen_id) AS ids FROM surv_member`);
+  // families first: dtsen_person takes its family_id from fam_person
+  await db.run(FAMILY_EDGES_SQL);
+  await connectedComponents(db, 'fam_edges', 'fam_component');
+  await db.run(FAMILY_PERSON_SQL);
+  // fam_person has one row per person (cluster) with its dtsen_id
+  const ids = await db.one<{ persons: string; ids: string }>(`SELECT count(*) AS persons, count(DISTINCT dtsen_id) AS ids FROM fam_person`);
   if (ids?.persons !== ids?.ids) throw new Error('dtsen_id collision: two persons share an id');
   await db.run(personSql(o));
   await db.run(CONFLICT_SQL);
-  await db.run(FAMILY_EDGES_SQL);
-  await connectedComponents(db, 'fam_edges', 'fam_component');
   await db.run(familySql(o.decileSource));
   await db.run(`DROP TABLE fam_key; DROP TABLE fam_edges; DROP TABLE fam_component; DROP TABLE fam_person; DROP TABLE surv_member;`);
   return db.count(`SELECT count(*) FROM dtsen_person`);

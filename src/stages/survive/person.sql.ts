@@ -38,10 +38,18 @@ export const SURVIVORSHIP_RULES: readonly { field: string; rule: string }[] = [
 const SORTED_SOURCES = [...SOURCES].sort();
 const PROGRAMMES = ['pkh', 'bpnt', 'pbi_jkn'] as const;
 
-/** A sorted list of the labels whose flag (a SQL boolean) is true. */
+/**
+ * A sorted list of the labels whose flag (a SQL boolean; NULL counts as false) is true: a CASE over the flags as a
+ * bit mask with one constant list per combination (a lambda per row costs more).
+ */
 function present(flags: [string, string][]): string {
-  return `list_filter([${flags.map(([f, label]) => `CASE WHEN ${f} THEN ${lit(label)} END`).join(', ')}], x -> x IS NOT NULL)`;
+  const mask = flags.map(([f], i) => `CASE WHEN ${f} THEN ${1 << i} ELSE 0 END`).join(' + ');
+  const lists = Array.from({ length: 1 << flags.length }, (_, m) => `WHEN ${m} THEN [${flags.filter((_, i) => m & (1 << i)).map(([, label]) => lit(label)).join(', ')}]::VARCHAR[]`);
+  return `CASE ${mask} ${lists.join(' ')} END`;
 }
+
+/** How many sources a group's rows come from (count(DISTINCT source) without the distinct hash table). */
+const nSources = (source: string) => SORTED_SOURCES.map((x) => `bool_or(${source} = ${lit(x)})::INTEGER`).join(' + ');
 
 const SOURCE_RANK = `CASE source ${SOURCES.map((s, i) => `WHEN ${lit(s)} THEN ${i}`).join(' ')} END`;
 
@@ -55,7 +63,7 @@ function sourceDateSql(dates: Partial<Record<SourceName, string>>): string {
  * `value` is an expression or [name, expression] pairs (a struct); `keys` are ascending and non-null, the last
  * one unique within a group, so the winner never depends on row order. A hash aggregate, not a sort.
  */
-function pick(value: string | [string, string][], keys: string[], filter?: string): string {
+export function pick(value: string | [string, string][], keys: string[], filter?: string): string {
   const v = typeof value === 'string' ? value : `{${value.map(([n, e]) => `${lit(n)}: ${e}`).join(', ')}}`;
   return `arg_min(${v}, {${keys.map((k, i) => `'k${i}': ${k}`).join(', ')}})${filter ? ` FILTER (WHERE ${filter})` : ''}`;
 }
@@ -67,7 +75,8 @@ const first = (b: string) => `NOT coalesce(${b}, false)`;
 export function memberSql(o: SurviveOptions): string {
   return `
 CREATE OR REPLACE TEMP TABLE surv_member AS
-WITH m AS (
+-- not materialized: ids reads only two columns of the join, so the wide rows are built once
+WITH m AS NOT MATERIALIZED (
   SELECT c.cluster_id, c.best_link_probability, p.rec_id, p.source, p.source_record_id, p.source || ':' || p.source_record_id AS record_key,
          p.nik, p.nik_birth_date, p.nik_sex, p.dukcapil_match, p.no_kk, p.family_id, p.name_norm, p.birth_date, p.sex, p.relation,
          p.village_code, p.district_code, p.regency_code, p.province_code, p.rt, p.rw, p.address_norm, p.decile,
@@ -102,7 +111,7 @@ agg AS (
   FROM m GROUP BY cluster_id
 ),
 nik_votes AS (
-  SELECT cluster_id, nik, count(DISTINCT source) AS n_sources, count(*) AS n_records,
+  SELECT cluster_id, nik, ${nSources('source')} AS n_sources, count(*) AS n_records,
          CASE WHEN bool_or(dukcapil_match) THEN 2 WHEN bool_or(NOT dukcapil_match) THEN 0 ELSE 1 END AS dukcapil,
          coalesce(bool_or(birth_date = nik_birth_date), false) AS date_agrees,
          ${present(SORTED_SOURCES.map((x) => [`bool_or(source = ${lit(x)})`, x]))} AS nik_sources,
@@ -120,7 +129,7 @@ name_w AS (
 ),
 bd_w AS (
   SELECT cluster_id, ${pick([['birth_date', 'birth_date'], ['agrees', 'agrees']], [first('agrees'), '-n_sources', '-votes', 'birth_date'])} AS w
-  FROM (SELECT m.cluster_id, m.birth_date, count(DISTINCT m.source) AS n_sources, count(*) AS votes, coalesce(bool_or(m.birth_date = f.w.birth_date), false) AS agrees
+  FROM (SELECT m.cluster_id, m.birth_date, ${nSources('m.source')} AS n_sources, count(*) AS votes, coalesce(bool_or(m.birth_date = f.w.birth_date), false) AS agrees
         FROM m LEFT JOIN nik_w f USING (cluster_id) WHERE m.birth_date IS NOT NULL GROUP BY ALL)
   GROUP BY cluster_id
 ),
@@ -141,7 +150,7 @@ SELECT agg.dtsen_id, nik_w.w.nik, coalesce(nik_w.w.dukcapil, false) AS nik_dukca
        coalesce(sex_w.sex, nik_w.w.sex) AS sex,
        agg.addr.village_code, agg.addr.district_code, agg.addr.regency_code, agg.addr.province_code, agg.addr.rt, agg.addr.rw, agg.addr.address,
        agg.addr.source AS address_source, agg.addr.date AS address_date,
-       agg.relation, kk_w.no_kk, NULL::VARCHAR AS family_id,
+       agg.relation, kk_w.no_kk, fam_person.family_id,
        agg.dec.decile, agg.dec.source AS decile_source,
        ${PROGRAMMES.map((p) => `agg.${p}, ${present(SORTED_SOURCES.map((x) => [`agg.${p}_${x}`, x]))} AS ${p}_sources`).join(', ')},
        coalesce(list_sort(list_distinct(flatten(agg.programme_lists))), []) AS programmes,
@@ -150,7 +159,7 @@ SELECT agg.dtsen_id, nik_w.w.nik, coalesce(nik_w.w.dukcapil, false) AS nik_dukca
        agg.cluster_id
 FROM agg
 LEFT JOIN nik_w USING (cluster_id) LEFT JOIN name_w USING (cluster_id) LEFT JOIN bd_w USING (cluster_id)
-LEFT JOIN sex_w USING (cluster_id) LEFT JOIN kk_w USING (cluster_id)
+LEFT JOIN sex_w USING (cluster_id) LEFT JOIN kk_w USING (cluster_id) LEFT JOIN fam_person USING (cluster_id)
 ORDER BY agg.dtsen_id;
 
 CREATE OR REPLACE TABLE dtsen_link AS
