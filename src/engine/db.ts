@@ -78,6 +78,15 @@ export class Db {
     return (await this.count(`SELECT count(*) FROM duckdb_tables() WHERE table_name = ${lit(name)} AND database_name IN (current_database(), 'temp')`)) > 0;
   }
 
+  /** The batch's own table `table` has the column `column` (a linker may add optional columns such as hard_negative). */
+  async columnExists(table: string, column: string): Promise<boolean> {
+    return (
+      (await this.count(
+        `SELECT count(*) FROM duckdb_columns() WHERE table_name = ${lit(table)} AND column_name = ${lit(column)} AND database_name IN (current_database(), 'temp')`,
+      )) > 0
+    );
+  }
+
   close(): void {
     this.conn.closeSync();
     if (this.ownsInstance) this.instance.closeSync();

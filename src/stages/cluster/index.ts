@@ -50,8 +50,6 @@ export interface ConflictFigures {
   tiers: SplitResult['tiers'];
 }
 
-const hasColumn = async (db: Db, table: string, column: string) =>
-  (await db.count(`SELECT count(*) FROM duckdb_columns() WHERE table_name = ${lit(table)} AND column_name = ${lit(column)}`)) > 0;
 
 /** Match weight in bits of a match probability. */
 export const weightOfProbability = (p: number): number => Math.log2(p / (1 - p));
@@ -65,8 +63,8 @@ export async function clusterRecords(
   threshold: number,
   conflicts?: ConflictOptions,
 ): Promise<{ rounds: number; clusters: number; conflicts?: ConflictFigures }> {
-  const hasHard = await hasColumn(db, 'scored_pairs', 'hard_negative');
-  const weight = (await hasColumn(db, 'scored_pairs', 'match_weight'))
+  const hasHard = await db.columnExists('scored_pairs', 'hard_negative');
+  const weight = (await db.columnExists('scored_pairs', 'match_weight'))
     ? 'match_weight'
     : `CASE WHEN match_probability >= 1 THEN 'inf'::DOUBLE ELSE log2(match_probability / (1 - match_probability)) END`;
   const linkable = linkableSql(threshold, hasHard);

@@ -149,7 +149,7 @@ export async function evaluate(db: Db, truthPath: string, linkage: Linkage): Pro
     SELECT count(*) FROM pc JOIN cp USING (cluster_id) WHERE pc.clusters = 1 AND cp.persons = 1`);
   // The true pairs (allowed by the config) once: where the false negatives were lost, and what each blocking rule finds.
   const threshold = linkage.threshold;
-  const hasHard = (await db.count(`SELECT count(*) FROM duckdb_columns() WHERE table_name = 'scored_pairs' AND column_name = 'hard_negative'`)) > 0;
+  const hasHard = await db.columnExists('scored_pairs', 'hard_negative');
   const linkable = linkableSql(threshold, hasHard);
   // Every candidate pair is scored (scored_pairs carries the rules bitmask): one join gives the figures of both.
   await db.run(`
@@ -272,7 +272,7 @@ function curvePoint(truePairs: number, w: number, predicted: number, tp: number)
 }
 
 async function thresholdCurve(db: Db, truePairs: number, threshold: number): Promise<ThresholdCurve> {
-  const hasGuard = (await db.count(`SELECT count(*) FROM duckdb_columns() WHERE table_name = 'scored_pairs' AND column_name = 'hard_negative' AND database_name = current_database()`)) > 0;
+  const hasGuard = await db.columnExists('scored_pairs', 'hard_negative');
   await db.run(`
     CREATE OR REPLACE TEMP TABLE eval_scored AS
     SELECT s.match_weight, s.match_probability, l.person_id = r.person_id AS is_match,
