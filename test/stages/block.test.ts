@@ -78,4 +78,20 @@ describe('blocking', () => {
     expect(f.candidate_pairs).toBe(6);
     expect((await db.all<{ rule_id: number }>('SELECT DISTINCT rule_id FROM candidate_pairs')).map((r) => Number(r.rule_id))).toEqual([0]);
   });
+
+  it('pairs a phonetic name in a village only when born the same year or on the same day and month; an undated record with all of them', async () => {
+    const db = await people([
+      { name: 'SUPARMAN', dob: '1960-05-05' },
+      { name: 'SUPARMAN', dob: '1961-05-05' }, // a year typed wrong
+      { name: 'SUPARMAN', dob: '1960-07-09' }, // a day and month typed wrong
+      { name: 'SUPARMAN', dob: null }, // no date at all: a probe
+      { name: 'SUPARMAN', dob: null, village: '3301011001' }, // another village
+    ]);
+    const f = await buildCandidatePairs(db, Linkage.parse({}));
+    expect(await pairsOf(db)).toEqual(['1-2', '1-3', '1-4', '2-4', '3-4']);
+    const pv = f.rules.find((r) => r.rule === 'phonetic_village')!;
+    expect(pv.pairs).toBe(5);
+    // year keys (1960 ×2, 1961), day-month keys (0505 ×2, 0709), and the one coarse block holding the probe
+    expect(pv.blocks).toBe(3);
+  });
 });

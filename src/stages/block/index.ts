@@ -42,29 +42,38 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
   // Keys are hashed to 64-bit integers with the rule id (joins and groups on integers, not on 16-digit strings);
   // a collision only adds a candidate pair, which is then scored like any other.
   const keySelects = rules.map(
-    (r, i) => `SELECT ${i}::UTINYINT AS rule_id, hash(${i}, key) AS key, rec_id, source, CASE WHEN aux IS NOT NULL THEN hash(aux) END AS aux
+    (r, i) => `SELECT ${i}::UTINYINT AS rule_id, hash(${i}, key) AS key, rec_id, source, CASE WHEN aux IS NOT NULL THEN hash(aux) END AS aux, NULL::BOOLEAN AS probe
       FROM (SELECT unnest(${r.keys}) AS key, p.rec_id, p.source, ${r.distinctOn ?? 'NULL'}::VARCHAR AS aux FROM person_clean p)
       WHERE key IS NOT NULL`,
+  );
+  // Coarse keys of the rules with probes (hashed apart from the rule's own keys): only their blocks holding a probe
+  // are kept, and a pair needs a probe on one side.
+  const probeSelects = rules.flatMap((r, i) =>
+    r.probe
+      ? [`SELECT ${i}::UTINYINT AS rule_id, hash(${i}, 'probe', p_key) AS key, rec_id, source, NULL::UBIGINT AS aux, coalesce(${r.probe.when}, false) AS probe
+      FROM (SELECT ${r.probe.key} AS p_key, p.* FROM person_clean p) p WHERE p_key IS NOT NULL`]
+      : [],
   );
   const capOf = (r: BlockingRule) => Math.min(r.maxBlockSize ?? cap, cap);
   const capSql = `CASE b.rule_id ${rules.map((r, i) => `WHEN ${i} THEN ${capOf(r)}`).join(' ')} END`;
   await db.run(`
     CREATE OR REPLACE TEMP TABLE allowed_source_pairs AS ${allowedSourcePairsSql(linkage)};
     CREATE OR REPLACE TEMP TABLE block_keys AS
-      ${keySelects.join('\nUNION ALL\n')};
+      ${[...keySelects, ...probeSelects].join('\nUNION ALL\n')};
+    -- a coarse block counts only when it holds a probe (bool_or(probe) is NULL for the rules' own keys)
     CREATE OR REPLACE TEMP TABLE blocking_blocks AS
-      SELECT rule_id, key, count(*) AS records FROM block_keys GROUP BY ALL HAVING count(*) > 1;
+      SELECT rule_id, key, count(*) AS records FROM block_keys GROUP BY ALL HAVING count(*) > 1 AND coalesce(bool_or(probe), true);
     CREATE OR REPLACE TEMP TABLE block_keys_kept AS
       SELECT k.* FROM block_keys k SEMI JOIN blocking_blocks b ON b.rule_id = k.rule_id AND b.key = k.key AND b.records <= ${capSql};
     CREATE OR REPLACE TABLE candidate_pairs AS
       SELECT l.rec_id AS rec_id_l, r.rec_id AS rec_id_r, min(l.rule_id) AS rule_id, bit_or((1::UINTEGER) << l.rule_id) AS rules
       FROM block_keys_kept l JOIN block_keys_kept r ON l.key = r.key AND l.rule_id = r.rule_id AND l.rec_id < r.rec_id
-        AND (l.aux IS NULL OR l.aux IS DISTINCT FROM r.aux)
+        AND (l.aux IS NULL OR l.aux IS DISTINCT FROM r.aux) AND (l.probe IS NULL OR l.probe OR r.probe)
       SEMI JOIN allowed_source_pairs a ON a.source_l = l.source AND a.source_r = r.source
       GROUP BY l.rec_id, r.rec_id;
   `);
   const perRule = await db.all<Record<string, string>>(`
-    WITH k AS (SELECT rule_id, count(*) AS keys FROM block_keys GROUP BY ALL),
+    WITH k AS (SELECT rule_id, count(*) FILTER (WHERE probe IS NULL OR probe) AS keys FROM block_keys GROUP BY ALL),
          b AS (SELECT rule_id, count(*) AS blocks, count(*) FILTER (WHERE records > ${capSql}) AS capped_blocks,
                       coalesce(sum(records) FILTER (WHERE records > ${capSql}), 0) AS capped_records FROM blocking_blocks b GROUP BY ALL),
          p AS (SELECT r.rule_id, count(*) AS pairs FROM candidate_pairs c JOIN range(${rules.length}) r(rule_id) ON (c.rules >> r.rule_id::INT) & 1 = 1 GROUP BY ALL),

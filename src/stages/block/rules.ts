@@ -14,6 +14,13 @@ export interface BlockingRule {
   distinctOn?: string;
   /** a cap tighter than linkage.max_block_size for this rule */
   maxBlockSize?: number;
+  /**
+   * Records that cannot carry the rule's keys (an undated record, when the keys hold a birth date) would never be
+   * paired by it. Such a record is a probe: it pairs with every record sharing its coarse key (the keys without
+   * the missing part), while records that both carry keys pair only through those. SQL over p: `when` a boolean,
+   * `key` the coarse key of every record (NULL: none).
+   */
+  probe?: { when: string; key: string };
 }
 
 /** Digits usable for NIK blocking: the recovered 16 digits, not a placeholder nor a family-card number. */
@@ -50,17 +57,31 @@ export const BLOCKING_RULES: readonly BlockingRule[] = [
   },
   {
     name: 'phonetic_village',
-    description: 'same phonetic name key in the same village',
-    keys: `[p.name_phonetic || ':' || p.village_code]`,
+    description: 'same phonetic name key in the same village, born the same year or on the same day and month (an undated record: any date)',
+    // A village holds thousands of people and short names share a phonetic key (SITI, SRI): the key alone grows
+    // with the square of the village. The birth year (a day or month typed wrong) or the day and month (a year
+    // typed wrong) keeps it to the same person; a record with no date at all is compared with the whole key.
+    keys: `CASE WHEN p.name_phonetic IS NOT NULL AND p.village_code IS NOT NULL THEN
+             list_distinct(list_filter([
+               'y' || year(p.birth_date)::VARCHAR, 'y' || year(p.nik_birth_date)::VARCHAR,
+               'd' || strftime(p.birth_date, '%m%d'), 'd' || strftime(p.nik_birth_date, '%m%d')
+             ], k -> k IS NOT NULL).list_transform(k -> k || ':' || p.name_phonetic || ':' || p.village_code))
+           END`,
+    probe: {
+      when: 'p.birth_date IS NULL AND p.nik_birth_date IS NULL',
+      key: `p.name_phonetic || ':' || p.village_code`,
+    },
   },
   {
     name: 'token_year',
-    description: 'a shared name token (3+ letters), the same birth year and sex, in the same regency',
-    // Localised to the regency (of residence, else of NIK registration): a name token and a year alone make
-    // national blocks of thousands; the sex (rarely wrong) halves the strangers sharing a common token.
+    description: 'a shared name token (3+ letters), the same birth year and sex, in the same district',
+    // Localised to the district (of residence, else of NIK registration): a name token and a year alone make
+    // national blocks of thousands; the sex (rarely wrong) halves the strangers sharing a common token. In a
+    // whole regency (1M persons: 3 million pairs this rule alone found, with 173 true links and 409 wrong ones
+    // among them) the blocks grow with the population.
     keys: `list_transform(list_filter(list_distinct(p.name_tokens), t -> length(t) >= 3),
-             t -> t || ':' || coalesce(p.birth_year, year(p.nik_birth_date))::VARCHAR || ':' || coalesce(p.sex, '') || ':' || coalesce(p.regency_code, substr(p.nik_region, 1, 4)))`,
-    // A common token in a regency-year (SITI, 1980) is a block of hundreds of strangers: capped tight.
+             t -> t || ':' || coalesce(p.birth_year, year(p.nik_birth_date))::VARCHAR || ':' || coalesce(p.sex, '') || ':' || coalesce(p.district_code, p.nik_region))`,
+    // A common token in a district-year (SITI, 1980) can still be a block of hundreds of strangers: capped tight.
     maxBlockSize: 60,
   },
   {
