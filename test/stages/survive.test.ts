@@ -252,6 +252,16 @@ describe('families', () => {
       await load(other, [...FAMILY].reverse());
       await survive(other, OPTIONS);
       expect(await digest(other)).toEqual(a);
+      // built in 16 parts of the id space (one record each here): the same rows, and in id order as stored
+      await survive(other, OPTIONS, 1);
+      expect(await digest(other)).toEqual(a);
+      const stored = async (table: string, id: string) => (await other.all<Record<string, string>>(`SELECT ${id} FROM ${table}`)).map((r) => r[id]);
+      const persons = await stored('dtsen_person', 'dtsen_id');
+      expect(persons).toEqual([...persons].sort());
+      expect(new Set(persons.map((x) => x[2])).size).toBeGreaterThan(1);
+      const families = await stored('dtsen_family', 'family_id');
+      expect(families).toEqual([...families].sort());
+      expect(await stored('dtsen_link', 'dtsen_id')).toEqual((await stored('dtsen_link', 'dtsen_id')).sort());
     } finally {
       other.close();
     }

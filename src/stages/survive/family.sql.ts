@@ -53,15 +53,21 @@ SELECT fp.cluster_id, fp.dtsen_id, fam.family_id FROM fp JOIN fam USING (comp);
 /** A sort key of a boolean: true first, then false, then NULL (ORDER BY … DESC). */
 const trueFirst = (b: string) => `CASE WHEN ${b} THEN 0 WHEN NOT ${b} THEN 1 ELSE 2 END`;
 
-/** dtsen_family from dtsen_person (family_id set from fam_person) and the members' records. */
-export function familySql(decileSource: SourceName): string {
+/** Per person (cluster_id), how many of its records call it the head of its family: read by familySql. */
+export const FAMILY_HEADS_SQL = `
+CREATE OR REPLACE TEMP TABLE fam_heads AS
+SELECT cluster_id, count(*) FILTER (WHERE relation = 1) AS head_votes FROM surv_member GROUP BY cluster_id;
+`;
+
+/**
+ * dtsen_family from dtsen_person (family_id set from fam_person) and the members' records; built in parts of the
+ * family id space like dtsen_person (`part`: a condition on family_id, see idParts; `into`: create or append).
+ */
+export function familySql(decileSource: SourceName, part = 'true', into: 'create' | 'append' = 'create'): string {
   const ds = lit(decileSource);
   return `
-CREATE OR REPLACE TABLE dtsen_family AS
-WITH heads AS (
-  SELECT cluster_id, count(*) FILTER (WHERE relation = 1) AS head_votes FROM surv_member GROUP BY cluster_id
-),
-mem AS (SELECT p.*, h.head_votes FROM dtsen_person p JOIN heads h USING (cluster_id)),
+${into === 'create' ? 'CREATE OR REPLACE TABLE dtsen_family AS' : 'INSERT INTO dtsen_family'}
+WITH mem AS (SELECT p.*, h.head_votes FROM dtsen_person p JOIN fam_heads h USING (cluster_id) WHERE ${part.replaceAll('family_id', 'p.family_id')}),
 head AS (
   SELECT family_id, h.head.head_dtsen_id AS head_dtsen_id, CASE WHEN h.head.head_votes > 0 THEN 'relation' ELSE 'oldest' END AS head_basis,
          h.head.head_village AS head_village
@@ -89,7 +95,7 @@ keys AS (
   SELECT f.family_id,
          coalesce(list_sort(list_distinct(list(s.no_kk) FILTER (WHERE s.no_kk IS NOT NULL))), []) AS no_kks,
          coalesce(list_sort(list_distinct(list(s.family_id) FILTER (WHERE s.family_id IS NOT NULL AND s.family_id NOT LIKE '%-kk:%'))), []) AS source_family_ids
-  FROM surv_member s JOIN fam_person f USING (cluster_id) GROUP BY f.family_id
+  FROM surv_member s JOIN fam_person f USING (cluster_id) WHERE ${part.replaceAll('family_id', 'f.family_id')} GROUP BY f.family_id
 ),
 region AS (SELECT family_id, coalesce(h.head_village, v.village_code) AS village_code FROM head h LEFT JOIN village v USING (family_id))
 SELECT a.family_id, h.head_dtsen_id, h.head_basis, a.n_members, a.members,

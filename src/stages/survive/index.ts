@@ -7,9 +7,9 @@ import type { Ctx, ResolvedSource, Stage } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
 import { connectedComponents } from '../cluster/index.ts';
 import type { SourceName } from '../../../schemas/canonical.ts';
-import { memberSql, personSql, type SurviveOptions } from './person.sql.ts';
+import { idParts, memberSql, personSql, RECORDS_PER_PART, type SurviveOptions } from './person.sql.ts';
 import { CONFLICT_SQL, CONFLICT_TYPES } from './conflict.sql.ts';
-import { FAMILY_EDGES_SQL, FAMILY_PERSON_SQL, familySql } from './family.sql.ts';
+import { FAMILY_EDGES_SQL, FAMILY_HEADS_SQL, FAMILY_PERSON_SQL, familySql } from './family.sql.ts';
 
 export { SURVIVORSHIP_RULES } from './person.sql.ts';
 export { FAMILY_RULES } from './family.sql.ts';
@@ -35,8 +35,11 @@ export function surviveOptions(decileSource: SourceName, sources: readonly Resol
   return { decileSource, sourceDates };
 }
 
-/** Builds dtsen_person, dtsen_link, dtsen_conflict and dtsen_family from clusters + person_clean. */
-export async function survive(db: Db, o: SurviveOptions): Promise<number> {
+/**
+ * Builds dtsen_person, dtsen_link, dtsen_conflict and dtsen_family from clusters + person_clean; persons and
+ * families in parts of about `recordsPerPart` records (idParts).
+ */
+export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART): Promise<number> {
   await db.run(memberSql(o));
   // families first: dtsen_person takes its family_id from fam_person
   await db.run(FAMILY_EDGES_SQL);
@@ -45,10 +48,12 @@ export async function survive(db: Db, o: SurviveOptions): Promise<number> {
   // fam_person has one row per person (cluster) with its dtsen_id
   const ids = await db.one<{ persons: string; ids: string }>(`SELECT count(*) AS persons, count(DISTINCT dtsen_id) AS ids FROM fam_person`);
   if (ids?.persons !== ids?.ids) throw new Error('dtsen_id collision: two persons share an id');
-  await db.run(personSql(o));
+  const records = await db.count(`SELECT count(*) FROM surv_member`);
+  for (const [i, part] of idParts('dtsen_id', records, recordsPerPart).entries()) await db.run(personSql(o, part, i === 0 ? 'create' : 'append'));
   await db.run(CONFLICT_SQL);
-  await db.run(familySql(o.decileSource));
-  await db.run(`DROP TABLE fam_key; DROP TABLE fam_edges; DROP TABLE fam_component; DROP TABLE fam_person; DROP TABLE surv_member;`);
+  await db.run(FAMILY_HEADS_SQL);
+  for (const [i, part] of idParts('family_id', records, recordsPerPart).entries()) await db.run(familySql(o.decileSource, part, i === 0 ? 'create' : 'append'));
+  await db.run(`DROP TABLE fam_key; DROP TABLE fam_edges; DROP TABLE fam_component; DROP TABLE fam_person; DROP TABLE fam_heads; DROP TABLE surv_member;`);
   return db.count(`SELECT count(*) FROM dtsen_person`);
 }
 

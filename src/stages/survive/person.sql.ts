@@ -89,13 +89,20 @@ SELECT ids.dtsen_id, m.* FROM m JOIN ids USING (cluster_id);
 `;
 }
 
-export function personSql(o: SurviveOptions): string {
+/**
+ * The persons are built in parts of the id space (`part`: a SQL condition on dtsen_id, see idParts), each part
+ * with its rows in dtsen_id order, so the parts appended in order give a table sorted by dtsen_id; one part at
+ * a time keeps the aggregations' memory to what that part needs (the whole population at once outgrew 16 GB).
+ * `into`: the first part creates the table, the others append.
+ */
+export function personSql(o: SurviveOptions, part = 'true', into: 'create' | 'append' = 'create'): string {
   const ds = lit(o.decileSource);
   return `
-CREATE OR REPLACE TABLE dtsen_person AS
+${into === 'create' ? 'CREATE OR REPLACE TABLE dtsen_person AS' : 'INSERT INTO dtsen_person'}
 WITH m AS NOT MATERIALIZED (
   -- recency: the most recent record first, undated ones last
   SELECT *, coalesce(-date_diff('day', DATE '1970-01-01', record_date), 2147483647) AS recency, ${SOURCE_RANK} AS source_rank FROM surv_member
+  WHERE ${part}
 ),
 agg AS (
   SELECT cluster_id, min(dtsen_id) AS dtsen_id, count(*) AS n_records,
@@ -162,9 +169,26 @@ LEFT JOIN nik_w USING (cluster_id) LEFT JOIN name_w USING (cluster_id) LEFT JOIN
 LEFT JOIN sex_w USING (cluster_id) LEFT JOIN kk_w USING (cluster_id) LEFT JOIN fam_person USING (cluster_id)
 ORDER BY agg.dtsen_id;
 
-CREATE OR REPLACE TABLE dtsen_link AS
+${into === 'create' ? 'CREATE OR REPLACE TABLE dtsen_link AS' : 'INSERT INTO dtsen_link'}
 SELECT dtsen_id, source, source_record_id, best_link_probability AS match_probability, rec_id
-FROM surv_member
+FROM surv_member WHERE ${part}
 ORDER BY dtsen_id, source, source_record_id;
 `;
+}
+
+/** Records per part of the survivorship work (personSql, familySql): 2.5 million fit well within a few GB. */
+export const RECORDS_PER_PART = 2_500_000;
+
+/**
+ * Conditions splitting ids ('DT…', 'FM…': two letters, then upper-case hex digits of md5) into 1, 2, 4, 8 or 16
+ * parts of about `perPart` records each, by the first hex digit, in ascending id order.
+ */
+export function idParts(column: string, records: number, perPart = RECORDS_PER_PART): string[] {
+  let n = 1;
+  while (n < 16 && records / n > perPart) n *= 2;
+  const hex = '0123456789ABCDEF';
+  const width = 16 / n;
+  return Array.from({ length: n }, (_, k) =>
+    n === 1 ? 'true' : `substr(${column}, 3, 1) IN (${[...hex.slice(k * width, (k + 1) * width)].map(lit).join(', ')})`,
+  );
 }
