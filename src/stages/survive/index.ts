@@ -37,9 +37,10 @@ export function surviveOptions(decileSource: SourceName, sources: readonly Resol
 
 /**
  * Builds dtsen_person, dtsen_link, dtsen_conflict and dtsen_family from clusters + person_clean; persons and
- * families in parts of about `recordsPerPart` records (idParts).
+ * families in parts of about `recordsPerPart` records (idParts); `singles: false` builds one-record persons
+ * through the aggregations too (personSql).
  */
-export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART): Promise<number> {
+export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART, singles = true): Promise<number> {
   await db.run(memberSql(o));
   // families first: dtsen_person takes its family_id from fam_person
   await db.run(FAMILY_EDGES_SQL);
@@ -49,7 +50,7 @@ export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORD
   const ids = await db.one<{ persons: string; ids: string }>(`SELECT count(*) AS persons, count(DISTINCT dtsen_id) AS ids FROM fam_person`);
   if (ids?.persons !== ids?.ids) throw new Error('dtsen_id collision: two persons share an id');
   const records = await db.count(`SELECT count(*) FROM surv_member`);
-  for (const [i, part] of idParts('dtsen_id', records, recordsPerPart).entries()) await db.run(personSql(o, part, i === 0 ? 'create' : 'append'));
+  for (const [i, part] of idParts('dtsen_id', records, recordsPerPart).entries()) await db.run(personSql(o, part, i === 0 ? 'create' : 'append', singles));
   await db.run(CONFLICT_SQL);
   await db.run(FAMILY_HEADS_SQL);
   for (const [i, part] of idParts('family_id', records, recordsPerPart).entries()) await db.run(familySql(o.decileSource, part, i === 0 ? 'create' : 'append'));

@@ -84,8 +84,8 @@ WITH m AS NOT MATERIALIZED (
          coalesce(p.updated_at, ${sourceDateSql(o.sourceDates)}) AS record_date
   FROM clusters c JOIN person_clean p USING (rec_id)
 ),
-ids AS (SELECT cluster_id, 'DT' || upper(substr(md5(min(record_key)), 1, 16)) AS dtsen_id FROM m GROUP BY cluster_id)
-SELECT ids.dtsen_id, m.* FROM m JOIN ids USING (cluster_id);
+ids AS (SELECT cluster_id, 'DT' || upper(substr(md5(min(record_key)), 1, 16)) AS dtsen_id, count(*) AS cluster_records FROM m GROUP BY cluster_id)
+SELECT ids.dtsen_id, ids.cluster_records, m.* FROM m JOIN ids USING (cluster_id);
 `;
 }
 
@@ -94,15 +94,18 @@ SELECT ids.dtsen_id, m.* FROM m JOIN ids USING (cluster_id);
  * with its rows in dtsen_id order, so the parts appended in order give a table sorted by dtsen_id; one part at
  * a time keeps the aggregations' memory to what that part needs (the whole population at once outgrew 16 GB).
  * `into`: the first part creates the table, the others append.
+ *
+ * A person of one record (about half of them) needs no vote: its golden record is that record, read by
+ * singleSql under the same rules; `singles: false` sends them through the aggregations too (a test compares).
  */
-export function personSql(o: SurviveOptions, part = 'true', into: 'create' | 'append' = 'create'): string {
+export function personSql(o: SurviveOptions, part = 'true', into: 'create' | 'append' = 'create', singles = true): string {
   const ds = lit(o.decileSource);
   return `
 ${into === 'create' ? 'CREATE OR REPLACE TABLE dtsen_person AS' : 'INSERT INTO dtsen_person'}
 WITH m AS NOT MATERIALIZED (
   -- recency: the most recent record first, undated ones last
   SELECT *, coalesce(-date_diff('day', DATE '1970-01-01', record_date), 2147483647) AS recency, ${SOURCE_RANK} AS source_rank FROM surv_member
-  WHERE ${part}
+  WHERE ${part}${singles ? ' AND cluster_records > 1' : ''}
 ),
 agg AS (
   SELECT cluster_id, min(dtsen_id) AS dtsen_id, count(*) AS n_records,
@@ -125,7 +128,7 @@ nik_votes AS (
          min(nik_birth_date) AS nik_birth_date, min(nik_sex) AS nik_sex
   FROM m WHERE nik IS NOT NULL GROUP BY ALL
 ),
-nik_w AS (
+nik_w AS MATERIALIZED (
   SELECT cluster_id, ${pick([['nik', 'nik'], ['dukcapil', 'dukcapil = 2'], ['sources', 'nik_sources'], ['birth_date', 'nik_birth_date'], ['sex', 'nik_sex']],
     ['-dukcapil', '-n_sources', '-n_records', first('date_agrees'), 'nik'])} AS w
   FROM nik_votes GROUP BY cluster_id
@@ -149,7 +152,8 @@ sex_w AS (
 kk_w AS (
   SELECT cluster_id, ${pick('no_kk', ['-votes', 'recency', 'no_kk'])} AS no_kk
   FROM (SELECT cluster_id, no_kk, count(*) AS votes, min(recency) AS recency FROM m WHERE no_kk IS NOT NULL GROUP BY ALL) GROUP BY cluster_id
-)
+),
+multi AS (
 SELECT agg.dtsen_id, nik_w.w.nik, coalesce(nik_w.w.dukcapil, false) AS nik_dukcapil, nik_w.w.sources AS nik_sources,
        name_w.name,
        coalesce(bd_w.w.birth_date, nik_w.w.birth_date) AS birth_date,
@@ -167,13 +171,42 @@ SELECT agg.dtsen_id, nik_w.w.nik, coalesce(nik_w.w.dukcapil, false) AS nik_dukca
 FROM agg
 LEFT JOIN nik_w USING (cluster_id) LEFT JOIN name_w USING (cluster_id) LEFT JOIN bd_w USING (cluster_id)
 LEFT JOIN sex_w USING (cluster_id) LEFT JOIN kk_w USING (cluster_id) LEFT JOIN fam_person USING (cluster_id)
-ORDER BY agg.dtsen_id;
+)
+SELECT * FROM (SELECT * FROM multi UNION ALL BY NAME ${singles ? singleSql(part) : 'SELECT * FROM multi WHERE false'}) ORDER BY dtsen_id;
 
 ${into === 'create' ? 'CREATE OR REPLACE TABLE dtsen_link AS' : 'INSERT INTO dtsen_link'}
 SELECT dtsen_id, source, source_record_id, best_link_probability AS match_probability, rec_id
 FROM surv_member WHERE ${part}
 ORDER BY dtsen_id, source, source_record_id;
 `;
+}
+
+/**
+ * The golden record of a person of one record: each rule of personSql applied to a single record (a pick over one
+ * row is that row's value where its filter holds; a vote is that value; a union is that record's list).
+ */
+function singleSql(part: string): string {
+  const hasAddr = 's.village_code IS NOT NULL OR s.province_code IS NOT NULL OR s.address_norm IS NOT NULL';
+  const addr = (col: string, as: string) => `CASE WHEN ${hasAddr} THEN ${col} END AS ${as}`;
+  const one = (flag: string) => `CASE WHEN ${flag} THEN [s.source] ELSE []::VARCHAR[] END`;
+  return `
+SELECT s.dtsen_id, s.nik, coalesce(s.nik IS NOT NULL AND s.dukcapil_match, false) AS nik_dukcapil,
+       CASE WHEN s.nik IS NOT NULL THEN [s.source] END AS nik_sources,
+       s.name_norm AS name,
+       coalesce(s.birth_date, CASE WHEN s.nik IS NOT NULL THEN s.nik_birth_date END) AS birth_date,
+       CASE WHEN s.birth_date IS NOT NULL AND s.nik IS NOT NULL AND s.birth_date = s.nik_birth_date THEN 'nik_agrees'
+            WHEN s.birth_date IS NOT NULL THEN 'stated' WHEN s.nik IS NOT NULL AND s.nik_birth_date IS NOT NULL THEN 'nik' END AS birth_date_basis,
+       coalesce(s.sex, CASE WHEN s.nik IS NOT NULL THEN s.nik_sex END) AS sex,
+       ${[['s.village_code', 'village_code'], ['s.district_code', 'district_code'], ['s.regency_code', 'regency_code'], ['s.province_code', 'province_code'],
+         ['s.rt', 'rt'], ['s.rw', 'rw'], ['s.address_norm', 'address'], ['s.source', 'address_source'], ['s.record_date', 'address_date']].map(([c, a]) => addr(c, a)).join(', ')},
+       s.relation, s.no_kk, fam_person.family_id,
+       s.decile, CASE WHEN s.decile IS NOT NULL THEN s.source END AS decile_source,
+       ${PROGRAMMES.map((p) => `coalesce(s.${p}, false) AS ${p}, ${one(`s.${p}`)} AS ${p}_sources`).join(', ')},
+       CASE WHEN len(s.programmes) > 0 THEN list_sort(list_distinct(s.programmes)) ELSE []::VARCHAR[] END AS programmes,
+       1::BIGINT AS n_records, [s.source] AS sources, ${SORTED_SOURCES.map((x) => `s.source = ${lit(x)} AS in_${x}`).join(', ')},
+       [s.record_key] AS source_record_ids,
+       s.cluster_id
+FROM (SELECT * FROM surv_member WHERE ${part} AND cluster_records = 1) s LEFT JOIN fam_person ON fam_person.cluster_id = s.cluster_id`;
 }
 
 /** Records per part of the survivorship work (personSql, familySql): 2.5 million fit well within a few GB. */
