@@ -7,7 +7,7 @@ import type { Ctx, ResolvedSource, Stage } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
 import { connectedComponents } from '../cluster/index.ts';
 import type { SourceName } from '../../../schemas/canonical.ts';
-import { idParts, memberSql, personSql, RECORDS_PER_PART, type SurviveOptions } from './person.sql.ts';
+import { digitPart, idDigitRanges, idParts, memberSql, personSql, RECORDS_PER_PART, type SurviveOptions } from './person.sql.ts';
 import { CONFLICT_SQL, CONFLICT_TYPES } from './conflict.sql.ts';
 import { FAMILY_EDGES_SQL, FAMILY_HEADS_SQL, FAMILY_PERSON_SQL, familySql } from './family.sql.ts';
 
@@ -50,10 +50,17 @@ export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORD
   const ids = await db.one<{ persons: string; ids: string }>(`SELECT count(*) AS persons, count(DISTINCT dtsen_id) AS ids FROM fam_person`);
   if (ids?.persons !== ids?.ids) throw new Error('dtsen_id collision: two persons share an id');
   const records = await db.count(`SELECT count(*) FROM surv_member`);
-  for (const [i, part] of idParts('dtsen_id', records, recordsPerPart).entries()) await db.run(personSql(o, part, i === 0 ? 'create' : 'append', singles));
+  const ranges = idDigitRanges(records, recordsPerPart);
+  for (const [i, range] of ranges.entries()) {
+    // a part's rows copied out once: the statement reads them several times
+    if (ranges.length > 1) await db.run(`CREATE OR REPLACE TEMP TABLE surv_part AS SELECT * FROM surv_member WHERE id_digit BETWEEN ${range[0]} AND ${range[1]}`);
+    const members = ranges.length > 1 ? 'surv_part' : 'surv_member';
+    await db.run(personSql(o, { members, part: digitPart('dtsen_id', range), into: i === 0 ? 'create' : 'append', singles }));
+  }
+  if (ranges.length > 1) await db.run(`DROP TABLE surv_part`);
   await db.run(CONFLICT_SQL);
   await db.run(FAMILY_HEADS_SQL);
-  for (const [i, part] of idParts('family_id', records, recordsPerPart).entries()) await db.run(familySql(o.decileSource, part, i === 0 ? 'create' : 'append'));
+  for (const [i, part] of idParts('family_id', Number(ids?.persons ?? records), recordsPerPart).entries()) await db.run(familySql(o.decileSource, part, i === 0 ? 'create' : 'append'));
   await db.run(`DROP TABLE fam_key; DROP TABLE fam_edges; DROP TABLE fam_component; DROP TABLE fam_person; DROP TABLE fam_heads; DROP TABLE surv_member;`);
   return db.count(`SELECT count(*) FROM dtsen_person`);
 }

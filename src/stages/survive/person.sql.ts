@@ -85,27 +85,32 @@ WITH m AS NOT MATERIALIZED (
   FROM clusters c JOIN person_clean p USING (rec_id)
 ),
 ids AS (SELECT cluster_id, 'DT' || upper(substr(md5(min(record_key)), 1, 16)) AS dtsen_id, count(*) AS cluster_records FROM m GROUP BY cluster_id)
-SELECT ids.dtsen_id, ids.cluster_records, m.* FROM m JOIN ids USING (cluster_id);
+-- id_digit: the first hex digit of dtsen_id (0-15), which part of the id space the person is built in
+SELECT ids.dtsen_id, (strpos('0123456789ABCDEF', substr(ids.dtsen_id, 3, 1)) - 1)::UTINYINT AS id_digit, ids.cluster_records, m.* FROM m JOIN ids USING (cluster_id);
 `;
 }
 
 /**
- * The persons are built in parts of the id space (`part`: a SQL condition on dtsen_id, see idParts), each part
- * with its rows in dtsen_id order, so the parts appended in order give a table sorted by dtsen_id; one part at
- * a time keeps the aggregations' memory to what that part needs (the whole population at once outgrew 16 GB).
+ * The persons are built in parts of the id space (see idDigitRanges): `members` holds the part's rows of
+ * surv_member and `part` is the part's condition on dtsen_id (for fam_person). Each part's rows are written in
+ * dtsen_id order, so the parts appended in order give a table sorted by dtsen_id; one part at a time keeps the
+ * aggregations' memory to what that part needs (the whole population at once outgrew 16 GB).
  * `into`: the first part creates the table, the others append.
  *
  * A person of one record (about half of them) needs no vote: its golden record is that record, read by
  * singleSql under the same rules; `singles: false` sends them through the aggregations too (a test compares).
  */
-export function personSql(o: SurviveOptions, part = 'true', into: 'create' | 'append' = 'create', singles = true): string {
+export function personSql(
+  o: SurviveOptions,
+  { members = 'surv_member', part = 'true', into = 'create', singles = true }: { members?: string; part?: string; into?: 'create' | 'append'; singles?: boolean } = {},
+): string {
   const ds = lit(o.decileSource);
   return `
 ${into === 'create' ? 'CREATE OR REPLACE TABLE dtsen_person AS' : 'INSERT INTO dtsen_person'}
 WITH m AS NOT MATERIALIZED (
   -- recency: the most recent record first, undated ones last
-  SELECT *, coalesce(-date_diff('day', DATE '1970-01-01', record_date), 2147483647) AS recency, ${SOURCE_RANK} AS source_rank FROM surv_member
-  WHERE ${part}${singles ? ' AND cluster_records > 1' : ''}
+  SELECT *, coalesce(-date_diff('day', DATE '1970-01-01', record_date), 2147483647) AS recency, ${SOURCE_RANK} AS source_rank FROM ${members}
+  ${singles ? 'WHERE cluster_records > 1' : ''}
 ),
 agg AS (
   SELECT cluster_id, min(dtsen_id) AS dtsen_id, count(*) AS n_records,
@@ -170,13 +175,14 @@ SELECT agg.dtsen_id, nik_w.w.nik, coalesce(nik_w.w.dukcapil, false) AS nik_dukca
        agg.cluster_id
 FROM agg
 LEFT JOIN nik_w USING (cluster_id) LEFT JOIN name_w USING (cluster_id) LEFT JOIN bd_w USING (cluster_id)
-LEFT JOIN sex_w USING (cluster_id) LEFT JOIN kk_w USING (cluster_id) LEFT JOIN fam_person USING (cluster_id)
+LEFT JOIN sex_w USING (cluster_id) LEFT JOIN kk_w USING (cluster_id)
+LEFT JOIN (SELECT cluster_id, family_id FROM fam_person WHERE ${part}) fam_person USING (cluster_id)
 )
-SELECT * FROM (SELECT * FROM multi UNION ALL BY NAME ${singles ? singleSql(part) : 'SELECT * FROM multi WHERE false'}) ORDER BY dtsen_id;
+SELECT * FROM (SELECT * FROM multi UNION ALL BY NAME ${singles ? singleSql(members, part) : 'SELECT * FROM multi WHERE false'}) ORDER BY dtsen_id;
 
 ${into === 'create' ? 'CREATE OR REPLACE TABLE dtsen_link AS' : 'INSERT INTO dtsen_link'}
 SELECT dtsen_id, source, source_record_id, best_link_probability AS match_probability, rec_id
-FROM surv_member WHERE ${part}
+FROM ${members}
 ORDER BY dtsen_id, source, source_record_id;
 `;
 }
@@ -185,7 +191,7 @@ ORDER BY dtsen_id, source, source_record_id;
  * The golden record of a person of one record: each rule of personSql applied to a single record (a pick over one
  * row is that row's value where its filter holds; a vote is that value; a union is that record's list).
  */
-function singleSql(part: string): string {
+function singleSql(members: string, part: string): string {
   const hasAddr = 's.village_code IS NOT NULL OR s.province_code IS NOT NULL OR s.address_norm IS NOT NULL';
   const addr = (col: string, as: string) => `CASE WHEN ${hasAddr} THEN ${col} END AS ${as}`;
   const one = (flag: string) => `CASE WHEN ${flag} THEN [s.source] ELSE []::VARCHAR[] END`;
@@ -206,22 +212,31 @@ SELECT s.dtsen_id, s.nik, coalesce(s.nik IS NOT NULL AND s.dukcapil_match, false
        1::BIGINT AS n_records, [s.source] AS sources, ${SORTED_SOURCES.map((x) => `s.source = ${lit(x)} AS in_${x}`).join(', ')},
        [s.record_key] AS source_record_ids,
        s.cluster_id
-FROM (SELECT * FROM surv_member WHERE ${part} AND cluster_records = 1) s LEFT JOIN fam_person ON fam_person.cluster_id = s.cluster_id`;
+FROM (SELECT * FROM ${members} WHERE cluster_records = 1) s
+LEFT JOIN (SELECT cluster_id, family_id FROM fam_person WHERE ${part}) fam_person ON fam_person.cluster_id = s.cluster_id`;
 }
 
 /** Records per part of the survivorship work (personSql, familySql): 2.5 million fit well within a few GB. */
 export const RECORDS_PER_PART = 2_500_000;
 
 /**
- * Conditions splitting ids ('DT…', 'FM…': two letters, then upper-case hex digits of md5) into 1, 2, 4, 8 or 16
- * parts of about `perPart` records each, by the first hex digit, in ascending id order.
+ * Ranges of the first hex digit of ids ('DT…', 'FM…': two letters, then upper-case hex digits of md5) that split
+ * `records` into 1, 2, 4, 8 or 16 parts of about `perPart` each, in ascending id order.
  */
-export function idParts(column: string, records: number, perPart = RECORDS_PER_PART): string[] {
+export function idDigitRanges(records: number, perPart = RECORDS_PER_PART): [number, number][] {
   let n = 1;
   while (n < 16 && records / n > perPart) n *= 2;
-  const hex = '0123456789ABCDEF';
   const width = 16 / n;
-  return Array.from({ length: n }, (_, k) =>
-    n === 1 ? 'true' : `substr(${column}, 3, 1) IN (${[...hex.slice(k * width, (k + 1) * width)].map(lit).join(', ')})`,
-  );
+  return Array.from({ length: n }, (_, k) => [k * width, (k + 1) * width - 1]);
+}
+
+/** The condition on an id column of the part of first hex digits lo..hi. */
+export function digitPart(column: string, [lo, hi]: [number, number]): string {
+  if (lo === 0 && hi === 15) return 'true';
+  return `substr(${column}, 3, 1) IN (${[...'0123456789ABCDEF'.slice(lo, hi + 1)].map(lit).join(', ')})`;
+}
+
+/** The conditions of idDigitRanges on an id column. */
+export function idParts(column: string, records: number, perPart = RECORDS_PER_PART): string[] {
+  return idDigitRanges(records, perPart).map((r) => digitPart(column, r));
 }

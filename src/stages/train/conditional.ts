@@ -118,10 +118,18 @@ async function samplePairs(db: Db, linkage: Linkage, seed: number): Promise<void
   const notNull: Record<string, string> = { kk: 'kk', nb: 'nb', 'hash(day, kk)': 'day IS NOT NULL AND kk', 'hash(day, nb)': 'day IS NOT NULL AND nb', 'hash(day, reg)': 'day', 'hash(day)': 'day', reg: 'reg' };
   // Each record with the next `next` records of its group: equality joins on (key, k + d), one per offset (a
   // range condition on k would compare every pair of a group).
+  const records = await db.count(`SELECT count(*) FROM cond_keys`);
+  // A sampler with a limit needs about 4 × limit pairs to draw from, and a record makes up to `next` of them:
+  // only the groups of a seeded share of the keys are enumerated (whole groups, chosen by the key's hash, so
+  // the pairs stay a uniform draw), and only groups of two or more (a window over every record cost 48 s at 10M persons).
+  const share = (next: number, limit: number | null) => (limit === null ? 1 : Math.min(1, (4 * limit) / Math.max(1, records * next)));
   const samplers = groups.map(
-    ([sample, key, next, limit], i) => `(WITH r AS MATERIALIZED (
-        SELECT rec_id, source, ${key} AS key, row_number() OVER (PARTITION BY ${key} ORDER BY hash(rec_id, ${seed}, ${i})) AS k
-        FROM cond_keys WHERE ${notNull[key]} IS NOT NULL),
+    ([sample, key, next, limit], i) => `(WITH keyed AS MATERIALIZED (
+        SELECT rec_id, source, ${key} AS key FROM cond_keys WHERE ${notNull[key]} IS NOT NULL
+        ${share(next, limit) < 1 ? `AND hash(${key}, ${seed}, ${i}) % 1000000 < ${Math.ceil(share(next, limit) * 1_000_000)}` : ''}),
+      picked AS (SELECT * FROM keyed WHERE key IN (SELECT key FROM keyed GROUP BY key HAVING count(*) > 1)),
+      r AS MATERIALIZED (
+        SELECT rec_id, source, key, row_number() OVER (PARTITION BY key ORDER BY hash(rec_id, ${seed}, ${i})) AS k FROM picked),
       p AS (${Array.from({ length: next }, (_, d) => `SELECT a.rec_id AS x, b.rec_id AS y, a.source AS sx, b.source AS sy FROM r a JOIN r b ON b.key = a.key AND b.k = a.k + ${d + 1}`).join(' UNION ALL ')})
       SELECT ${lit(sample)} AS sample, least(x, y) AS rec_id_l, greatest(x, y) AS rec_id_r
       FROM p SEMI JOIN allowed_source_pairs s ON s.source_l = p.sx AND s.source_r = p.sy
