@@ -2,8 +2,8 @@
  * The canonical record: the names every stage after ingest uses.
  *
  * Ingest maps each source's own columns onto CANONICAL_FIELDS (through the source's mapping file) and
- * writes `source_record`: lineage columns + one VARCHAR per canonical field, values exactly as read.
- * Validate splits `source_record` into `accepted_record` (a view: the same columns and `rid`, the row in source_record) and `quarantine`.
+ * writes `source_record` (a view over the raw tables): lineage columns + one VARCHAR per canonical field, values exactly as read, and `rid`.
+ * Validate splits `source_record` into `accepted_record` (a view: the same columns, `rid` the row's identity) and `quarantine`.
  * Normalise turns `accepted_record` into `person_clean` (typed, cleaned; see PERSON_CLEAN_COLUMNS).
  */
 export const SOURCES = ['dtks', 'regsosek', 'p3ke'] as const;

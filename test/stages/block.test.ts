@@ -37,8 +37,10 @@ describe('blocking', () => {
   it('finds a NIK with one typed digit and one with two adjacent digits swapped, not a NIK two far positions apart', async () => {
     const db = await people([
       { nik: '3204125708850002', name: 'SITI AMINAH', dob: '1985-08-17' },
-      { nik: '3204125708850007', name: 'AMINAH', dob: '1970-03-03', village: '3101011001' },
-      { nik: '3204125780850002', name: 'AMINA', dob: '1971-04-04', village: '3201011001' },
+      { nik: '3204125708850007', name: 'SITI AMNAH', dob: '1970-03-03', village: '3101011001' },
+      { nik: '3204125780850002', name: 'SITI AMINA', dob: '1971-04-04', village: '3201011001' },
+      // a typed digit, but another first initial: a neighbour born the same day, not a typo
+      { nik: '3204125708850003', name: 'NUR AMINAH', dob: '1972-05-05', village: '3301011001' },
       { nik: '9204125708850009', name: 'SUPARMAN', dob: '1960-05-05', village: '3301011001' },
     ]);
     const f = await buildCandidatePairs(db, Linkage.parse({}));

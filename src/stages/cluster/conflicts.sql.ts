@@ -35,13 +35,15 @@ export function conflictSql(components: string, maxSize: number, hasHardNegative
   const reasonRank = `CASE reason ${CONFLICT_REASONS.map((r, i) => `WHEN '${r}' THEN ${i}`).join(' ')} END`;
   return `
 CREATE OR REPLACE TEMP TABLE cl_member AS
-WITH sized AS (SELECT rec_id, cluster_id, count(*) OVER (PARTITION BY cluster_id) AS size FROM ${components})
+-- the sizes by a hash aggregate, not a window (a sort of every linked record)
+WITH sized AS (
+  SELECT c.rec_id, c.cluster_id FROM ${components} c
+  SEMI JOIN (SELECT cluster_id FROM ${components} GROUP BY cluster_id HAVING count(*) BETWEEN 2 AND ${maxSize}) k USING (cluster_id))
 SELECT s.cluster_id, p.rec_id, p.source, p.family_id, p.relation, p.birth_date, p.sex, p.name_tokens,
   CASE WHEN p.nik_status = 'valid' THEN p.nik_digits END AS nik,
   coalesce(p.dukcapil_match, false) AS dukcapil,
   p.nik_status = 'valid' AND (coalesce(p.dukcapil_match, false) OR coalesce(p.nik_birth_date = p.birth_date, false)) AS nik_corroborated
-FROM sized s JOIN person_clean p USING (rec_id)
-WHERE s.size BETWEEN 2 AND ${maxSize};
+FROM sized s JOIN person_clean p USING (rec_id);
 
 CREATE OR REPLACE TEMP TABLE cl_conflict AS
 WITH nik_support AS (

@@ -234,11 +234,12 @@ function provinceColumnsSql(withPerson: boolean): string {
   const golden = withPerson
     ? `LEFT JOIN (SELECT cluster_id, province_code FROM dtsen_person) d USING (cluster_id)`
     : `LEFT JOIN (SELECT rec_id, province_code FROM person_clean) d USING (rec_id)`;
+  // the person's province by a hash aggregate joined back, not a window (a sort of every record)
   return `
     CREATE OR REPLACE TEMP TABLE eval_records AS
-    SELECT e.*, coalesce(d.province_code, '') AS cluster_province,
-           arg_min(coalesce(d.province_code, ''), e.rec_id) OVER (PARTITION BY e.person_id) AS person_province
-    FROM eval_records e ${golden}`;
+    WITH e AS (SELECT e.*, coalesce(d.province_code, '') AS cluster_province FROM eval_records e ${golden}),
+         pp AS (SELECT person_id, arg_min(cluster_province, rec_id) AS person_province FROM e GROUP BY person_id)
+    SELECT e.*, pp.person_province FROM e JOIN pp USING (person_id)`;
 }
 
 async function provinceQuality(db: Db, linkage: Linkage): Promise<ProvinceQuality[]> {

@@ -1,6 +1,6 @@
 /**
  * Ingest: every snapshot file → raw_<source> (its own columns as text + lineage), mapped onto the canonical
- * fields → source_record; unparseable lines → ingest_rejects. The sources load concurrently (p-queue).
+ * fields → source_record (a view over the raw tables, with rid); unparseable lines → ingest_rejects. The sources load concurrently (p-queue).
  */
 import PQueue from 'p-queue';
 import { basename } from 'node:path';
@@ -8,7 +8,7 @@ import type { Ctx, ResolvedSource, Stage } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
 import { ident, lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
-import { CANONICAL_FIELD_NAMES, type CanonicalField } from '../../../schemas/canonical.ts';
+import { CANONICAL_FIELD_NAMES, SOURCES, type CanonicalField } from '../../../schemas/canonical.ts';
 import { listSnapshotFiles } from './files.ts';
 import { readSnapshotFile } from './read.ts';
 
@@ -60,7 +60,9 @@ async function ingestSource(db: Db, src: ResolvedSource, snapshotId: string): Pr
       return `${c ? `CAST(${ident(c)} AS VARCHAR)` : 'NULL::VARCHAR'} AS ${f}`;
     });
     const lineage = `${lit(src.name)} AS source, ${lit(file)} AS file, _row AS row_number, ${lit(snapshotId)} AS snapshot_id`;
-    recordSelects.push(`SELECT ${lineage}, ${fields.join(', ')} FROM raw_${src.name}${files.length > 1 ? ` WHERE _file = ${lit(file)}` : ''}`);
+    // rid: the row's identity in source_record (the source's index above the raw table's rowid; raw tables never change)
+    const rid = `((${SOURCES.indexOf(src.name)}::BIGINT << 40) | rowid) AS rid`;
+    recordSelects.push(`SELECT ${lineage}, ${fields.join(', ')}, ${rid} FROM raw_${src.name}${files.length > 1 ? ` WHERE _file = ${lit(file)}` : ''}`);
     rawSelects.push(`SELECT ${lit(file)} AS _file, * FROM ${table}`);
     rejectSelects.push(`SELECT ${lit(src.name)} AS source, ${lit(file)} AS file, row_number, reason, raw FROM ${r.rejects}`);
   }
@@ -103,7 +105,8 @@ export const ingestStage: Stage = {
     );
     const sources = results.map(({ recordSql, ...figures }) => ({ recordSql: recordSql!, figures }));
     await ctx.db.run(`
-      CREATE OR REPLACE TABLE source_record AS ${sources.map((s) => s.recordSql).join(' UNION ALL ')};
+      -- a view: the mapping is a projection of the raw tables, and the rows are not written a second time
+      CREATE OR REPLACE VIEW source_record AS ${sources.map((s) => s.recordSql).join(' UNION ALL ')};
       CREATE OR REPLACE TABLE ingest_rejects AS ${sources.map((s) => `SELECT * FROM ingest_rejects_${s.figures.source}`).join(' UNION ALL ')};
       ${sources.map((s) => `DROP TABLE ingest_rejects_${s.figures.source};`).join('\n')}
     `);

@@ -24,7 +24,7 @@ export const validateStage: Stage = {
     await db.run(`
       CREATE OR REPLACE TEMP TABLE quarantined_record AS
         SELECT s.source, s.source_record_id, s.file, s.row_number, v.reason
-        FROM (SELECT source, source_record_id, file, row_number, rowid AS rid FROM source_record) s JOIN validation_reason v USING (rid);`);
+        FROM (SELECT source, source_record_id, file, row_number, rid FROM source_record) s JOIN validation_reason v USING (rid);`);
     const rawJoin = ctx.sources
       .map(
         (s) => `SELECT v.source, nullif(trim(v.source_record_id), '') AS source_record_id, v.file, v.row_number, v.reason, to_json(r) :: VARCHAR AS raw
@@ -33,11 +33,11 @@ export const validateStage: Stage = {
       )
       .join(' UNION ALL ');
     await db.run(`
-      -- accepted_record is a view (every source row not quarantined, with its rowid in source_record as rid):
+      -- accepted_record is a view (every source row not quarantined, with its rid):
       -- the records are not written to the database a second time.
       CREATE OR REPLACE TABLE validation_quarantined AS SELECT rid FROM validation_reason;
       CREATE OR REPLACE VIEW accepted_record AS
-        SELECT s.*, s.rowid AS rid FROM source_record s WHERE s.rowid NOT IN (SELECT rid FROM validation_quarantined);
+        SELECT s.* FROM source_record s WHERE s.rid NOT IN (SELECT rid FROM validation_quarantined);
       CREATE OR REPLACE TABLE quarantine AS
         SELECT source, NULL::VARCHAR AS source_record_id, file, row_number, reason, raw FROM ingest_rejects
         UNION ALL ${rawJoin}

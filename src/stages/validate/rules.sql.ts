@@ -16,7 +16,7 @@ export const QUARANTINE_RULES: { reason: string; when: string }[] = [
 ];
 
 /**
- * SQL: source_record → validation_reason(rid, reason), the rowids of source_record that are quarantined.
+ * SQL: source_record → validation_reason(rid, reason), the rids of the source_record rows that are quarantined.
  * Narrow tables only: the repeated-id check sorts ids, not whole rows.
  */
 export function classifySql(): string {
@@ -24,14 +24,14 @@ export function classifySql(): string {
   return `
     CREATE OR REPLACE TEMP TABLE validation_dup AS
       SELECT rid FROM (
-        SELECT rowid AS rid, row_number() OVER (PARTITION BY source, trim(source_record_id) ORDER BY file, row_number) AS n FROM source_record)
+        SELECT rid, row_number() OVER (PARTITION BY source, trim(source_record_id) ORDER BY file, row_number) AS n FROM source_record)
       WHERE n > 1;
     CREATE OR REPLACE TEMP TABLE validation_reason AS
       SELECT rid, reason FROM (
         SELECT s.rid, CASE
           ${cases}
         END AS reason
-        FROM (SELECT *, rowid AS rid FROM source_record) s LEFT JOIN (SELECT rid, true AS _is_dup FROM validation_dup) d USING (rid)
+        FROM source_record s LEFT JOIN (SELECT rid, true AS _is_dup FROM validation_dup) d USING (rid)
       ) WHERE reason IS NOT NULL;
     DROP TABLE validation_dup;`;
 }
