@@ -26,29 +26,28 @@ export interface BlockingFigures {
   largest_blocks: GiantBlock[];
 }
 
-/** (source_l, source_r) pairs allowed by the config, both orders, as a VALUES list. */
-export function allowedSourcePairsSql(linkage: Pick<Linkage, 'dedupe' | 'link'>): string {
-  const pairs = new Set<string>();
-  for (const s of linkage.dedupe) pairs.add(`${s}|${s}`);
+/** The (source_l, source_r) pairs allowed by the config, both orders. */
+function allowedSourcePairs(linkage: Pick<Linkage, 'dedupe' | 'link'>): [SourceName, SourceName][] {
+  const pairs = new Map<string, [SourceName, SourceName]>();
+  const allow = (a: SourceName, b: SourceName) => pairs.set(`${a}|${b}`, [a, b]);
+  for (const s of linkage.dedupe) allow(s, s);
   for (const [a, b] of linkage.link) {
-    pairs.add(`${a}|${b}`);
-    pairs.add(`${b}|${a}`);
+    allow(a, b);
+    allow(b, a);
   }
-  if (pairs.size === 0) return `SELECT NULL::VARCHAR AS source_l, NULL::VARCHAR AS source_r WHERE false`;
-  return `SELECT * FROM (VALUES ${[...pairs].map((p) => `(${p.split('|').map(lit).join(', ')})`).join(', ')}) t(source_l, source_r)`;
+  return [...pairs.values()];
 }
 
-/** A bit mask over (source_l × 3 + source_r) of the source pairs the config allows (source codes: SOURCES order). */
+/** (source_l, source_r) pairs allowed by the config, both orders, as a VALUES list. */
+export function allowedSourcePairsSql(linkage: Pick<Linkage, 'dedupe' | 'link'>): string {
+  const pairs = allowedSourcePairs(linkage);
+  if (pairs.length === 0) return `SELECT NULL::VARCHAR AS source_l, NULL::VARCHAR AS source_r WHERE false`;
+  return `SELECT * FROM (VALUES ${pairs.map((p) => `(${p.map(lit).join(', ')})`).join(', ')}) t(source_l, source_r)`;
+}
+
+/** The same pairs as a bit mask over (source_l × 3 + source_r), sources coded by their index in SOURCES. */
 export function allowedSourceMask(linkage: Pick<Linkage, 'dedupe' | 'link'>): number {
-  const code = (s: string) => SOURCES.indexOf(s as SourceName);
-  let mask = 0;
-  const allow = (a: string, b: string) => {
-    mask |= 1 << (code(a) * SOURCES.length + code(b));
-    mask |= 1 << (code(b) * SOURCES.length + code(a));
-  };
-  for (const s of linkage.dedupe) allow(s, s);
-  for (const [a, b] of linkage.link) allow(a, b);
-  return mask;
+  return allowedSourcePairs(linkage).reduce((mask, [a, b]) => mask | (1 << (SOURCES.indexOf(a) * SOURCES.length + SOURCES.indexOf(b))), 0);
 }
 
 export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: readonly BlockingRule[] = BLOCKING_RULES): Promise<BlockingFigures> {

@@ -6,7 +6,7 @@
  * family_id = 'FM' + the first 16 hex digits of md5 of the smallest dtsen_id among the members (deterministic).
  */
 import { lit } from '../../engine/db.ts';
-import { pick } from './person.sql.ts';
+import { digitPart, pick } from './person.sql.ts';
 import type { SourceName } from '../../../schemas/canonical.ts';
 
 export const FAMILY_RULES: readonly { field: string; rule: string }[] = [
@@ -61,13 +61,14 @@ SELECT cluster_id, count(*) FILTER (WHERE relation = 1) AS head_votes FROM surv_
 
 /**
  * dtsen_family from dtsen_person (family_id set from fam_person) and the members' records; built in parts of the
- * family id space like dtsen_person (`part`: a condition on family_id, see idParts; `into`: create or append).
+ * family id space like dtsen_person (`range`: first hex digits of family_id, see idDigitRanges; `into`: create or
+ * append).
  */
-export function familySql(decileSource: SourceName, part = 'true', into: 'create' | 'append' = 'create'): string {
+export function familySql(decileSource: SourceName, range: [number, number] = [0, 15], into: 'create' | 'append' = 'create'): string {
   const ds = lit(decileSource);
   return `
 ${into === 'create' ? 'CREATE OR REPLACE TABLE dtsen_family AS' : 'INSERT INTO dtsen_family'}
-WITH mem AS (SELECT p.*, h.head_votes FROM dtsen_person p JOIN fam_heads h USING (cluster_id) WHERE ${part.replaceAll('family_id', 'p.family_id')}),
+WITH mem AS (SELECT p.*, h.head_votes FROM dtsen_person p JOIN fam_heads h USING (cluster_id) WHERE ${digitPart('p.family_id', range)}),
 head AS (
   SELECT family_id, h.head.head_dtsen_id AS head_dtsen_id, CASE WHEN h.head.head_votes > 0 THEN 'relation' ELSE 'oldest' END AS head_basis,
          h.head.head_village AS head_village
@@ -95,7 +96,7 @@ keys AS (
   SELECT f.family_id,
          coalesce(list_sort(list_distinct(list(s.no_kk) FILTER (WHERE s.no_kk IS NOT NULL))), []) AS no_kks,
          coalesce(list_sort(list_distinct(list(s.family_id) FILTER (WHERE s.family_id IS NOT NULL AND s.family_id NOT LIKE '%-kk:%'))), []) AS source_family_ids
-  FROM surv_member s JOIN fam_person f USING (cluster_id) WHERE ${part.replaceAll('family_id', 'f.family_id')} GROUP BY f.family_id
+  FROM surv_member s JOIN fam_person f USING (cluster_id) WHERE ${digitPart('f.family_id', range)} GROUP BY f.family_id
 ),
 region AS (SELECT family_id, coalesce(h.head_village, v.village_code) AS village_code FROM head h LEFT JOIN village v USING (family_id))
 SELECT a.family_id, h.head_dtsen_id, h.head_basis, a.n_members, a.members,

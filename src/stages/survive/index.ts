@@ -7,7 +7,7 @@ import type { Ctx, ResolvedSource, Stage } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
 import { connectedComponents } from '../cluster/index.ts';
 import type { SourceName } from '../../../schemas/canonical.ts';
-import { digitPart, idDigitRanges, idParts, memberSql, personSql, RECORDS_PER_PART, type SurviveOptions } from './person.sql.ts';
+import { digitPart, idDigitRanges, memberSql, personSql, RECORDS_PER_PART, type SurviveOptions } from './person.sql.ts';
 import { CONFLICT_SQL, CONFLICT_TYPES } from './conflict.sql.ts';
 import { FAMILY_EDGES_SQL, FAMILY_HEADS_SQL, FAMILY_PERSON_SQL, familySql } from './family.sql.ts';
 
@@ -37,7 +37,7 @@ export function surviveOptions(decileSource: SourceName, sources: readonly Resol
 
 /**
  * Builds dtsen_person, dtsen_link, dtsen_conflict and dtsen_family from clusters + person_clean; persons and
- * families in parts of about `recordsPerPart` records (idParts); `singles: false` builds one-record persons
+ * families in parts of about `recordsPerPart` records or persons (idDigitRanges); `singles: false` builds one-record persons
  * through the aggregations too (personSql).
  */
 export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART, singles = true): Promise<number> {
@@ -60,7 +60,8 @@ export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORD
   if (ranges.length > 1) await db.run(`DROP TABLE surv_part`);
   await db.run(CONFLICT_SQL);
   await db.run(FAMILY_HEADS_SQL);
-  for (const [i, part] of idParts('family_id', Number(ids?.persons ?? records), recordsPerPart).entries()) await db.run(familySql(o.decileSource, part, i === 0 ? 'create' : 'append'));
+  const familyRanges = idDigitRanges(Number(ids?.persons ?? records), recordsPerPart);
+  for (const [i, range] of familyRanges.entries()) await db.run(familySql(o.decileSource, range, i === 0 ? 'create' : 'append'));
   await db.run(`DROP TABLE fam_key; DROP TABLE fam_edges; DROP TABLE fam_component; DROP TABLE fam_person; DROP TABLE fam_heads; DROP TABLE surv_member;`);
   return db.count(`SELECT count(*) FROM dtsen_person`);
 }

@@ -235,8 +235,3 @@ export function digitPart(column: string, [lo, hi]: [number, number]): string {
   if (lo === 0 && hi === 15) return 'true';
   return `substr(${column}, 3, 1) IN (${[...'0123456789ABCDEF'.slice(lo, hi + 1)].map(lit).join(', ')})`;
 }
-
-/** The conditions of idDigitRanges on an id column. */
-export function idParts(column: string, records: number, perPart = RECORDS_PER_PART): string[] {
-  return idDigitRanges(records, perPart).map((r) => digitPart(column, r));
-}
