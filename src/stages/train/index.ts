@@ -51,7 +51,8 @@ export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, s
     SELECT pr.* FROM pr
     JOIN person_clean l ON l.rec_id = pr.rec_id_l JOIN person_clean r ON r.rec_id = pr.rec_id_r
     SEMI JOIN (${allowedSourcePairsSql(linkage)}) s ON s.source_l = l.source AND s.source_r = r.source
-    LIMIT ${samplePairs};
+    -- which pairs a bare LIMIT keeps depends on the threads' timing: the same seeded order every run
+    ORDER BY hash(pr.rec_id_l, pr.rec_id_r, ${seed}) LIMIT ${samplePairs};
     CREATE OR REPLACE TEMP TABLE u_vectors AS ${comparisonVectorsSql('u_pairs')};
   `);
   const sampled = await db.count(`SELECT count(*) FROM u_vectors`);
