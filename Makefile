@@ -5,7 +5,7 @@ SIZE ?= 1000000
 # DuckDB memory limit of the benchmark batch (spills to disk beyond it); empty: DuckDB's default, 16GB from 5M persons
 MEMORY_LIMIT ?=
 
-.PHONY: install browser run validate test typecheck bench clean sample docs
+.PHONY: install build browser run validate test typecheck bench clean sample docs
 
 # Installs exactly what package-lock.json pins, when it changed or was never installed.
 $(NODE_MODULES_STAMP): package.json package-lock.json
@@ -14,32 +14,40 @@ $(NODE_MODULES_STAMP): package.json package-lock.json
 
 install: $(NODE_MODULES_STAMP)
 
+# The compiled CLI (dist/), rebuilt when a source, a tsconfig or the dependencies changed.
+DIST_STAMP := dist/.built
+$(DIST_STAMP): $(NODE_MODULES_STAMP) package.json tsconfig.json tsconfig.build.json $(shell find src schemas -name '*.ts')
+	npm run build --silent
+	@touch $(DIST_STAMP)
+
+build: $(DIST_STAMP)
+
 # The report's browser test opens report.html in Debian's headless Chromium (installed as root when missing).
 browser:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
-run: install
-	npx dtsen run --config pipelines/sample.json
+run: build
+	node bin/dtsen.js run --config pipelines/sample.json
 
-validate: install
-	npx dtsen validate --config pipelines/sample.json
+validate: build
+	node bin/dtsen.js validate --config pipelines/sample.json
 
 typecheck: install
 	npx tsc -p tsconfig.json --noEmit
 
-test: install browser
+test: build browser
 	npx tsc -p tsconfig.json --noEmit
 	node test/run-tests.mjs
 
-bench: install
+bench: build
 	npx tsx bench/run.ts --persons $(SIZE) $(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT))
 
-sample: install
-	npx dtsen generate --persons 3000 --seed 42 --out data-samples/sample
+sample: build
+	node bin/dtsen.js generate --persons 3000 --seed 42 --out data-samples/sample
 
 # Rewrites the README sections generated from the code (data dictionary, survivorship and family rules).
 docs: install
 	npx tsx scripts/update-readme.ts
 
 clean:
-	rm -rf out bench/cache
+	rm -rf out bench/cache dist
