@@ -1,11 +1,6 @@
 /** `dtsen explain` and `dtsen sql`: reading a finished batch (its database opened read-only). */
 import type { Command } from 'commander';
 import { InputError } from '../engine/errors.ts';
-import { batchModel, openBatch, parseRecordRef, resolveRecords } from '../explain/batch.ts';
-import { explainPair } from '../explain/pair.ts';
-import { explainRecord } from '../explain/record.ts';
-import { renderPair, renderRecord } from '../explain/render.ts';
-import { cellText, runQuery, toCsv } from '../explain/query.ts';
 import { printTable } from './table.ts';
 import { positiveInt } from './args.ts';
 
@@ -19,6 +14,11 @@ export function addExplainCommands(program: Command, out: NodeJS.WritableStream)
     .option('--json', 'print JSON')
     .action(async (records: string[], f: { out: string; showValues?: boolean; json?: boolean }) => {
       if (records.length > 2) throw new InputError(`explain takes one or two records, got ${records.length}`);
+      // Imported here, not at the top: they load DuckDB, which --help and the other commands need not wait for.
+      const { batchModel, openBatch, parseRecordRef, resolveRecords } = await import('../explain/batch.ts');
+      const { explainPair } = await import('../explain/pair.ts');
+      const { explainRecord } = await import('../explain/record.ts');
+      const { renderPair, renderRecord } = await import('../explain/render.ts');
       const refs = records.map(parseRecordRef);
       const batch = await openBatch(f.out);
       try {
@@ -52,6 +52,8 @@ export function addExplainCommands(program: Command, out: NodeJS.WritableStream)
     .option('--limit <n>', 'print at most this many rows', positiveInt, 1000)
     .action(async (query: string, f: { out: string; csv?: boolean; json?: boolean; limit: number }) => {
       if (f.csv && f.json) throw new InputError('--csv and --json exclude each other');
+      const { openBatch } = await import('../explain/batch.ts');
+      const { cellText, runQuery, toCsv } = await import('../explain/query.ts');
       const batch = await openBatch(f.out);
       try {
         const r = await runQuery(batch.db, query, f.limit);

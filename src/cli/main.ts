@@ -2,20 +2,28 @@
 import { Command, CommanderError, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createLogger, type Logger } from '../engine/log.ts';
+import type { Logger } from '../engine/log.ts';
 import { InputError } from '../engine/errors.ts';
-import { loadConfig, type ConfigOverrides } from '../engine/config.ts';
-import { runBatch, VALIDATE_STAGES, type BatchResult } from '../pipeline.ts';
+import type { ConfigOverrides } from '../engine/config.ts';
+import type { BatchResult } from '../pipeline.ts';
 import { terminalProgress } from './progress.ts';
 import { printTable } from './table.ts';
 import { addExplainCommands } from './explain.ts';
 import { positiveInt } from './args.ts';
-import { Db } from '../engine/db.ts';
-import { generate } from '../generate/index.ts';
-import { evaluate, type EvaluationFigures } from '../stages/evaluate/index.ts';
+import type { Db } from '../engine/db.ts';
+import type { EvaluationFigures } from '../stages/evaluate/index.ts';
 import type { BlockingFigures } from '../stages/block/index.ts';
 import { printBlocking, printEvaluation } from './quality.ts';
-import { Linkage } from '../../schemas/config.ts';
+import { packageVersion } from './version.ts';
+import { CliLogs } from './logging.ts';
+// The modules that load DuckDB, zod, vega, apache-arrow, parquet-wasm or the generator are imported inside the
+// commands that need them, so that --help, --version and a query start fast.
+type Lazy<F extends (...a: never[]) => unknown> = (...a: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+const loadConfig: Lazy<typeof import('../engine/config.ts').loadConfig> = async (...a) => (await import('../engine/config.ts')).loadConfig(...a);
+const runBatch: Lazy<typeof import('../pipeline.ts').runBatch> = async (...a) => (await import('../pipeline.ts')).runBatch(...a);
+const generate: Lazy<typeof import('../generate/index.ts').generate> = async (...a) => (await import('../generate/index.ts')).generate(...a);
+const evaluate: Lazy<typeof import('../stages/evaluate/index.ts').evaluate> = async (...a) => (await import('../stages/evaluate/index.ts')).evaluate(...a);
+const linkageSchema = async () => (await import('../../schemas/config.ts')).Linkage;
 
 const EXIT_OK = 0;
 const EXIT_INTERNAL = 1;
@@ -55,7 +63,8 @@ function batchOptions(cmd: Command): Command {
     .option('--p3ke <path>', 'P3KE snapshot: a file or a folder (overrides the config)')
     .option('--threads <n>', 'DuckDB threads', positiveInt)
     .option('--memory-limit <size>', 'DuckDB memory limit, e.g. 4GB (spills to disk beyond it)')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'));
+    .addOption(new Option('--log-level <level>', 'log level; given, the JSON logs go to stderr (on a terminal too)').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
+    .option('--log-file <file>', 'write the JSON logs to this file (default on a terminal: a file in the temp folder, named at the end)');
 }
 
 function printReconciliation(out: NodeJS.WritableStream, figures: Record<string, unknown>): void {
@@ -68,6 +77,7 @@ function printReconciliation(out: NodeJS.WritableStream, figures: Record<string,
 async function openBatch(out: string): Promise<Db> {
   const dbPath = join(resolve(out), 'dtsen.duckdb');
   if (!existsSync(dbPath)) throw new InputError('no finished batch here', { file: dbPath, expected: 'the output folder of a `dtsen run`' });
+  const { Db } = await import('../engine/db.ts');
   return Db.open({ path: dbPath });
 }
 
@@ -83,6 +93,7 @@ function printBatch(out: NodeJS.WritableStream, r: BatchResult): void {
 export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: string) => Logger }): Command {
   const program = new Command('dtsen')
     .description('Builds the DTSEN single socio-economic register from DTKS, Regsosek and P3KE snapshots')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => process.stderr.write(s) });
 
@@ -104,7 +115,7 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .description('read, check and count the inputs and mappings; link nothing, write nothing')
     .action(async (f: RunFlags) => {
       const loaded = await loadConfig(f.config, overrides(f));
-      const result = await runBatch(loaded, { log: io.log(f.logLevel), progress: terminalProgress(), stages: VALIDATE_STAGES, dryRun: true });
+      const result = await runBatch(loaded, { log: io.log(f.logLevel), progress: terminalProgress(), stages: (await import('../pipeline.ts')).VALIDATE_STAGES, dryRun: true });
       printReconciliation(io.out, result.figures);
       const reasons = (result.figures.validate as { quarantine_reasons?: Record<string, unknown>[] }).quarantine_reasons ?? [];
       if (reasons.length) {
@@ -122,7 +133,7 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .action(async (f: { persons: number; seed: number; out: string }) => {
       const progress = terminalProgress();
       progress.start('generate');
-      const r = await generate({ persons: f.persons, seed: f.seed, out: resolve(f.out), onProgress: (msg, done) => progress.update('generate', done, msg) });
+      const r = await generate({ persons: f.persons, seed: f.seed, out: resolve(f.out), onProgress: (msg, done, total) => progress.update('generate', done, msg, { done, total }) });
       progress.done('generate', r.persons);
       io.out.write(`${r.persons} persons in ${r.families} families: dtks ${r.records.dtks}, regsosek ${r.records.regsosek}, p3ke ${r.records.p3ke} records\n`);
       io.out.write(`${r.files.map((x) => `  ${x}`).join('\n')}\n`);
@@ -139,7 +150,7 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
       const db = await openBatch(f.out);
       try {
         const stored = await db.one<{ config: string }>(`SELECT config::VARCHAR AS config FROM batch_info`).catch(() => undefined);
-        const linkage = Linkage.parse(stored ? (JSON.parse(stored.config) as { linkage?: unknown }).linkage ?? {} : {});
+        const linkage = (await linkageSchema()).parse(stored ? (JSON.parse(stored.config) as { linkage?: unknown }).linkage ?? {} : {});
         const figures = await evaluate(db, resolve(f.truth), linkage);
         if (f.json) io.out.write(`${JSON.stringify(figures, null, 2)}\n`);
         else printEvaluation(io.out, figures);
@@ -164,7 +175,7 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
         let truth = figures.evaluate?.blocking;
         if (f.truth) {
           if (!existsSync(f.truth)) throw new InputError('truth file not found', { file: resolve(f.truth) });
-          truth = (await evaluate(db, resolve(f.truth), Linkage.parse((JSON.parse(info!.config) as { linkage?: unknown }).linkage ?? {}))).blocking;
+          truth = (await evaluate(db, resolve(f.truth), (await linkageSchema()).parse((JSON.parse(info!.config) as { linkage?: unknown }).linkage ?? {}))).blocking;
         }
         if (f.json) io.out.write(`${JSON.stringify({ ...blocking, true_pairs: truth ?? null }, null, 2)}\n`);
         else printBlocking(io.out, blocking, truth);
@@ -179,11 +190,14 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
 /** Runs the CLI; returns the exit code (0 ok, 1 internal error, 2 bad input or config). */
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
   let logger: Logger | undefined;
-  const program = buildProgram({ out, log: (level) => (logger = createLogger({ level })) });
+  const logs = new CliLogs();
+  const program = buildProgram({ out, log: (level) => (logger = logs.create(level)) });
+  program.hook('preAction', (_program, command) => logs.configure(command));
   try {
     await program.parseAsync(argv);
     return EXIT_OK;
   } catch (e) {
+    logs.stopDisplay();
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return EXIT_OK;
       return EXIT_INPUT;
@@ -195,5 +209,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     process.stderr.write(`dtsen: internal error: ${(e as Error).stack ?? e}\n`);
     logger?.error({ err: { message: (e as Error).message } }, 'internal error');
     return EXIT_INTERNAL;
+  } finally {
+    logs.finish();
   }
 }

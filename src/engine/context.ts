@@ -13,11 +13,18 @@ export interface ResolvedSource {
   mappingPath: string;
 }
 
+/** How far a stage has come where its whole is known: `done` of `total`, in rows (default) or bytes read. */
+export interface ProgressWork {
+  done: number;
+  total: number;
+  unit?: 'rows' | 'bytes';
+}
+
 export interface Progress {
-  /** a stage started */
-  start(stage: string): void;
-  /** rows handled so far in the current stage */
-  update(stage: string, rows: number, note?: string): void;
+  /** a stage started; `work`: its whole, when known before it runs */
+  start(stage: string, work?: ProgressWork): void;
+  /** rows handled so far in the current stage; `work`: how far it is, when its whole is known */
+  update(stage: string, rows: number, note?: string, work?: ProgressWork): void;
   /** a stage ended */
   done(stage: string, rows: number): void;
 }

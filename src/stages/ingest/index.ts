@@ -3,6 +3,7 @@
  * fields → source_record (a view over the raw tables, with rid); unparseable lines → ingest_rejects. The sources load concurrently (p-queue).
  */
 import PQueue from 'p-queue';
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Ctx, ResolvedSource, Stage } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
@@ -44,7 +45,7 @@ function resolveColumns(src: ResolvedSource, file: string, columns: string[]): M
   return out;
 }
 
-async function ingestSource(db: Db, src: ResolvedSource, snapshotId: string): Promise<SourceIngest> {
+async function ingestSource(db: Db, src: ResolvedSource, snapshotId: string, onFile?: (file: string, rows: number) => void): Promise<SourceIngest> {
   const { format, files } = await listSnapshotFiles(src.path, src.mapping.format);
   const perFile: SourceIngest['files'] = [];
   const recordSelects: string[] = [];
@@ -54,6 +55,7 @@ async function ingestSource(db: Db, src: ResolvedSource, snapshotId: string): Pr
     const table = `ingest_${src.name}_${i}`;
     const r = await readSnapshotFile(db, format, file, table, src.mapping);
     perFile.push({ file, rows: r.rows, rejected: r.rejected, encoding: r.encoding });
+    onFile?.(file, r.rows + r.rejected);
     const cols = resolveColumns(src, file, r.columns);
     const fields = CANONICAL_FIELD_NAMES.map((f) => {
       const c = cols.get(f);
@@ -88,14 +90,25 @@ export const ingestStage: Stage = {
   name: 'ingest',
   async run(ctx: Ctx) {
     const queue = new PQueue({ concurrency: Math.max(1, Math.min(ctx.sources.length, ctx.config.threads ?? 2)) });
+    // Progress: rows read so far, and the bytes of the files read against the bytes of all the snapshot files.
+    const sizes = new Map<string, number>();
+    for (const src of ctx.sources) {
+      for (const file of (await listSnapshotFiles(src.path, src.mapping.format)).files) sizes.set(file, (await stat(file)).size);
+    }
+    const work = { done: 0, total: [...sizes.values()].reduce((a, b) => a + b, 0), unit: 'bytes' as const };
+    let rowsRead = 0;
+    const onFile = (src: ResolvedSource) => (file: string, rows: number) => {
+      rowsRead += rows;
+      work.done += sizes.get(file) ?? 0;
+      ctx.progress.update('ingest', rowsRead, src.name, { ...work });
+    };
     const results = await Promise.all(
       ctx.sources.map((src) =>
         queue.add(async () => {
           const conn = await ctx.db.fork();
           try {
-            const r = await ingestSource(conn, src, ctx.config.snapshot_id);
+            const r = await ingestSource(conn, src, ctx.config.snapshot_id, onFile(src));
             ctx.log.info({ stage: 'ingest', source: src.name, format: r.format, files: r.files.length, rows_read: r.rows_read, rows_rejected: r.rows_rejected }, 'source read');
-            ctx.progress.update('ingest', r.rows_read, src.name);
             return r;
           } finally {
             conn.close();
