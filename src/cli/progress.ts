@@ -115,21 +115,28 @@ export class TerminalDisplay {
     this.render.done();
   }
 
-  /** The live area's text: the running stage, its rows, its bar where the total is known, the times. */
+  /** The live area's text: the running stage, its rows, its bar where the total is known, the times; what does not fit the width is left out, least useful first. */
   line(): string {
     const r = this.running;
     if (!r) return '';
     const now = this.now();
     const rows = r.rows === undefined ? ''.padStart(17) : `${fmtInt(r.rows).padStart(12)} rows`;
-    const parts = [`${this.cyan(SPINNER[this.frame % SPINNER.length])} ${r.stage.padEnd(STAGE_WIDTH)} ${rows}`];
+    // [text, priority]: the lower the priority, the sooner it goes when the line is too wide
+    const parts: [string, number][] = [[`${this.cyan(SPINNER[this.frame % SPINNER.length])} ${r.stage.padEnd(STAGE_WIDTH)} ${rows}`, 9]];
     if (r.work && r.work.total > 0) {
       const share = r.work.done / r.work.total;
-      parts.push(`${bar(share)} ${String(Math.floor(Math.min(1, share) * 100)).padStart(3)}%`);
-      if (r.work.unit === 'bytes') parts.push(this.dim(`${fmtAmount(r.work.done, 'bytes')} of ${fmtAmount(r.work.total, 'bytes')}`));
+      parts.push([`${bar(share)} ${String(Math.floor(Math.min(1, share) * 100)).padStart(3)}%`, 7]);
+      if (r.work.unit === 'bytes') parts.push([this.dim(`${fmtAmount(r.work.done, 'bytes')} of ${fmtAmount(r.work.total, 'bytes')}`), 2]);
     }
-    if (r.note) parts.push(this.dim(`(${r.note})`));
-    parts.push(`${fmtSeconds(now - r.started)}`, this.dim(`total ${fmtSeconds(now - this.t0)}`));
-    return parts.join('  ');
+    if (r.note) parts.push([this.dim(`(${r.note})`), 3]);
+    parts.push([fmtSeconds(now - r.started), 8], [this.dim(`total ${fmtSeconds(now - this.t0)}`), 1]);
+    const width = (this.stream.columns ?? 80) - 1;
+    const visible = (p: [string, number][]) => p.map(([t]) => t.replace(/\x1b\[[0-9;]*m/g, '')).join('  ').length;
+    while (parts.length > 1 && visible(parts) > width) {
+      const weakest = parts.reduce((w, p, i) => (p[1] < parts[w][1] ? i : w), 0);
+      parts.splice(weakest, 1);
+    }
+    return parts.map(([t]) => t).join('  ');
   }
 
   private draw(): void {
