@@ -53,7 +53,12 @@ export interface QualityWarning {
 
 /** Shapes shown per field, and the length a shape is cut to. */
 const SHAPES_SHOWN = 3;
-const SHAPE_LENGTH = 24;
+const SHAPE_LENGTH = 40;
+
+/** Runs of five or more of one shape character are written with their length: 9999999999999999 → 9{16}. */
+export function compactShape(shape: string): string {
+  return shape.replace(/9{5,}|A{5,}/g, (run) => `${run[0]}{${run.length}}`);
+}
 
 const MACROS = `
 -- The shape of a value: digits → 9, letters → A, everything else kept; cut to ${SHAPE_LENGTH} characters.
@@ -156,7 +161,7 @@ function topShapes(t: Tally): ValueShape[] {
 
 function shapesText(shapes: ValueShape[], rejected: number): string {
   const shown = shapes.reduce((a, s) => a + s.rows, 0);
-  return `${shapes.map((s) => `${s.shape} (${int(s.rows)} row${s.rows === 1 ? '' : 's'})`).join(', ')}${shown < rejected ? `, other shapes (${int(rejected - shown)} rows)` : ''} — digits shown as 9, letters as A`;
+  return `${shapes.map((s) => `${s.shape} (${int(s.rows)} row${s.rows === 1 ? '' : 's'})`).join(', ')}${shown < rejected ? `, other shapes (${int(rejected - shown)} rows)` : ''} — digits shown as 9, letters as A, 9{16} for 16 digits`;
 }
 
 /**
@@ -184,7 +189,10 @@ export async function checkFieldQuality(ctx: Ctx): Promise<{ field_quality: Fiel
       map.set(key, t);
       const n = Number(r.n);
       t[r.status] += n;
-      if (r.shape !== null) t.shapes.set(r.shape, (t.shapes.get(r.shape) ?? 0) + n);
+      if (r.shape !== null) {
+        const shape = compactShape(r.shape);
+        t.shapes.set(shape, (t.shapes.get(shape) ?? 0) + n);
+      }
     }
   }
 
