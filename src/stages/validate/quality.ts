@@ -107,38 +107,54 @@ const FIELD_WORDS: Record<GatedField, string> = {
   sex: 'sex codes',
 };
 
-/** SQL: (source, file, field, status, shape, n) over accepted_record, one pass; status 'parsed' | 'missing' | 'rejected'. */
+/**
+ * SQL: vq_counts(source, file, field, status, shape, n) over accepted_record; status 'parsed' | 'missing' | 'rejected',
+ * shape only for rejected values. Dates, village codes and coded fields are judged once per distinct value (they
+ * repeat a lot), NIK and family card per row; the rows are counted in one grouped pass, then unpivoted.
+ */
 export function fieldQualitySql(mappings: Mapping[], snapshotDate: string): string {
-  const status = (parsedWhen: string, missingWhen: string) => `CASE WHEN ${missingWhen} THEN 'missing' WHEN ${parsedWhen} THEN 'parsed' ELSE 'rejected' END`;
+  const st = (parsedWhen: string, missingWhen: string) => `CASE WHEN ${missingWhen} THEN 'missing' WHEN ${parsedWhen} THEN 'parsed' ELSE 'rejected' END`;
+  const fields: [GatedField, string, string][] = [
+    ['birth_date', 'st_bd', 'birth_date'],
+    ['nik', 'st_nik', 'nik'],
+    ['no_kk', 'st_kk', 'no_kk'],
+    ['village_code', 'st_vc', 'village_code'],
+    ['relation', 'st_rel', 'relation'],
+    ['sex', 'st_sex', 'sex'],
+  ];
   return `
   CREATE OR REPLACE TEMP TABLE vq_date AS
-    SELECT raw, date_status(raw, date_parse(raw, ${dateFormatsSql(mappings)}), DATE ${lit(snapshotDate)}) AS status
-    FROM (SELECT DISTINCT birth_date AS raw FROM accepted_record WHERE birth_date IS NOT NULL);
+    SELECT raw, ${st(`status = 'ok'`, `status = 'missing'`)} AS st
+    FROM (SELECT raw, date_status(raw, date_parse(raw, ${dateFormatsSql(mappings)}), DATE ${lit(snapshotDate)}) AS status
+          FROM (SELECT DISTINCT birth_date AS raw FROM accepted_record WHERE birth_date IS NOT NULL));
+  CREATE OR REPLACE TEMP TABLE vq_village AS
+    SELECT raw, ${st(`village_status_of(vc, v.code IS NOT NULL) = 'ok'`, `vc = ''`)} AS st
+    FROM (SELECT raw, village_digits(raw) AS vc FROM (SELECT DISTINCT village_code AS raw FROM accepted_record WHERE village_code IS NOT NULL))
+    LEFT JOIN ref_village v ON v.code = vc;
+  CREATE OR REPLACE TEMP TABLE vq_code AS
+    SELECT source AS code_source, sex AS raw_sex, relation AS raw_relation,
+      ${st(`coalesce(${valueCodes(mappings, 'sex', 'sex')}, sex_of(sex)) IS NOT NULL`, 'is_blank(sex)')} AS st_sex,
+      ${st(`coalesce(${valueCodes(mappings, 'relation', 'relation')}, relation_of(relation)) IS NOT NULL`, 'is_blank(relation)')} AS st_rel
+    FROM (SELECT DISTINCT source, sex, relation FROM accepted_record);
+  CREATE OR REPLACE TEMP TABLE vq_rows AS
+    SELECT source, file, ${fields.map(([, c, raw]) => `${c}, CASE WHEN ${c} = 'rejected' THEN value_shape(${raw}) END AS ${c}_shape`).join(', ')}, count(*) AS n
+    FROM (
+      SELECT r.source, r.file, r.nik, r.no_kk, r.birth_date, r.village_code, r.relation, r.sex,
+        coalesce(d.st, 'missing') AS st_bd,
+        ${st(`nik_status_of(r.nik, r.nik_d, pn.code IS NOT NULL, r.kk_d) = 'valid'`, 'is_blank(r.nik)')} AS st_nik,
+        ${st('kk_is_valid(r.no_kk, r.kk_d, pk.code IS NOT NULL)', 'is_blank(r.no_kk)')} AS st_kk,
+        coalesce(vv.st, 'missing') AS st_vc,
+        c.st_rel, c.st_sex
+      FROM (SELECT source, file, nik, no_kk, birth_date, village_code, relation, sex, id_digits(nik) AS nik_d, id_digits(no_kk) AS kk_d FROM accepted_record) r
+      LEFT JOIN vq_date d ON d.raw = r.birth_date
+      LEFT JOIN vq_village vv ON vv.raw = r.village_code
+      JOIN vq_code c ON c.code_source = r.source AND c.raw_sex IS NOT DISTINCT FROM r.sex AND c.raw_relation IS NOT DISTINCT FROM r.relation
+      LEFT JOIN ref_province pn ON pn.code = substr(r.nik_d, 1, 2)
+      LEFT JOIN ref_province pk ON pk.code = substr(r.kk_d, 1, 2))
+    GROUP BY ALL;
   CREATE OR REPLACE TEMP TABLE vq_counts AS
-  WITH r AS (
-    SELECT source, file, nik, no_kk, birth_date, village_code, relation, sex,
-      id_digits(nik) AS nik_d, id_digits(no_kk) AS kk_d, village_digits(village_code) AS vc,
-      coalesce(${valueCodes(mappings, 'sex', 'sex')}, sex_of(sex)) AS sx,
-      coalesce(${valueCodes(mappings, 'relation', 'relation')}, relation_of(relation)) AS rel
-    FROM accepted_record),
-  s AS (
-    SELECT r.source, r.file, [
-      {'field': 'birth_date', 'status': ${status(`d.status = 'ok'`, `coalesce(d.status, 'missing') = 'missing'`)}, 'raw': r.birth_date},
-      {'field': 'nik', 'status': ${status(`nik_status_of(r.nik, r.nik_d, pn.code IS NOT NULL, r.kk_d) = 'valid'`, 'is_blank(r.nik)')}, 'raw': r.nik},
-      {'field': 'no_kk', 'status': ${status('kk_is_valid(r.no_kk, r.kk_d, pk.code IS NOT NULL)', 'is_blank(r.no_kk)')}, 'raw': r.no_kk},
-      {'field': 'village_code', 'status': ${status(`village_status_of(r.vc, v.code IS NOT NULL) = 'ok'`, `r.vc = ''`)}, 'raw': r.village_code},
-      {'field': 'relation', 'status': ${status('r.rel IS NOT NULL', 'is_blank(r.relation)')}, 'raw': r.relation},
-      {'field': 'sex', 'status': ${status('r.sx IS NOT NULL', 'is_blank(r.sex)')}, 'raw': r.sex}
-    ] AS fs
-    FROM r
-    LEFT JOIN vq_date d ON d.raw = r.birth_date
-    LEFT JOIN ref_province pn ON pn.code = substr(r.nik_d, 1, 2)
-    LEFT JOIN ref_province pk ON pk.code = substr(r.kk_d, 1, 2)
-    LEFT JOIN ref_village v ON v.code = r.vc)
-  SELECT source, file, f.field AS field, f.status AS status, CASE WHEN f.status = 'rejected' THEN value_shape(f.raw) END AS shape, count(*) AS n
-  FROM (SELECT source, file, unnest(fs) AS f FROM s)
-  GROUP BY ALL;
-  DROP TABLE vq_date;`;
+    ${fields.map(([f, c]) => `SELECT source, file, '${f}' AS field, ${c} AS status, ${c}_shape AS shape, sum(n) AS n FROM vq_rows GROUP BY ALL`).join('\n    UNION ALL ')};
+  DROP TABLE vq_date; DROP TABLE vq_village; DROP TABLE vq_code; DROP TABLE vq_rows;`;
 }
 
 interface Tally {
