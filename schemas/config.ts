@@ -57,6 +57,42 @@ export const Survivorship = z
   })
   .strict();
 
+const rate = z.number().min(0).max(1);
+
+/**
+ * The fields whose parse rate validate measures and gates, each with its default floor (parsed / non-missing
+ * values of one file). The floors sit well below what a messy but correctly mapped source gives and well above
+ * what a wrong format or a wrong column gives (a rate near 0): see README "Data-quality gates".
+ */
+export const GATED_FIELDS = ['birth_date', 'nik', 'no_kk', 'village_code', 'relation', 'sex'] as const;
+export type GatedField = (typeof GATED_FIELDS)[number];
+export const DEFAULT_MIN_PARSE_RATE: Record<GatedField, number> = {
+  // a conventional date (1 January, 1 July, 31 December) still parses; a wrong format parses almost nothing
+  birth_date: 0.9,
+  // DTKS audits: 10.9 million invalid NIKs among ~80 million present (≈ 86% valid); a mangled column (every value
+  // in scientific notation, the family-card column mapped as NIK) gives ≈ 0%
+  nik: 0.5,
+  // DTKS audits: 16.4 million invalid family-card numbers among ~97 million records (≥ 80% valid)
+  no_kk: 0.5,
+  // codes of villages since renamed or split are unknown to the 2025 reference; BPS codes in place of Kemendagri's are mostly unknown
+  village_code: 0.8,
+  // coded fields: a handful of codes, nearly all readable when the mapping's codes are right
+  relation: 0.9,
+  sex: 0.9,
+};
+
+export const QualityGates = z
+  .object({
+    /** per field: the share of its non-missing values that must parse (0..1); below it the batch fails */
+    min_parse_rate: z
+      .object(Object.fromEntries(GATED_FIELDS.map((f) => [f, rate.default(DEFAULT_MIN_PARSE_RATE[f])])) as Record<GatedField, z.ZodDefault<typeof rate>>)
+      .strict()
+      .default({ ...DEFAULT_MIN_PARSE_RATE }),
+    /** a file's field with fewer non-missing values than this is measured and warned about, not failed (a rate of a few values says little) */
+    min_values: z.number().int().min(1).default(20),
+  })
+  .strict();
+
 export const BatchConfig = z
   .object({
     batch: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'batch must be letters, digits, _ . -'),
@@ -76,6 +112,8 @@ export const BatchConfig = z
     /** quarantine share above which validate fails the batch (0..1) */
     max_quarantine_share: z.number().min(0).max(1).default(0.5),
     survivorship: Survivorship.default(Survivorship.parse({})),
+    /** data-quality gates of validate: the parse-rate floors per field */
+    quality_gates: QualityGates.default(QualityGates.parse({})),
     /** replace NIK and family-card numbers in the exported files by a keyed hash (key: DTSEN_PSEUDONYM_KEY) */
     pseudonymise: z.boolean().default(false),
   })
@@ -84,3 +122,4 @@ export type BatchConfig = z.infer<typeof BatchConfig>;
 export type Linkage = z.infer<typeof Linkage>;
 export type ConflictReason = z.infer<typeof ConflictReason>;
 export type Survivorship = z.infer<typeof Survivorship>;
+export type QualityGates = z.infer<typeof QualityGates>;

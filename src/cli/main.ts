@@ -13,7 +13,7 @@ import { positiveInt } from './args.ts';
 import type { Db } from '../engine/db.ts';
 import type { EvaluationFigures } from '../stages/evaluate/index.ts';
 import type { BlockingFigures } from '../stages/block/index.ts';
-import { printBlocking, printEvaluation } from './quality.ts';
+import { printBlocking, printEvaluation, printFieldQuality } from './quality.ts';
 import { packageVersion } from './version.ts';
 import { CliLogs } from './logging.ts';
 // The modules that load DuckDB, zod, vega, apache-arrow, parquet-wasm or the generator are imported inside the
@@ -30,7 +30,8 @@ const EXIT_INTERNAL = 1;
 const EXIT_INPUT = 2;
 
 interface RunFlags {
-  config: string;
+  config?: string;
+  batch?: string;
   dtks?: string;
   regsosek?: string;
   p3ke?: string;
@@ -45,6 +46,7 @@ interface RunFlags {
 
 function overrides(f: RunFlags): ConfigOverrides {
   return {
+    batch: f.batch,
     sourcePaths: { dtks: f.dtks, regsosek: f.regsosek, p3ke: f.p3ke },
     out: f.out,
     threads: f.threads,
@@ -57,7 +59,8 @@ function overrides(f: RunFlags): ConfigOverrides {
 
 function batchOptions(cmd: Command): Command {
   return cmd
-    .option('-c, --config <file>', 'batch config (JSON)', 'pipelines/sample.json')
+    .option('-c, --config <file>', 'batch config (JSON); without it, the three snapshot flags are needed')
+    .option('--batch <name>', 'the batch name (default: the config\'s, or without a config the output folder\'s name)')
     .option('--dtks <path>', 'DTKS snapshot: a file or a folder (overrides the config)')
     .option('--regsosek <path>', 'Regsosek snapshot: a file or a folder (overrides the config)')
     .option('--p3ke <path>', 'P3KE snapshot: a file or a folder (overrides the config)')
@@ -83,6 +86,7 @@ async function openBatch(out: string): Promise<Db> {
 
 function printBatch(out: NodeJS.WritableStream, r: BatchResult): void {
   printReconciliation(out, r.figures);
+  printFieldQuality(out, r.figures);
   out.write('\nStages\n');
   printTable(out, r.timings as unknown as Record<string, unknown>[], ['stage', 'rows', 'seconds']);
   const ev = r.figures.evaluate as EvaluationFigures | undefined;
@@ -117,6 +121,7 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
       const loaded = await loadConfig(f.config, overrides(f));
       const result = await runBatch(loaded, { log: io.log(f.logLevel), progress: terminalProgress(), stages: (await import('../pipeline.ts')).VALIDATE_STAGES, dryRun: true });
       printReconciliation(io.out, result.figures);
+      printFieldQuality(io.out, result.figures);
       const reasons = (result.figures.validate as { quarantine_reasons?: Record<string, unknown>[] }).quarantine_reasons ?? [];
       if (reasons.length) {
         io.out.write('\nQuarantine reasons\n');

@@ -1,6 +1,8 @@
 /** Printing of the quality figures (dtsen run, dtsen evaluate) and of the blocking report (dtsen blocking). */
 import type { EvaluationFigures } from '../stages/evaluate/index.ts';
 import type { BlockingFigures } from '../stages/block/index.ts';
+import type { MissingOptionalColumn } from '../stages/ingest/index.ts';
+import type { FieldQuality, QualityWarning } from '../stages/validate/quality.ts';
 import { printTable } from './table.ts';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -43,4 +45,24 @@ export function printBlocking(out: NodeJS.WritableStream, b: BlockingFigures, tr
   out.write('\nLargest blocks (the key is personal data: a short hash stands for it)\n');
   printTable(out, b.largest_blocks as unknown as Record<string, unknown>[], ['rule', 'records', 'key_hash']);
   for (const r of b.rules) out.write(`  ${r.rule}: ${r.description}\n`);
+}
+
+/** The data-quality gates of validate (validate.field_quality) and the warnings: optional columns missing, low parse rates. */
+export function printFieldQuality(out: NodeJS.WritableStream, figures: Record<string, unknown>): void {
+  const v = figures.validate as { field_quality?: FieldQuality[]; quality_warnings?: QualityWarning[] } | undefined;
+  const rows = v?.field_quality ?? [];
+  if (rows.length) {
+    out.write('\nField quality (parse rate = parsed / (parsed + rejected); below the floor the batch fails)\n');
+    printTable(
+      out,
+      rows.map((r) => ({ ...r, parse_rate: r.parse_rate === null ? '–' : pct(r.parse_rate), min_parse_rate: pct(r.min_parse_rate) })),
+      ['source', 'field', 'column', 'rows', 'parsed', 'missing', 'rejected', 'parse_rate', 'min_parse_rate', 'result'],
+    );
+  }
+  const absent = (figures.ingest as { missing_optional_columns?: MissingOptionalColumn[] } | undefined)?.missing_optional_columns ?? [];
+  const warnings = [
+    ...absent.map((m) => `${m.source} ${m.file}: optional column ${m.column} (field ${m.field}) is missing; the field is empty for the file's rows`),
+    ...(v?.quality_warnings ?? []).map((w) => w.message),
+  ];
+  if (warnings.length) out.write(`\nWarnings\n${warnings.map((w) => `  ! ${w}`).join('\n')}\n`);
 }

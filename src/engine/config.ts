@@ -1,6 +1,7 @@
 /** Loads and validates the batch config and the source mappings (once), resolving every path. */
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BatchConfig } from '../../schemas/config.ts';
 import { Mapping } from '../../schemas/mapping.ts';
@@ -9,6 +10,8 @@ import { InputError } from './errors.ts';
 import type { ResolvedSource } from './context.ts';
 
 export interface ConfigOverrides {
+  /** --batch: the batch's name (default without a config: the output folder's name) */
+  batch?: string;
   sourcePaths?: Partial<Record<SourceName, string>>;
   out?: string;
   threads?: number;
@@ -22,7 +25,8 @@ export interface ConfigOverrides {
 
 export interface LoadedConfig {
   config: BatchConfig;
-  configPath: string;
+  /** the config file; undefined for a batch given by its input flags alone */
+  configPath?: string;
   sources: ResolvedSource[];
   outDir: string;
   truthPath?: string;
@@ -53,12 +57,41 @@ export async function loadMapping(file: string): Promise<Mapping> {
   return parsed.data;
 }
 
-export async function loadConfig(configPath: string, o: ConfigOverrides = {}): Promise<LoadedConfig> {
-  const absConfig = resolve(configPath);
-  const parsed = BatchConfig.safeParse(await readJson(absConfig, 'batch config'));
+/** The folder of the shipped batch configs and of the default mappings (sources/*.json). */
+export const PIPELINES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../pipelines');
+
+export const CONFIG_USAGE =
+  'a batch needs --config FILE, or the three snapshots --dtks PATH --regsosek PATH --p3ke PATH (then the batch is named after --out, or --batch NAME, uses the mappings of pipelines/sources/ and has no truth file unless --truth FILE)';
+
+/**
+ * The config of a batch given by its input flags alone: the default mappings, named after the output folder
+ * (or --batch), no truth file unless --truth. Written as the JSON a config file would hold, and checked alike.
+ */
+function configFromFlags(o: ConfigOverrides): unknown {
+  const missing = SOURCES.filter((s) => !o.sourcePaths?.[s]);
+  if (missing.length) {
+    const given = SOURCES.length - missing.length;
+    throw new InputError(`${given ? `--${missing.join(', --')} missing: ` : ''}${CONFIG_USAGE}`);
+  }
+  const out = resolve(o.out ?? 'out');
+  const batch = o.batch ?? (basename(out).replace(/[^A-Za-z0-9_.-]/g, '_') || 'batch');
+  return {
+    batch,
+    snapshot_id: batch,
+    out,
+    sources: Object.fromEntries(SOURCES.map((s) => [s, { path: resolve(o.sourcePaths![s]!), mapping: `sources/${s}.json` }])),
+  };
+}
+
+export async function loadConfig(configPath: string | undefined, o: ConfigOverrides = {}): Promise<LoadedConfig> {
+  // Without a config file, paths in the config (the mappings) are relative to the shipped pipelines folder.
+  const absConfig = configPath === undefined ? undefined : resolve(configPath);
+  const raw = absConfig ? await readJson(absConfig, 'batch config') : configFromFlags(o);
+  if (o.batch !== undefined && raw && typeof raw === 'object') (raw as { batch?: unknown }).batch = o.batch;
+  const parsed = BatchConfig.safeParse(raw);
   if (!parsed.success) throw new InputError(`invalid batch config:\n  ${formatZodError(parsed.error)}`, { file: absConfig });
   const config = parsed.data;
-  const base = dirname(absConfig);
+  const base = absConfig ? dirname(absConfig) : PIPELINES_DIR;
   if (o.threads !== undefined) config.threads = o.threads;
   if (o.memoryLimit !== undefined) config.memory_limit = o.memoryLimit;
   if (o.pseudonymise) config.pseudonymise = true;

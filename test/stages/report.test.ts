@@ -74,6 +74,21 @@ describe('report.html is drawn from report.json alone', () => {
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org\/)/);
   });
 
+  it('shows the field quality of validate as a table naming its path, and its warnings when there are some', async () => {
+    const fq = json.validate!.field_quality!;
+    expect(fq.length).toBe(15);
+    const section = html.split('<section id="field-quality">')[1].split('</section>')[0];
+    expect(section).toContain('data-paths="{&quot;rows&quot;:&quot;validate.field_quality&quot;}"');
+    expect(section.match(/<tr><td>/g)?.length).toBe(fq.length);
+    const nik = fq.find((q) => q.source === 'dtks' && q.field === 'nik')!;
+    expect(section).toContain(`<td class="num">${nik.rejected.toLocaleString('en-US')}</td><td class="num">${(nik.parse_rate! * 100).toFixed(2)}%</td>`);
+    expect(section).toContain('No warning');
+    const warned = structuredClone(json);
+    warned.ingest = { missing_optional_columns: [{ source: 'dtks', file: 'dtks.csv', field: 'updated_at', column: 'TGL_UPDATE' }] };
+    const page = await renderHtml(warned);
+    expect(page.split('<section id="field-quality">')[1].split('</section>')[0]).toMatch(/<td>dtks<\/td><td>dtks\.csv<\/td><td>TGL_UPDATE<\/td><td>updated_at<\/td>/);
+  });
+
   it('says "no conflict table" without one, and draws conflicts by type when the figure exists', async () => {
     expect(json.report.conflicts_by_type?.length).toBeGreaterThan(0);
     expect(html).not.toContain('no conflict table');

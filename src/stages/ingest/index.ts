@@ -24,8 +24,16 @@ export interface SourceIngest {
   rows_rejected: number;
 }
 
+/** A column the mapping names as optional that a file does not have: its field is NULL for the file's rows. */
+export interface MissingOptionalColumn {
+  source: string;
+  file: string;
+  field: CanonicalField;
+  column: string;
+}
+
 /** Finds the file column a canonical field maps to (case and surrounding spaces ignored). */
-function resolveColumns(src: ResolvedSource, file: string, columns: string[]): Map<CanonicalField, string> {
+function resolveColumns(src: ResolvedSource, file: string, columns: string[], absent: MissingOptionalColumn[]): Map<CanonicalField, string> {
   const byKey = new Map(columns.map((c) => [c.trim().toUpperCase(), c]));
   const out = new Map<CanonicalField, string>();
   const missing: string[] = [];
@@ -33,6 +41,7 @@ function resolveColumns(src: ResolvedSource, file: string, columns: string[]): M
     const found = byKey.get(col.trim().toUpperCase());
     if (found !== undefined) out.set(field, found);
     else if (!src.mapping.optional_columns.includes(field)) missing.push(`${col} (field ${field})`);
+    else absent.push({ source: src.name, file, field, column: col });
   }
   if (missing.length > 0) {
     throw new InputError(`missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, {
@@ -45,7 +54,7 @@ function resolveColumns(src: ResolvedSource, file: string, columns: string[]): M
   return out;
 }
 
-async function ingestSource(db: Db, src: ResolvedSource, snapshotId: string, onFile?: (file: string, rows: number) => void): Promise<SourceIngest> {
+async function ingestSource(db: Db, src: ResolvedSource, snapshotId: string, absent: MissingOptionalColumn[], onFile?: (file: string, rows: number) => void): Promise<SourceIngest> {
   const { format, files } = await listSnapshotFiles(src.path, src.mapping.format);
   const perFile: SourceIngest['files'] = [];
   const recordSelects: string[] = [];
@@ -56,7 +65,7 @@ async function ingestSource(db: Db, src: ResolvedSource, snapshotId: string, onF
     const r = await readSnapshotFile(db, format, file, table, src.mapping);
     perFile.push({ file, rows: r.rows, rejected: r.rejected, encoding: r.encoding });
     onFile?.(file, r.rows + r.rejected);
-    const cols = resolveColumns(src, file, r.columns);
+    const cols = resolveColumns(src, file, r.columns, absent);
     const fields = CANONICAL_FIELD_NAMES.map((f) => {
       const c = cols.get(f);
       return `${c ? `CAST(${ident(c)} AS VARCHAR)` : 'NULL::VARCHAR'} AS ${f}`;
@@ -89,6 +98,7 @@ async function ingestSource(db: Db, src: ResolvedSource, snapshotId: string, onF
 export const ingestStage: Stage = {
   name: 'ingest',
   async run(ctx: Ctx) {
+    const absent: MissingOptionalColumn[] = [];
     const queue = new PQueue({ concurrency: Math.max(1, Math.min(ctx.sources.length, ctx.config.threads ?? 2)) });
     // Progress: rows read so far, and the bytes of the files read against the bytes of all the snapshot files.
     const sizes = new Map<string, number>();
@@ -107,7 +117,7 @@ export const ingestStage: Stage = {
         queue.add(async () => {
           const conn = await ctx.db.fork();
           try {
-            const r = await ingestSource(conn, src, ctx.config.snapshot_id, onFile(src));
+            const r = await ingestSource(conn, src, ctx.config.snapshot_id, absent, onFile(src));
             ctx.log.info({ stage: 'ingest', source: src.name, format: r.format, files: r.files.length, rows_read: r.rows_read, rows_rejected: r.rows_rejected }, 'source read');
             return r;
           } finally {
@@ -124,6 +134,10 @@ export const ingestStage: Stage = {
       ${sources.map((s) => `DROP TABLE ingest_rejects_${s.figures.source};`).join('\n')}
     `);
     const rows = sources.reduce((a, s) => a + s.figures.rows_read, 0);
-    return { rows, figures: { sources: sources.map((s) => s.figures) } };
+    // An optional column a file lacks is not an error, but its field is NULL for every row of the file: said, not silent.
+    const order = (m: MissingOptionalColumn) => `${SOURCES.indexOf(m.source as (typeof SOURCES)[number])}\0${m.file}\0${m.column}`;
+    const missing = absent.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+    for (const m of missing) ctx.log.warn({ stage: 'ingest', ...m }, 'optional column missing: its field is empty for this file');
+    return { rows, figures: { sources: sources.map((s) => s.figures), missing_optional_columns: missing } };
   },
 };

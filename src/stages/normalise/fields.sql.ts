@@ -39,6 +39,15 @@ CREATE OR REPLACE MACRO nik_status_of(raw, d, prov_ok, kk_d) AS CASE
   WHEN d = kk_d THEN 'is_kk'
   ELSE 'valid' END;
 
+-- Family-card number (No. KK): 16 digits, not a placeholder, starting with a known province (prov_ok).
+CREATE OR REPLACE MACRO kk_is_valid(raw, d, prov_ok) AS
+  NOT is_blank(raw) AND regexp_full_match(d, '[0-9]{16}') AND NOT id_is_placeholder(d) AND prov_ok;
+
+-- Village code: its digits (dots and spaces dropped), and its status (known: the code is in ref_village).
+CREATE OR REPLACE MACRO village_digits(x) AS regexp_replace(coalesce(x, ''), '[^0-9]', '', 'g');
+CREATE OR REPLACE MACRO village_status_of(vc, known) AS
+  CASE WHEN vc = '' THEN 'missing' WHEN length(vc) <> 10 THEN 'malformed' WHEN NOT known THEN 'unknown' ELSE 'ok' END;
+
 -- The birth date inside a NIK, century inferred: the stated birth year's century when its last two digits agree,
 -- else the century that fits the stated age, else the latest century not after the snapshot year.
 CREATE OR REPLACE MACRO nik_yy(d) AS substr(d, 11, 2)::INT;

@@ -16,7 +16,7 @@ export async function createNormaliseMacros(db: Db): Promise<void> {
 }
 
 /** The mapping's own value codes, applied before the built-in ones. */
-function valueCodes(mappings: Mapping[], field: 'sex' | 'relation', column: string): string {
+export function valueCodes(mappings: Mapping[], field: 'sex' | 'relation', column: string): string {
   const whens: string[] = [];
   for (const m of mappings) {
     for (const [code, value] of Object.entries(m.values[field] ?? {})) {
@@ -35,9 +35,14 @@ function ageReference(mappings: Mapping[], snapshotDate: string): string {
  * Lookup tables of the expensive string work, computed once per distinct value (names, addresses and date
  * strings repeat a lot across 1.6 million records) and joined back.
  */
-export function lookupSql(mappings: Mapping[], snapshotDate: string): string {
+/** The date formats tried, as a SQL list: the built-in ones, then every mapping's own. */
+export function dateFormatsSql(mappings: Mapping[]): string {
   const formats = [...DATE_FORMATS, ...mappings.flatMap((m) => m.date_formats)];
-  const fmts = `[${[...new Set(formats)].map(lit).join(', ')}]`;
+  return `[${[...new Set(formats)].map(lit).join(', ')}]`;
+}
+
+export function lookupSql(mappings: Mapping[], snapshotDate: string): string {
+  const fmts = dateFormatsSql(mappings);
   return `
   CREATE OR REPLACE TEMP TABLE norm_name AS
     SELECT raw, fullname, own, name_parent(fullname) AS parent, name_phonetic_key(own) AS phonetic
@@ -80,7 +85,7 @@ export function personCleanSql(mappings: Mapping[], snapshotDate: string): strin
       na.norm AS addr_norm, na.rt AS addr_rt, na.rw AS addr_rw,
       try_cast(trim(r.age) AS INTEGER) AS age_given,
       ${ageReference(mappings, snapshotDate)} AS age_ref,
-      regexp_replace(coalesce(r.village_code, ''), '[^0-9]', '', 'g') AS vc,
+      village_digits(r.village_code) AS vc,
       nullif(trim(coalesce(r.address, '')), '') AS addr
     FROM accepted_record r
     JOIN norm_rec_id ri ON ri.rid = r.rid
@@ -95,9 +100,9 @@ export function personCleanSql(mappings: Mapping[], snapshotDate: string): strin
   b AS (
     SELECT a.*,
       nik_status_of(a.nik, a.nik_d, pn.code IS NOT NULL, a.kk_d) AS nik_st,
-      CASE WHEN NOT is_blank(a.no_kk) AND regexp_full_match(a.kk_d, '[0-9]{16}') AND NOT id_is_placeholder(a.kk_d) AND pk.code IS NOT NULL THEN a.kk_d END AS kk_ok,
+      CASE WHEN kk_is_valid(a.no_kk, a.kk_d, pk.code IS NOT NULL) THEN a.kk_d END AS kk_ok,
       v.code AS v_code, v.district_code AS v_district, v.regency_code AS v_regency, v.province_code AS v_province,
-      CASE WHEN a.vc = '' THEN 'missing' WHEN length(a.vc) <> 10 THEN 'malformed' WHEN v.code IS NULL THEN 'unknown' ELSE 'ok' END AS v_st,
+      village_status_of(a.vc, v.code IS NOT NULL) AS v_st,
       d.code AS d_code, rg.code AS rg_code, pv.code AS pv_code
     FROM a
     LEFT JOIN ref_province pn ON pn.code = substr(a.nik_d, 1, 2)

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import type { Ctx, Stage } from '../../engine/context.ts';
 import { writeFileAtomic } from '../../engine/files.ts';
 import type { EvaluationFigures } from '../evaluate/index.ts';
+import type { MissingOptionalColumn } from '../ingest/index.ts';
+import type { FieldQuality, QualityWarning } from '../validate/quality.ts';
 import { CHARTS, chartById, hasData, renderChart, type RenderedChart } from './charts.ts';
 import { reportFigures, type ReportFigures } from './figures.ts';
 import { esc, fmt, page, table, tiles, type Section } from './html.ts';
@@ -31,7 +33,8 @@ export interface ReportJson {
   snapshot_date?: string;
   linkage: { engine: string; threshold: number };
   timings?: { stage: string; rows: number; seconds: number }[];
-  validate?: { reconciliation: Row[]; quarantine_reasons: Row[] };
+  ingest?: { missing_optional_columns?: MissingOptionalColumn[] };
+  validate?: { reconciliation: Row[]; quarantine_reasons: Row[]; field_quality?: FieldQuality[]; quality_warnings?: QualityWarning[] };
   normalise?: { nik_status: { source: string; value: string; rows: number }[] };
   link?: { engine: string; candidate_pairs?: number; scored_pairs?: number; model_source?: string; blocking?: { rules: Row[] } };
   cluster?: { clusters: number; size_distribution: { size: number; clusters: number }[] };
@@ -128,6 +131,26 @@ export async function renderHtml(json: ReportJson): Promise<string> {
       <h3>Quarantine reasons</h3>
       ${chart('quarantine_reasons', 'Quarantined rows by reason and source', 'No row was quarantined.')}
       ${reasons.length ? table(reasons, ['source', 'reason', 'rows']) : ''}`,
+  });
+
+  const fq = json.validate?.field_quality ?? [];
+  const absent = json.ingest?.missing_optional_columns ?? [];
+  const qWarnings = json.validate?.quality_warnings ?? [];
+  const paths = (p: Record<string, string>) => `data-paths="${esc(JSON.stringify(p))}"`;
+  sections.push({
+    id: 'field-quality',
+    heading: 'Field quality: parse rates per source',
+    body: `<p class="explain">Per source and field, the accepted rows whose value parsed, was missing or was rejected, measured when the inputs were validated with the same parsing as normalisation. The parse rate is parsed / (parsed + rejected); a file whose rate falls below the floor (<code>quality_gates.min_parse_rate</code> of the batch config) fails the batch. Rejected values are shown by their shape only: digits as 9, letters as A, a run of five or more as 9{n} or A{n}.</p>
+      <div class="figure-table" ${paths({ rows: 'validate.field_quality' })}>${table(
+        fq.map((q) => ({ ...q, shapes: q.rejected_shapes.map((x) => `${x.shape} (${x.rows.toLocaleString('en-US')})`).join(', ') })),
+        ['source', 'field', 'column', 'rows', 'parsed', 'missing', 'rejected', { key: 'parse_rate', label: 'parse rate', format: 'pct' }, { key: 'min_parse_rate', label: 'floor', format: 'pct' }, 'result', { key: 'shapes', label: 'rejected values by shape' }],
+        'parse rates per source and field (validate.field_quality)',
+      )}</div>
+      ${
+        absent.length || qWarnings.length
+          ? `<h3>Warnings</h3><div class="figure-table" ${paths({ missing_optional_columns: 'ingest.missing_optional_columns', quality_warnings: 'validate.quality_warnings' })}>${absent.length ? table(absent as unknown as Row[], ['source', 'file', 'column', 'field'], 'optional columns missing from a file: their field is empty for its rows (ingest.missing_optional_columns)') : ''}${qWarnings.length ? table(qWarnings as unknown as Row[], ['source', 'file', 'column', { key: 'parse_rate', label: 'parse rate', format: 'pct' }, { key: 'min_parse_rate', label: 'floor', format: 'pct' }, 'message'], 'fields that passed with a warning (validate.quality_warnings)') : ''}</div>`
+          : '<p class="ok">No warning: every mapped column is present and every parse rate is at or above its default floor.</p>'
+      }`,
   });
 
   const nik = json.normalise?.nik_status ?? [];

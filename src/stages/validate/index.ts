@@ -7,6 +7,7 @@ import { lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
 import type { SourceIngest } from '../ingest/index.ts';
 import { classifySql } from './rules.sql.ts';
+import { checkFieldQuality } from './quality.ts';
 
 export interface Reconciliation {
   source: string;
@@ -76,12 +77,16 @@ export const validateStage: Stage = {
         );
       }
     }
+    // Data-quality gates: a field that mostly fails to parse (a wrong format, a wrong column) fails the batch here.
+    const quality = await checkFieldQuality(ctx);
     const accepted = reconciliation.reduce((a, r) => a + r.rows_accepted, 0);
     return {
       rows: accepted,
       figures: {
         reconciliation,
         quarantine_reasons: reasons.map((r) => ({ source: r.source, reason: r.reason, rows: Number(r.rows) })),
+        field_quality: quality.field_quality,
+        quality_warnings: quality.quality_warnings,
       },
     };
   },
