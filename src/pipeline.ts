@@ -121,6 +121,8 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
   const lock = await acquireLock(outDir, { log: opts.log, wait: opts.wait, onWait: opts.onWait });
   let db: Db | undefined;
   let version: Version | undefined;
+  // what a failure leaves: a batch that began its stages and was not published is kept for --resume
+  let kept = false;
   try {
     await migrate(layout, opts.log);
     const fp = await fingerprint(loaded);
@@ -160,6 +162,7 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
     const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir, truthPath: loaded.truthPath, log: opts.log, progress, figures: {}, pseudonymKey: opts.pseudonymKey };
     for (const f of finished) if (f.figures) ctx.figures[f.stage] = f.figures;
     const staging = db;
+    kept = true;
     const timings = await runStages(ctx, stages, {
       finished: finished.map((f) => ({ stage: f.stage, rows: f.rows, seconds: f.seconds })),
       done: (stage, timing, figures) => recordStage(staging, stagingDir, stages.indexOf(stage), { ...timing, figures }),
@@ -173,6 +176,7 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
     await fsyncPath(stagingDir, true);
     opts.log.info({ version: version.id }, 'publishing');
     await publishVersion(layout, version.id);
+    kept = false;
     await removeVersions(layout, new Set([version.id, current].filter((v): v is string => Boolean(v))), opts.log);
     const names = await outputEntries(stagingDir);
     return { outDir, files: ['dtsen.duckdb', ...names].sort().map((n) => join(outDir, n)), timings, figures: ctx.figures };
@@ -180,7 +184,7 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
     db?.close();
     if (version) {
       await rm(join(version.dir, 'spill'), { recursive: true, force: true }).catch(() => {});
-      if (existsSync(version.dir)) (opts.notice ?? ((m: string) => opts.log.warn(m)))(`the unfinished batch is kept in ${version.dir}: \`dtsen run --resume\` with the same config and inputs continues it from its last finished stage`);
+      if (kept && existsSync(version.dir)) (opts.notice ?? ((m: string) => opts.log.warn(m)))(`the unfinished batch is kept in ${version.dir}: \`dtsen run --resume\` with the same config and inputs continues it from its last finished stage`);
     }
     throw e;
   } finally {

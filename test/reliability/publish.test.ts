@@ -278,12 +278,32 @@ describe('a batch folder: locked, published in one rename, resumable', () => {
     expect(outcomes.filter((o) => o.includes('SIGKILL')).length).toBeGreaterThanOrEqual(8);
   }, 600_000);
 
+  it('a batch that fails keeps its staging folder for --resume, says so, removes its spill folder and releases the lock', async () => {
+    const badTruth = join(dir, 'in', 'bad-truth.csv');
+    writeFileSync(badTruth, 'not a truth file\n');
+    const c = JSON.parse(readFileSync(cfg.exact, 'utf8')) as Record<string, unknown>;
+    const failing = join(dir, 'failing.json');
+    writeFileSync(failing, JSON.stringify({ ...c, truth: badTruth }));
+    const out = join(dir, 'failed', 'out');
+    const r = await run(['--config', failing, '--out', out]);
+    expect(r.code).not.toBe(0);
+    const versions = readdirSync(join(dir, 'failed', '.out.batches'));
+    expect(versions).toHaveLength(1);
+    const kept = join(dir, 'failed', '.out.batches', versions[0]);
+    expect(r.stderr).toContain(`the unfinished batch is kept in ${kept}`);
+    expect(existsSync(join(kept, 'dtsen.duckdb'))).toBe(true);
+    expect(existsSync(join(kept, 'spill'))).toBe(false);
+    expect(existsSync(join(dir, 'failed', '.out.lock'))).toBe(false);
+    expect(existsSync(out)).toBe(false);
+  }, 120_000);
+
   it('refuses to resume (exit 2) when an input changed since the batch began; a run without --resume discards it', async () => {
     const out = join(dir, 'changed', 'out');
     const running = startRun(['--config', cfg.exact, '--out', out]);
     expect(await running.waitFor(/"stage":"normalise","msg":"stage start"/)).toBe(true);
     running.child.kill('SIGKILL');
     await running.done;
+    await sleep(50);
     const staging = readdirSync(join(dir, 'changed', '.out.batches'));
     expect(staging).toHaveLength(1);
     const p3ke = join(dir, 'in', 'p3ke.csv');
@@ -292,7 +312,7 @@ describe('a batch folder: locked, published in one rename, resumable', () => {
     const r = await run(['--config', cfg.exact, '--out', out, '--resume']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`cannot resume: input file ${p3ke} was modified`);
-    expect(r.stderr).toContain('kept in');
+    expect(r.stderr).toContain('Run without --resume to start a new batch');
     expect(readdirSync(join(dir, 'changed', '.out.batches'))).toEqual(staging);
     const fresh = await run(['--config', cfg.exact, '--out', out]);
     expect(fresh.code, fresh.stderr).toBe(0);
