@@ -1,15 +1,20 @@
 /**
- * A batch: stages run in order over one DuckDB database, in a staging folder inside the output folder;
- * the finished files are renamed into place at the end, so a crashed run leaves nothing that looks complete.
+ * A batch: stages run in order over one DuckDB database, in the batch's own version folder beside the output
+ * folder (src/engine/batchdir.ts), under the folder's lock; each finished stage is checkpointed so that a batch
+ * can be resumed; the output folder is switched to the finished batch in one rename.
  */
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Db, lit } from './engine/db.ts';
 import type { Ctx, Progress, Stage } from './engine/context.ts';
 import { noProgress } from './engine/context.ts';
 import type { LoadedConfig } from './engine/config.ts';
 import type { Logger } from './engine/log.ts';
-import { publish, removeStaleTemps } from './engine/files.ts';
+import { fsyncPath } from './engine/files.ts';
+import { acquireLock, type LockHolder } from './engine/lock.ts';
+import { currentVersion, layoutOf, listVersions, migrate, newVersion, previousOf, publishVersion, removeVersions, resolveOutDir, type Version } from './engine/batchdir.ts';
+import { checkFingerprint, fingerprint, finishedStages, outputEntries, recordStage, removeUnfinishedOutputs, writeFingerprint, type FinishedStage } from './engine/resume.ts';
 import { ingestStage } from './stages/ingest/index.ts';
 import { validateStage } from './stages/validate/index.ts';
 import { normaliseStage } from './stages/normalise/index.ts';
@@ -56,68 +61,137 @@ export interface RunOptions {
   dryRun?: boolean;
   /** the key of the exported files' pseudonyms, needed when the config asks to pseudonymise */
   pseudonymKey?: string;
+  /** wait for another run writing the same output folder to finish, instead of refusing (LockedError) */
+  wait?: boolean;
+  /** told once when the run starts waiting for the folder's lock */
+  onWait?: (holder: LockHolder) => void;
+  /** continue the unfinished batch of the output folder from its first unfinished stage */
+  resume?: boolean;
+  /** messages for the user beside the error of a failed batch (default: the log) */
+  notice?: (message: string) => void;
 }
 
-async function runStages(ctx: Ctx, stages: readonly Stage[]): Promise<StageTiming[]> {
-  const timings: StageTiming[] = [];
+/** What a batch does around its stages: skip the ones a resumed batch finished, checkpoint each one done. */
+interface StageHooks {
+  /** stages finished before (a resumed batch), with their timings; they are not run again */
+  finished?: readonly StageTiming[];
+  /** called once a stage's tables are written, before the next stage starts */
+  done?(stage: Stage, timing: StageTiming, figures: Record<string, unknown> | undefined): Promise<void>;
+}
+
+async function runStages(ctx: Ctx, stages: readonly Stage[], hooks: StageHooks = {}): Promise<StageTiming[]> {
+  const timings: StageTiming[] = [...(hooks.finished ?? [])];
   ctx.figures.timings = timings;
   for (const stage of stages) {
+    if (hooks.finished?.some((t) => t.stage === stage.name)) continue;
     const t0 = performance.now();
+    ctx.log.info({ stage: stage.name }, 'stage start');
     ctx.progress.start(stage.name);
     const result = await stage.run(ctx);
     ctx.progress.done(stage.name, result.rows);
     const seconds = (performance.now() - t0) / 1000;
-    timings.push({ stage: stage.name, rows: result.rows, seconds: Number(seconds.toFixed(3)) });
+    const timing = { stage: stage.name, rows: result.rows, seconds: Number(seconds.toFixed(3)) };
+    timings.push(timing);
     if (result.figures) ctx.figures[stage.name] = result.figures;
+    await hooks.done?.(stage, timing, result.figures);
     ctx.log.info({ stage: stage.name, rows: result.rows, seconds: Number(seconds.toFixed(2)) }, 'stage done');
   }
   return timings;
 }
 
 export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<BatchResult> {
-  const { config, outDir } = loaded;
+  const { config } = loaded;
   const stages = opts.stages ?? BATCH_STAGES;
   const progress = opts.progress ?? noProgress;
   if (opts.dryRun) {
     const db = await Db.open({ threads: config.threads, memoryLimit: config.memory_limit });
     try {
-      const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir: '', truthPath: loaded.truthPath, log: opts.log, progress, figures: {} };
+      const ctx: Ctx = { db, config, sources: loaded.sources, outDir: loaded.outDir, stagingDir: '', truthPath: loaded.truthPath, log: opts.log, progress, figures: {} };
       const timings = await runStages(ctx, stages);
-      return { outDir, files: [], timings, figures: ctx.figures };
+      return { outDir: loaded.outDir, files: [], timings, figures: ctx.figures };
     } finally {
       db.close();
     }
   }
 
   if (stages.includes(exportStage)) checkPseudonymKey(config.pseudonymise, opts.pseudonymKey);
-  await mkdir(outDir, { recursive: true });
-  await removeStaleTemps(outDir);
-  const stagingDir = join(outDir, `.tmp-${process.pid}-staging`);
-  await mkdir(stagingDir, { recursive: true });
-  const db = await Db.open({
-    path: join(stagingDir, 'dtsen.duckdb'),
-    threads: config.threads,
-    memoryLimit: config.memory_limit,
-    tempDirectory: join(stagingDir, 'spill'),
-  });
-  let open = true;
+  await mkdir(dirname(loaded.outDir), { recursive: true });
+  const outDir = await resolveOutDir(loaded.outDir);
+  const layout = layoutOf(outDir);
+  const lock = await acquireLock(outDir, { log: opts.log, wait: opts.wait, onWait: opts.onWait });
+  let db: Db | undefined;
+  let version: Version | undefined;
+  // what a failure leaves: a batch that began its stages and was not published is kept for --resume
+  let kept = false;
   try {
+    await migrate(layout, opts.log);
+    const fp = await fingerprint(loaded);
+    const current = await currentVersion(layout);
+    const versions = await listVersions(layout);
+    const previous = previousOf(versions, current);
+    const published = versions.find((v) => v.id === current);
+    // Staging folders of runs that are gone: newer than the published batch (the lock says no live run holds one).
+    const dead = versions.filter((v) => v.id !== current && v.id !== previous?.id && (!published || v.seq > published.seq));
+    let finished: FinishedStage[] = [];
+    if (opts.resume) {
+      version = dead.at(-1);
+      if (version && existsSync(join(version.dir, 'dtsen.duckdb'))) {
+        await rm(join(version.dir, 'spill'), { recursive: true, force: true });
+        db = await openStaging(version.dir, config);
+        if (await checkFingerprint(db, fp, version.dir)) {
+          finished = await finishedStages(db);
+          await removeUnfinishedOutputs(version.dir, finished);
+          opts.log.info({ version: version.id, finished: finished.map((f) => f.stage) }, 'resuming an unfinished batch');
+        } else {
+          db.close();
+          db = undefined;
+        }
+      }
+      if (!db) {
+        opts.log.info({ out: outDir }, 'nothing to resume here: a new batch starts');
+        version = undefined;
+      }
+    }
+    await removeVersions(layout, new Set([current, previous?.id, version?.id].filter((v): v is string => Boolean(v))), opts.log);
+    if (!version || !db) {
+      version = await newVersion(layout);
+      db = await openStaging(version.dir, config);
+      await writeFingerprint(db, fp);
+    }
+    const stagingDir = version.dir;
     const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir, truthPath: loaded.truthPath, log: opts.log, progress, figures: {}, pseudonymKey: opts.pseudonymKey };
-    const timings = await runStages(ctx, stages);
+    for (const f of finished) if (f.figures) ctx.figures[f.stage] = f.figures;
+    const staging = db;
+    kept = true;
+    const timings = await runStages(ctx, stages, {
+      finished: finished.map((f) => ({ stage: f.stage, rows: f.rows, seconds: f.seconds })),
+      done: (stage, timing, figures) => recordStage(staging, stagingDir, stages.indexOf(stage), { ...timing, figures }),
+    });
     await db.run(`CREATE OR REPLACE TABLE batch_info AS SELECT ${lit(JSON.stringify(config))}::JSON AS config, ${lit(JSON.stringify(ctx.figures))}::JSON AS figures`);
     await db.run('CHECKPOINT');
     db.close();
-    open = false;
+    db = undefined;
     await rm(join(stagingDir, 'spill'), { recursive: true, force: true });
-    // report.json goes last: its presence marks a complete batch, so the old one goes first.
-    await rm(join(outDir, 'report.json'), { force: true });
-    const names = (await readdir(stagingDir)).filter((f) => !f.startsWith('.')).sort((a, b) => Number(a === 'report.json') - Number(b === 'report.json'));
-    for (const name of names) await publish(join(stagingDir, name), join(outDir, name));
-    await rm(stagingDir, { recursive: true, force: true });
-    return { outDir, files: names.map((n) => join(outDir, n)), timings, figures: ctx.figures };
+    // Everything on disk before the one rename that publishes it; the batch it replaces is kept as the previous one.
+    await fsyncPath(stagingDir, true);
+    opts.log.info({ version: version.id }, 'publishing');
+    await publishVersion(layout, version.id);
+    kept = false;
+    await removeVersions(layout, new Set([version.id, current].filter((v): v is string => Boolean(v))), opts.log);
+    const names = await outputEntries(stagingDir);
+    return { outDir, files: ['dtsen.duckdb', ...names].sort().map((n) => join(outDir, n)), timings, figures: ctx.figures };
   } catch (e) {
-    if (open) db.close();
-    await rm(stagingDir, { recursive: true, force: true });
+    db?.close();
+    if (version) {
+      await rm(join(version.dir, 'spill'), { recursive: true, force: true }).catch(() => {});
+      if (kept && existsSync(version.dir)) (opts.notice ?? ((m: string) => opts.log.warn(m)))(`the unfinished batch is kept in ${version.dir}: \`dtsen run --resume\` with the same config and inputs continues it from its last finished stage`);
+    }
     throw e;
+  } finally {
+    lock.release();
   }
+}
+
+async function openStaging(dir: string, config: LoadedConfig['config']): Promise<Db> {
+  return Db.open({ path: join(dir, 'dtsen.duckdb'), threads: config.threads, memoryLimit: config.memory_limit, tempDirectory: join(dir, 'spill') });
 }

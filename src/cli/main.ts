@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../engine/log.ts';
-import { InputError } from '../engine/errors.ts';
+import { EXIT, InputError, LockedError } from '../engine/errors.ts';
 import type { ConfigOverrides } from '../engine/config.ts';
 import type { BatchResult } from '../pipeline.ts';
 import { terminalProgress } from './progress.ts';
@@ -41,6 +41,8 @@ interface RunFlags {
   truth?: string;
   model?: string;
   pseudonymise?: boolean;
+  wait?: boolean;
+  resume?: boolean;
   logLevel: string;
 }
 
@@ -107,11 +109,20 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .option('--truth <file>', 'ground truth CSV (source,source_record_id,person_id) to evaluate against')
     .option('--model <file>', "a trained model.json (a batch's own output) to score with instead of training")
     .option('--pseudonymise', 'replace NIK and family-card numbers in the exported files by a keyed hash (key: env DTSEN_PSEUDONYM_KEY)')
+    .option('--wait', 'when another run is writing the output folder, wait for it to finish instead of refusing')
+    .option('--resume', "continue the output folder's unfinished batch (after a crash, a kill or a full disk) from its first unfinished stage")
     .action(async (f: RunFlags) => {
       const loaded = await loadConfig(f.config, overrides(f));
       // The key is read here only, and only when asked for; it is passed down, never logged or written.
       const pseudonymKey = loaded.config.pseudonymise ? process.env.DTSEN_PSEUDONYM_KEY : undefined;
-      const result = await runBatch(loaded, { log: io.log(f.logLevel), progress: terminalProgress(), pseudonymKey });
+      const result = await runBatch(loaded, {
+        log: io.log(f.logLevel),
+        progress: terminalProgress(),
+        pseudonymKey,
+        wait: f.wait,
+        resume: f.resume,
+        notice: (m) => process.stderr.write(`dtsen: ${m}\n`),
+      });
       printBatch(io.out, result);
     });
 
@@ -206,6 +217,10 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return EXIT_OK;
       return EXIT_INPUT;
+    }
+    if (e instanceof LockedError) {
+      process.stderr.write(`dtsen: ${e.message}\n`);
+      return EXIT.locked;
     }
     if (e instanceof InputError) {
       process.stderr.write(`dtsen: ${e.message}\n`);
