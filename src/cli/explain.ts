@@ -5,7 +5,8 @@ import { batchModel, openBatch, parseRecordRef, resolveRecords } from '../explai
 import { explainPair } from '../explain/pair.ts';
 import { explainRecord } from '../explain/record.ts';
 import { renderPair, renderRecord } from '../explain/render.ts';
-import { cellText, runQuery, toCsv } from '../explain/query.ts';
+import { cellText, READ_STATEMENTS, runQuery, toCsv } from '../explain/query.ts';
+import { quietOnClosedPipe } from './epipe.ts';
 import { printTable } from './table.ts';
 import { positiveInt } from './args.ts';
 
@@ -20,6 +21,7 @@ export function addExplainCommands(program: Command, out: NodeJS.WritableStream)
     .action(async (records: string[], f: { out: string; showValues?: boolean; json?: boolean }) => {
       if (records.length > 2) throw new InputError(`explain takes one or two records, got ${records.length}`);
       const refs = records.map(parseRecordRef);
+      quietOnClosedPipe(out);
       const batch = await openBatch(f.out);
       try {
         const resolved = await resolveRecords(batch, refs);
@@ -38,20 +40,21 @@ export function addExplainCommands(program: Command, out: NodeJS.WritableStream)
           else renderRecord(out, e);
         }
       } finally {
-        batch.close();
+        await batch.close();
       }
     });
 
   program
     .command('sql')
-    .description("run a query on a finished batch's database (read-only) and print the result")
-    .argument('<query>', 'SQL; several statements may be given, the last one is printed')
+    .description(`run ${READ_STATEMENTS} on a finished batch's database (read-only) and print the result`)
+    .argument('<query>', 'SQL: exactly one read statement; files outside the database cannot be read')
     .requiredOption('-o, --out <dir>', 'the batch output folder (holds dtsen.duckdb)')
     .option('--csv', 'print CSV')
     .option('--json', 'print JSON (an array of row objects)')
     .option('--limit <n>', 'print at most this many rows', positiveInt, 1000)
     .action(async (query: string, f: { out: string; csv?: boolean; json?: boolean; limit: number }) => {
       if (f.csv && f.json) throw new InputError('--csv and --json exclude each other');
+      quietOnClosedPipe(out);
       const batch = await openBatch(f.out);
       try {
         const r = await runQuery(batch.db, query, f.limit);
@@ -63,7 +66,7 @@ export function addExplainCommands(program: Command, out: NodeJS.WritableStream)
         if (note) (f.csv || f.json ? process.stderr : out).write(`${f.csv || f.json ? 'dtsen: ' : '\n'}${note}\n`);
         else if (!f.csv && !f.json) out.write(`\n${r.rows.length.toLocaleString('en-US')} row${r.rows.length === 1 ? '' : 's'}\n`);
       } finally {
-        batch.close();
+        await batch.close();
       }
     });
 }
