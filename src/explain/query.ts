@@ -55,7 +55,7 @@ async function prepareOne(db: Db, sql: string, what: string): Promise<DuckDBPrep
   try {
     statements = await db.conn.extractStatements(sql);
   } catch (e) {
-    throw new InputError((e as Error).message);
+    throw refusedOrInput(e);
   }
   if (statements.count === 0) throw new InputError(`no SQL statement given; dtsen sql runs ${READ_STATEMENTS}`);
   if (statements.count > 1) throw refused(`${what} holds ${statements.count} statements: one per call`);
@@ -66,10 +66,13 @@ async function prepareOne(db: Db, sql: string, what: string): Promise<DuckDBPrep
   }
 }
 
-/** DuckDB's error as the user's input; the sealed database's refusal (a file read, COPY TO a file) says what is allowed. */
+/** The sealed database's own refusals: a file outside it, a write to it, a setting. */
+const SEALED = /Permission Error|read-only mode|configuration has been locked/;
+
+/** DuckDB's error as the user's input; a refusal of the sealed database also says what is allowed. */
 function refusedOrInput(e: unknown): InputError {
   const message = (e as Error).message;
-  return message.startsWith('Permission Error') ? refused('statement refused', message) : new InputError(message);
+  return SEALED.test(message) ? refused('statement refused', message) : new InputError(message);
 }
 
 /** EXPLAIN [ANALYZE] [(options)] in front of the statement it explains. */
