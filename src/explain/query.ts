@@ -69,10 +69,14 @@ async function prepareOne(db: Db, sql: string, what: string): Promise<DuckDBPrep
 /** The sealed database's own refusals: a file outside it, a write to it, a setting. */
 const SEALED = /Permission Error|read-only mode|configuration has been locked/;
 
-/** DuckDB's error as the user's input; a refusal of the sealed database also says what is allowed. */
+/**
+ * DuckDB's error as the user's input; a refusal of the sealed database also says what is allowed. A conversion
+ * error quotes the value it could not convert — a NIK, a name —: the value is masked.
+ */
 function refusedOrInput(e: unknown): InputError {
   const message = (e as Error).message;
-  return SEALED.test(message) ? refused('statement refused', message) : new InputError(message);
+  if (SEALED.test(message)) return refused('statement refused', message);
+  return new InputError(/^Conversion Error/.test(message) ? message.replace(/'(?:[^']|'')*'/g, "'…'") : message);
 }
 
 /** EXPLAIN [ANALYZE] [(options)] in front of the statement it explains. */

@@ -224,6 +224,12 @@ describe('dtsen sql is read-only', () => {
     expectBatchUnchanged();
   });
 
+  it('masks the value a conversion error quotes (it may be a NIK or a name)', async () => {
+    const r = await inProcess(['sql', '--out', batch, 'SELECT name::INT FROM dtsen_person']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/Could not convert string '…' to INT/);
+  });
+
   it('ends quietly when the reader closes the pipe early (| head -1)', async () => {
     const cmd = `"${process.execPath}" "${BIN}" sql --out "${batch}" --limit 100000 'SELECT * FROM dtsen_link CROSS JOIN range(4)' | head -1; echo "status \${PIPESTATUS[0]}" >&2`;
     const r = await run('bash', ['-c', cmd]);
