@@ -1,6 +1,8 @@
 /** `dtsen explain` and `dtsen sql`: reading a finished batch (its database opened read-only). */
 import type { Command } from 'commander';
 import { InputError } from '../engine/errors.ts';
+import { quietOnClosedPipe } from './epipe.ts';
+import { READ_STATEMENTS } from '../explain/read-statements.ts';
 import { printTable } from './table.ts';
 import { positiveInt } from './args.ts';
 
@@ -20,6 +22,7 @@ export function addExplainCommands(program: Command, out: NodeJS.WritableStream)
       const { explainRecord } = await import('../explain/record.ts');
       const { renderPair, renderRecord } = await import('../explain/render.ts');
       const refs = records.map(parseRecordRef);
+      quietOnClosedPipe(out);
       const batch = await openBatch(f.out);
       try {
         const resolved = await resolveRecords(batch, refs);
@@ -38,14 +41,14 @@ export function addExplainCommands(program: Command, out: NodeJS.WritableStream)
           else renderRecord(out, e);
         }
       } finally {
-        batch.close();
+        await batch.close();
       }
     });
 
   program
     .command('sql')
-    .description("run a query on a finished batch's database (read-only) and print the result")
-    .argument('<query>', 'SQL; several statements may be given, the last one is printed')
+    .description(`run ${READ_STATEMENTS} on a finished batch's database (read-only) and print the result`)
+    .argument('<query>', 'SQL: exactly one read statement; files outside the database cannot be read')
     .requiredOption('-o, --out <dir>', 'the batch output folder (holds dtsen.duckdb)')
     .option('--csv', 'print CSV')
     .option('--json', 'print JSON (an array of row objects)')
@@ -54,6 +57,7 @@ export function addExplainCommands(program: Command, out: NodeJS.WritableStream)
       if (f.csv && f.json) throw new InputError('--csv and --json exclude each other');
       const { openBatch } = await import('../explain/batch.ts');
       const { cellText, runQuery, toCsv } = await import('../explain/query.ts');
+      quietOnClosedPipe(out);
       const batch = await openBatch(f.out);
       try {
         const r = await runQuery(batch.db, query, f.limit);
@@ -65,7 +69,7 @@ export function addExplainCommands(program: Command, out: NodeJS.WritableStream)
         if (note) (f.csv || f.json ? process.stderr : out).write(`${f.csv || f.json ? 'dtsen: ' : '\n'}${note}\n`);
         else if (!f.csv && !f.json) out.write(`\n${r.rows.length.toLocaleString('en-US')} row${r.rows.length === 1 ? '' : 's'}\n`);
       } finally {
-        batch.close();
+        await batch.close();
       }
     });
 }

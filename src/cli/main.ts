@@ -1,7 +1,7 @@
 /** The dtsen command line: argument parsing, progress and exit codes only — the work is in the stages. */
 import { Command, CommanderError, Option } from 'commander';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Logger } from '../engine/log.ts';
 import { EXIT, InputError, LockedError } from '../engine/errors.ts';
 import type { ConfigOverrides } from '../engine/config.ts';
@@ -10,8 +10,7 @@ import { terminalProgress } from './progress.ts';
 import { printTable } from './table.ts';
 import { addExplainCommands } from './explain.ts';
 import { positiveInt } from './args.ts';
-import type { Db } from '../engine/db.ts';
-import type { EvaluationFigures } from '../stages/evaluate/index.ts';
+import type { EvaluationFigures, SkippedEvaluation } from '../stages/evaluate/index.ts';
 import type { BlockingFigures } from '../stages/block/index.ts';
 import { printBlocking, printEvaluation, printFieldQuality } from './quality.ts';
 import { packageVersion } from './version.ts';
@@ -24,6 +23,9 @@ const runBatch: Lazy<typeof import('../pipeline.ts').runBatch> = async (...a) =>
 const generate: Lazy<typeof import('../generate/index.ts').generate> = async (...a) => (await import('../generate/index.ts')).generate(...a);
 const evaluate: Lazy<typeof import('../stages/evaluate/index.ts').evaluate> = async (...a) => (await import('../stages/evaluate/index.ts')).evaluate(...a);
 const linkageSchema = async () => (await import('../../schemas/config.ts')).Linkage;
+import { quietOnClosedPipe } from './epipe.ts';
+import { MIN_TRUTH_COVERAGE } from '../stages/evaluate/coverage.ts';
+const openBatch: Lazy<typeof import('../engine/batch.ts').openBatch> = async (...a) => (await import('../engine/batch.ts')).openBatch(...a);
 
 const EXIT_OK = 0;
 const EXIT_INTERNAL = 1;
@@ -76,14 +78,6 @@ function printReconciliation(out: NodeJS.WritableStream, figures: Record<string,
   const rec = (figures.validate as { reconciliation?: Record<string, unknown>[] } | undefined)?.reconciliation ?? [];
   out.write('\nReconciliation (rows read = accepted + quarantined)\n');
   printTable(out, rec, ['source', 'rows_read', 'rows_accepted', 'rows_quarantined', 'reconciled']);
-}
-
-/** The database of a finished batch (its output folder). */
-async function openBatch(out: string): Promise<Db> {
-  const dbPath = join(resolve(out), 'dtsen.duckdb');
-  if (!existsSync(dbPath)) throw new InputError('no finished batch here', { file: dbPath, expected: 'the output folder of a `dtsen run`' });
-  const { Db } = await import('../engine/db.ts');
-  return Db.open({ path: dbPath });
 }
 
 function printBatch(out: NodeJS.WritableStream, r: BatchResult): void {
@@ -157,21 +151,21 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
 
   program
     .command('evaluate')
-    .description("measure a finished batch's links against a ground-truth file")
-    .requiredOption('--truth <file>', 'ground truth CSV (source,source_record_id,person_id)')
+    .description("measure a finished batch's links against a ground-truth file (the batch is only read)")
+    .requiredOption('--truth <file>', `ground truth CSV (source,source_record_id,person_id[,family_id]) covering at least ${MIN_TRUTH_COVERAGE * 100}% of the accepted records`)
     .requiredOption('-o, --out <dir>', 'the batch output folder (holds dtsen.duckdb)')
     .option('--json', 'print JSON')
     .action(async (f: { truth: string; out: string; json?: boolean }) => {
-      if (!existsSync(f.truth)) throw new InputError('truth file not found', { file: resolve(f.truth) });
-      const db = await openBatch(f.out);
+      const truth = resolve(f.truth);
+      if (!existsSync(truth)) throw new InputError('truth file not found', { file: truth });
+      quietOnClosedPipe(io.out);
+      const batch = await openBatch(f.out, { allowedPaths: [truth] });
       try {
-        const stored = await db.one<{ config: string }>(`SELECT config::VARCHAR AS config FROM batch_info`).catch(() => undefined);
-        const linkage = (await linkageSchema()).parse(stored ? (JSON.parse(stored.config) as { linkage?: unknown }).linkage ?? {} : {});
-        const figures = await evaluate(db, resolve(f.truth), linkage);
+        const figures = await evaluate(batch.db, truth, batch.linkage);
         if (f.json) io.out.write(`${JSON.stringify(figures, null, 2)}\n`);
         else printEvaluation(io.out, figures);
       } finally {
-        db.close();
+        await batch.close();
       }
     });
 
@@ -179,24 +173,23 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .command('blocking')
     .description("a finished batch's blocking report: pairs per rule, largest blocks, and with a truth file the share of true pairs each rule finds")
     .requiredOption('-o, --out <dir>', 'the batch output folder (holds dtsen.duckdb)')
-    .option('--truth <file>', 'ground truth CSV (source,source_record_id,person_id); default: the figures of the batch, if it had one')
+    .option('--truth <file>', 'ground truth CSV (source,source_record_id,person_id[,family_id]); default: the figures of the batch, if it had one')
     .option('--json', 'print JSON')
     .action(async (f: { truth?: string; out: string; json?: boolean }) => {
-      const db = await openBatch(f.out);
+      const truthFile = f.truth === undefined ? undefined : resolve(f.truth);
+      if (truthFile && !existsSync(truthFile)) throw new InputError('truth file not found', { file: truthFile });
+      quietOnClosedPipe(io.out);
+      const batch = await openBatch(f.out, { allowedPaths: truthFile ? [truthFile] : [] });
       try {
-        const info = await db.one<{ config: string; figures: string }>(`SELECT config::VARCHAR AS config, figures::VARCHAR AS figures FROM batch_info`);
-        const figures = JSON.parse(info!.figures) as { link?: { blocking?: BlockingFigures }; evaluate?: EvaluationFigures };
+        const figures = batch.figures as { link?: { blocking?: BlockingFigures }; evaluate?: EvaluationFigures | SkippedEvaluation };
         const blocking = figures.link?.blocking;
-        if (!blocking) throw new InputError('this batch has no blocking figures (it was linked by the exact engine)', { file: join(resolve(f.out), 'dtsen.duckdb') });
-        let truth = figures.evaluate?.blocking;
-        if (f.truth) {
-          if (!existsSync(f.truth)) throw new InputError('truth file not found', { file: resolve(f.truth) });
-          truth = (await evaluate(db, resolve(f.truth), (await linkageSchema()).parse((JSON.parse(info!.config) as { linkage?: unknown }).linkage ?? {}))).blocking;
-        }
+        if (!blocking) throw new InputError('this batch has no blocking figures (it was linked by the exact engine)', { file: batch.dbPath });
+        let truth = (await import('../stages/evaluate/index.ts')).measuredQuality(figures.evaluate) ? figures.evaluate.blocking : undefined;
+        if (truthFile) truth = (await evaluate(batch.db, truthFile, batch.linkage)).blocking;
         if (f.json) io.out.write(`${JSON.stringify({ ...blocking, true_pairs: truth ?? null }, null, 2)}\n`);
         else printBlocking(io.out, blocking, truth);
       } finally {
-        db.close();
+        await batch.close();
       }
     });
   addExplainCommands(program, io.out);

@@ -1,5 +1,5 @@
 /** Printing of the quality figures (dtsen run, dtsen evaluate) and of the blocking report (dtsen blocking). */
-import type { EvaluationFigures } from '../stages/evaluate/index.ts';
+import { measuredQuality, type EvaluationFigures, type SkippedEvaluation } from '../stages/evaluate/index.ts';
 import type { BlockingFigures } from '../stages/block/index.ts';
 import type { MissingOptionalColumn } from '../stages/ingest/index.ts';
 import type { FieldQuality, QualityWarning } from '../stages/validate/quality.ts';
@@ -7,8 +7,15 @@ import { printTable } from './table.ts';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-export function printEvaluation(out: NodeJS.WritableStream, e: EvaluationFigures): void {
+/** The quality figures; for a run whose truth covered too little of the batch, why there are none. */
+export function printEvaluation(out: NodeJS.WritableStream, e: EvaluationFigures | SkippedEvaluation): void {
+  if (!measuredQuality(e)) {
+    out.write(`\nQuality not measured: ${e.quality_not_measured}\n`);
+    return;
+  }
+  const c = e.truth_coverage;
   out.write('\nQuality against the truth file (pairwise)\n');
+  out.write(`the truth covers ${c.records_with_truth.toLocaleString('en-US')} of the ${c.accepted_records.toLocaleString('en-US')} accepted records (${pct(c.share)})\n`);
   printTable(
     out,
     [

@@ -1,57 +1,17 @@
 /**
- * A finished batch opened for reading: its database (read-only), its linkage settings and its model.
- * Used by `dtsen explain` and `dtsen sql`; nothing here writes to the batch.
+ * Reading a finished batch for `dtsen explain`: its model, its blocking rule names, record references. The
+ * batch itself is opened by the engine's one read-only `openBatch` (re-exported here); nothing here writes.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { Db, lit } from '../engine/db.ts';
+import { join } from 'node:path';
 import { InputError } from '../engine/errors.ts';
 import { formatZodError } from '../engine/config.ts';
-import { Linkage } from '../../schemas/config.ts';
 import { Model } from '../../schemas/model.ts';
 import { SOURCES, type SourceName } from '../../schemas/canonical.ts';
+import type { OpenBatch } from '../engine/batch.ts';
 
-export interface OpenBatch {
-  dir: string;
-  db: Db;
-  linkage: Linkage;
-  /** the batch's figures (batch_info.figures), as the run recorded them */
-  figures: Record<string, unknown>;
-  close(): void;
-}
-
-/**
- * Opens DIR/dtsen.duckdb read-only. A finished batch has report.json (published last) beside its database;
- * anything else is an input error naming what is missing.
- */
-export async function openBatch(dir: string): Promise<OpenBatch> {
-  const out = resolve(dir);
-  const dbPath = join(out, 'dtsen.duckdb');
-  if (!existsSync(out)) throw new InputError('output folder not found', { file: out, expected: 'the output folder of a finished `dtsen run`' });
-  if (!existsSync(dbPath)) throw new InputError('no batch database here', { file: dbPath, expected: 'the output folder of a finished `dtsen run`' });
-  if (!existsSync(join(out, 'report.json'))) {
-    throw new InputError('the batch in this folder has not finished (report.json, written last, is missing)', { file: out, expected: 'a finished batch' });
-  }
-  let db: Db;
-  try {
-    db = await Db.open({ path: dbPath, readOnly: true });
-  } catch (e) {
-    throw new InputError(`cannot open the batch database read-only (${(e as Error).message})`, { file: dbPath });
-  }
-  try {
-    const info = (await db.tableExists('batch_info'))
-      ? await db.one<{ config: string; figures: string }>(`SELECT config::VARCHAR AS config, figures::VARCHAR AS figures FROM batch_info`)
-      : undefined;
-    if (!info) throw new InputError('the batch database has no batch_info table', { file: dbPath, expected: 'a database written by `dtsen run`' });
-    const config = JSON.parse(info.config) as { linkage?: unknown };
-    const linkage = Linkage.parse(config.linkage ?? {});
-    return { dir: out, db, linkage, figures: JSON.parse(info.figures) as Record<string, unknown>, close: () => db.close() };
-  } catch (e) {
-    db.close();
-    throw e;
-  }
-}
+export { openBatch, type OpenBatch } from '../engine/batch.ts';
 
 /**
  * The batch's model: model.json of the output folder, else the copy the run kept in batch_info. A batch
@@ -114,17 +74,19 @@ export function parseRecordRef(text: string): RecordRef {
 export async function resolveRecords(batch: OpenBatch, refs: RecordRef[]): Promise<ResolvedRecord[]> {
   const out: ResolvedRecord[] = [];
   for (const ref of refs) {
-    const row = await batch.db.one<{ rec_id: string }>(
-      `SELECT rec_id FROM person_clean WHERE source = ${lit(ref.source)} AND source_record_id = ${lit(ref.sourceRecordId)}`,
-    );
+    const row = await batch.db.one<{ rec_id: string }>(`SELECT rec_id FROM person_clean WHERE source = $1 AND source_record_id = $2`, [
+      ref.source,
+      ref.sourceRecordId,
+    ]);
     if (row) {
       out.push({ ...ref, recId: row.rec_id });
       continue;
     }
     const quarantined = (await batch.db.tableExists('quarantine'))
-      ? await batch.db.one<{ reason: string }>(
-          `SELECT reason FROM quarantine WHERE source = ${lit(ref.source)} AND source_record_id = ${lit(ref.sourceRecordId)} LIMIT 1`,
-        )
+      ? await batch.db.one<{ reason: string }>(`SELECT reason FROM quarantine WHERE source = $1 AND source_record_id = $2 LIMIT 1`, [
+          ref.source,
+          ref.sourceRecordId,
+        ])
       : undefined;
     if (quarantined) throw new InputError(`record ${formatRef(ref)} was quarantined (${quarantined.reason.split(':')[0]}) and is linked to nothing`);
     throw new InputError(`unknown record ${formatRef(ref)}: the batch holds no ${ref.source} record with this id`);

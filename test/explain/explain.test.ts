@@ -48,7 +48,7 @@ beforeAll(async () => {
   model = await batchModel(batch);
 });
 
-afterAll(() => batch?.close());
+afterAll(async () => batch?.close());
 
 describe('explaining a pair agrees with scored_pairs', () => {
   let stored: Record<string, unknown>[];
@@ -309,13 +309,13 @@ describe('dtsen sql', () => {
     expect(all.err).toContain('only the first 1000 rows shown');
   });
 
-  it('rejects writes (the database is read-only) and bad SQL with exit 2 and DuckDB\'s message', async () => {
+  it('refuses writes and bad SQL with exit 2 and a message saying what is allowed, or DuckDB\'s own', async () => {
     const before = statSync(join(out, 'dtsen.duckdb')).mtimeMs;
     const digest = readFileSync(join(out, 'dtsen.duckdb'));
     for (const q of ['DELETE FROM clusters', 'CREATE TABLE x AS SELECT 1', 'DROP TABLE scored_pairs']) {
       const r = await cli(['sql', '--out', out, q]);
       expect(r.code).toBe(2);
-      expect(r.err).toMatch(/read-only/);
+      expect(r.err).toMatch(/is not allowed; dtsen sql runs one read statement/);
     }
     const bad = await cli(['sql', '--out', out, 'SELEC 1']);
     expect(bad.code).toBe(2);
@@ -327,10 +327,14 @@ describe('dtsen sql', () => {
     expect(readFileSync(join(out, 'dtsen.duckdb')).equals(digest)).toBe(true);
   });
 
-  it('runs the statements before the last one (temporary tables work)', async () => {
+  it('runs exactly one statement per call', async () => {
     const r = await cli(['sql', '--out', out, 'CREATE TEMP TABLE t AS SELECT 41 AS v; SELECT v + 1 AS answer FROM t', '--json']);
-    expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toEqual([{ answer: 42 }]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('holds 2 statements: one per call');
+    expect(r.out).toBe('');
+    const one = await cli(['sql', '--out', out, 'WITH t AS (SELECT 41 AS v) SELECT v + 1 AS answer FROM t;', '--json']);
+    expect(one.code).toBe(0);
+    expect(JSON.parse(one.out)).toEqual([{ answer: 42 }]);
   });
 });
 

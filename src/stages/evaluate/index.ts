@@ -6,8 +6,10 @@
  * no pair list of the whole population is ever built; only the true pairs are listed, for the breakdown.
  */
 import type { Ctx, Stage } from '../../engine/context.ts';
+import { open } from 'node:fs/promises';
 import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
+import { InputError } from '../../engine/errors.ts';
 import type { Linkage } from '../../../schemas/config.ts';
 import { allowedSourcePairsSql } from '../block/index.ts';
 import { BLOCKING_RULES } from '../block/rules.ts';
@@ -31,6 +33,7 @@ export interface EvaluationFigures extends QualityFigures {
   share_persons_exactly_one_cluster: number;
   records_evaluated: number;
   records_without_truth: number;
+  truth_coverage: TruthCoverage;
   false_negatives: { never_candidate: number; scored_below_threshold: number; held_apart_as_hard_negative: number; split_by_clustering: number };
   false_positives: {
     /** links (pairs at or above the threshold that joined two records) between records of different persons */
@@ -116,16 +119,137 @@ function quality(truePairs: number, predicted: number, tp: number): QualityFigur
   return { precision, recall, f1, true_pairs: truePairs, predicted_pairs: predicted, true_positive_pairs: tp };
 }
 
-export async function loadTruth(db: Db, truthPath: string): Promise<void> {
-  await db.run(`
-    CREATE OR REPLACE TABLE truth AS
-    SELECT trim(source) AS source, trim(source_record_id) AS source_record_id, trim(person_id) AS person_id,
-           ${'nullif(trim(family_id), \'\')'} AS family_id
-    FROM read_csv(${lit(truthPath)}, header = true, all_varchar = true, union_by_name = true, columns = {'source': 'VARCHAR', 'source_record_id': 'VARCHAR', 'person_id': 'VARCHAR', 'family_id': 'VARCHAR'}, auto_detect = false, delim = ',', quote = '"')
-  `);
+/** The columns of a truth file; family_id may be left out. */
+const TRUTH_COLUMNS = ['source', 'source_record_id', 'person_id', 'family_id'] as const;
+const REQUIRED_TRUTH_COLUMNS = ['source', 'source_record_id', 'person_id'];
+const TRUTH_EXPECTED = 'a CSV with the header source,source_record_id,person_id (and optionally family_id)';
+
+export { MIN_TRUTH_COVERAGE } from './coverage.ts';
+import { MIN_TRUTH_COVERAGE } from './coverage.ts';
+
+/** How much of the batch the truth covers. */
+export interface TruthCoverage {
+  /** the batch's accepted records (person_clean) */
+  accepted_records: number;
+  /** accepted records with a truth row */
+  records_with_truth: number;
+  records_without_truth: number;
+  /** records_with_truth / accepted_records */
+  share: number;
+  /** MIN_TRUTH_COVERAGE: below it quality is not measured */
+  minimum_share: number;
+  truth_rows: number;
+  /** truth rows that match no accepted record (records quarantined, or not in the batch) */
+  truth_rows_not_in_batch: number;
 }
 
+/** A run whose truth covers too little of the batch records its coverage and no quality figures. */
+export interface SkippedEvaluation {
+  truth_coverage: TruthCoverage;
+  quality_not_measured: string;
+}
+
+/** The truth covers less than MIN_TRUTH_COVERAGE of the batch's accepted records (exit 2 for `dtsen evaluate`). */
+export class TruthCoverageError extends InputError {
+  constructor(
+    readonly coverage: TruthCoverage,
+    file: string,
+  ) {
+    super(coverageMessage(coverage), { file, expected: `a truth row for at least ${pct(coverage.minimum_share)} of the accepted records` });
+    this.name = 'TruthCoverageError';
+  }
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+function coverageMessage(c: TruthCoverage): string {
+  return (
+    `the truth covers ${c.records_with_truth.toLocaleString('en-US')} of the batch's ${c.accepted_records.toLocaleString('en-US')} accepted records (${pct(c.share)}), ` +
+    `below the ${pct(c.minimum_share)} needed: precision and recall are not measured ` +
+    `(${c.truth_rows_not_in_batch.toLocaleString('en-US')} of its ${c.truth_rows.toLocaleString('en-US')} rows match no accepted record)`
+  );
+}
+
+/** The header line of the truth file, as column names (read in JS: the CSV reader is then told the exact columns). */
+async function truthHeader(truthPath: string): Promise<string[]> {
+  let head: string;
+  try {
+    const fh = await open(truthPath, 'r');
+    try {
+      const buf = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      head = buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? 'truth file not found' : `truth file cannot be read (${code ?? (e as Error).message})`, { file: truthPath });
+  }
+  const line = head.replace(/^\uFEFF/, '').split(/\r?\n/)[0];
+  const names = line.split(',').map((n) => n.trim().replace(/^"(.*)"$/, '$1').trim().toLowerCase());
+  const missing = REQUIRED_TRUTH_COLUMNS.filter((c) => !names.includes(c));
+  if (line.trim() === '' || missing.length) {
+    throw new InputError(`truth file header lacks ${missing.join(', ') || 'every column'}`, { file: truthPath, row: 1, expected: TRUTH_EXPECTED });
+  }
+  const twice = names.find((n, i) => n !== '' && names.indexOf(n) !== i);
+  if (twice) throw new InputError(`truth file header names ${twice} twice`, { file: truthPath, row: 1, column: twice, expected: TRUTH_EXPECTED });
+  return names;
+}
+
+/**
+ * The truth file into the TEMPORARY table truth (source, source_record_id, person_id, family_id): nothing is
+ * written into the batch's database. Extra columns are ignored; a row without a source, record id or person id,
+ * or a record given twice, is an input error naming the line.
+ */
+export async function loadTruth(db: Db, truthPath: string): Promise<void> {
+  const names = await truthHeader(truthPath);
+  // Columns by position (c0, c1, …): the file's own names never go into the SQL.
+  const columns = names.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ');
+  const col = (name: string) => (names.includes(name) ? `c${names.indexOf(name)}` : 'NULL::VARCHAR');
+  try {
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE truth_raw AS
+       SELECT row_number() OVER () + 1 AS line,
+              trim(${col('source')}) AS source, trim(${col('source_record_id')}) AS source_record_id, trim(${col('person_id')}) AS person_id,
+              nullif(trim(${col('family_id')}), '') AS family_id
+       FROM read_csv($1, header = true, auto_detect = false, columns = {${columns}}, delim = ',', quote = '"', escape = '"', parallel = false)`,
+      [truthPath],
+    );
+  } catch (e) {
+    throw new InputError(`truth file cannot be read as CSV (${(e as Error).message.split('\n')[0]})`, { file: truthPath, expected: TRUTH_EXPECTED });
+  }
+  try {
+    for (const c of REQUIRED_TRUTH_COLUMNS) {
+      const empty = await db.one<{ line: string }>(`SELECT min(line) AS line FROM truth_raw WHERE nullif(${c}, '') IS NULL HAVING count(*) > 0`);
+      if (empty) throw new InputError(`${c} is empty`, { file: truthPath, row: Number(empty.line), column: c, expected: TRUTH_EXPECTED });
+    }
+    const dup = await db.one<{ line: string; first: string }>(`
+      SELECT max(line) AS line, min(line) AS first FROM truth_raw GROUP BY source, source_record_id HAVING count(*) > 1 ORDER BY min(line) LIMIT 1`);
+    if (dup) throw new InputError(`the record of line ${dup.first} is given again`, { file: truthPath, row: Number(dup.line), column: 'source_record_id', expected: 'one truth row per source record' });
+    await db.run(`CREATE OR REPLACE TEMP TABLE truth AS SELECT ${TRUTH_COLUMNS.join(', ')} FROM truth_raw`);
+  } finally {
+    await db.run(`DROP TABLE IF EXISTS temp.truth_raw`);
+  }
+}
+
+/** Evaluation's temporary tables, dropped when it ends. */
+const EVAL_TABLES = ['truth', 'truth_raw', 'eval_records', 'eval_true_pairs', 'eval_scored'];
+
+/**
+ * Quality figures against the truth file. Every table it makes is TEMPORARY and dropped at the end, so a
+ * finished batch's database is only read. Throws TruthCoverageError when the truth covers less than
+ * MIN_TRUTH_COVERAGE of the accepted records.
+ */
 export async function evaluate(db: Db, truthPath: string, linkage: Linkage): Promise<EvaluationFigures> {
+  try {
+    return await measure(db, truthPath, linkage);
+  } finally {
+    for (const t of EVAL_TABLES) await db.run(`DROP TABLE IF EXISTS temp.${t}`);
+  }
+}
+
+async function measure(db: Db, truthPath: string, linkage: Linkage): Promise<EvaluationFigures> {
   await loadTruth(db, truthPath);
   await db.run(`
     CREATE OR REPLACE TEMP TABLE eval_records AS
@@ -135,7 +259,19 @@ export async function evaluate(db: Db, truthPath: string, linkage: Linkage): Pro
   `);
   await db.run(provinceColumnsSql(await db.tableExists('dtsen_person')));
   const evaluated = await db.count(`SELECT count(*) FROM eval_records`);
-  const withoutTruth = (await db.count(`SELECT count(*) FROM person_clean`)) - evaluated;
+  const accepted = await db.count(`SELECT count(*) FROM person_clean`);
+  const withoutTruth = accepted - evaluated;
+  const truthRows = await db.count(`SELECT count(*) FROM truth`);
+  const coverage: TruthCoverage = {
+    accepted_records: accepted,
+    records_with_truth: evaluated,
+    records_without_truth: withoutTruth,
+    share: accepted > 0 ? evaluated / accepted : 0,
+    minimum_share: MIN_TRUTH_COVERAGE,
+    truth_rows: truthRows,
+    truth_rows_not_in_batch: truthRows - evaluated,
+  };
+  if (coverage.share < MIN_TRUTH_COVERAGE) throw new TruthCoverageError(coverage, truthPath);
   const truePairs = await db.count(pairCountSql('eval_records', 'person_id', linkage));
   const predicted = await db.count(pairCountSql('eval_records', 'cluster_id', linkage));
   const tp = await db.count(pairCountSql('eval_records', 'cluster_id, person_id', linkage));
@@ -174,7 +310,7 @@ export async function evaluate(db: Db, truthPath: string, linkage: Linkage): Pro
     GROUP BY ALL ORDER BY r.rule_id`);
   const candidates = await db.count(`SELECT count(*) FROM eval_true_pairs WHERE candidate`);
   const allowedTrue = await db.count(`SELECT count(*) FROM eval_true_pairs`);
-  await db.run(`DROP TABLE eval_true_pairs`);
+  await db.run(`DROP TABLE temp.eval_true_pairs`);
   // False positives: the links (pairs that joined two records) between records of different persons.
   const fpEdges = `scored_pairs s JOIN eval_records l ON l.rec_id = s.rec_id_l JOIN eval_records r ON r.rec_id = s.rec_id_r
     WHERE ${linkable} AND l.person_id <> r.person_id`;
@@ -196,6 +332,7 @@ export async function evaluate(db: Db, truthPath: string, linkage: Linkage): Pro
     share_persons_exactly_one_cluster: persons > 0 ? exactlyOne / persons : 1,
     records_evaluated: evaluated,
     records_without_truth: withoutTruth,
+    truth_coverage: coverage,
     false_negatives: {
       never_candidate: Number(fn?.never_candidate ?? 0),
       scored_below_threshold: Number(fn?.below ?? 0),
@@ -305,12 +442,30 @@ async function weightHistogram(db: Db): Promise<WeightBin[]> {
   return rows.map((r) => ({ bin_start: r.w, bin_end: r.w + 1, same_person: Number(r.same), different_persons: Number(r.different) }));
 }
 
+/**
+ * In a run: the quality figures, or — when the truth covers too little of the batch — its coverage alone, with
+ * a warning (the batch itself is fine; only its measurement is not possible).
+ */
 export const evaluateStage: Stage = {
   name: 'evaluate',
   async run(ctx: Ctx) {
     if (!ctx.truthPath) return { rows: 0 };
-    const figures = await evaluate(ctx.db, ctx.truthPath, ctx.config.linkage);
+    let figures: EvaluationFigures;
+    try {
+      figures = await evaluate(ctx.db, ctx.truthPath, ctx.config.linkage);
+    } catch (e) {
+      if (!(e instanceof TruthCoverageError)) throw e;
+      const c = e.coverage;
+      ctx.log.warn({ stage: 'evaluate', records_with_truth: c.records_with_truth, accepted_records: c.accepted_records, share: c.share, minimum_share: c.minimum_share }, 'the truth covers too few records: quality not measured');
+      const skipped: SkippedEvaluation = { truth_coverage: c, quality_not_measured: coverageMessage(c) };
+      return { rows: c.records_with_truth, figures: skipped as unknown as Record<string, unknown> };
+    }
     ctx.log.info({ stage: 'evaluate', precision: figures.precision, recall: figures.recall, f1: figures.f1, baseline_f1: figures.baseline.f1 }, 'evaluated');
     return { rows: figures.records_evaluated, figures: figures as unknown as Record<string, unknown> };
   },
 };
+
+/** The figures of a run's evaluate stage measured quality (and did not only record the truth's coverage). */
+export function measuredQuality(f: EvaluationFigures | SkippedEvaluation | undefined): f is EvaluationFigures {
+  return f !== undefined && !('quality_not_measured' in f);
+}

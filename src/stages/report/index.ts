@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Ctx, Stage } from '../../engine/context.ts';
 import { writeFileAtomic } from '../../engine/files.ts';
-import type { EvaluationFigures } from '../evaluate/index.ts';
+import { measuredQuality, type EvaluationFigures, type SkippedEvaluation } from '../evaluate/index.ts';
 import type { MissingOptionalColumn } from '../ingest/index.ts';
 import type { FieldQuality, QualityWarning } from '../validate/quality.ts';
 import { CHARTS, chartById, hasData, renderChart, type RenderedChart } from './charts.ts';
@@ -39,7 +39,7 @@ export interface ReportJson {
   link?: { engine: string; candidate_pairs?: number; scored_pairs?: number; model_source?: string; blocking?: { rules: Row[] } };
   cluster?: { clusters: number; size_distribution: { size: number; clusters: number }[] };
   survive?: { persons: number; source_overlap: Row[] };
-  evaluate?: EvaluationFigures;
+  evaluate?: EvaluationFigures | SkippedEvaluation;
   report: ReportFigures & { summary: Summary };
   [stage: string]: unknown;
 }
@@ -47,7 +47,8 @@ export interface ReportJson {
 function summary(f: Record<string, unknown>, r: ReportFigures): Summary {
   const rec = ((f.validate as ReportJson['validate'])?.reconciliation ?? []) as { rows_read: number; rows_accepted: number; rows_quarantined: number }[];
   const sum = (k: 'rows_read' | 'rows_accepted' | 'rows_quarantined') => rec.reduce((a, x) => a + x[k], 0);
-  const ev = f.evaluate as EvaluationFigures | undefined;
+  const evaluated = f.evaluate as EvaluationFigures | SkippedEvaluation | undefined;
+  const ev = measuredQuality(evaluated) ? evaluated : undefined;
   const provinces = r.provinces;
   return {
     rows_read: sum('rows_read'),
@@ -103,7 +104,9 @@ export async function renderHtml(json: ReportJson): Promise<string> {
   };
   const r = json.report;
   const s = r.summary;
-  const ev = json.evaluate;
+  const ev = measuredQuality(json.evaluate) ? json.evaluate : undefined;
+  // A truth file was given but covered too little of the batch: say so instead of "no truth file".
+  const notMeasured = json.evaluate && !ev ? (json.evaluate as SkippedEvaluation).quality_not_measured : undefined;
   const sections: Section[] = [];
 
   sections.push({
@@ -223,7 +226,7 @@ export async function renderHtml(json: ReportJson): Promise<string> {
           ? `<h3>Precision and recall per province</h3><p class="explain">Pairwise, against the truth file: precision over the pairs inside the golden records of the province, recall over the true pairs of the persons of the province (a person counts in the province of the golden record holding its first record).</p>
       ${chart('province_quality', 'Pairwise precision and recall per province', 'No evaluated records.')}
       ${table(byProv as unknown as Row[], ['province', { key: 'true_pairs', label: 'true pairs' }, { key: 'true_pairs_found', label: 'found' }, { key: 'predicted_pairs', label: 'linked pairs' }, { key: 'predicted_pairs_true', label: 'correct' }, { key: 'precision', format: 'pct' }, { key: 'recall', format: 'pct' }])}`
-          : '<p class="none">No truth file was given: quality per province is not measured.</p>'
+          : `<p class="none">${notMeasured ? `Quality not measured: ${esc(notMeasured)}.` : 'No truth file was given: quality per province is not measured.'}</p>`
       }`,
   });
 
@@ -258,7 +261,9 @@ export async function renderHtml(json: ReportJson): Promise<string> {
       <p class="explain">Pair level, over the scored candidate pairs: at each threshold on the match weight (every ${fmt(ev.threshold_curve.step_bits, 'num')} bit), a pair is predicted when its weight is at least the threshold; hard negatives (kept apart by the guard) never are. Recall's denominator is every true pair (${int(ev.threshold_curve.true_pairs)}), so its ceiling is what blocking found. The links clustering adds through a third record are not counted here, so the values differ slightly from the cluster-level figures above.</p>
       ${chart('threshold_curve', 'Pair-level precision, recall and F1 by threshold; the dashed line is the threshold in use', 'No scored pairs.')}
       ${table(curveRows(ev), [{ key: 'at', label: 'threshold' }, { key: 'match_weight', label: 'weight (bits)', format: 'num' }, { key: 'match_probability', label: 'probability', format: 'prob' }, { key: 'predicted_pairs', label: 'pairs predicted' }, { key: 'true_positive_pairs', label: 'correct' }, { key: 'precision', format: 'pct' }, { key: 'recall', format: 'pct' }, { key: 'f1', label: 'F1', format: 'pct' }], 'pair-level figures at some thresholds')}`
-      : '<p class="none">No truth file was given (<code>--truth</code> or <code>truth</code> in the config): quality is not measured.</p>',
+      : notMeasured
+        ? `<p class="none">Quality not measured: ${esc(notMeasured)}.</p>`
+        : '<p class="none">No truth file was given (<code>--truth</code> or <code>truth</code> in the config): quality is not measured.</p>',
   });
 
   sections.push({
