@@ -5,7 +5,9 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Db, lit } from './engine/db.ts';
-import type { Ctx, Progress, Stage } from './engine/context.ts';
+import type { Ctx, Progress, Stage, StageResult } from './engine/context.ts';
+import { StoppedError } from './engine/errors.ts';
+import { asResourceError } from './engine/resources.ts';
 import { noProgress } from './engine/context.ts';
 import type { LoadedConfig } from './engine/config.ts';
 import type { Logger } from './engine/log.ts';
@@ -56,15 +58,36 @@ export interface RunOptions {
   dryRun?: boolean;
   /** the key of the exported files' pseudonyms, needed when the config asks to pseudonymise */
   pseudonymKey?: string;
+  /** aborting it stops the batch: the running query is interrupted and a StoppedError is thrown (the CLI's SIGINT/SIGTERM) */
+  signal?: AbortSignal;
 }
 
-async function runStages(ctx: Ctx, stages: readonly Stage[]): Promise<StageTiming[]> {
+/** The signal's name, from the reason the CLI aborted with ('SIGINT' or 'SIGTERM'; SIGTERM for anything else). */
+function signalName(signal: AbortSignal): 'SIGINT' | 'SIGTERM' {
+  return signal.reason === 'SIGINT' ? 'SIGINT' : 'SIGTERM';
+}
+
+/**
+ * The stages in order. A stage's failure is named: a signal → StoppedError, a lack of memory or disk →
+ * ResourceError with the stage (see engine/resources.ts); anything else as it was thrown.
+ */
+async function runStages(ctx: Ctx, stages: readonly Stage[], signal?: AbortSignal): Promise<StageTiming[]> {
   const timings: StageTiming[] = [];
   ctx.figures.timings = timings;
   for (const stage of stages) {
+    if (signal?.aborted) throw new StoppedError(signalName(signal), stage.name);
     const t0 = performance.now();
+    ctx.log.info({ stage: stage.name }, 'stage started');
     ctx.progress.start(stage.name);
-    const result = await stage.run(ctx);
+    let result: StageResult;
+    try {
+      // guard: a signal interrupts the stage's queries, and no query runs any more when the stage has ended
+      result = await ctx.db.guard(signal, () => stage.run(ctx));
+    } catch (e) {
+      if (signal?.aborted) throw new StoppedError(signalName(signal), stage.name);
+      const folders = [ctx.outDir, ctx.config.temp_directory].filter((f): f is string => Boolean(f));
+      throw (await asResourceError(e, { stage: stage.name, db: ctx.db, memoryLimit: ctx.config.memory_limit, folders })) ?? e;
+    }
     ctx.progress.done(stage.name, result.rows);
     const seconds = (performance.now() - t0) / 1000;
     timings.push({ stage: stage.name, rows: result.rows, seconds: Number(seconds.toFixed(3)) });
@@ -79,13 +102,13 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
   const stages = opts.stages ?? BATCH_STAGES;
   const progress = opts.progress ?? noProgress;
   if (opts.dryRun) {
-    const db = await Db.open({ threads: config.threads, memoryLimit: config.memory_limit });
+    const db = await Db.open({ threads: config.threads, memoryLimit: config.memory_limit, tempDirectory: config.temp_directory });
     try {
-      const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir: '', truthPath: loaded.truthPath, log: opts.log, progress, figures: {} };
-      const timings = await runStages(ctx, stages);
+      const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir: '', truthPath: loaded.truthPath, log: opts.log, progress, figures: {}, signal: opts.signal };
+      const timings = await runStages(ctx, stages, opts.signal);
       return { outDir, files: [], timings, figures: ctx.figures };
     } finally {
-      db.close();
+      await db.close();
     }
   }
 
@@ -98,15 +121,15 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
     path: join(stagingDir, 'dtsen.duckdb'),
     threads: config.threads,
     memoryLimit: config.memory_limit,
-    tempDirectory: join(stagingDir, 'spill'),
+    tempDirectory: config.temp_directory ?? join(stagingDir, 'spill'),
   });
   let open = true;
   try {
-    const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir, truthPath: loaded.truthPath, log: opts.log, progress, figures: {}, pseudonymKey: opts.pseudonymKey };
-    const timings = await runStages(ctx, stages);
+    const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir, truthPath: loaded.truthPath, log: opts.log, progress, figures: {}, pseudonymKey: opts.pseudonymKey, signal: opts.signal };
+    const timings = await runStages(ctx, stages, opts.signal);
     await db.run(`CREATE OR REPLACE TABLE batch_info AS SELECT ${lit(JSON.stringify(config))}::JSON AS config, ${lit(JSON.stringify(ctx.figures))}::JSON AS figures`);
     await db.run('CHECKPOINT');
-    db.close();
+    await db.close();
     open = false;
     await rm(join(stagingDir, 'spill'), { recursive: true, force: true });
     // report.json goes last: its presence marks a complete batch, so the old one goes first.
@@ -116,7 +139,7 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
     await rm(stagingDir, { recursive: true, force: true });
     return { outDir, files: names.map((n) => join(outDir, n)), timings, figures: ctx.figures };
   } catch (e) {
-    if (open) db.close();
+    if (open) await db.close();
     await rm(stagingDir, { recursive: true, force: true });
     throw e;
   }

@@ -5,7 +5,7 @@
 import PQueue from 'p-queue';
 import { basename } from 'node:path';
 import type { Ctx, ResolvedSource, Stage } from '../../engine/context.ts';
-import type { Db } from '../../engine/db.ts';
+import { TaskGroup, type Db } from '../../engine/db.ts';
 import { ident, lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
 import { CANONICAL_FIELD_NAMES, SOURCES, type CanonicalField } from '../../../schemas/canonical.ts';
@@ -87,22 +87,31 @@ async function ingestSource(db: Db, src: ResolvedSource, snapshotId: string): Pr
 export const ingestStage: Stage = {
   name: 'ingest',
   async run(ctx: Ctx) {
+    // The sources load at once, each on its own connection. The first failure cancels the rest: the queue is
+    // cleared (no further source starts), the running reads are interrupted and awaited, then that error is thrown.
     const queue = new PQueue({ concurrency: Math.max(1, Math.min(ctx.sources.length, ctx.config.threads ?? 2)) });
-    const results = await Promise.all(
-      ctx.sources.map((src) =>
-        queue.add(async () => {
-          const conn = await ctx.db.fork();
+    const group = new TaskGroup(ctx.db, ctx.signal);
+    group.onCancel(() => queue.clear());
+    const pending = ctx.sources.map((src) =>
+      queue.add(() =>
+        group.run(async () => {
+          const conn = await group.fork();
           try {
             const r = await ingestSource(conn, src, ctx.config.snapshot_id);
+            if (group.cancelled) return r;
             ctx.log.info({ stage: 'ingest', source: src.name, format: r.format, files: r.files.length, rows_read: r.rows_read, rows_rejected: r.rows_rejected }, 'source read');
             ctx.progress.update('ingest', r.rows_read, src.name);
             return r;
           } finally {
-            conn.close();
+            await conn.close();
           }
         }),
       ),
     );
+    // A cleared task never settles: wait for the queue to be idle, not for every task's promise.
+    await queue.onIdle();
+    await group.wait();
+    const results = (await Promise.all(pending)) as SourceIngest[];
     const sources = results.map(({ recordSql, ...figures }) => ({ recordSql: recordSql!, figures }));
     await ctx.db.run(`
       -- a view: the mapping is a projection of the raw tables, and the rows are not written a second time
