@@ -88,6 +88,8 @@ async function runStages(ctx: Ctx, stages: readonly Stage[], signal?: AbortSigna
       const folders = [ctx.outDir, ctx.config.temp_directory].filter((f): f is string => Boolean(f));
       throw (await asResourceError(e, { stage: stage.name, db: ctx.db, memoryLimit: ctx.config.memory_limit, folders })) ?? e;
     }
+    // a stage that ended although the signal came (work in JS) does not let the batch go on
+    if (signal?.aborted) throw new StoppedError(signalName(signal), stage.name);
     ctx.progress.done(stage.name, result.rows);
     const seconds = (performance.now() - t0) / 1000;
     timings.push({ stage: stage.name, rows: result.rows, seconds: Number(seconds.toFixed(3)) });

@@ -12,6 +12,7 @@ export async function prepareOutDir(dir: string): Promise<void> {
   const expected = 'a folder that exists or can be created, and can be written';
   const st = await stat(dir).catch((e: unknown) => {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new InputError('the output folder cannot be created (a part of its path is a file)', { file: dir, expected });
     throw new InputError(`the output folder cannot be read (${code(e)})`, { file: dir, expected });
   });
   if (st && !st.isDirectory()) throw new InputError('the output folder is not a folder but a file', { file: dir, expected });
