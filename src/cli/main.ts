@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../engine/log.ts';
 import { EXIT, InputError, LockedError, ResourceError, StoppedError } from '../engine/errors.ts';
 import { asResourceError } from '../engine/resources.ts';
-import { prepareOutDir } from '../engine/outdir.ts';
+import { checkOutDir } from '../engine/outdir.ts';
 import { loadConfig, type ConfigOverrides } from '../engine/config.ts';
 import { runBatch, VALIDATE_STAGES, type BatchResult } from '../pipeline.ts';
 import { terminalProgress } from './progress.ts';
@@ -139,7 +139,7 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (f: RunFlags) => {
       const loaded = await loadConfig(f.config, overrides(f));
-      await prepareOutDir(loaded.outDir);
+      await checkOutDir(loaded.outDir);
       // The key is read here only, and only when asked for; it is passed down, never logged or written.
       const pseudonymKey = loaded.config.pseudonymise ? process.env.DTSEN_PSEUDONYM_KEY : undefined;
       const log = io.log(f.logLevel);

@@ -225,7 +225,11 @@ export class Db {
       this.shared.closed = true;
       if (this.shared.inflight.size > 0) await Db.interruptAndWait(this.shared.conns, () => [...this.shared.inflight]);
       for (const db of this.shared.conns) db.closeConnection();
-      this.shared.instance.closeSync();
+      try {
+        this.shared.instance.closeSync();
+      } catch {
+        // an instance DuckDB invalidated (a failed write) may refuse to close cleanly; nothing runs on it any more
+      }
       return;
     }
     if (this.closed || this.shared.closed) return;
@@ -240,7 +244,11 @@ export class Db {
     if (this.closed) return;
     this.closed = true;
     this.shared.conns.delete(this);
-    this.conn.closeSync();
+    try {
+      this.conn.closeSync();
+    } catch {
+      // see close(): nothing runs on it any more
+    }
   }
 }
 
