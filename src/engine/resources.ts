@@ -60,7 +60,7 @@ async function memoryLimit(ctx: ResourceContext): Promise<string> {
 export async function asResourceError(e: unknown, ctx: ResourceContext): Promise<ResourceError | undefined> {
   const kind = resourceKind(e);
   if (!kind) return undefined;
-  const where = ctx.stage ? `during stage ${ctx.stage}` : 'while finishing the batch';
+  const where = ctx.stage ? `during stage ${ctx.stage}` : 'while preparing or publishing the batch';
   if (kind === 'memory') {
     const limit = await memoryLimit(ctx);
     return new ResourceError(
