@@ -106,6 +106,8 @@ export const BatchConfig = z
       .refine((s) => Object.values(s).some(Boolean), { message: 'at least one source is needed' }),
     threads: z.number().int().min(1).max(256).optional(),
     memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'memory_limit like "4GB"').optional(),
+    /** DuckDB's spill folder (absolute, or relative to the config); default: a folder inside the batch's staging folder */
+    temp_directory: z.string().min(1).optional(),
     linkage: Linkage.default(Linkage.parse({})),
     /** optional ground truth (source,source_record_id,person_id) used only to evaluate */
     truth: z.string().optional(),

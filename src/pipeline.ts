@@ -7,7 +7,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Db, lit } from './engine/db.ts';
-import type { Ctx, Progress, Stage } from './engine/context.ts';
+import type { Ctx, Progress, Stage, StageResult } from './engine/context.ts';
+import { StoppedError } from './engine/errors.ts';
+import { asResourceError } from './engine/resources.ts';
 import { noProgress } from './engine/context.ts';
 import type { LoadedConfig } from './engine/config.ts';
 import type { Logger } from './engine/log.ts';
@@ -69,6 +71,13 @@ export interface RunOptions {
   resume?: boolean;
   /** messages for the user beside the error of a failed batch (default: the log) */
   notice?: (message: string) => void;
+  /** aborting it stops the batch: the running query is interrupted and a StoppedError is thrown (the CLI's SIGINT/SIGTERM) */
+  signal?: AbortSignal;
+}
+
+/** The signal's name, from the reason the CLI aborted with ('SIGINT' or 'SIGTERM'; SIGTERM for anything else). */
+function signalName(signal: AbortSignal): 'SIGINT' | 'SIGTERM' {
+  return signal.reason === 'SIGINT' ? 'SIGINT' : 'SIGTERM';
 }
 
 /** What a batch does around its stages: skip the ones a resumed batch finished, checkpoint each one done. */
@@ -79,15 +88,30 @@ interface StageHooks {
   done?(stage: Stage, timing: StageTiming, figures: Record<string, unknown> | undefined): Promise<void>;
 }
 
-async function runStages(ctx: Ctx, stages: readonly Stage[], hooks: StageHooks = {}): Promise<StageTiming[]> {
+/**
+ * The stages in order. A stage's failure is named: a signal → StoppedError, a lack of memory or disk →
+ * ResourceError with the stage (see engine/resources.ts); anything else as it was thrown.
+ */
+async function runStages(ctx: Ctx, stages: readonly Stage[], hooks: StageHooks = {}, signal?: AbortSignal): Promise<StageTiming[]> {
   const timings: StageTiming[] = [...(hooks.finished ?? [])];
   ctx.figures.timings = timings;
   for (const stage of stages) {
     if (hooks.finished?.some((t) => t.stage === stage.name)) continue;
+    if (signal?.aborted) throw new StoppedError(signalName(signal), stage.name);
     const t0 = performance.now();
-    ctx.log.info({ stage: stage.name }, 'stage start');
+    ctx.log.info({ stage: stage.name }, 'stage started');
     ctx.progress.start(stage.name);
-    const result = await stage.run(ctx);
+    let result: StageResult;
+    try {
+      // guard: a signal interrupts the stage's queries, and no query runs any more when the stage has ended
+      result = await ctx.db.guard(signal, () => stage.run(ctx));
+    } catch (e) {
+      if (signal?.aborted) throw new StoppedError(signalName(signal), stage.name);
+      const folders = [ctx.outDir, ctx.config.temp_directory].filter((f): f is string => Boolean(f));
+      throw (await asResourceError(e, { stage: stage.name, db: ctx.db, memoryLimit: ctx.config.memory_limit, folders })) ?? e;
+    }
+    // a stage that ended although the signal came (work in JS) does not let the batch go on
+    if (signal?.aborted) throw new StoppedError(signalName(signal), stage.name);
     ctx.progress.done(stage.name, result.rows);
     const seconds = (performance.now() - t0) / 1000;
     const timing = { stage: stage.name, rows: result.rows, seconds: Number(seconds.toFixed(3)) };
@@ -104,13 +128,13 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
   const stages = opts.stages ?? BATCH_STAGES;
   const progress = opts.progress ?? noProgress;
   if (opts.dryRun) {
-    const db = await Db.open({ threads: config.threads, memoryLimit: config.memory_limit });
+    const db = await Db.open({ threads: config.threads, memoryLimit: config.memory_limit, tempDirectory: config.temp_directory });
     try {
-      const ctx: Ctx = { db, config, sources: loaded.sources, outDir: loaded.outDir, stagingDir: '', truthPath: loaded.truthPath, log: opts.log, progress, figures: {} };
-      const timings = await runStages(ctx, stages);
+      const ctx: Ctx = { db, config, sources: loaded.sources, outDir: loaded.outDir, stagingDir: '', truthPath: loaded.truthPath, log: opts.log, progress, figures: {}, signal: opts.signal };
+      const timings = await runStages(ctx, stages, {}, opts.signal);
       return { outDir: loaded.outDir, files: [], timings, figures: ctx.figures };
     } finally {
-      db.close();
+      await db.close();
     }
   }
 
@@ -143,7 +167,7 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
           await removeUnfinishedOutputs(version.dir, finished);
           opts.log.info({ version: version.id, finished: finished.map((f) => f.stage) }, 'resuming an unfinished batch');
         } else {
-          db.close();
+          await db.close();
           db = undefined;
         }
       }
@@ -159,17 +183,17 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
       await writeFingerprint(db, fp);
     }
     const stagingDir = version.dir;
-    const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir, truthPath: loaded.truthPath, log: opts.log, progress, figures: {}, pseudonymKey: opts.pseudonymKey };
+    const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir, truthPath: loaded.truthPath, log: opts.log, progress, figures: {}, pseudonymKey: opts.pseudonymKey, signal: opts.signal };
     for (const f of finished) if (f.figures) ctx.figures[f.stage] = f.figures;
     const staging = db;
     kept = true;
     const timings = await runStages(ctx, stages, {
       finished: finished.map((f) => ({ stage: f.stage, rows: f.rows, seconds: f.seconds })),
       done: (stage, timing, figures) => recordStage(staging, stagingDir, stages.indexOf(stage), { ...timing, figures }),
-    });
+    }, opts.signal);
     await db.run(`CREATE OR REPLACE TABLE batch_info AS SELECT ${lit(JSON.stringify(config))}::JSON AS config, ${lit(JSON.stringify(ctx.figures))}::JSON AS figures`);
     await db.run('CHECKPOINT');
-    db.close();
+    await db.close();
     db = undefined;
     await rm(join(stagingDir, 'spill'), { recursive: true, force: true });
     // Everything on disk before the one rename that publishes it; the batch it replaces is kept as the previous one.
@@ -181,7 +205,7 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
     const names = await outputEntries(stagingDir);
     return { outDir, files: ['dtsen.duckdb', ...names].sort().map((n) => join(outDir, n)), timings, figures: ctx.figures };
   } catch (e) {
-    db?.close();
+    await db?.close();
     if (version) {
       await rm(join(version.dir, 'spill'), { recursive: true, force: true }).catch(() => {});
       if (kept && existsSync(version.dir)) (opts.notice ?? ((m: string) => opts.log.warn(m)))(`the unfinished batch is kept in ${version.dir}: \`dtsen run --resume\` with the same config and inputs continues it from its last finished stage`);
@@ -193,5 +217,5 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
 }
 
 async function openStaging(dir: string, config: LoadedConfig['config']): Promise<Db> {
-  return Db.open({ path: join(dir, 'dtsen.duckdb'), threads: config.threads, memoryLimit: config.memory_limit, tempDirectory: join(dir, 'spill') });
+  return Db.open({ path: join(dir, 'dtsen.duckdb'), threads: config.threads, memoryLimit: config.memory_limit, tempDirectory: config.temp_directory ?? join(dir, 'spill') });
 }

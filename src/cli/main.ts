@@ -3,7 +3,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from '../engine/log.ts';
-import { EXIT, InputError, LockedError } from '../engine/errors.ts';
+import { EXIT, InputError, LockedError, ResourceError, StoppedError } from '../engine/errors.ts';
+import { asResourceError } from '../engine/resources.ts';
+import { checkOutDir } from '../engine/outdir.ts';
 import type { ConfigOverrides } from '../engine/config.ts';
 import type { BatchResult } from '../pipeline.ts';
 import { terminalProgress } from './progress.ts';
@@ -27,9 +29,47 @@ import { quietOnClosedPipe } from './epipe.ts';
 import { MIN_TRUTH_COVERAGE } from '../stages/evaluate/coverage.ts';
 const openBatch: Lazy<typeof import('../engine/batch.ts').openBatch> = async (...a) => (await import('../engine/batch.ts')).openBatch(...a);
 
-const EXIT_OK = 0;
-const EXIT_INTERNAL = 1;
-const EXIT_INPUT = 2;
+/** Printed after `dtsen --help` and `dtsen run --help`; the same table is in README.md. */
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    success
+  1    internal error
+  2    bad input or config (the message names the file, row, column and what was expected)
+  3    out of memory (raise --memory-limit, use fewer --threads, or --temp-directory on a disk with room)
+  4    disk full (free space, or --out / --temp-directory on another disk)
+  5    the output folder is being written by another run
+  130  stopped by SIGINT (Ctrl-C); nothing was published
+  143  stopped by SIGTERM; nothing was published
+`;
+
+/**
+ * Runs `work` with SIGINT and SIGTERM handlers: the first signal aborts the signal passed in (the batch stops and
+ * cleans up, then a StoppedError ends the run); a second one while it cleans up ends the process at once, by that
+ * signal (exit status 130/143).
+ */
+async function withSignals<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!controller.signal.aborted) {
+      controller.abort(sig);
+      return;
+    }
+    for (const s of signals) process.removeListener(s, onSignal);
+    process.stderr.write(`dtsen: ${sig} again: exiting at once\n`);
+    process.kill(process.pid, sig);
+  };
+  for (const s of signals) process.on(s, onSignal);
+  try {
+    return await work(controller.signal);
+  } catch (e) {
+    // Stopped outside a stage (reading the config, cleaning up): still a stop, not another error.
+    if (controller.signal.aborted && !(e instanceof StoppedError)) throw new StoppedError(controller.signal.reason === 'SIGINT' ? 'SIGINT' : 'SIGTERM');
+    throw e;
+  } finally {
+    for (const s of signals) process.removeListener(s, onSignal);
+  }
+}
 
 interface RunFlags {
   config?: string;
@@ -40,6 +80,7 @@ interface RunFlags {
   out?: string;
   threads?: number;
   memoryLimit?: string;
+  tempDirectory?: string;
   truth?: string;
   model?: string;
   pseudonymise?: boolean;
@@ -55,6 +96,7 @@ function overrides(f: RunFlags): ConfigOverrides {
     out: f.out,
     threads: f.threads,
     memoryLimit: f.memoryLimit,
+    tempDirectory: f.tempDirectory,
     truth: f.truth,
     model: f.model,
     pseudonymise: f.pseudonymise,
@@ -70,6 +112,7 @@ function batchOptions(cmd: Command): Command {
     .option('--p3ke <path>', 'P3KE snapshot: a file or a folder (overrides the config)')
     .option('--threads <n>', 'DuckDB threads', positiveInt)
     .option('--memory-limit <size>', 'DuckDB memory limit, e.g. 4GB (spills to disk beyond it)')
+    .option('--temp-directory <dir>', "DuckDB's spill folder (default: inside the batch's staging folder)")
     .addOption(new Option('--log-level <level>', 'log level; given, the JSON logs go to stderr (on a terminal too)').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .option('--log-file <file>', 'write the JSON logs to this file (default on a terminal: a file in the temp folder, named at the end)');
 }
@@ -95,7 +138,8 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .description('Builds the DTSEN single socio-economic register from DTKS, Regsosek and P3KE snapshots')
     .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => process.stderr.write(s) })
+    .addHelpText('after', EXIT_CODES_HELP);
 
   batchOptions(program.command('run'))
     .description('run a whole batch: ingest, validate, normalise, link, cluster, survive, export, report')
@@ -105,18 +149,24 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .option('--pseudonymise', 'replace NIK and family-card numbers in the exported files by a keyed hash (key: env DTSEN_PSEUDONYM_KEY)')
     .option('--wait', 'when another run is writing the output folder, wait for it to finish instead of refusing')
     .option('--resume', "continue the output folder's unfinished batch (after a crash, a kill or a full disk) from its first unfinished stage")
+    .addHelpText('after', EXIT_CODES_HELP)
     .action(async (f: RunFlags) => {
       const loaded = await loadConfig(f.config, overrides(f));
+      await checkOutDir(loaded.outDir);
       // The key is read here only, and only when asked for; it is passed down, never logged or written.
       const pseudonymKey = loaded.config.pseudonymise ? process.env.DTSEN_PSEUDONYM_KEY : undefined;
-      const result = await runBatch(loaded, {
-        log: io.log(f.logLevel),
-        progress: terminalProgress(),
-        pseudonymKey,
-        wait: f.wait,
-        resume: f.resume,
-        notice: (m) => process.stderr.write(`dtsen: ${m}\n`),
-      });
+      const log = io.log(f.logLevel);
+      const result = await withSignals((signal) =>
+        runBatch(loaded, {
+          log,
+          progress: terminalProgress(),
+          pseudonymKey,
+          wait: f.wait,
+          resume: f.resume,
+          notice: (m) => process.stderr.write(`dtsen: ${m}\n`),
+          signal,
+        }),
+      );
       printBatch(io.out, result);
     });
 
@@ -124,7 +174,9 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .description('read, check and count the inputs and mappings; link nothing, write nothing')
     .action(async (f: RunFlags) => {
       const loaded = await loadConfig(f.config, overrides(f));
-      const result = await runBatch(loaded, { log: io.log(f.logLevel), progress: terminalProgress(), stages: (await import('../pipeline.ts')).VALIDATE_STAGES, dryRun: true });
+      const log = io.log(f.logLevel);
+      const { VALIDATE_STAGES } = await import('../pipeline.ts');
+      const result = await withSignals((signal) => runBatch(loaded, { log, progress: terminalProgress(), stages: VALIDATE_STAGES, dryRun: true, signal }));
       printReconciliation(io.out, result.figures);
       printFieldQuality(io.out, result.figures);
       const reasons = (result.figures.validate as { quarantine_reasons?: Record<string, unknown>[] }).quarantine_reasons ?? [];
@@ -196,7 +248,7 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
   return program;
 }
 
-/** Runs the CLI; returns the exit code (0 ok, 1 internal error, 2 bad input or config). */
+/** Runs the CLI; returns the exit code (see EXIT in engine/errors.ts and EXIT_CODES_HELP). */
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
   let logger: Logger | undefined;
   const logs = new CliLogs();
@@ -204,12 +256,12 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   program.hook('preAction', (_program, command) => logs.configure(command));
   try {
     await program.parseAsync(argv);
-    return EXIT_OK;
+    return EXIT.ok;
   } catch (e) {
     logs.stopDisplay();
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return EXIT_OK;
-      return EXIT_INPUT;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return EXIT.ok;
+      return EXIT.input;
     }
     if (e instanceof LockedError) {
       process.stderr.write(`dtsen: ${e.message}\n`);
@@ -217,11 +269,22 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     }
     if (e instanceof InputError) {
       process.stderr.write(`dtsen: ${e.message}\n`);
-      return EXIT_INPUT;
+      return EXIT.input;
+    }
+    if (e instanceof StoppedError) {
+      process.stderr.write(`dtsen: ${e.message}\n`);
+      return e.exitCode;
+    }
+    // A lack of memory or disk outside a stage (stages name their own) is still named as such.
+    const resource = e instanceof ResourceError ? e : await asResourceError(e, {});
+    if (resource) {
+      process.stderr.write(`dtsen: ${resource.message}\n`);
+      logger?.error({ kind: resource.kind }, resource.kind === 'memory' ? 'out of memory' : 'disk full');
+      return resource.exitCode;
     }
     process.stderr.write(`dtsen: internal error: ${(e as Error).stack ?? e}\n`);
     logger?.error({ err: { message: (e as Error).message } }, 'internal error');
-    return EXIT_INTERNAL;
+    return EXIT.internal;
   } finally {
     logs.finish();
   }

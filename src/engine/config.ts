@@ -16,6 +16,8 @@ export interface ConfigOverrides {
   out?: string;
   threads?: number;
   memoryLimit?: string;
+  /** --temp-directory: DuckDB's spill folder */
+  tempDirectory?: string;
   truth?: string;
   /** --model: a trained model.json to use instead of training */
   model?: string;
@@ -95,6 +97,9 @@ export async function loadConfig(configPath: string | undefined, o: ConfigOverri
   if (o.threads !== undefined) config.threads = o.threads;
   if (o.memoryLimit !== undefined) config.memory_limit = o.memoryLimit;
   if (o.pseudonymise) config.pseudonymise = true;
+  // A spill folder given on the command line is relative to the working directory; one in the config to the config.
+  if (o.tempDirectory !== undefined) config.temp_directory = resolve(o.tempDirectory);
+  else if (config.temp_directory) config.temp_directory = resolve(base, config.temp_directory);
   // A model given on the command line is relative to the working directory; one in the config to the config.
   if (o.model !== undefined) config.linkage.model = resolve(o.model);
   else if (config.linkage.model) config.linkage.model = resolve(base, config.linkage.model);

@@ -46,6 +46,8 @@ export interface Ctx {
   readonly figures: Record<string, unknown>;
   /** the key of the exported files' pseudonyms (config pseudonymise); read from the environment by the CLI only */
   readonly pseudonymKey?: string;
+  /** aborted when the run is stopped (SIGINT, SIGTERM): long work in JS checks it between steps */
+  readonly signal?: AbortSignal;
 }
 
 export interface StageResult {

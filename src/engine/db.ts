@@ -32,16 +32,57 @@ export function ident(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** What every connection of one DuckDB instance shares. */
+interface Shared {
+  readonly instance: DuckDBInstance;
+  /** the instance is closing or closed: no new connection, no new query */
+  closed: boolean;
+  /** every open connection, the first one included */
+  readonly conns: Set<Db>;
+  /** every query and connect still running on the instance */
+  readonly inflight: Set<Promise<unknown>>;
+  /** set while a guarded signal is aborted: every connection refuses new queries with it */
+  refusal?: Error;
+}
+
+/** How often a cancelled connection is interrupted again while its query has not ended (a query still waiting for a native thread misses an interrupt). */
+const REINTERRUPT_MS = 50;
+
+/**
+ * One DuckDB connection, and the instance it belongs to. Every query runs through it and is tracked, so that
+ * `interrupt()` reaches all of them and `close()` never closes anything underneath native work that still runs.
+ */
 export class Db {
+  /** the queries running on this connection */
+  private readonly running = new Set<Promise<unknown>>();
+  private closed = false;
+  /** set by cancel(): this connection refuses new queries with it */
+  private refusal?: Error;
+
   private constructor(
-    private readonly instance: DuckDBInstance,
+    private readonly shared: Shared,
     readonly conn: DuckDBConnection,
     private readonly ownsInstance: boolean,
-  ) {}
+  ) {
+    shared.conns.add(this);
+  }
 
   /** Another connection to the same database, for work that runs concurrently (close it when done). */
   async fork(): Promise<Db> {
-    return new Db(this.instance, await this.instance.connect(), false);
+    this.check();
+    const connecting = this.shared.instance.connect();
+    this.shared.inflight.add(connecting);
+    let conn: DuckDBConnection;
+    try {
+      conn = await connecting;
+    } finally {
+      this.shared.inflight.delete(connecting);
+    }
+    if (this.shared.closed) {
+      conn.closeSync();
+      throw new Error('the DuckDB database was closed while a connection was being opened');
+    }
+    return new Db(this.shared, conn, false);
   }
 
   static async open(opts: DbOptions = {}): Promise<Db> {
@@ -56,12 +97,12 @@ export class Db {
     if (opts.readOnly) config.access_mode = 'READ_ONLY';
     const instance = await DuckDBInstance.create(opts.path ?? ':memory:', config);
     const conn = await instance.connect();
-    const db = new Db(instance, conn, true);
+    const db = new Db({ instance, closed: false, conns: new Set(), inflight: new Set() }, conn, true);
     if (opts.sealed) {
       try {
         await db.seal(opts.sealed.allowedPaths ?? []);
       } catch (e) {
-        db.close();
+        await db.close();
         throw e;
       }
     }
@@ -79,14 +120,99 @@ export class Db {
     await this.run('SET lock_configuration = true');
   }
 
-  /** Run one or more statements (one when `params` are given); results are discarded. */
+  /** Throws when this connection may not start a query (closed, cancelled, stopped). */
+  private check(): void {
+    if (this.closed || this.shared.closed) throw new Error('the DuckDB connection is closed: no query or connection can start on it');
+    if (this.refusal) throw this.refusal;
+    if (this.shared.refusal) throw this.shared.refusal;
+  }
+
+  /** Runs one native call on this connection, tracked until it settles. */
+  private track<T>(work: () => Promise<T>): Promise<T> {
+    this.check();
+    const p = work();
+    this.running.add(p);
+    this.shared.inflight.add(p);
+    const settle = () => {
+      this.running.delete(p);
+      this.shared.inflight.delete(p);
+    };
+    p.then(settle, settle);
+    return p;
+  }
+
+  /** Queries still running on this connection. */
+  get busy(): boolean {
+    return this.running.size > 0;
+  }
+
+  /**
+   * Interrupts the running queries: on the first connection (the one `open` returned), those of every
+   * connection of the instance; on a fork, its own. They fail with DuckDB's "INTERRUPT Error".
+   */
+  interrupt(): void {
+    for (const db of this.ownsInstance ? this.shared.conns : [this]) if (db.running.size > 0) db.conn.interrupt();
+  }
+
+  /** Interrupts until every query of `dbs` has ended (an interrupt can miss a query not yet started natively). */
+  private static async interruptAndWait(dbs: Iterable<Db>, inflight: () => Promise<unknown>[]): Promise<void> {
+    const list = [...dbs];
+    for (const db of list) if (db.running.size > 0) db.conn.interrupt();
+    let pending = inflight();
+    if (pending.length === 0) return;
+    const timer = setInterval(() => {
+      for (const db of list) if (db.running.size > 0) db.conn.interrupt();
+    }, REINTERRUPT_MS);
+    timer.unref();
+    try {
+      while (pending.length > 0) {
+        await Promise.allSettled(pending);
+        pending = inflight();
+      }
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /**
+   * Cancels this connection: it refuses every new query with `reason`, and its running queries are interrupted.
+   * Resolves once none runs any more.
+   */
+  async cancel(reason: Error): Promise<void> {
+    this.refusal ??= reason;
+    await Db.interruptAndWait([this], () => [...this.running]);
+  }
+
+  /**
+   * Runs `work` watching `signal`: once it is aborted, every connection of the instance refuses new queries with
+   * the signal's reason and every running query is interrupted. When `work` ends (normally or not) no query of the
+   * instance runs any more, and the connections accept queries again (for the caller's cleanup).
+   */
+  async guard<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+    if (!signal) return work();
+    const stop = () => {
+      this.shared.refusal = signal.reason instanceof Error ? signal.reason : new Error(`stopped (${String(signal.reason)})`);
+      void Db.interruptAndWait(this.shared.conns, () => [...this.shared.inflight]);
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+    try {
+      return await work();
+    } finally {
+      signal.removeEventListener('abort', stop);
+      if (signal.aborted) await Db.interruptAndWait(this.shared.conns, () => [...this.shared.inflight]);
+      this.shared.refusal = undefined;
+    }
+  }
+
+  /** Run one or more statements; results are discarded. */
   async run(sql: string, params?: Params): Promise<void> {
-    await this.conn.run(sql, params as DuckDBValue[] | undefined);
+    await this.track(() => this.conn.run(sql, params as DuckDBValue[] | undefined));
   }
 
   /** Rows as plain JSON-safe objects: BIGINT and DATE come back as strings, never lossy JS numbers. */
   async all<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T[]> {
-    const reader = await this.conn.runAndReadAll(sql, params as DuckDBValue[] | undefined);
+    const reader = await this.track(() => this.conn.runAndReadAll(sql, params as DuckDBValue[] | undefined));
     return reader.getRowObjectsJson() as T[];
   }
 
@@ -118,8 +244,143 @@ export class Db {
     );
   }
 
-  close(): void {
-    this.conn.closeSync();
-    if (this.ownsInstance) this.instance.closeSync();
+  /**
+   * Closes this connection; on the first connection, the whole instance. Nothing is closed underneath native work:
+   * closing the instance first refuses new connections and queries, interrupts what still runs on any connection
+   * and waits for it, then closes every connection and the instance. Idle, it closes at once (synchronously).
+   * Never rejects.
+   */
+  async close(): Promise<void> {
+    if (this.ownsInstance) {
+      if (this.shared.closed) return;
+      this.shared.closed = true;
+      if (this.shared.inflight.size > 0) await Db.interruptAndWait(this.shared.conns, () => [...this.shared.inflight]);
+      for (const db of this.shared.conns) db.closeConnection();
+      try {
+        this.shared.instance.closeSync();
+      } catch {
+        // an instance DuckDB invalidated (a failed write) may refuse to close cleanly; nothing runs on it any more
+      }
+      return;
+    }
+    if (this.closed || this.shared.closed) return;
+    if (this.running.size > 0) {
+      this.refusal ??= new Error('the DuckDB connection is closing');
+      await Db.interruptAndWait([this], () => [...this.running]);
+    }
+    this.closeConnection();
   }
+
+  private closeConnection(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.shared.conns.delete(this);
+    try {
+      this.conn.closeSync();
+    } catch {
+      // see close(): nothing runs on it any more
+    }
+  }
+}
+
+/** A sibling branch failed: this one was cancelled (never the error a group rethrows). */
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled: a concurrent branch failed');
+    this.name = 'CancelledError';
+  }
+}
+
+/**
+ * Work that runs at once on several connections (and in JS). The first branch to fail cancels the group: its
+ * signal is aborted, its connections refuse new queries and their running queries are interrupted, its cancel hooks
+ * run (e.g. clearing a queue, so no further branch starts). `wait()` returns once every branch has ended, and then
+ * rethrows that first error — never the "interrupted" of a sibling.
+ */
+export class TaskGroup {
+  private readonly controller = new AbortController();
+  private first?: { error: unknown };
+  private readonly branches = new Set<Promise<unknown>>();
+  private readonly forks = new Set<Db>();
+  private readonly hooks: (() => void)[] = [];
+  private readonly unlink: () => void;
+
+  /** `parent`: a signal (the batch's, an outer group's) whose abort cancels this group too. */
+  constructor(
+    private readonly db: Db,
+    parent?: AbortSignal,
+  ) {
+    const onParent = () => this.cancel(parent?.reason instanceof Error ? parent.reason : new CancelledError());
+    if (parent?.aborted) onParent();
+    else parent?.addEventListener('abort', onParent, { once: true });
+    this.unlink = () => parent?.removeEventListener('abort', onParent);
+  }
+
+  /** Aborted when the group is cancelled: JS work checks it between steps. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get cancelled(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Called (once) when the group is cancelled. */
+  onCancel(hook: () => void): void {
+    this.hooks.push(hook);
+  }
+
+  /** A connection of the group: cancelled with it, closed by `wait()` at the latest. */
+  async fork(): Promise<Db> {
+    this.signal.throwIfAborted();
+    const conn = await this.db.fork();
+    this.forks.add(conn);
+    if (this.cancelled) void conn.cancel(this.signal.reason as Error);
+    return conn;
+  }
+
+  private cancel(reason: Error): void {
+    if (this.cancelled) return;
+    this.controller.abort(reason);
+    for (const conn of this.forks) void conn.cancel(reason);
+    for (const hook of this.hooks) hook();
+  }
+
+  /** Runs one branch. Its failure cancels the group; the promise resolves to undefined then (wait() rethrows). */
+  run<T>(branch: () => Promise<T>): Promise<T | undefined> {
+    const p = (async () => {
+      try {
+        this.signal.throwIfAborted();
+        return await branch();
+      } catch (e) {
+        if (!this.first) {
+          this.first = { error: e };
+          this.cancel(new CancelledError());
+        }
+        return undefined;
+      }
+    })();
+    this.branches.add(p);
+    return p;
+  }
+
+  /** Waits for every branch, closes the group's connections, then rethrows the first failure. */
+  async wait(): Promise<void> {
+    while (this.branches.size > 0) {
+      const list = [...this.branches];
+      await Promise.all(list);
+      for (const b of list) this.branches.delete(b);
+    }
+    this.unlink();
+    for (const conn of this.forks) await conn.close();
+    if (this.first) throw this.first.error;
+  }
+}
+
+/** Runs `branches` at once in one TaskGroup (see there); their results in order, or the first failure. */
+export async function concurrently<T>(db: Db, branches: readonly ((group: TaskGroup) => Promise<T>)[], parent?: AbortSignal): Promise<T[]> {
+  const group = new TaskGroup(db, parent);
+  const results = branches.map((b) => group.run(() => b(group)));
+  await group.wait();
+  return (await Promise.all(results)) as T[];
 }

@@ -194,7 +194,7 @@ describe('a batch folder: locked, published in one rename, resumable', () => {
   it('two real runs into one folder: the second refuses while the first writes; a third waits for the first to finish', async () => {
     const out = join(dir, 'two', 'out');
     const first = startRun(['--config', cfg.slow, '--out', out]);
-    expect(await first.waitFor(/"stage":"normalise","msg":"stage start"/)).toBe(true);
+    expect(await first.waitFor(/"stage":"normalise","msg":"stage started"/)).toBe(true);
     const second = await run(['--config', cfg.exact, '--out', out]);
     expect(second.code, second.stderr).toBe(5);
     expect(second.stderr).toContain(`pid ${first.child.pid} on host`);
@@ -248,7 +248,7 @@ describe('a batch folder: locked, published in one rename, resumable', () => {
     for (const [i, event] of events.entries()) {
       const engine: 'exact' | 'prob' = published === 'exact' ? 'prob' : 'exact';
       const running = startRun(['--config', cfg[engine], '--out', out]);
-      const pattern = event === 'publishing' ? /"msg":"publishing"/ : new RegExp(`"stage":"${event}","msg":"stage start"`);
+      const pattern = event === 'publishing' ? /"msg":"publishing"/ : new RegExp(`"stage":"${event}","msg":"stage started"`);
       const seen = await running.waitFor(pattern);
       // Into the stage: up to 400 ms (the sample's stages take 0.05 to 2 s); at once for publishing, which is short.
       if (event !== 'publishing') await sleep(Math.floor(random() * 400));
@@ -300,7 +300,7 @@ describe('a batch folder: locked, published in one rename, resumable', () => {
   it('refuses to resume (exit 2) when an input changed since the batch began; a run without --resume discards it', async () => {
     const out = join(dir, 'changed', 'out');
     const running = startRun(['--config', cfg.exact, '--out', out]);
-    expect(await running.waitFor(/"stage":"normalise","msg":"stage start"/)).toBe(true);
+    expect(await running.waitFor(/"stage":"normalise","msg":"stage started"/)).toBe(true);
     running.child.kill('SIGKILL');
     await running.done;
     await sleep(50);

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Ctx, Stage } from '../../engine/context.ts';
-import type { Db } from '../../engine/db.ts';
+import { concurrently, type Db } from '../../engine/db.ts';
 import { ident, lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
 import type { Mapping } from '../../../schemas/mapping.ts';
@@ -65,7 +65,8 @@ async function writePartitions(db: Db, t: OutputTable, pseudonymise: boolean, ma
 
 /**
  * The files, on two connections at once (DuckDB's two threads are seldom both busy within one COPY): the person
- * table on one, its Arrow file converted in JS while its partitions are written; the other tables on the other.
+ * table on one, its Arrow file converted in JS while its partitions are written (on a third); the other tables on the
+ * other.
  * The pseudonym key and macro belong to a connection, so each one sets them; so do temporary tables, which is why
  * every exported table is a persistent one.
  */
@@ -82,28 +83,44 @@ async function writeFiles(ctx: Ctx, pseudonymise: boolean): Promise<Record<strin
   const keyed = <T>(conn: Db, work: () => Promise<T>) => (pseudonymise ? withPseudonymKey(conn, ctx.pseudonymKey!, work) : work());
   const person = tables.find((t) => t.table === 'dtsen_person');
   const others = tables.filter((t) => t !== person);
-  const second = await db.fork();
-  try {
-    await Promise.all([
-      keyed(db, async () => {
+  // One group: the first failure (a full disk, say) interrupts and awaits the other branches before it is thrown,
+  // so no connection is closed while its query runs.
+  await concurrently(
+    db,
+    [
+      async (group) => {
         if (!person) return;
-        await writeFile(db, person, pseudonymise, mappings, stagingDir);
+        const conn = await group.fork();
+        await keyed(conn, () => writeFile(conn, person, pseudonymise, mappings, stagingDir));
         const path = join(stagingDir, person.file);
-        const groups = await rowGroups(db, path);
-        const arrow = parquetToArrowFile(path, join(stagingDir, 'dtsen_person.arrow'), groups);
-        await writePartitions(db, person, pseudonymise, mappings, stagingDir);
-        files['dtsen_person.arrow'] = await arrow;
-      }),
-      keyed(second, async () => {
-        for (const t of others) {
-          await writeFile(second, t, pseudonymise, mappings, stagingDir);
-          await writePartitions(second, t, pseudonymise, mappings, stagingDir);
-        }
-      }),
-    ]);
-  } finally {
-    second.close();
-  }
+        const groups = await rowGroups(conn, path);
+        // The Arrow file is converted in JS while the partitions are written, in a group of their own inside this one.
+        await concurrently(
+          db,
+          [
+            async (inner) => {
+              files['dtsen_person.arrow'] = await parquetToArrowFile(path, join(stagingDir, 'dtsen_person.arrow'), groups, 1, inner.signal);
+            },
+            async (inner) => {
+              const parts = await inner.fork();
+              await keyed(parts, () => writePartitions(parts, person, pseudonymise, mappings, stagingDir));
+            },
+          ],
+          group.signal,
+        );
+      },
+      async (group) => {
+        const conn = await group.fork();
+        await keyed(conn, async () => {
+          for (const t of others) {
+            await writeFile(conn, t, pseudonymise, mappings, stagingDir);
+            await writePartitions(conn, t, pseudonymise, mappings, stagingDir);
+          }
+        });
+      },
+    ],
+    ctx.signal,
+  );
   return files;
 }
 

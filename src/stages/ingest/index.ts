@@ -6,7 +6,7 @@ import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Ctx, ResolvedSource, Stage } from '../../engine/context.ts';
-import type { Db } from '../../engine/db.ts';
+import { TaskGroup, type Db } from '../../engine/db.ts';
 import { ident, lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
 import { CANONICAL_FIELD_NAMES, SOURCES, type CanonicalField } from '../../../schemas/canonical.ts';
@@ -99,7 +99,6 @@ export const ingestStage: Stage = {
   name: 'ingest',
   async run(ctx: Ctx) {
     const absent: MissingOptionalColumn[] = [];
-    const queue = new PQueue({ concurrency: Math.max(1, Math.min(ctx.sources.length, ctx.config.threads ?? 2)) });
     // Progress: rows read so far, and the bytes of the files read against the bytes of all the snapshot files.
     const sizes = new Map<string, number>();
     for (const src of ctx.sources) {
@@ -112,20 +111,30 @@ export const ingestStage: Stage = {
       work.done += sizes.get(file) ?? 0;
       ctx.progress.update('ingest', rowsRead, src.name, { ...work });
     };
-    const results = await Promise.all(
-      ctx.sources.map((src) =>
-        queue.add(async () => {
-          const conn = await ctx.db.fork();
+    // The sources load at once, each on its own connection. The first failure cancels the rest: the queue is
+    // cleared (no further source starts), the running reads are interrupted and awaited, then that error is thrown.
+    const queue = new PQueue({ concurrency: Math.max(1, Math.min(ctx.sources.length, ctx.config.threads ?? 2)) });
+    const group = new TaskGroup(ctx.db, ctx.signal);
+    group.onCancel(() => queue.clear());
+    const pending = ctx.sources.map((src) =>
+      queue.add(() =>
+        group.run(async () => {
+          const conn = await group.fork();
           try {
             const r = await ingestSource(conn, src, ctx.config.snapshot_id, absent, onFile(src));
+            if (group.cancelled) return r;
             ctx.log.info({ stage: 'ingest', source: src.name, format: r.format, files: r.files.length, rows_read: r.rows_read, rows_rejected: r.rows_rejected }, 'source read');
             return r;
           } finally {
-            conn.close();
+            await conn.close();
           }
         }),
       ),
     );
+    // A cleared task never settles: wait for the queue to be idle, not for every task's promise.
+    await queue.onIdle();
+    await group.wait();
+    const results = (await Promise.all(pending)) as SourceIngest[];
     const sources = results.map(({ recordSql, ...figures }) => ({ recordSql: recordSql!, figures }));
     await ctx.db.run(`
       -- a view: the mapping is a projection of the raw tables, and the rows are not written a second time

@@ -4,7 +4,7 @@
  */
 import type { Db } from '../../engine/db.ts';
 import { ident, lit } from '../../engine/db.ts';
-import { InputError } from '../../engine/errors.ts';
+import { InputError, isInterrupted, resourceKind } from '../../engine/errors.ts';
 import type { Mapping } from '../../../schemas/mapping.ts';
 import type { FileFormat } from './files.ts';
 import { detectEncoding, parseHeader, readSample } from './sniff.ts';
@@ -35,6 +35,14 @@ function duckError(e: unknown): string {
   return String((e as Error).message ?? e).split('\n')[0];
 }
 
+/**
+ * A read that failed is the file's fault unless the machine ran out of memory or disk, or the read was interrupted
+ * (a sibling failed, a signal): those are rethrown as they are, so a valid file is never blamed.
+ */
+function notTheFile(e: unknown): boolean {
+  return Boolean(resourceKind(e)) || isInterrupted(e) || (e instanceof Error && (e.name === 'CancelledError' || e.name === 'StoppedError'));
+}
+
 async function readCsv(db: Db, file: string, table: string, mapping: Mapping): Promise<ReadResult> {
   const opts = mapping.csv ?? { delimiter: ',', quote: '"', header: true as const, encoding: 'auto' as const };
   const sample = await readSample(file);
@@ -51,6 +59,7 @@ async function readCsv(db: Db, file: string, table: string, mapping: Mapping): P
         rejects_table = ${lit(`${table}_err`)}, rejects_scan = ${lit(`${table}_errscan`)}, max_line_size = 1048576);
     `);
   } catch (e) {
+    if (notTheFile(e)) throw e;
     throw new InputError(`cannot be read as CSV (${duckError(e)})`, { file });
   }
   await db.run(`
@@ -96,6 +105,7 @@ async function readParquet(db: Db, file: string, table: string): Promise<ReadRes
       FROM read_parquet(${lit(file)}, file_row_number = true);
     `);
   } catch (e) {
+    if (notTheFile(e)) throw e;
     throw new InputError(`not a readable Parquet file (${duckError(e)})`, { file });
   }
   await db.run(`CREATE OR REPLACE TABLE ${table}_rejects (row_number BIGINT, reason VARCHAR, raw VARCHAR);`);
@@ -116,6 +126,7 @@ async function readJsonl(db: Db, file: string, table: string, mapping: Mapping):
       DROP TABLE ${table}_read;
     `);
   } catch (e) {
+    if (notTheFile(e)) throw e;
     throw new InputError(`cannot be read as JSON lines (${duckError(e)})`, { file });
   }
   const keys = Object.values(mapping.columns) as string[];

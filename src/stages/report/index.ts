@@ -95,9 +95,13 @@ const pct = (v: number | null | undefined) => fmt(v, 'pct');
 const int = (v: number | null | undefined) => fmt(v, 'int');
 
 /** report.html from report.json alone. */
-export async function renderHtml(json: ReportJson): Promise<string> {
+export async function renderHtml(json: ReportJson, signal?: AbortSignal): Promise<string> {
   const rendered = new Map<string, RenderedChart>();
-  for (const def of CHARTS) if (hasData(def, json)) rendered.set(def.id, await renderChart(def, json));
+  for (const def of CHARTS) {
+    // a stopped run ends between charts (each is rendered in JS)
+    signal?.throwIfAborted();
+    if (hasData(def, json)) rendered.set(def.id, await renderChart(def, json));
+  }
   const chart = (id: string, title: string, otherwise: string) => {
     const c = rendered.get(id);
     return c ? figure(c, title) : `<p class="none">${esc(otherwise)}</p>`;
@@ -282,7 +286,7 @@ export const reportStage: Stage = {
     const { json, figures } = await buildReportJson(ctx);
     const text = `${JSON.stringify(json, null, 2)}\n`;
     // The page is drawn from the JSON as written, not from the objects in memory.
-    const html = await renderHtml(JSON.parse(text) as ReportJson);
+    const html = await renderHtml(JSON.parse(text) as ReportJson, ctx.signal);
     await writeFileAtomic(join(ctx.stagingDir, 'report.html'), html);
     await writeFileAtomic(join(ctx.stagingDir, 'report.json'), text);
     return { rows: 2, figures: figures as unknown as Record<string, unknown> };
