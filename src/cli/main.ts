@@ -26,7 +26,7 @@ const generate: Lazy<typeof import('../generate/index.ts').generate> = async (..
 const evaluate: Lazy<typeof import('../stages/evaluate/index.ts').evaluate> = async (...a) => (await import('../stages/evaluate/index.ts')).evaluate(...a);
 const linkageSchema = async () => (await import('../../schemas/config.ts')).Linkage;
 import { quietOnClosedPipe } from './epipe.ts';
-import { MIN_TRUTH_COVERAGE } from '../stages/evaluate/coverage.ts';
+import { MIN_TRUTH_COVERAGE, measuredQuality } from '../stages/evaluate/coverage.ts';
 const openBatch: Lazy<typeof import('../engine/batch.ts').openBatch> = async (...a) => (await import('../engine/batch.ts')).openBatch(...a);
 
 /** Printed after `dtsen --help` and `dtsen run --help`; the same table is in README.md. */
@@ -236,7 +236,7 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
         const figures = batch.figures as { link?: { blocking?: BlockingFigures }; evaluate?: EvaluationFigures | SkippedEvaluation };
         const blocking = figures.link?.blocking;
         if (!blocking) throw new InputError('this batch has no blocking figures (it was linked by the exact engine)', { file: batch.dbPath });
-        let truth = (await import('../stages/evaluate/index.ts')).measuredQuality(figures.evaluate) ? figures.evaluate.blocking : undefined;
+        let truth = measuredQuality(figures.evaluate) ? figures.evaluate.blocking : undefined;
         if (truthFile) truth = (await evaluate(batch.db, truthFile, batch.linkage)).blocking;
         if (f.json) io.out.write(`${JSON.stringify({ ...blocking, true_pairs: truth ?? null }, null, 2)}\n`);
         else printBlocking(io.out, blocking, truth);

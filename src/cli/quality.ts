@@ -1,5 +1,6 @@
 /** Printing of the quality figures (dtsen run, dtsen evaluate) and of the blocking report (dtsen blocking). */
-import { measuredQuality, type EvaluationFigures, type SkippedEvaluation } from '../stages/evaluate/index.ts';
+import type { EvaluationFigures, SkippedEvaluation } from '../stages/evaluate/index.ts';
+import { measuredQuality } from '../stages/evaluate/coverage.ts';
 import type { BlockingFigures } from '../stages/block/index.ts';
 import type { MissingOptionalColumn } from '../stages/ingest/index.ts';
 import type { FieldQuality, QualityWarning } from '../stages/validate/quality.ts';

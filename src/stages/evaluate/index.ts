@@ -124,7 +124,7 @@ const TRUTH_COLUMNS = ['source', 'source_record_id', 'person_id', 'family_id'] a
 const REQUIRED_TRUTH_COLUMNS = ['source', 'source_record_id', 'person_id'];
 const TRUTH_EXPECTED = 'a CSV with the header source,source_record_id,person_id (and optionally family_id)';
 
-export { MIN_TRUTH_COVERAGE } from './coverage.ts';
+export { MIN_TRUTH_COVERAGE, measuredQuality } from './coverage.ts';
 import { MIN_TRUTH_COVERAGE } from './coverage.ts';
 
 /** How much of the batch the truth covers. */
@@ -465,7 +465,3 @@ export const evaluateStage: Stage = {
   },
 };
 
-/** The figures of a run's evaluate stage measured quality (and did not only record the truth's coverage). */
-export function measuredQuality(f: EvaluationFigures | SkippedEvaluation | undefined): f is EvaluationFigures {
-  return f !== undefined && !('quality_not_measured' in f);
-}
