@@ -101,14 +101,19 @@ async function runStages(ctx: Ctx, stages: readonly Stage[], hooks: StageHooks =
     const t0 = performance.now();
     ctx.log.info({ stage: stage.name }, 'stage started');
     ctx.progress.start(stage.name);
+    // A failure of the stage, or of its checkpoint, is named after the stage: a signal → StoppedError, a lack of
+    // memory or disk → ResourceError; anything else as it was thrown.
+    const named = async (e: unknown): Promise<unknown> => {
+      if (signal?.aborted) return new StoppedError(signalName(signal), stage.name);
+      const folders = [ctx.stagingDir, ctx.outDir, ctx.config.temp_directory].filter((f): f is string => Boolean(f));
+      return (await asResourceError(e, { stage: stage.name, db: ctx.db, memoryLimit: ctx.config.memory_limit, folders })) ?? e;
+    };
     let result: StageResult;
     try {
       // guard: a signal interrupts the stage's queries, and no query runs any more when the stage has ended
       result = await ctx.db.guard(signal, () => stage.run(ctx));
     } catch (e) {
-      if (signal?.aborted) throw new StoppedError(signalName(signal), stage.name);
-      const folders = [ctx.outDir, ctx.config.temp_directory].filter((f): f is string => Boolean(f));
-      throw (await asResourceError(e, { stage: stage.name, db: ctx.db, memoryLimit: ctx.config.memory_limit, folders })) ?? e;
+      throw await named(e);
     }
     // a stage that ended although the signal came (work in JS) does not let the batch go on
     if (signal?.aborted) throw new StoppedError(signalName(signal), stage.name);
@@ -117,7 +122,11 @@ async function runStages(ctx: Ctx, stages: readonly Stage[], hooks: StageHooks =
     const timing = { stage: stage.name, rows: result.rows, seconds: Number(seconds.toFixed(3)) };
     timings.push(timing);
     if (result.figures) ctx.figures[stage.name] = result.figures;
-    await hooks.done?.(stage, timing, result.figures);
+    try {
+      await hooks.done?.(stage, timing, result.figures);
+    } catch (e) {
+      throw await named(e);
+    }
     ctx.log.info({ stage: stage.name, rows: result.rows, seconds: Number(seconds.toFixed(2)) }, 'stage done');
   }
   return timings;

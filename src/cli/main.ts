@@ -163,7 +163,7 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
           pseudonymKey,
           wait: f.wait,
           resume: f.resume,
-          notice: (m) => process.stderr.write(`dtsen: ${m}\n`),
+          notice: (m) => notices.push(m),
           signal,
         }),
       );
@@ -248,6 +248,9 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
   return program;
 }
 
+/** What a failed batch has to say beside its error (where its unfinished staging folder is kept): printed after the error. */
+const notices: string[] = [];
+
 /** Runs the CLI; returns the exit code (see EXIT in engine/errors.ts and EXIT_CODES_HELP). */
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
   let logger: Logger | undefined;
@@ -286,6 +289,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     logger?.error({ err: { message: (e as Error).message } }, 'internal error');
     return EXIT.internal;
   } finally {
+    for (const m of notices.splice(0)) process.stderr.write(`dtsen: ${m}\n`);
     logs.finish();
   }
 }

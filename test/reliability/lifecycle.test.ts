@@ -165,7 +165,10 @@ describe('signals stop a run within bounded time, with one line, and nothing pub
       expect(sentAt).toBeGreaterThan(0);
       expect(r.timedOut).toBe(false);
       expect({ code: r.code, signal: r.signal }).toEqual({ code, signal: null });
-      expect(logLines(r.stderr).text).toEqual([`dtsen: stopped by ${signal} during stage link; nothing was published`]);
+      const text = logLines(r.stderr).text;
+      expect(text[0]).toBe(`dtsen: stopped by ${signal} during stage link; nothing was published`);
+      // … and where the unfinished batch is kept for --resume, nothing else
+      expect(text.slice(1)).toEqual([expect.stringMatching(/^dtsen: the unfinished batch is kept in .*dtsen run --resume/)]);
       // the link stage takes seconds: stopping it must not wait for it to end
       expect(logLines(r.stderr).json.some((l) => l.msg === 'stage done' && l.stage === 'link')).toBe(false);
       expect(existsSync(join(out, 'report.json'))).toBe(false);
@@ -304,11 +307,12 @@ describe.skipIf(!mount.ok)(`disk full during each stage → exit 4 naming the st
         // The stage named is the one that was running (started, not done) …
         const started = json.filter((l) => l.msg === 'stage started').map((l) => l.stage);
         const finished = json.filter((l) => l.msg === 'stage done').map((l) => l.stage);
-        expect(named).toBe(started.find((s) => !finished.includes(s)));
+        expect(named, message).toBe(started.find((s) => !finished.includes(s)));
         // … the filled one, or — when the stage's writes were already done as the disk was filled, the log line being read
         // while the run goes on — the next one.
         expect(STAGES.slice(STAGES.indexOf(stage), STAGES.indexOf(stage) + 2)).toContain(named);
-        expect(message).toContain(`: ${out} is full (`);
+        // the full folder named is the batch's own (its staging folder beside the output folder, on the filled disk)
+        expect(message).toMatch(new RegExp(`: ${mnt.replaceAll('/', '\\/')}\\/\\S* is full \\(`));
         expect(message).toMatch(/is full \([\d.]+ (bytes|KiB) free\)/);
         expect(message).toMatch(/--out/);
         expect(existsSync(join(out, 'report.json'))).toBe(false);
