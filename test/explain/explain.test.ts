@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { thresholdOf } from '../../schemas/config.ts';
 import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -110,7 +111,7 @@ describe('explaining a pair agrees with scored_pairs', () => {
 
   it('the linked pairs are those over the threshold and not hard negatives', () => {
     for (const e of explained) {
-      expect(e.over_threshold).toBe(e.match_probability >= batch.linkage.threshold);
+      expect(e.over_threshold).toBe(e.match_probability >= thresholdOf(batch.linkage));
       expect(e.linkable).toBe(e.over_threshold && !e.hard_negative);
     }
   });

@@ -10,9 +10,12 @@ import type { Ctx, Stage } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
 import type { ConflictReason } from '../../../schemas/config.ts';
+import { thresholdOf } from '../../../schemas/config.ts';
 import { connectedComponents } from './components.ts';
 import { CONFLICT_REASONS, conflictSql } from './conflicts.sql.ts';
 import { splitConflicted, type SplitResult } from './split.ts';
+import { expectedClusterQuality } from '../score/threshold.ts';
+import { allowedSourcePairsSql } from '../block/index.ts';
 
 export { connectedComponents, MAX_ROUNDS } from './components.ts';
 
@@ -148,12 +151,14 @@ export const clusterStage: Stage = {
   name: 'cluster',
   async run(ctx: Ctx) {
     const linkage = ctx.config.linkage;
-    const { rounds, clusters, conflicts } = await clusterRecords(ctx.db, linkage.threshold, {
+    const { rounds, clusters, conflicts } = await clusterRecords(ctx.db, thresholdOf(linkage), {
       split: linkage.split_conflicts,
       tiers: linkage.split_tiers,
       maxClusterSize: linkage.max_conflict_cluster_size,
       reasons: linkage.split_reasons,
     });
+    const expectedTrue = (ctx.figures.link as { threshold?: { expected_curve?: { expected_true_pairs: number } } } | undefined)?.threshold?.expected_curve?.expected_true_pairs;
+    const expected = expectedTrue !== undefined ? await expectedClusterQuality(ctx.db, allowedSourcePairsSql(linkage), expectedTrue) : undefined;
     const sizes = await ctx.db.all<{ size: string; clusters: string }>(`
       SELECT size, count(*) AS clusters FROM (SELECT cluster_id, count(*) AS size FROM clusters GROUP BY ALL) GROUP BY ALL ORDER BY size`);
     if (conflicts && conflicts.too_large.clusters > 0) {
@@ -164,7 +169,10 @@ export const clusterStage: Stage = {
       figures: {
         rounds,
         clusters,
-        threshold: linkage.threshold,
+        threshold: thresholdOf(linkage),
+        threshold_mode: (ctx.figures.link as { threshold?: { mode?: string } } | undefined)?.threshold?.mode,
+        /** the model's expected pairwise precision and recall of the persons built (no truth used) */
+        expected,
         size_distribution: sizes.map((s) => ({ size: Number(s.size), clusters: Number(s.clusters) })),
         conflicts,
       },

@@ -3,6 +3,7 @@
  * which is drawn from that JSON object alone (renderHtml(json)): tables, and charts compiled with Vega-Lite
  * and rendered to inline SVG. Figures only: no NIK, name or address ever enters the report.
  */
+import { thresholdOf } from '../../../schemas/config.ts';
 import { join } from 'node:path';
 import type { Ctx, Stage } from '../../engine/context.ts';
 import { writeFileAtomic } from '../../engine/files.ts';
@@ -60,7 +61,7 @@ function summary(f: Record<string, unknown>, r: ReportFigures): Summary {
 
 /** report.json: the batch, its settings, every stage's figures and the report's own. */
 export async function buildReportJson(ctx: Pick<Ctx, 'db' | 'config' | 'figures'>): Promise<{ json: ReportJson; figures: ReportFigures & { summary: Summary } }> {
-  const own = await reportFigures(ctx.db, ctx.figures, ctx.config.linkage.threshold);
+  const own = await reportFigures(ctx.db, ctx.figures, thresholdOf(ctx.config.linkage));
   const figures = { ...own, summary: summary(ctx.figures, own) };
   const json = {
     batch: ctx.config.batch,
