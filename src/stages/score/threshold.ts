@@ -3,7 +3,8 @@
  * belief that its two records are one person, so over the pairs at or above a threshold t:
  *   expected true pairs linked   E[TP](t) = Σ p           (hard negatives are never linked)
  *   expected precision           E[TP](t) / pairs(t)
- *   expected recall              E[TP](t) / Σ p over every scored pair (the true pairs blocking found)
+ *   expected recall              E[TP](t) / Σ p over every scored pair but the hard negatives (the true pairs
+ *                                blocking found; a hard negative is taken for the two persons the guard says)
  * `linkage.threshold: "auto"` takes the threshold of the largest expected F1 among those whose expected
  * precision is at least `linkage.precision_floor`. Pairs are binned by match weight (a tenth of a bit), so the
  * curve costs one aggregate over scored_pairs at any scale.
@@ -24,7 +25,7 @@ export interface ExpectedPoint {
 
 export interface ExpectedCurve {
   step_bits: number;
-  /** Σ p over every scored pair: the true pairs the model expects among the candidates */
+  /** Σ p over every scored pair but the hard negatives: the true pairs the model expects among the candidates */
   expected_true_pairs: number;
   /** one point per bin of match weight holding pairs, ascending */
   points: ExpectedPoint[];
@@ -38,7 +39,7 @@ export async function expectedCurve(db: Db, table = 'scored_pairs'): Promise<Exp
   const rows = await db.all<{ w: number; n: string; sp: number; all_p: number }>(`
     SELECT (floor(match_weight / ${EXPECTED_STEP_BITS}) * ${EXPECTED_STEP_BITS})::DOUBLE AS w,
       count(*) FILTER (WHERE ${linkable}) AS n, coalesce(sum(match_probability) FILTER (WHERE ${linkable}), 0)::DOUBLE AS sp,
-      sum(match_probability)::DOUBLE AS all_p
+      coalesce(sum(match_probability) FILTER (WHERE ${linkable}), 0)::DOUBLE AS all_p
     FROM ${table} WHERE match_weight IS NOT NULL AND isfinite(match_weight) GROUP BY ALL ORDER BY w DESC`);
   const total = rows.reduce((a, r) => a + Number(r.all_p), 0);
   let n = 0;
