@@ -5,7 +5,7 @@ SIZE ?= 1000000
 # DuckDB memory limit of the benchmark batch (spills to disk beyond it); empty: DuckDB's default, 16GB from 5M persons
 MEMORY_LIMIT ?=
 
-.PHONY: install build browser run validate test typecheck bench clean sample docs
+.PHONY: install build browser run validate test typecheck bench bench-quality clean sample docs
 
 # Installs exactly what package-lock.json pins, when it changed or was never installed.
 $(NODE_MODULES_STAMP): package.json package-lock.json
@@ -41,6 +41,12 @@ test: build browser
 
 bench: build
 	npx tsx bench/run.ts --persons $(SIZE) $(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT))
+
+# Linkage quality on every population profile of the zoo (src/generate/profiles.ts) and on random profiles.
+QUALITY_SIZE ?= 100000
+RANDOM_SEEDS ?=
+bench-quality: build
+	npx tsx bench/quality.ts --persons $(QUALITY_SIZE) $(if $(RANDOM_SEEDS),--random-seeds $(RANDOM_SEEDS),--random 3)
 
 sample: build
 	node bin/dtsen.js generate --persons 3000 --seed 42 --out data-samples/sample

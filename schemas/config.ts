@@ -33,8 +33,13 @@ export const Linkage = z
       ['dtks', 'p3ke'],
       ['regsosek', 'p3ke'],
     ]),
-    /** pairs at or above this match probability are linked */
-    threshold: z.number().gt(0).lt(1).default(0.99),
+    /**
+     * pairs at or above this match probability are linked; "auto": the threshold that maximises the model's
+     * expected F1 among those whose expected precision is at least precision_floor (src/stages/score/threshold.ts)
+     */
+    threshold: z.union([z.number().gt(0).lt(1), z.literal('auto')]).default('auto'),
+    /** the expected precision the "auto" threshold keeps to */
+    precision_floor: z.number().gt(0).lt(1).default(0.995),
     /** split clusters holding records that are plainly distinct persons (else such clusters are only flagged) */
     split_conflicts: z.boolean().default(true),
     /** the conflict reasons that split a cluster; conflicts of the others are only flagged */
@@ -122,6 +127,15 @@ export const BatchConfig = z
   .strict();
 export type BatchConfig = z.infer<typeof BatchConfig>;
 export type Linkage = z.infer<typeof Linkage>;
+
+/**
+ * The threshold in use: the configured probability, or the one the link stage chose for "auto" (written back
+ * into the batch's config by the link stage, so the stages after it and the stored config hold the number).
+ */
+export function thresholdOf(linkage: Pick<Linkage, 'threshold'>): number {
+  if (linkage.threshold === 'auto') throw new Error('linkage.threshold "auto" has not been resolved: the link stage chooses it');
+  return linkage.threshold;
+}
 export type ConflictReason = z.infer<typeof ConflictReason>;
 export type Survivorship = z.infer<typeof Survivorship>;
 export type QualityGates = z.infer<typeof QualityGates>;

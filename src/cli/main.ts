@@ -13,6 +13,7 @@ import { printTable } from './table.ts';
 import { addExplainCommands } from './explain.ts';
 import { positiveInt } from './args.ts';
 import type { EvaluationFigures, SkippedEvaluation } from '../stages/evaluate/index.ts';
+import { PROFILE_NAMES, profileByName } from '../generate/profiles.ts';
 import type { BlockingFigures } from '../stages/block/index.ts';
 import { printBlocking, printEvaluation, printFieldQuality } from './quality.ts';
 import { packageVersion } from './version.ts';
@@ -192,10 +193,17 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .requiredOption('--persons <n>', 'number of persons', positiveInt)
     .option('--seed <n>', 'random seed', positiveInt, 1)
     .requiredOption('-o, --out <dir>', 'output folder')
-    .action(async (f: { persons: number; seed: number; out: string }) => {
+    .option('--profile <name>', `population profile: ${PROFILE_NAMES.join(', ')}, or random:SEED`, 'default')
+    .action(async (f: { persons: number; seed: number; out: string; profile: string }) => {
+      let profile;
+      try {
+        profile = profileByName(f.profile);
+      } catch (e) {
+        throw new InputError((e as Error).message);
+      }
       const progress = terminalProgress();
       progress.start('generate');
-      const r = await generate({ persons: f.persons, seed: f.seed, out: resolve(f.out), onProgress: (msg, done, total) => progress.update('generate', done, msg, { done, total }) });
+      const r = await generate({ persons: f.persons, seed: f.seed, out: resolve(f.out), profile, onProgress: (msg, done, total) => progress.update('generate', done, msg, { done, total }) });
       progress.done('generate', r.persons);
       io.out.write(`${r.persons} persons in ${r.families} families: dtks ${r.records.dtks}, regsosek ${r.records.regsosek}, p3ke ${r.records.p3ke} records\n`);
       io.out.write(`${r.files.map((x) => `  ${x}`).join('\n')}\n`);

@@ -4,6 +4,7 @@
  * works also for pairs blocking never proposed. Where the pair is in scored_pairs, every number the
  * recomputation shares with the stored row is compared in SQL, exactly.
  */
+import { thresholdOf } from '../../schemas/config.ts';
 import { lit } from '../engine/db.ts';
 import { COMPARISONS } from '../stages/compare/comparisons.ts';
 import { comparisonVectorsSql, prepareCompareInput } from '../stages/compare/index.ts';
@@ -76,7 +77,7 @@ export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [strin
   const storedCols = hasScored ? new Set((await db.all<{ column_name: string }>(`DESCRIBE scored_pairs`)).map((c) => c.column_name)) : new Set<string>();
   const shared = scoredCols.filter((c) => c !== 'k' && c !== 'rec_id_l' && c !== 'rec_id_r' && storedCols.has(c));
   const hasCandidates = await db.tableExists('candidate_pairs');
-  const threshold = batch.linkage.threshold;
+  const threshold = thresholdOf(batch.linkage);
   const differing = shared.length ? `list_filter([${shared.map((c) => `CASE WHEN e.${c} IS DISTINCT FROM s.${c} THEN ${lit(c)} END`).join(', ')}], x -> x IS NOT NULL)` : `[]::VARCHAR[]`;
   const rows = await db.all<Record<string, unknown>>(`
     WITH e AS (SELECT *, (${linkableSql(threshold, false)}) AS over_threshold, (${linkableSql(threshold, true)}) AS linkable FROM explain_scored)
@@ -188,7 +189,7 @@ export async function explainPair(batch: OpenBatch, model: Model, a: ResolvedRec
   const right = await recordSide(batch, r, opts.showValues);
   return {
     ...score,
-    threshold: batch.linkage.threshold,
+    threshold: thresholdOf(batch.linkage),
     left,
     right,
     same_person: left.dtsen_id !== null && left.dtsen_id === right.dtsen_id,

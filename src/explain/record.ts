@@ -3,6 +3,7 @@
  * that hold it there — the links touching it, and a spanning tree of the person's links grown from it
  * (breadth first, in SQL), so the path from this record to every other member can be read off.
  */
+import { thresholdOf } from '../../schemas/config.ts';
 import { lit } from '../engine/db.ts';
 import { linkableSql } from '../stages/cluster/index.ts';
 import { formatRef, type OpenBatch, type ResolvedRecord } from './batch.ts';
@@ -61,7 +62,7 @@ const ref = (source: unknown, id: unknown) => formatRef({ source: source as Sour
 
 export async function explainRecord(batch: OpenBatch, rec: ResolvedRecord, opts: { showValues: boolean }): Promise<RecordExplanation> {
   const { db } = batch;
-  const threshold = batch.linkage.threshold;
+  const threshold = thresholdOf(batch.linkage);
   const me = BigInt(rec.recId);
   const hasScored = await db.tableExists('scored_pairs');
   const hasHard = hasScored && (await db.count(`SELECT count(*) FROM (DESCRIBE scored_pairs) WHERE column_name = 'hard_negative'`)) > 0;

@@ -95,7 +95,10 @@ export interface NikContext {
   relativeNik?: string;
   /** probability the NIK is missing entirely */
   missing: number;
+  /** rate multiplier of typed digits, swaps, placeholders, family-card and relatives' NIKs */
   rate: number;
+  /** probability of spreadsheet damage: scientific notation (60%) or the last digit turned to 0 */
+  spreadsheet: number;
 }
 
 export function corruptNik(rng: Rng, x: NikContext, c: Counts): string {
@@ -103,20 +106,20 @@ export function corruptNik(rng: Rng, x: NikContext, c: Counts): string {
     bump(c, 'nik_missing');
     return rng.pick(['', '', '-']);
   }
-  const r = rng.next() / x.rate;
+  if (rng.chance(x.spreadsheet)) {
+    if (rng.chance(0.6)) {
+      bump(c, 'nik_scientific');
+      return `${x.nik[0]}.${x.nik.slice(1, 6)}E+15`;
+    }
+    bump(c, 'nik_last_digit_zero');
+    return x.nik.endsWith('0') ? `${x.nik.slice(0, 14)}00` : `${x.nik.slice(0, 15)}0`;
+  }
+  const r = rng.next() / Math.max(x.rate, 1e-9);
   let acc = 0;
   const step = (p: number) => (acc += p) > r;
   if (step(0.008)) {
     bump(c, 'nik_placeholder');
     return rng.pick(['0000000000000000', '1234567890123456', '9999999999999999']);
-  }
-  if (step(0.012)) {
-    bump(c, 'nik_scientific');
-    return `${x.nik[0]}.${x.nik.slice(1, 6)}E+15`;
-  }
-  if (step(0.008)) {
-    bump(c, 'nik_last_digit_zero');
-    return x.nik.endsWith('0') ? `${x.nik.slice(0, 14)}00` : `${x.nik.slice(0, 15)}0`;
   }
   if (step(0.02)) {
     bump(c, 'nik_typo');
@@ -141,6 +144,27 @@ export function corruptNik(rng: Rng, x: NikContext, c: Counts): string {
     return x.relativeNik;
   }
   return x.nik;
+}
+
+/**
+ * The date a source starts from: the registered one, except for a person with a conventional date, whose
+ * records often state another convention, another estimated year, or a real date remembered (domain.md).
+ */
+export function statedDate(rng: Rng, p: { dob: string; regDob: string; conventional?: boolean }, variation: number, c: Counts): string {
+  if (!p.conventional) return p.regDob;
+  if (!rng.chance(variation)) {
+    bump(c, 'date_conventional');
+    return p.regDob;
+  }
+  if (rng.chance(0.4)) {
+    bump(c, 'date_real_not_registered');
+    return p.dob;
+  }
+  const [y] = p.regDob.split('-').map(Number);
+  const ny = y + rng.pick([0, 0, -1, 1]);
+  const [m, d] = rng.pick([[1, 1], [7, 1], [12, 31]] as [number, number][]);
+  bump(c, 'date_conventional_other');
+  return `${ny}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
 
 /** A birth date as one source wrote it: [y, m, d] or undefined (missing). */

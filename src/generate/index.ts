@@ -12,7 +12,8 @@ import { writeFileAtomic } from '../engine/files.ts';
 import { Rng } from './rng.ts';
 import { dotted, sampleVillages } from './regions.ts';
 import { PopulationBuilder, type Family, type Person } from './population.ts';
-import { bump, corruptDate, corruptName, corruptNik, rtRw, type Counts } from './corrupt.ts';
+import { bump, corruptDate, corruptName, corruptNik, rtRw, statedDate, type Counts } from './corrupt.ts';
+import { profileByName, type Profile, type SourceProfile } from './profiles.ts';
 
 export const GENERATOR_VERSION = 1;
 
@@ -20,6 +21,8 @@ export interface GenerateOptions {
   persons: number;
   seed: number;
   out: string;
+  /** the population's profile (profiles.ts; default: 'default') */
+  profile?: Profile;
   onProgress?: (msg: string, done: number, total: number) => void;
 }
 
@@ -89,9 +92,11 @@ function ageAt(dob: string, at = '2022-10-15'): number {
 
 export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
   const rng = new Rng(opts.seed);
+  const profile = opts.profile ?? profileByName('default');
+  const sp = profile.sources;
   await mkdir(opts.out, { recursive: true });
-  const villages = sampleVillages(rng, Math.min(8000, Math.max(25, Math.round(opts.persons / 150))));
-  const builder = new PopulationBuilder(rng, villages);
+  const villages = sampleVillages(rng, Math.min(8000, Math.max(25, Math.round(opts.persons / 150))), profile.provinceWeights);
+  const builder = new PopulationBuilder(rng, villages, profile);
   const paths = {
     dtks: join(opts.out, 'dtks.csv'),
     regsosek: join(opts.out, 'regsosek.parquet'),
@@ -113,15 +118,31 @@ export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
   let p3keFamilySeq = 0;
 
   const otherVillage = (f: Family) => rng.pick(villages.filter((v) => v.district === f.village.district).concat(rng.pick(villages)));
+  /** The family as one source lists it: at another address when it moved, with another family card after churn. */
+  const asListed = (f: Family, s: SourceProfile, c: Counts): Family => {
+    let g = f;
+    if (rng.chance(s.moved)) {
+      bump(c, 'address_moved');
+      const village = otherVillage(f);
+      g = { ...g, village, rt: rng.int(1, 15), rw: rng.int(1, 12), street: rng.chance(0.5) ? f.street : `JL. ${village.name.toUpperCase()}` };
+    }
+    if (rng.chance(s.kkChurn)) {
+      bump(c, 'kk_changed');
+      g = { ...g, kk: builder.kk(g.village.district) };
+    }
+    return g;
+  };
+  const nikMissing = (s: SourceProfile, p: Person) => (ageAt(p.dob) < 17 ? s.nikMissingChild : s.nikMissingAdult);
+  const stated = (p: Person, c: Counts) => statedDate(rng, p, profile.conventionalVariation, c);
 
   async function writeDtks(f: Family, p: Person, relative: Person | undefined, villageCode: string, c: Counts): Promise<void> {
     records.dtks++;
     const id = `DTKS-${f.village.district.slice(0, 4)}-${pad(records.dtks, 8)}`;
     const birthYear = Number(p.dob.slice(0, 4));
-    const nik = corruptNik(rng, { nik: p.nik, kk: f.kk, relativeNik: relative?.nik, missing: 0.15, rate: 1 }, c);
-    const date = corruptDate(rng, p.dob, 1, 0.03, c);
+    const nik = corruptNik(rng, { nik: p.nik, kk: f.kk, relativeNik: relative?.nik, missing: nikMissing(sp.dtks, p), rate: sp.dtks.nikErrors, spreadsheet: sp.dtks.spreadsheet }, c);
+    const date = corruptDate(rng, stated(p, c), sp.dtks.dateErrors, sp.dtks.dateMissing, c);
     const style = rng.chance(0.8) ? 'dmy-' : rng.chance(0.5) ? 'dmy/' : 'ymd';
-    let name = corruptName(rng, p.name, birthYear, 1, c).toUpperCase();
+    let name = corruptName(rng, p.name, birthYear, sp.dtks.nameErrors, c).toUpperCase();
     let nikOut = nik;
     let extra = '';
     // A few rows with no usable identity, and a few broken lines, as real exports have.
@@ -166,9 +187,9 @@ export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
     records.regsosek++;
     const id = dupOf ? `RS-${pad(f.seq + 5_000_000_000, 10)}-${pad(member, 2)}` : `RS-${pad(f.seq, 10)}-${pad(member, 2)}`;
     const age = ageAt(p.dob);
-    const nik = corruptNik(rng, { nik: p.nik, kk: f.kk, relativeNik: relative?.nik, missing: age < 17 ? 0.4 : 0.05, rate: 0.6 }, c);
-    const date = corruptDate(rng, p.dob, 0.6, 0.04, c);
-    const raw = corruptName(rng, p.name, Number(p.dob.slice(0, 4)), 0.7, c);
+    const nik = corruptNik(rng, { nik: p.nik, kk: f.kk, relativeNik: relative?.nik, missing: nikMissing(sp.regsosek, p), rate: sp.regsosek.nikErrors, spreadsheet: sp.regsosek.spreadsheet }, c);
+    const date = corruptDate(rng, stated(p, c), sp.regsosek.dateErrors, sp.regsosek.dateMissing, c);
+    const raw = corruptName(rng, p.name, Number(p.dob.slice(0, 4)), sp.regsosek.nameErrors, c);
     const name = rng.chance(0.6) ? titleCase(raw) : raw;
     const dateOk = date && !Number.isNaN(Date.parse(fmtDate(date, 'ymd')));
     const fields = [
@@ -191,13 +212,13 @@ export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
   async function writeP3ke(f: Family, famId: string, p: Person, relative: Person | undefined, villageCode: string, c: Counts): Promise<void> {
     records.p3ke++;
     const id = `P3KE-${pad(records.p3ke + 1_000_000, 7)}`;
-    const nik = corruptNik(rng, { nik: p.nik, kk: f.kk, relativeNik: relative?.nik, missing: 0.03, rate: 0.8 }, c);
-    let date = corruptDate(rng, p.dob, 0.8, 0.02, c);
+    const nik = corruptNik(rng, { nik: p.nik, kk: f.kk, relativeNik: relative?.nik, missing: nikMissing(sp.p3ke, p), rate: sp.p3ke.nikErrors, spreadsheet: sp.p3ke.spreadsheet }, c);
+    let date = corruptDate(rng, stated(p, c), sp.p3ke.dateErrors, sp.p3ke.dateMissing, c);
     if (date && rng.chance(1 / 2000)) {
       date = [date[0], 2, 31];
       bump(c, 'date_impossible');
     }
-    const raw = corruptName(rng, p.name, Number(p.dob.slice(0, 4)), 0.8, c);
+    const raw = corruptName(rng, p.name, Number(p.dob.slice(0, 4)), sp.p3ke.nameErrors, c);
     const decile = Math.min(4, Math.max(1, f.decile + (rng.chance(0.15) ? rng.pick([-1, 1]) : 0)));
     const progs = [f.decile <= 3 && rng.chance(0.5) ? 'PKH' : '', rng.chance(0.6) ? 'BPNT' : '', rng.chance(0.7) ? rng.pick(['PBI-JKN', 'PBI', 'KIS']) : ''].filter(Boolean);
     const fields = [
@@ -227,36 +248,37 @@ export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
     const head = f.members[0];
     const relativeOf = (p: Person) => (p === head ? f.members[1] : head);
     // Regsosek: most families of every decile.
-    if (rng.chance(REGSOSEK_COVERAGE)) {
+    if (rng.chance(Math.min(1, REGSOSEK_COVERAGE * sp.regsosek.coverage))) {
+      const g = asListed(f, sp.regsosek, counts.regsosek);
       for (const [i, p] of f.members.entries()) {
-        if (!rng.chance(0.97)) continue;
-        await writeRegsosek(f, p, i + 1, relativeOf(p), counts.regsosek);
-        if (rng.chance(0.003)) {
+        if (!rng.chance(sp.regsosek.memberCoverage)) continue;
+        await writeRegsosek(g, p, i + 1, relativeOf(p), counts.regsosek);
+        if (rng.chance(sp.regsosek.duplicates)) {
           bump(counts.regsosek, 'duplicate_record');
-          await writeRegsosek(f, p, i + 1, relativeOf(p), counts.regsosek, 'dup');
+          await writeRegsosek(g, p, i + 1, relativeOf(p), counts.regsosek, 'dup');
         }
       }
     }
-    if (rng.chance(DTKS_COVERAGE[f.decile - 1])) {
-      const villageCode = rng.chance(0.03) ? (bump(counts.dtks, 'address_moved'), otherVillage(f).code) : f.village.code;
+    if (rng.chance(Math.min(1, DTKS_COVERAGE[f.decile - 1] * sp.dtks.coverage))) {
+      const g = asListed(f, sp.dtks, counts.dtks);
       for (const p of f.members) {
-        if (!rng.chance(0.95)) continue;
-        await writeDtks(f, p, relativeOf(p), villageCode, counts.dtks);
-        if (rng.chance(0.02)) {
+        if (!rng.chance(sp.dtks.memberCoverage)) continue;
+        await writeDtks(g, p, relativeOf(p), g.village.code, counts.dtks);
+        if (rng.chance(sp.dtks.duplicates)) {
           bump(counts.dtks, 'duplicate_record');
-          await writeDtks(f, p, relativeOf(p), villageCode, counts.dtks);
+          await writeDtks(g, p, relativeOf(p), g.village.code, counts.dtks);
         }
       }
     }
-    if (rng.chance(P3KE_COVERAGE[f.decile - 1])) {
+    if (rng.chance(Math.min(1, P3KE_COVERAGE[f.decile - 1] * sp.p3ke.coverage))) {
       const famId = `KP3KE-${pad(++p3keFamilySeq, 8)}`;
-      const villageCode = rng.chance(0.03) ? (bump(counts.p3ke, 'address_moved'), otherVillage(f).code) : f.village.code;
+      const g = asListed(f, sp.p3ke, counts.p3ke);
       for (const p of f.members) {
-        if (!rng.chance(0.96)) continue;
-        await writeP3ke(f, famId, p, relativeOf(p), villageCode, counts.p3ke);
-        if (rng.chance(0.015)) {
+        if (!rng.chance(sp.p3ke.memberCoverage)) continue;
+        await writeP3ke(g, famId, p, relativeOf(p), g.village.code, counts.p3ke);
+        if (rng.chance(sp.p3ke.duplicates)) {
           bump(counts.p3ke, 'duplicate_record');
-          await writeP3ke(f, famId, p, relativeOf(p), villageCode, counts.p3ke);
+          await writeP3ke(g, famId, p, relativeOf(p), g.village.code, counts.p3ke);
         }
       }
     }
@@ -285,6 +307,7 @@ export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
   const manifest = {
     generator_version: GENERATOR_VERSION,
     seed: opts.seed,
+    profile,
     persons,
     families,
     villages: villages.length,

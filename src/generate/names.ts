@@ -48,39 +48,42 @@ export interface NameContext {
   order: number;
   /** family name passed down (Batak clan, eastern or Chinese surname) */
   familyName?: string;
+  /** multiplier of how skewed name frequencies are (profiles.ts nameSkew) */
+  skew?: number;
 }
 
-export function familyNameFor(rng: Rng, style: Style): string | undefined {
-  if (style === 'batak') return rng.skewed(BATAK_CLAN, 0.6);
-  if (style === 'christian') return rng.skewed(CHRISTIAN_SUR, 0.6);
-  if (style === 'chinese') return rng.skewed(CHINESE_SUR, 0.6);
+export function familyNameFor(rng: Rng, style: Style, skew = 1): string | undefined {
+  if (style === 'batak') return rng.skewed(BATAK_CLAN, 0.6 * skew);
+  if (style === 'christian') return rng.skewed(CHRISTIAN_SUR, 0.6 * skew);
+  if (style === 'chinese') return rng.skewed(CHINESE_SUR, 0.6 * skew);
   return undefined;
 }
 
 export function givenName(rng: Rng, c: NameContext): string {
   const m = c.sex === 'L';
+  const sk = <T>(xs: readonly T[], power = 1.1) => rng.skewed(xs, power * (c.skew ?? 1));
   switch (c.style) {
     case 'javanese':
-      if (c.birthYear < 1975 || rng.chance(0.3)) return rng.skewed(m ? JAVANESE_M : JAVANESE_F);
-      return rng.skewed(m ? JAVANESE_YOUNG_M : JAVANESE_YOUNG_F, 0.5);
+      if (c.birthYear < 1975 || rng.chance(0.3)) return sk(m ? JAVANESE_M : JAVANESE_F);
+      return sk(m ? JAVANESE_YOUNG_M : JAVANESE_YOUNG_F, 0.5);
     case 'sundanese':
-      return rng.chance(0.5) ? rng.skewed(m ? SUNDA_M : SUNDA_F) : `${rng.skewed(m ? SUNDA_M : SUNDA_F)} ${rng.skewed(SUNDA_2, 0.6)}`;
+      return rng.chance(0.5) ? sk(m ? SUNDA_M : SUNDA_F) : `${sk(m ? SUNDA_M : SUNDA_F)} ${sk(SUNDA_2, 0.6)}`;
     case 'muslim': {
-      const first = rng.skewed(m ? MUSLIM_M1 : MUSLIM_F1);
+      const first = sk(m ? MUSLIM_M1 : MUSLIM_F1);
       if (c.birthYear < 1965 && rng.chance(0.35)) return first;
-      const second = rng.skewed(m ? MUSLIM_M2 : MUSLIM_F2, 0.5);
-      return first === second ? first : rng.chance(0.15) ? `${first} ${rng.skewed(m ? MUSLIM_M1 : MUSLIM_F1)} ${second}` : `${first} ${second}`;
+      const second = sk(m ? MUSLIM_M2 : MUSLIM_F2, 0.5);
+      return first === second ? first : rng.chance(0.15) ? `${first} ${sk(m ? MUSLIM_M1 : MUSLIM_F1)} ${second}` : `${first} ${second}`;
     }
     case 'balinese': {
       const orders = (m ? BALI_ORDER_M : BALI_ORDER_F)[(c.order - 1) % 4];
-      return `${m ? 'I' : 'NI'} ${rng.pick(orders)} ${rng.skewed(m ? BALI_M : BALI_F, 0.5)}`;
+      return `${m ? 'I' : 'NI'} ${rng.pick(orders)} ${sk(m ? BALI_M : BALI_F, 0.5)}`;
     }
     case 'batak':
-      return `${rng.skewed(m ? BATAK_M : BATAK_F, 0.5)} ${c.familyName ?? rng.pick(BATAK_CLAN)}`;
+      return `${sk(m ? BATAK_M : BATAK_F, 0.5)} ${c.familyName ?? rng.pick(BATAK_CLAN)}`;
     case 'christian':
-      return `${rng.skewed(m ? CHRISTIAN_M : CHRISTIAN_F, 0.5)} ${c.familyName ?? rng.pick(CHRISTIAN_SUR)}`;
+      return `${sk(m ? CHRISTIAN_M : CHRISTIAN_F, 0.5)} ${c.familyName ?? rng.pick(CHRISTIAN_SUR)}`;
     case 'chinese':
-      return `${rng.skewed(m ? CHINESE_M : CHINESE_F, 0.5)} ${c.familyName ?? rng.pick(CHINESE_SUR)}`;
+      return `${sk(m ? CHINESE_M : CHINESE_F, 0.5)} ${c.familyName ?? rng.pick(CHINESE_SUR)}`;
   }
 }
 

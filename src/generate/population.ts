@@ -3,13 +3,19 @@ import type { Rng } from './rng.ts';
 import { cumulate } from './rng.ts';
 import type { Village } from './regions.ts';
 import { familyNameFor, givenName, styleFor, twinName, type Style } from './names.ts';
+import type { Profile } from './profiles.ts';
 
 export interface Person {
   pid: string;
   name: string;
   sex: 'L' | 'P';
-  /** YYYY-MM-DD */
+  /** YYYY-MM-DD: the real birth date */
   dob: string;
+  /** YYYY-MM-DD: the registered birth date (the one in the NIK): a conventional date for persons without a
+   *  birth certificate, else the real one */
+  regDob: string;
+  /** the registered date is a conventional one */
+  conventional?: boolean;
   nik: string;
   /** 1 head, 2 spouse, 3 child, 4 child-in-law, 5 grandchild, 6 parent/in-law, 7 help, 8 other */
   relation: number;
@@ -49,6 +55,12 @@ function isoDate(y: number, m: number, d: number): string {
   return `${y}-${pad(m, 2)}-${pad(d, 2)}`;
 }
 
+/** A conventional birth date for a person born in `year`: the estimated year is often off by one or two. */
+export function conventionalDate(rng: Rng, year: number): [number, number, number] {
+  const y = Math.min(ENUMERATION_YEAR, year + (rng.chance(0.5) ? 0 : rng.pick([-2, -1, 1, 2])));
+  return rng.pick([[y, 1, 1], [y, 1, 1], [y, 7, 1], [y, 12, 31]] as [number, number, number][]);
+}
+
 function randomDate(rng: Rng, year: number): [number, number, number] {
   const m = rng.int(1, 12);
   const days = new Date(Date.UTC(year, m, 0)).getUTCDate();
@@ -65,6 +77,7 @@ export class PopulationBuilder {
   constructor(
     private readonly rng: Rng,
     private readonly villages: Village[],
+    private readonly profile: Profile,
   ) {
     this.districts = [...new Set(villages.map((v) => v.district))];
   }
@@ -77,7 +90,8 @@ export class PopulationBuilder {
     return `${key}${pad(serial, 4)}`;
   }
 
-  private kk(district: string): string {
+  /** A new family-card number issued in `district`. */
+  kk(district: string): string {
     const [y, m, d] = randomDate(this.rng, this.rng.int(2005, 2022));
     const key = `${district}${pad(d, 2)}${pad(m, 2)}${pad(y % 100, 2)}`;
     const serial = (this.kkSerial.get(key) ?? 0) + 1;
@@ -88,14 +102,20 @@ export class PopulationBuilder {
   private person(fam: Omit<Family, 'members'>, sex: 'L' | 'P', birthYear: number, relation: number, name: string, motherName: string): Person {
     const [y, m, d] = randomDate(this.rng, birthYear);
     // The NIK records the district of first registration: usually the family's, sometimes elsewhere (people move).
-    const district = this.rng.chance(0.85) ? fam.village.district : this.rng.pick(this.districts);
+    const district = this.rng.chance(1 - this.profile.nikElsewhere) ? fam.village.district : this.rng.pick(this.districts);
     this.personSeq++;
+    // Without a birth certificate a conventional date is registered: 1 January, 1 July or 31 December of an
+    // estimated year; it is the date the NIK carries.
+    const conventional = this.rng.chance(birthYear < 1970 ? this.profile.conventional.old : this.profile.conventional.young);
+    const [ry, rm, rd] = conventional ? conventionalDate(this.rng, y) : [y, m, d];
     return {
       pid: `P${pad(this.personSeq, 9)}`,
       name,
       sex,
       dob: isoDate(y, m, d),
-      nik: this.nik(district, sex, y, m, d),
+      regDob: isoDate(ry, rm, rd),
+      ...(conventional ? { conventional } : {}),
+      nik: this.nik(district, sex, ry, rm, rd),
       relation,
       motherName,
       birthPlace: fam.village.regencyName.replace(/^(KABUPATEN|KOTA) /, ''),
@@ -108,6 +128,7 @@ export class PopulationBuilder {
     this.familySeq++;
     const village = rng.pick(this.villages);
     const style = styleFor(rng, village.province);
+    const skew = this.profile.nameSkew;
     const base = {
       fid: `F${pad(this.familySeq, 9)}`,
       seq: this.familySeq,
@@ -119,11 +140,11 @@ export class PopulationBuilder {
       decile: rng.weighted(DECILE_CUM) + 1,
       style,
     };
-    const familyName = familyNameFor(rng, style);
+    const familyName = familyNameFor(rng, style, skew);
     const members: Person[] = [];
     const headYear = ENUMERATION_YEAR - rng.int(22, 78);
     const headSex: 'L' | 'P' = rng.chance(0.85) ? 'L' : 'P';
-    const mk = (sex: 'L' | 'P', year: number, order: number, fname?: string) => givenName(rng, { style, sex, birthYear: year, order, familyName: fname });
+    const mk = (sex: 'L' | 'P', year: number, order: number, fname?: string) => givenName(rng, { style, sex, birthYear: year, order, familyName: fname, skew });
     const head = this.person(base, headSex, headYear, 1, mk(headSex, headYear, rng.int(1, 4), familyName), mk('P', headYear - 25, 1));
     members.push(head);
     let mother: Person | undefined = headSex === 'P' ? head : undefined;
@@ -138,18 +159,20 @@ export class PopulationBuilder {
     for (let i = 0; i < nChildren && year <= ENUMERATION_YEAR; i++) {
       const sex: 'L' | 'P' = rng.chance(0.51) ? 'L' : 'P';
       let name = mk(sex, year, i + 1, familyName);
-      const junior = sex === 'L' && headSex === 'L' && i === 0 && rng.chance(0.02);
+      const junior = sex === 'L' && headSex === 'L' && i === 0 && rng.chance(this.profile.juniors);
       if (junior) name = head.name;
       const child = this.person(base, sex, year, 3, name, (mother ?? head).name);
       if (junior) child.junior = true;
       members.push(child);
       // Twins: same birth date, same family, often near-identical names.
-      if (rng.chance(0.015)) {
+      if (rng.chance(this.profile.twins)) {
         const tsex: 'L' | 'P' = rng.chance(0.6) ? sex : sex === 'L' ? 'P' : 'L';
-        const twin = this.person(base, tsex, year, 3, twinName(rng, name, { style, sex: tsex, birthYear: year, order: i + 2, familyName }), (mother ?? head).name);
-        const [y, m, d] = child.dob.split('-').map(Number);
+        const twin = this.person(base, tsex, year, 3, twinName(rng, name, { style, sex: tsex, birthYear: year, order: i + 2, familyName, skew }), (mother ?? head).name);
         twin.dob = child.dob;
-        twin.nik = this.nik(twin.nik.slice(0, 6), tsex, y, m, d);
+        twin.regDob = child.regDob;
+        twin.conventional = child.conventional;
+        const [ry, rm, rd] = child.regDob.split('-').map(Number);
+        twin.nik = this.nik(twin.nik.slice(0, 6), tsex, ry, rm, rd);
         twin.twin = child.twin = true;
         members.push(twin);
         i++;

@@ -47,7 +47,7 @@ function readCsv(file: string): string[][] {
 }
 
 /** Picks `count` villages, provinces weighted by population, deterministic for the rng state. */
-export function sampleVillages(rng: Rng, count: number): Village[] {
+export function sampleVillages(rng: Rng, count: number, weights?: Record<string, number>): Village[] {
   const provinces = new Map(readCsv('provinces.csv').map(([code, name]) => [code, name]));
   const regencies = new Map(readCsv('regencies.csv').map(([code, , name]) => [code, name]));
   const districts = new Map(readCsv('districts.csv').map(([code, , name]) => [code, name]));
@@ -58,7 +58,7 @@ export function sampleVillages(rng: Rng, count: number): Village[] {
     byProvince.get(p)!.push(row);
   }
   const codes = [...byProvince.keys()].sort();
-  const cum = cumulate(codes.map((c) => PROVINCE_WEIGHT[c] ?? 1));
+  const cum = cumulate(codes.map((c) => (weights ? (weights[c] ?? 0.2) : (PROVINCE_WEIGHT[c] ?? 1))));
   const chosen = new Set<string>();
   const out: Village[] = [];
   for (let guard = 0; out.length < count && guard < count * 20; guard++) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { thresholdOf } from '../../schemas/config.ts';
 import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -110,7 +111,7 @@ describe('explaining a pair agrees with scored_pairs', () => {
 
   it('the linked pairs are those over the threshold and not hard negatives', () => {
     for (const e of explained) {
-      expect(e.over_threshold).toBe(e.match_probability >= batch.linkage.threshold);
+      expect(e.over_threshold).toBe(e.match_probability >= thresholdOf(batch.linkage));
       expect(e.linkable).toBe(e.over_threshold && !e.hard_negative);
     }
   });
@@ -127,7 +128,9 @@ describe('dtsen explain SOURCE:ID SOURCE:ID', () => {
     expect(r.out).toMatch(/candidate pair: proposed by blocking rules? [a-z_]+/);
     expect(r.out).toMatch(/^prior\s+lambda = /m);
     for (const c of model.comparisons) expect(r.out).toMatch(new RegExp(`^${c.name}\\s+-?\\d+\\s+\\S`, 'm'));
-    expect(r.out).toMatch(/threshold\s+0\.99 .*: over/);
+    // the threshold the batch chose (linkage.threshold "auto"), printed with its weight
+    const t = thresholdOf(batch.linkage);
+    expect(r.out).toMatch(new RegExp(`threshold\\s+${String(t).replace('.', '\\.')} .*: over`));
     expect(r.out).toMatch(/links the records\s+yes/);
     expect(r.out).toMatch(/same person\s+yes: both in DT[0-9A-F]+/);
     expect(r.out).toMatch(/stored row\s+identical/);
@@ -258,7 +261,7 @@ describe('dtsen explain SOURCE:ID', () => {
 
     const text = await cli(['explain', '--out', out, ref]);
     expect(text.out).toContain(`Record ${ref} is in person ${e.dtsen_id} with ${e.members.length - 1} other records`);
-    expect(text.out).toMatch(/[├└]── (dtks|regsosek|p3ke):\S+ {2}link p 0\.99/);
+    expect(text.out).toMatch(/[├└]── (dtks|regsosek|p3ke):\S+ {2}link p [01](\.\d+)?/);
     for (const m of members) expect(text.out).toContain(m.s);
   });
 

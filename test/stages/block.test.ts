@@ -17,7 +17,7 @@ async function people(recs: Rec[]): Promise<Db> {
   const db = await Db.open();
   await db.run(`CREATE TABLE person_clean (rec_id BIGINT, source VARCHAR, nik_status VARCHAR, nik_digits VARCHAR, birth_date DATE, nik_birth_date DATE,
     district_code VARCHAR, nik_region VARCHAR, name_phonetic VARCHAR, village_code VARCHAR, name_tokens VARCHAR[], birth_year INTEGER,
-    kk_valid BOOLEAN, no_kk VARCHAR, name_first VARCHAR, regency_code VARCHAR, name_last VARCHAR, sex VARCHAR)`);
+    kk_valid BOOLEAN, no_kk VARCHAR, name_first VARCHAR, regency_code VARCHAR, name_last VARCHAR, sex VARCHAR, name_norm VARCHAR)`);
   for (const [i, r] of recs.entries()) {
     const name = r.name ?? `PERSON ${i}`;
     const tokens = name.split(' ');
@@ -25,7 +25,7 @@ async function people(recs: Rec[]): Promise<Db> {
     const v = (x: string | null | undefined) => (x == null ? 'NULL' : `'${x}'`);
     await db.run(`INSERT INTO person_clean VALUES (${i + 1}, '${r.source ?? 'dtks'}', ${r.nik ? "'valid'" : "'missing'"}, ${v(r.nik)}, ${v(dob)}, NULL,
       '${(r.village ?? '3204122001').slice(0, 6)}', NULL, '${name.replaceAll(' ', '')}', '${r.village ?? '3204122001'}', [${tokens.map((t) => `'${t}'`).join(', ')}],
-      ${dob ? `year(DATE '${dob}')` : 'NULL'}, ${r.kk ? 'true' : 'false'}, ${v(r.kk)}, '${tokens[0]}', '${(r.village ?? '3204122001').slice(0, 4)}', '${tokens[tokens.length - 1]}', 'P')`);
+      ${dob ? `year(DATE '${dob}')` : 'NULL'}, ${r.kk ? 'true' : 'false'}, ${v(r.kk)}, '${tokens[0]}', '${(r.village ?? '3204122001').slice(0, 4)}', '${tokens[tokens.length - 1]}', 'P', '${name}')`);
   }
   return db;
 }

@@ -89,6 +89,17 @@ export const BLOCKING_RULES: readonly BlockingRule[] = [
     maxBlockSize: 60,
   },
   {
+    name: 'name_date',
+    description: 'same normalised full name and birth date (stated or from the NIK), anywhere',
+    // People move between snapshots (another village, regency or province) and a NIK can be missing or damaged:
+    // a full name with a birth date is specific nationwide, except a common name on a conventional date.
+    keys: `list_distinct(list_filter([
+             CASE WHEN p.name_norm IS NOT NULL AND p.birth_date IS NOT NULL THEN p.name_norm || ':' || strftime(p.birth_date, '%Y%m%d') END,
+             CASE WHEN p.name_norm IS NOT NULL AND p.nik_birth_date IS NOT NULL THEN p.name_norm || ':' || strftime(p.nik_birth_date, '%Y%m%d') END
+           ], k -> k IS NOT NULL))`,
+    maxBlockSize: 40,
+  },
+  {
     name: 'kk_first_name',
     description: 'same family-card number and the same first name token',
     keys: `CASE WHEN p.kk_valid THEN [p.no_kk || ':' || p.name_first] END`,

@@ -10,9 +10,12 @@ import type { Ctx, Stage } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
 import type { ConflictReason } from '../../../schemas/config.ts';
+import { thresholdOf } from '../../../schemas/config.ts';
 import { connectedComponents } from './components.ts';
 import { CONFLICT_REASONS, conflictSql } from './conflicts.sql.ts';
 import { splitConflicted, type SplitResult } from './split.ts';
+import { expectedClusterQuality, type ExpectedCurve } from '../score/threshold.ts';
+import { allowedSourcePairsSql } from '../block/index.ts';
 
 export { connectedComponents, MAX_ROUNDS } from './components.ts';
 
@@ -148,12 +151,43 @@ export const clusterStage: Stage = {
   name: 'cluster',
   async run(ctx: Ctx) {
     const linkage = ctx.config.linkage;
-    const { rounds, clusters, conflicts } = await clusterRecords(ctx.db, linkage.threshold, {
+    const linkFigures = ctx.figures.link as { threshold?: { mode?: string; expected_curve?: ExpectedCurve } } | undefined;
+    const curve = linkFigures?.threshold?.expected_curve;
+    const options: ConflictOptions = {
       split: linkage.split_conflicts,
       tiers: linkage.split_tiers,
       maxClusterSize: linkage.max_conflict_cluster_size,
       reasons: linkage.split_reasons,
-    });
+    };
+    const at = async (t: number) => {
+      const r = await clusterRecords(ctx.db, t, options);
+      const expected = curve ? await expectedClusterQuality(ctx.db, allowedSourcePairsSql(linkage), curve.expected_true_pairs) : undefined;
+      return { ...r, expected, threshold: t };
+    };
+    let result = await at(thresholdOf(linkage));
+    // Persons hold the pairs clustering adds through a third record too: when the expected precision of the
+    // persons built falls under the floor, "auto" moves up the curve (bisection over its points) to the lowest
+    // threshold whose persons keep to it, and writes it back for the stages after this one.
+    const raised: { match_probability: number; expected_precision: number }[] = [];
+    if (linkFigures?.threshold?.mode === 'auto' && curve && result.expected && result.expected.precision < linkage.precision_floor) {
+      const above = curve.points.filter((p) => p.match_probability > result.threshold);
+      let lo = 0;
+      let hi = above.length - 1;
+      let best: typeof result | undefined;
+      while (lo <= hi && above.length) {
+        const mid = (lo + hi) >> 1;
+        const r = await at(above[mid].match_probability);
+        raised.push({ match_probability: r.threshold, expected_precision: r.expected!.precision });
+        if (r.expected!.precision >= linkage.precision_floor) {
+          best = r;
+          hi = mid - 1;
+        } else lo = mid + 1;
+      }
+      result = best ?? (await at(above.at(-1)?.match_probability ?? result.threshold));
+      if (best && best.threshold !== raised.at(-1)?.match_probability) result = await at(best.threshold);
+      linkage.threshold = result.threshold;
+    }
+    const { rounds, clusters, conflicts, expected } = result;
     const sizes = await ctx.db.all<{ size: string; clusters: string }>(`
       SELECT size, count(*) AS clusters FROM (SELECT cluster_id, count(*) AS size FROM clusters GROUP BY ALL) GROUP BY ALL ORDER BY size`);
     if (conflicts && conflicts.too_large.clusters > 0) {
@@ -164,7 +198,12 @@ export const clusterStage: Stage = {
       figures: {
         rounds,
         clusters,
-        threshold: linkage.threshold,
+        threshold: thresholdOf(linkage),
+        threshold_mode: linkFigures?.threshold?.mode,
+        /** "auto": the thresholds tried to keep the persons' expected precision at the floor */
+        threshold_raised: raised,
+        /** the model's expected pairwise precision and recall of the persons built (no truth used) */
+        expected,
         size_distribution: sizes.map((s) => ({ size: Number(s.size), clusters: Number(s.clusters) })),
         conflicts,
       },

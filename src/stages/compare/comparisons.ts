@@ -35,6 +35,9 @@ const ADJACENT_SWAP = `hamming(l.nik_digits, r.nik_digits) = 2 AND list_bool_or(
  *  the NIK comparison has already counted. */
 const BD = (s: 'l' | 'r') => `coalesce(${s}.birth_date, CASE WHEN l.nik_digits IS DISTINCT FROM r.nik_digits THEN ${s}.nik_birth_date END)`;
 
+/** A conventional birth date: 1 January, 1 July or 31 December (domain.md). */
+const CONVENTIONAL = (d: string) => `(strftime(${d}, '%m%d') IN ('0101', '0701', '1231'))`;
+
 export const COMPARISONS: readonly Comparison[] = [
   {
     name: 'nik',
@@ -99,12 +102,18 @@ export const COMPARISONS: readonly Comparison[] = [
     description: 'birth date (stated; decoded from the NIK where none is stated)',
     isNull: `${BD('l')} IS NULL OR ${BD('r')} IS NULL`,
     levels: [
-      { label: 'exact', when: `${BD('l')} = ${BD('r')}`, m: 0.85 },
+      // A conventional date (1 January, 1 July, 31 December: written for persons without a birth certificate) is
+      // shared by many persons of one year: its agreement is its own level, with its own u.
+      { label: 'exact', when: `${BD('l')} = ${BD('r')} AND NOT ${CONVENTIONAL(BD('l'))}`, m: 0.8 },
+      { label: 'exact, a conventional date', when: `${BD('l')} = ${BD('r')}`, m: 0.05 },
       { label: 'day and month swapped', when: `year(${BD('l')}) = year(${BD('r')}) AND day(${BD('l')}) = month(${BD('r')}) AND month(${BD('l')}) = day(${BD('r')})`, m: 0.02 },
-      { label: 'one year apart', when: `month(${BD('l')}) = month(${BD('r')}) AND day(${BD('l')}) = day(${BD('r')}) AND abs(year(${BD('l')}) - year(${BD('r')})) = 1`, m: 0.02 },
+      { label: 'one year apart', when: `month(${BD('l')}) = month(${BD('r')}) AND day(${BD('l')}) = day(${BD('r')}) AND abs(year(${BD('l')}) - year(${BD('r')})) = 1 AND NOT ${CONVENTIONAL(BD('l'))}`, m: 0.02 },
       { label: 'NIK-decoded date agrees', when: `l.nik_digits IS DISTINCT FROM r.nik_digits AND (l.birth_date = r.nik_birth_date OR l.nik_birth_date = r.birth_date)`, m: 0.04 },
       { label: 'same year and month', when: `year(${BD('l')}) = year(${BD('r')}) AND month(${BD('l')}) = month(${BD('r')})`, m: 0.03 },
-      { label: 'different', when: 'TRUE', m: 0.04 },
+      // The same person often carries a real date in one source and a conventional one (of an estimated year) in
+      // another, or two conventions: such a disagreement is weak evidence, weighed apart from a real one.
+      { label: 'a conventional date, within two years', when: `(${CONVENTIONAL(BD('l'))} OR ${CONVENTIONAL(BD('r'))}) AND abs(year(${BD('l')}) - year(${BD('r')})) <= 2`, m: 0.03 },
+      { label: 'different', when: 'TRUE', m: 0.03 },
     ],
   },
   {
@@ -154,7 +163,9 @@ const NAME_SAME_TOKENS = ['exact', 'same tokens, other order'];
 const NAME_AT_BEST_PHONETIC = ['same phonetic key', 'initials agree', 'a token shared', 'different'];
 const NIK_BEYOND_TYPO = ['same first 12 digits, serial differs', 'same date, other sex', 'different'];
 const levelsIn = (comparison: string, labels: readonly string[]) => labels.map((l) => levelIndex(comparison, l)).join(', ');
-export const HARD_NEGATIVE_SQL = `(gamma_birth_date = ${levelIndex('birth_date', 'exact')}
+/** Birth-date levels of two records born the same day (a real or a conventional date). */
+export const SAME_DAY_LEVELS = ['exact', 'exact, a conventional date'] as const;
+export const HARD_NEGATIVE_SQL = `(gamma_birth_date IN (${levelsIn('birth_date', SAME_DAY_LEVELS)})
   AND gamma_household IN (${levelsIn('household', HOUSEHOLD_LEVELS)})
   AND (
     (gamma_nik IN (${levelsIn('nik', NIK_BEYOND_TYPO)}) AND gamma_name >= 0 AND gamma_name NOT IN (${levelsIn('name', NAME_SAME_TOKENS)}))

@@ -11,6 +11,7 @@ import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
 import type { Linkage } from '../../../schemas/config.ts';
+import { thresholdOf } from '../../../schemas/config.ts';
 import { allowedSourcePairsSql } from '../block/index.ts';
 import { BLOCKING_RULES } from '../block/rules.ts';
 import { linkableSql } from '../cluster/index.ts';
@@ -284,7 +285,7 @@ async function measure(db: Db, truthPath: string, linkage: Linkage): Promise<Eva
          cp AS (SELECT cluster_id, count(DISTINCT person_id) AS persons FROM eval_records GROUP BY ALL)
     SELECT count(*) FROM pc JOIN cp USING (cluster_id) WHERE pc.clusters = 1 AND cp.persons = 1`);
   // The true pairs (allowed by the config) once: where the false negatives were lost, and what each blocking rule finds.
-  const threshold = linkage.threshold;
+  const threshold = thresholdOf(linkage);
   const hasHard = await db.columnExists('scored_pairs', 'hard_negative');
   const linkable = linkableSql(threshold, hasHard);
   // Every candidate pair is scored (scored_pairs carries the rules bitmask): one join gives the figures of both.
@@ -357,7 +358,7 @@ async function measure(db: Db, truthPath: string, linkage: Linkage): Promise<Eva
       by_rule: byRule.map((r) => ({ rule: ruleNames[Number(r.rule_id)], true_pairs_found: Number(r.found), share: allowedTrue > 0 ? Number(r.found) / allowedTrue : 0 })),
     },
     by_province: await provinceQuality(db, linkage),
-    threshold_curve: await thresholdCurve(db, truePairs, linkage.threshold),
+    threshold_curve: await thresholdCurve(db, truePairs, threshold),
     weight_histogram: await weightHistogram(db),
   };
 }

@@ -7,6 +7,10 @@ import { Model } from '../../../schemas/model.ts';
 import { exactLinker } from './exact.ts';
 import { linkProbabilistic } from './probabilistic.ts';
 import type { Linker } from './types.ts';
+import { chooseThreshold, expectedAt, expectedCurve } from '../score/threshold.ts';
+
+/** The threshold "auto" falls back to when no pair was scored, and the exact linker's (its pairs all carry 1). */
+const FALLBACK_THRESHOLD = 0.99;
 
 async function readModel(path: string): Promise<Model> {
   let json: unknown;
@@ -34,9 +38,28 @@ export const LINKERS: Record<string, Linker> = { exact: exactLinker, probabilist
 export const linkStage: Stage = {
   name: 'link',
   async run(ctx: Ctx) {
-    const linker = LINKERS[ctx.config.linkage.engine];
+    const linkage = ctx.config.linkage;
+    const linker = LINKERS[linkage.engine];
     const r = await linker.link(ctx);
-    ctx.log.info({ stage: 'link', engine: linker.name, candidate_pairs: r.candidatePairs, scored_pairs: r.scoredPairs }, 'linked');
-    return { rows: r.scoredPairs, figures: { ...r.figures, candidate_pairs: r.candidatePairs, scored_pairs: r.scoredPairs } };
+    // The model's expected precision and recall at every threshold; "auto" takes the best expected F1 above the
+    // precision floor and is written back into the config, so every later stage (and the stored config) uses it.
+    const curve = await expectedCurve(ctx.db);
+    const mode = linkage.threshold === 'auto' ? 'auto' : 'configured';
+    if (linkage.threshold === 'auto') {
+      const best = linkage.engine === 'probabilistic' ? chooseThreshold(curve, linkage.precision_floor) : undefined;
+      linkage.threshold = best ? best.match_probability : FALLBACK_THRESHOLD;
+    }
+    const threshold = linkage.threshold;
+    const expected = expectedAt(curve, threshold);
+    const thresholdFigures = {
+      mode,
+      precision_floor: linkage.precision_floor,
+      match_probability: threshold,
+      match_weight: Math.log2(threshold / (1 - threshold)),
+      expected_at_threshold: expected,
+      expected_curve: curve,
+    };
+    ctx.log.info({ stage: 'link', engine: linker.name, candidate_pairs: r.candidatePairs, scored_pairs: r.scoredPairs, threshold, threshold_mode: mode }, 'linked');
+    return { rows: r.scoredPairs, figures: { ...r.figures, candidate_pairs: r.candidatePairs, scored_pairs: r.scoredPairs, threshold: thresholdFigures } };
   },
 };

@@ -3,6 +3,7 @@
  * which is drawn from that JSON object alone (renderHtml(json)): tables, and charts compiled with Vega-Lite
  * and rendered to inline SVG. Figures only: no NIK, name or address ever enters the report.
  */
+import { thresholdOf } from '../../../schemas/config.ts';
 import { join } from 'node:path';
 import type { Ctx, Stage } from '../../engine/context.ts';
 import { writeFileAtomic } from '../../engine/files.ts';
@@ -26,6 +27,17 @@ export interface Summary {
   recall: number | null;
 }
 
+/** The model's expected precision and recall at the threshold in use (pairs, persons), beside the truth's when known. */
+function thresholdRows(json: ReportJson): Row[] {
+  const rows: Row[] = [];
+  const pairs = json.link?.threshold?.expected_at_threshold;
+  if (pairs) rows.push({ figures: 'expected, scored pairs at or above the threshold', precision: pairs.precision, recall: pairs.recall });
+  const persons = json.cluster?.expected;
+  if (persons) rows.push({ figures: 'expected, pairs inside the persons built', precision: persons.precision, recall: persons.recall });
+  if (measuredQuality(json.evaluate)) rows.push({ figures: 'truth, pairs inside the persons built', precision: json.evaluate.precision, recall: json.evaluate.recall });
+  return rows;
+}
+
 /** The parts of report.json the page reads (every stage's figures sit under the stage's name). */
 export interface ReportJson {
   batch: string;
@@ -36,8 +48,11 @@ export interface ReportJson {
   ingest?: { missing_optional_columns?: MissingOptionalColumn[] };
   validate?: { reconciliation: Row[]; quarantine_reasons: Row[]; field_quality?: FieldQuality[]; quality_warnings?: QualityWarning[] };
   normalise?: { nik_status: { source: string; value: string; rows: number }[] };
-  link?: { engine: string; candidate_pairs?: number; scored_pairs?: number; model_source?: string; blocking?: { rules: Row[] } };
-  cluster?: { clusters: number; size_distribution: { size: number; clusters: number }[] };
+  link?: {
+    engine: string; candidate_pairs?: number; scored_pairs?: number; model_source?: string; blocking?: { rules: Row[] };
+    threshold?: { mode: string; precision_floor: number; expected_at_threshold?: { precision: number; recall: number }; expected_curve?: { expected_true_pairs: number; points: Row[] } };
+  };
+  cluster?: { clusters: number; size_distribution: { size: number; clusters: number }[]; threshold_mode?: string; expected?: { precision: number; recall: number; predicted_pairs: number; expected_true_positive_pairs: number } };
   survive?: { persons: number; source_overlap: Row[] };
   evaluate?: EvaluationFigures | SkippedEvaluation;
   report: ReportFigures & { summary: Summary };
@@ -64,7 +79,7 @@ function summary(f: Record<string, unknown>, r: ReportFigures): Summary {
 
 /** report.json: the batch, its settings, every stage's figures and the report's own. */
 export async function buildReportJson(ctx: Pick<Ctx, 'db' | 'config' | 'figures'>): Promise<{ json: ReportJson; figures: ReportFigures & { summary: Summary } }> {
-  const own = await reportFigures(ctx.db, ctx.figures, ctx.config.linkage.threshold);
+  const own = await reportFigures(ctx.db, ctx.figures, thresholdOf(ctx.config.linkage));
   const figures = { ...own, summary: summary(ctx.figures, own) };
   const json = {
     batch: ctx.config.batch,
@@ -188,6 +203,7 @@ export async function renderHtml(json: ReportJson, signal?: AbortSignal): Promis
     id: 'weights',
     heading: 'Candidate pairs and match weights',
     body: `<p class="explain">Blocking proposes candidate pairs; each is scored with a match weight, the log<sub>2</sub> odds that the two records are one person (${json.linkage.engine === 'exact' ? 'the exact linker gives every pair it finds the same weight' : 'the sum of the comparison weights below'}). Pairs at or above the threshold — probability ${fmt(t.match_probability, 'num')}, a weight of ${fmt(t.match_weight, 'dec')} bits, the dashed line — are linked. Engine: <b>${esc(json.link?.engine ?? json.linkage.engine)}</b>; ${int(json.link?.candidate_pairs)} candidate pairs.</p>
+      ${thresholdRows(json).length ? table(thresholdRows(json), ['figures', { key: 'precision', format: 'pct' }, { key: 'recall', format: 'pct' }], `the threshold (${esc(json.cluster?.threshold_mode ?? json.link?.threshold?.mode ?? 'configured')}${json.link?.threshold?.mode === 'auto' ? `: the largest expected F1 with an expected precision of at least ${fmt(json.link.threshold.precision_floor, 'num')}` : ''}): the model's expected precision and recall, from the match probabilities alone${json.evaluate ? ', and the truth' : ''}`) : ''}
       ${blocking.length ? table(blocking, ['rule', 'description', { key: 'pairs', label: 'pairs' }, { key: 'new_pairs', label: 'new pairs' }, 'blocks', { key: 'capped_blocks', label: 'blocks over the cap' }, { key: 'capped_records', label: 'records in them' }], 'blocking rules') : ''}
       ${chart('match_weight_histogram', 'Candidate pairs by match weight (1-bit bins); the dashed line is the threshold', 'No scored pairs.')}`,
   });

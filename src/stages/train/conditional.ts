@@ -15,7 +15,7 @@
 import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
 import { allowedSourcePairsSql } from '../block/index.ts';
-import { COMPARISONS, HOUSEHOLD_LEVELS, NEARBY_LEVELS, levelIndex } from '../compare/comparisons.ts';
+import { COMPARISONS, HOUSEHOLD_LEVELS, NEARBY_LEVELS, SAME_DAY_LEVELS, levelIndex } from '../compare/comparisons.ts';
 import { comparisonVectorsSql, gammaColumn } from '../compare/index.ts';
 import type { Linkage } from '../../../schemas/config.ts';
 import type { ConditionalU, Model } from '../../../schemas/model.ts';
@@ -48,9 +48,13 @@ interface Spec {
 
 const g = (comparison: string, label: string) => `${gammaColumn({ name: comparison })} = ${levelIndex(comparison, label)}`;
 const NAMES_DIFFER = g('name', 'different');
-/** birth dates that differ beyond a typo, and NIKs that differ beyond a typo or are missing */
-const AGES_DIFFER = `${g('birth_date', 'different')} AND (gamma_nik = -1 OR ${g('nik', 'different')})`;
-const SAME_DAY = { comparison: 'birth_date', levels: ['exact'] };
+/**
+ * Birth years (stated, else decoded from the NIK) five or more years apart: no typo, convention or estimated
+ * year moves one person's date that far, so the sample cannot hold the same person with a damaged date (a
+ * sample kept to dates merely "different" would, and would count their agreeing names as non-matches').
+ */
+const AGES_DIFFER = `years_apart >= 5`;
+const SAME_DAY = { comparison: 'birth_date', levels: [...SAME_DAY_LEVELS] as string[] };
 /**
  * NIKs among non-matches: pairs whose names share nothing. Two persons share a NIK only where one was copied,
  * which being born the same day or living nearby does not make likelier; among such sampled pairs a shared NIK
@@ -67,7 +71,7 @@ function conditionalSpecs(): Spec[] {
   ];
   // A father and his son share a name, twins do not: names in a household are conditioned only for pairs not
   // born the same day (or of unknown dates); twins' names keep the plain u.
-  const notSameDay = { comparison: 'birth_date', levels: [NULL_LEVEL, ...COMPARISONS.find((c) => c.name === 'birth_date')!.levels.map((l) => l.label).filter((l) => l !== 'exact')] };
+  const notSameDay = { comparison: 'birth_date', levels: [NULL_LEVEL, ...COMPARISONS.find((c) => c.name === 'birth_date')!.levels.map((l) => l.label).filter((l) => !(SAME_DAY_LEVELS as readonly string[]).includes(l))] };
   for (const x of groups) {
     const given = { comparison: 'household', levels: x.levels };
     specs.push(
@@ -138,7 +142,10 @@ async function samplePairs(db: Db, linkage: Linkage, seed: number): Promise<void
   await db.run(`
     CREATE OR REPLACE TEMP TABLE allowed_source_pairs AS ${allowedSourcePairsSql(linkage)};
     CREATE OR REPLACE TEMP TABLE u_cond_pairs AS SELECT DISTINCT * FROM (${samplers.join('\nUNION ALL\n')});
-    CREATE OR REPLACE TEMP TABLE u_cond_vectors AS ${comparisonVectorsSql('u_cond_pairs', ['sample'])};
+    CREATE OR REPLACE TEMP TABLE u_cond_vectors AS
+      SELECT v.*, abs(year(coalesce(l.birth_date, l.nik_birth_date)) - year(coalesce(r.birth_date, r.nik_birth_date))) AS years_apart
+      FROM (${comparisonVectorsSql('u_cond_pairs', ['sample'])}) v
+      JOIN compare_input l ON l.rec_id = v.rec_id_l JOIN compare_input r ON r.rec_id = v.rec_id_r;
     DROP TABLE u_cond_pairs; DROP TABLE cond_keys;
   `);
 }
@@ -148,11 +155,16 @@ function whereGiven(spec: Spec): string {
   return spec.given.map((c) => `${gammaColumn({ name: c.comparison })} IN (${c.levels.map((l) => index(c.comparison, l)).join(', ')})`).join(' AND ');
 }
 
-/** Estimates every entry of CONDITIONAL_SPECS that has enough non-matching pairs. */
-export async function estimateConditionalU(db: Db, linkage: Linkage, plainU: readonly number[][], seed = 42): Promise<{ entries: ConditionalU[]; skipped: { description: string; pairs: number }[] }> {
+/** The level counts of every entry of CONDITIONAL_SPECS among its sampled non-matching pairs. */
+export interface ConditionalCounts {
+  spec: Spec;
+  counts: number[];
+}
+
+/** Samples the pairs of every entry of CONDITIONAL_SPECS and counts their levels (see conditionalEntries). */
+export async function sampleConditionalCounts(db: Db, linkage: Linkage, seed = 42): Promise<ConditionalCounts[]> {
   await samplePairs(db, linkage, seed);
-  const entries: ConditionalU[] = [];
-  const skipped: { description: string; pairs: number }[] = [];
+  const out: ConditionalCounts[] = [];
   for (const spec of CONDITIONAL_SPECS) {
     const comp = COMPARISONS.find((c) => c.name === spec.comparison)!;
     const col = gammaColumn(comp);
@@ -161,6 +173,18 @@ export async function estimateConditionalU(db: Db, linkage: Linkage, plainU: rea
     );
     const counts = new Array<number>(comp.levels.length).fill(0);
     for (const r of rows) counts[Number(r.g)] = Number(r.n);
+    out.push({ spec, counts });
+  }
+  await db.run(`DROP TABLE u_cond_vectors; DROP TABLE allowed_source_pairs;`);
+  return out;
+}
+
+/** The entries with enough non-matching pairs, their `plain` levels at the given plain u. */
+export function conditionalEntries(sampled: readonly ConditionalCounts[], plainU: readonly number[][]): { entries: ConditionalU[]; skipped: { description: string; pairs: number }[] } {
+  const entries: ConditionalU[] = [];
+  const skipped: { description: string; pairs: number }[] = [];
+  for (const { spec, counts } of sampled) {
+    const comp = COMPARISONS.find((c) => c.name === spec.comparison)!;
     const plain = comp.levels.map((lv) => spec.plain?.includes(lv.label) ?? false);
     const pairs = counts.reduce((a, c, i) => a + (plain[i] ? 0 : c), 0);
     if (pairs < MIN_CONDITIONAL_PAIRS) {
@@ -174,8 +198,12 @@ export async function estimateConditionalU(db: Db, linkage: Linkage, plainU: rea
     const u = counts.map((c, i) => (plain[i] ? plainU[ci][i] : (rest * (c + 1)) / (pairs + free)));
     entries.push({ comparison: spec.comparison, description: spec.description, given: spec.given, u, pairs });
   }
-  await db.run(`DROP TABLE u_cond_vectors; DROP TABLE allowed_source_pairs;`);
   return { entries, skipped };
+}
+
+/** Estimates every entry of CONDITIONAL_SPECS that has enough non-matching pairs. */
+export async function estimateConditionalU(db: Db, linkage: Linkage, plainU: readonly number[][], seed = 42): Promise<{ entries: ConditionalU[]; skipped: { description: string; pairs: number }[] }> {
+  return conditionalEntries(await sampleConditionalCounts(db, linkage, seed), plainU);
 }
 
 /** The model's conditional u entries with comparisons and levels as indices into `model.comparisons`. */

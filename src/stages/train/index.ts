@@ -11,8 +11,9 @@
 import type { Db } from '../../engine/db.ts';
 import { COMPARISONS } from '../compare/comparisons.ts';
 import { comparisonVectorsSql, gammaColumn } from '../compare/index.ts';
-import { runEm, type EmComparison, type Pattern } from './em.ts';
-import { conditionalUs, estimateConditionalU } from './conditional.ts';
+import { conditionalFor, runEm, type EmComparison, type Pattern } from './em.ts';
+import { conditionalEntries, conditionalUs, sampleConditionalCounts, type ConditionalCounts } from './conditional.ts';
+import type { ConditionalU as EmConditionalU } from './em.ts';
 import { allowedSourcePairsSql } from '../block/index.ts';
 import type { Linkage } from '../../../schemas/config.ts';
 import type { Model } from '../../../schemas/model.ts';
@@ -38,7 +39,7 @@ async function patterns(db: Db, table: string, where = 'TRUE'): Promise<Pattern[
 }
 
 /** u from `samplePairs` random pairs of records allowed by the config (deterministic: seeded). */
-export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, seed = 42): Promise<{ u: number[][]; counts: number[][]; sampled: number }> {
+export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, seed = 42): Promise<{ u: number[][]; counts: number[][]; sampled: number; patterns: Pattern[] }> {
   const n = await db.count(`SELECT count(*) FROM person_clean`);
   // Draw rec_id pairs uniformly with a seeded hash (repeatable at any thread count), keep the allowed ones.
   await db.run(`
@@ -67,8 +68,41 @@ export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, s
     u.push(n.map((x) => (x + 1) / total));
     counts.push(n);
   }
+  const sampledPatterns = await patterns(db, 'u_vectors');
   await db.run(`DROP TABLE u_pairs; DROP TABLE u_vectors;`);
-  return { u, counts, sampled };
+  return { u, counts, sampled, patterns: sampledPatterns };
+}
+
+/**
+ * u among the non-matches of the random pairs: random pairs hold true matches too (about one in
+ * persons / records² … a small population holds many: 20,000 persons put ~40 true pairs among a million random
+ * ones, and a shared NIK then looks 30 times commoner among non-matches than it is). Each sampled pattern
+ * counts by its posterior probability of being a non-match under the model (m, and the prior `lambda` of a
+ * random pair being a match): the M-step of EM for u over the random pairs, with m held.
+ */
+export function uWithoutMatches(pats: readonly Pattern[], m: readonly number[][], u: readonly number[][], lambda: number, cond: readonly EmConditionalU[]): { u: number[][]; counts: number[][] } {
+  const counts = u.map((lv) => new Array<number>(lv.length).fill(0));
+  const used = u.map(() => true);
+  for (const p of pats) {
+    let pm = lambda;
+    let pu = 1 - lambda;
+    p.gammas.forEach((g, i) => {
+      if (g < 0) return;
+      pm *= m[i][g];
+      pu *= conditionalFor(cond, i, p.gammas, used)?.u[g] ?? u[i][g];
+    });
+    const nonMatch = pu / (pm + pu);
+    p.gammas.forEach((g, i) => {
+      if (g >= 0) counts[i][g] += nonMatch * p.count;
+    });
+  }
+  return {
+    u: counts.map((n) => {
+      const total = n.reduce((a, b) => a + b, 0) + n.length;
+      return n.map((x) => (x + 1) / total);
+    }),
+    counts,
+  };
 }
 
 /** fewer observations than this, among random pairs and among expected matches, and a level weighs nothing */
@@ -84,8 +118,56 @@ export interface TrainOptions {
  * blocking rules that found each pair). `ruleNames` gives the bit of each rule.
  */
 export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly string[], opts: TrainOptions): Promise<Model> {
-  const { u, counts: uCounts, sampled } = await estimateU(db, linkage, opts.uSamplePairs, opts.seed);
-  const conditional = await estimateConditionalU(db, linkage, u, opts.seed);
+  const sample = await estimateU(db, linkage, opts.uSamplePairs, opts.seed);
+  const condCounts = await sampleConditionalCounts(db, linkage, opts.seed);
+  const totalPairs = await allowedPairCount(db, linkage);
+  let u = sample.u;
+  let uCounts = sample.counts;
+  const cache = new Map<string, Pattern[]>();
+  let fit = await fitM(db, ruleNames, u, condCounts, totalPairs, cache);
+  // u again without the matches among the random pairs (their share is the model's lambda), and m with it:
+  // two rounds take the weights to within a few hundredths of a bit of the fixed point.
+  for (let round = 0; round < U_ROUNDS; round++) {
+    const re = uWithoutMatches(sample.patterns, fit.m, u, fit.lambda, fit.cond);
+    u = re.u;
+    uCounts = re.counts;
+    fit = await fitM(db, ruleNames, u, condCounts, totalPairs, cache);
+  }
+  const { conditional, sessions, lambdaCandidates, candidatePairs, lambda, final } = fit;
+  // A level seen neither among random pairs nor among the expected matches carries no evidence either way:
+  // its weight is set to zero (m = u) rather than to a ratio of two pseudo-counts.
+  const m = fit.m.map((lv, i) => lv.map((p, g) => (uCounts[i][g] < MIN_LEVEL_EVIDENCE && final.matchCounts[i][g] < MIN_LEVEL_EVIDENCE ? u[i][g] : p)));
+  return {
+    version: 2,
+    lambda,
+    tf_max_adjustment: 6,
+    comparisons: COMPARISONS.map((c, i) => ({
+      name: c.name,
+      description: c.description,
+      tf_column: c.tfColumn,
+      levels: c.levels.map((lv, g) => ({
+        label: lv.label,
+        m: m[i][g],
+        u: u[i][g],
+        ...(lv.tf ? { tf: true } : {}),
+      })),
+    })),
+    conditional_u: conditional.entries,
+    training: { u_sample_pairs: sample.sampled, conditional_u_skipped: conditional.skipped, sessions, lambda_candidates: lambdaCandidates, candidate_pairs: candidatePairs, total_pairs: totalPairs },
+  };
+}
+
+/** rounds of u re-estimated without the random pairs' matches (see uWithoutMatches) */
+export const U_ROUNDS = 2;
+
+/** m by EM in the training sessions, then lambda among the candidate pairs, with u (and conditional u) given. */
+async function fitM(db: Db, ruleNames: readonly string[], u: number[][], condCounts: readonly ConditionalCounts[], totalPairs: number, cache: Map<string, Pattern[]>) {
+  // The patterns of one rule's pairs are read once, not in every round.
+  const cached = async (where: string) => {
+    if (!cache.has(where)) cache.set(where, await patterns(db, 'comparison_vectors', where));
+    return cache.get(where)!;
+  };
+  const conditional = conditionalEntries(condCounts, u);
   const cond = conditionalUs({
     comparisons: COMPARISONS.map((c) => ({ name: c.name, levels: c.levels.map((lv) => ({ label: lv.label, m: 1, u: 1 })) })),
     conditional_u: conditional.entries,
@@ -96,7 +178,7 @@ export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly s
   for (const s of TRAINING_SESSIONS) {
     const bit = s.rule === null ? -1 : ruleNames.indexOf(s.rule);
     if (s.rule !== null && bit < 0) continue;
-    const pats = await patterns(db, 'comparison_vectors', bit < 0 ? 'TRUE' : `(rules >> ${bit}) & 1 = 1`);
+    const pats = await cached(bit < 0 ? 'TRUE' : `(rules >> ${bit}) & 1 = 1`);
     const pairs = pats.reduce((a, p) => a + p.count, 0);
     if (pairs === 0) continue;
     const comps: EmComparison[] = COMPARISONS.map((c, i) => ({
@@ -115,35 +197,14 @@ export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly s
     sessions.push({ rule: s.rule ?? 'all candidate pairs', pairs, iterations: r.iterations, converged: r.converged, lambda: r.lambda, fixed: s.excluded });
   }
   // lambda among all candidate pairs, with m and u fixed; scaled to all allowed pairs (blocking recall taken as 1).
-  const all = await patterns(db, 'comparison_vectors');
+  const all = await cached('TRUE');
   const candidatePairs = all.reduce((a, p) => a + p.count, 0);
   const fixedAll: EmComparison[] = COMPARISONS.map((c, i) => ({ levels: c.levels.length, m: m[i], u: u[i] }));
   const final = runEm(all, fixedAll, { lambda: 0.1, maxIterations: 200, fixM: true, conditionalU: cond });
   // Only lambda moves in this run: m stays as trained, u as sampled.
   const lambdaCandidates = final.lambda;
-  // A level seen neither among random pairs nor among the expected matches carries no evidence either way:
-  // its weight is set to zero (m = u) rather than to a ratio of two pseudo-counts.
-  m = m.map((lv, i) => lv.map((p, g) => (uCounts[i][g] < MIN_LEVEL_EVIDENCE && final.matchCounts[i][g] < MIN_LEVEL_EVIDENCE ? u[i][g] : p)));
-  const totalPairs = await allowedPairCount(db, linkage);
   const lambda = Math.min(Math.max((lambdaCandidates * candidatePairs) / Math.max(totalPairs, 1), 1e-12), 0.5);
-  return {
-    version: 2,
-    lambda,
-    tf_max_adjustment: 6,
-    comparisons: COMPARISONS.map((c, i) => ({
-      name: c.name,
-      description: c.description,
-      tf_column: c.tfColumn,
-      levels: c.levels.map((lv, g) => ({
-        label: lv.label,
-        m: m[i][g],
-        u: u[i][g],
-        ...(lv.tf ? { tf: true } : {}),
-      })),
-    })),
-    conditional_u: conditional.entries,
-    training: { u_sample_pairs: sampled, conditional_u_skipped: conditional.skipped, sessions, lambda_candidates: lambdaCandidates, candidate_pairs: candidatePairs, total_pairs: totalPairs },
-  };
+  return { m, conditional, cond, sessions, lambdaCandidates, candidatePairs, lambda, final };
 }
 
 /** Number of record pairs the config allows (dedupe inside sources, link between source pairs). */
