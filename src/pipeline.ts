@@ -20,7 +20,7 @@ import { checkFingerprint, fingerprint, finishedStages, outputEntries, recordSta
 import { ingestStage } from './stages/ingest/index.ts';
 import { validateStage } from './stages/validate/index.ts';
 import { normaliseStage } from './stages/normalise/index.ts';
-import { linkStage } from './stages/link/index.ts';
+import { linkStage, restoreChosenThreshold } from './stages/link/index.ts';
 import { clusterStage } from './stages/cluster/index.ts';
 import { surviveStage } from './stages/survive/index.ts';
 import { checkPseudonymKey, exportStage } from './stages/export/index.ts';
@@ -194,6 +194,7 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
     const stagingDir = version.dir;
     const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir, truthPath: loaded.truthPath, log: opts.log, progress, figures: {}, pseudonymKey: opts.pseudonymKey, signal: opts.signal };
     for (const f of finished) if (f.figures) ctx.figures[f.stage] = f.figures;
+    restoreChosenThreshold(config.linkage, ctx.figures);
     const staging = db;
     kept = true;
     const timings = await runStages(ctx, stages, {

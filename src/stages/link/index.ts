@@ -35,6 +35,17 @@ export const probabilisticLinker: Linker = {
 
 export const LINKERS: Record<string, Linker> = { exact: exactLinker, probabilistic: probabilisticLinker };
 
+/**
+ * The threshold the link stage (and, raising it, the cluster stage) chose for "auto", taken back from their figures
+ * into the config: a resumed batch that skips those stages uses the same threshold as the run that did them.
+ */
+export function restoreChosenThreshold(linkage: { threshold: number | 'auto' }, figures: Record<string, unknown>): void {
+  if (linkage.threshold !== 'auto') return;
+  const chosen =
+    (figures.cluster as { threshold?: number } | undefined)?.threshold ?? (figures.link as { threshold?: { match_probability?: number } } | undefined)?.threshold?.match_probability;
+  if (typeof chosen === 'number') linkage.threshold = chosen;
+}
+
 export const linkStage: Stage = {
   name: 'link',
   async run(ctx: Ctx) {

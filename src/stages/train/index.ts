@@ -34,7 +34,7 @@ export const TRAINING_SESSIONS: { rule: string | null; excluded: string[]; train
 
 async function patterns(db: Db, table: string, where = 'TRUE'): Promise<Pattern[]> {
   const cols = COMPARISONS.map(gammaColumn);
-  const rows = await db.all<Record<string, string>>(`SELECT ${cols.join(', ')}, count(*) AS n FROM ${table} WHERE ${where} GROUP BY ALL`);
+  const rows = await db.all<Record<string, string>>(`SELECT ${cols.join(', ')}, count(*) AS n FROM ${table} WHERE ${where} GROUP BY ALL ORDER BY ALL`);
   return rows.map((r) => ({ gammas: cols.map((c) => Number(r[c])), count: Number(r.n) }));
 }
 
