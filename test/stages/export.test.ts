@@ -8,7 +8,7 @@ import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { loadConfig, loadMapping } from '../../src/engine/config.ts';
 import { InputError } from '../../src/engine/errors.ts';
-import { checkPseudonymKey, exportSelect } from '../../src/stages/export/index.ts';
+import { NULL_PARTITION, checkPseudonymKey, copyToPartitions, exportSelect } from '../../src/stages/export/index.ts';
 import { outputTable } from '../../schemas/outputs.ts';
 import { silentLogger } from '../../src/engine/log.ts';
 import { Db, ident, lit } from '../../src/engine/db.ts';
@@ -101,7 +101,7 @@ describe('exports of the sample batch', () => {
   it('the province partitions read back with hyparquet and add up to the person table', async () => {
     const root = join(plain, 'dtsen_person_by_province');
     const parts = readdirSync(root).sort();
-    expect(parts.every((p) => /^province_code=([0-9]{2}|NULL)$/.test(p))).toBe(true);
+    expect(parts.every((p) => /^province_code=([0-9]{2}|__HIVE_DEFAULT_PARTITION__)$/.test(p))).toBe(true);
     const byProvince = await db.all<{ province_code: string | null; n: string }>(`SELECT province_code, count(*) AS n FROM dtsen_person GROUP BY ALL`);
     expect(parts).toHaveLength(byProvince.length);
     let total = 0;
@@ -109,12 +109,56 @@ describe('exports of the sample batch', () => {
       const files = readdirSync(join(root, p));
       const rows = (await Promise.all(files.map((f) => readParquet(join(root, p, f), ['dtsen_id'])))).flat();
       const code = p.split('=')[1];
-      const ids = await db.all<{ dtsen_id: string }>(`SELECT dtsen_id FROM dtsen_person WHERE province_code ${code === 'NULL' ? 'IS NULL' : `= ${lit(code)}`} ORDER BY dtsen_id`);
+      const ids = await db.all<{ dtsen_id: string }>(`SELECT dtsen_id FROM dtsen_person WHERE province_code ${code === NULL_PARTITION ? 'IS NULL' : `= ${lit(code)}`} ORDER BY dtsen_id`);
       expect(rows.map((r) => r.dtsen_id).sort()).toEqual(ids.map((r) => r.dtsen_id));
       total += rows.length;
     }
     expect(total).toBe(await db.count(`SELECT count(*) FROM dtsen_person`));
     expect(readdirSync(join(plain, 'dtsen_family_by_province')).length).toBeGreaterThan(0);
+  });
+
+  it('the province key reads back as the text of the single file through the Hive folders (DuckDB hive_types, hyparquet with the path)', async () => {
+    for (const t of OUTPUT_TABLES.filter((x) => x.byProvince)) {
+      const single = await db.all<{ id: string; province_code: string | null; type: string }>(
+        `SELECT ${t.order.split(',')[0]} AS id, province_code, typeof(province_code) AS type FROM read_parquet(${lit(join(plain, t.file))}) ORDER BY id`,
+      );
+      expect(single[0].type, t.file).toBe('VARCHAR');
+      const hive = await db.all<{ id: string; province_code: string | null; type: string }>(
+        `SELECT ${t.order.split(',')[0]} AS id, province_code, typeof(province_code) AS type
+         FROM read_parquet(${lit(join(plain, t.byProvince!, '*', '*.parquet'))}, hive_partitioning = true, hive_types = {'province_code': VARCHAR}) ORDER BY id`,
+      );
+      expect(hive, t.byProvince).toEqual(single);
+      // A reader of single files (hyparquet, as pyarrow's Hive partitioning with a string key) takes the key from the folder name.
+      const viaPath = new Map<string, string | null>();
+      for (const folder of readdirSync(join(plain, t.byProvince!))) {
+        const value = decodeURIComponent(folder.slice('province_code='.length));
+        for (const f of readdirSync(join(plain, t.byProvince!, folder))) {
+          const rows = await readParquet(join(plain, t.byProvince!, folder, f));
+          expect(Object.keys(rows[0] ?? {}), 'the key is in the folder name only').not.toContain('province_code');
+          for (const r of rows) viaPath.set(String(r[t.order.split(',')[0]]), value === NULL_PARTITION ? null : value);
+        }
+      }
+      expect(new Map(single.map((r) => [r.id, r.province_code]))).toEqual(viaPath);
+    }
+  });
+
+  it('an unknown province is the folder __HIVE_DEFAULT_PARTITION__, which DuckDB reads as NULL with or without hive_types', async () => {
+    const out = join(dir, 'nullparts');
+    await db.run(`CREATE OR REPLACE TEMP TABLE parts AS SELECT * FROM (VALUES ('a', '32'), ('b', NULL), ('c', '11'), ('d', NULL)) v(id, province_code)`);
+    await copyToPartitions(db, 'SELECT * FROM parts', out, 'province_code');
+    expect(readdirSync(out).sort()).toEqual(['province_code=11', 'province_code=32', `province_code=${NULL_PARTITION}`]);
+    const typed = await db.all<Row>(`SELECT id, province_code, typeof(province_code) AS type FROM read_parquet(${lit(join(out, '*', '*.parquet'))}, hive_partitioning = true, hive_types = {'province_code': VARCHAR}) ORDER BY id`);
+    expect(typed).toEqual([
+      { id: 'a', province_code: '32', type: 'VARCHAR' },
+      { id: 'b', province_code: null, type: 'VARCHAR' },
+      { id: 'c', province_code: '11', type: 'VARCHAR' },
+      { id: 'd', province_code: null, type: 'VARCHAR' },
+    ]);
+    const inferred = await db.all<Row>(`SELECT id, province_code::VARCHAR AS p FROM read_parquet(${lit(join(out, '*', '*.parquet'))}, hive_partitioning = true) ORDER BY id`);
+    expect(inferred.map((r) => r.p)).toEqual(['32', null, '11', null]);
+    // written again: the same folders, never a `province_code=NULL` folder
+    await copyToPartitions(db, 'SELECT * FROM parts', join(dir, 'nullparts2'), 'province_code');
+    expect(readdirSync(join(dir, 'nullparts2')).sort()).toEqual(readdirSync(out).sort());
   });
 
   it('the Arrow IPC file reads back with apache-arrow: same rows and values', async () => {

@@ -4,6 +4,7 @@
  * family tables partitioned by province in Hive layout — plus, in dtsen.duckdb, the data dictionary as comments
  * and the analysts' views. With `pseudonymise`, NIK and family-card numbers in the files are keyed hashes.
  */
+import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ctx, Stage } from '../../engine/context.ts';
 import { concurrently, type Db } from '../../engine/db.ts';
@@ -55,12 +56,31 @@ async function writeFile(db: Db, t: OutputTable, pseudonymise: boolean, mappings
 }
 
 /**
+ * The folder of the rows whose partition key is NULL (an unknown province): Hive's own name for it, which pyarrow,
+ * Spark and DuckDB all read back as NULL (a folder `province_code=NULL` reads as the text 'NULL' in pyarrow).
+ */
+export const NULL_PARTITION = '__HIVE_DEFAULT_PARTITION__';
+
+/**
+ * The rows of `select` in Hive layout under `dir`, one folder `<key>=<value>` per value of `key`; the key is in
+ * the folder names only, not in the files (Spark and pyarrow refuse a column that is in both). A text key of
+ * digits ("32") is read back as text only when the reader is told its type (README "Exports for programmes":
+ * DuckDB `hive_types`, pyarrow's `partitioning` schema); an unknown value is the folder NULL_PARTITION.
+ */
+export async function copyToPartitions(db: Db, select: string, dir: string, key: string): Promise<void> {
+  await db.run(`COPY (${select}) TO ${lit(dir)} (${PARQUET_OPTIONS}, PARTITION_BY (${ident(key)}))`);
+  // Older DuckDB releases named the NULL folder `<key>=NULL`: the name is pinned here, not left to the version.
+  const legacy = join(dir, `${key}=NULL`);
+  if (existsSync(legacy)) renameSync(legacy, join(dir, `${key}=${NULL_PARTITION}`));
+}
+
+/**
  * A table's province partitions (Hive layout). Their row order within a folder is not defined: DuckDB writes
  * partitions in parallel, so sorting the input would not sort them.
  */
 async function writePartitions(db: Db, t: OutputTable, pseudonymise: boolean, mappings: readonly Mapping[], stagingDir: string): Promise<void> {
   if (!t.byProvince) return;
-  await db.run(`COPY (${exportSelect(t, pseudonymise, mappings, false)}) TO ${lit(join(stagingDir, t.byProvince))} (${PARQUET_OPTIONS}, PARTITION_BY (province_code))`);
+  await copyToPartitions(db, exportSelect(t, pseudonymise, mappings, false), join(stagingDir, t.byProvince), 'province_code');
 }
 
 /**
