@@ -122,10 +122,11 @@ async function inspect(out: string): Promise<BatchSignature> {
   }
 }
 
-/** report.json without what may differ between two runs of one batch: timings, float noise, list order of the reconciliation. */
+/** report.json without what may differ between two runs of one batch: timings, the run (start, folder), float noise, list order of the reconciliation. */
 function reportFigures(out: string): unknown {
   const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Record<string, unknown>;
   delete json.timings;
+  delete json.run;
   const link = json.link as { seconds?: unknown } | undefined;
   if (link) delete link.seconds;
   const rec = (json.validate as { reconciliation: { source: string }[] }).reconciliation;

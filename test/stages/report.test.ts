@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
@@ -12,6 +14,11 @@ import { conflictsByType } from '../../src/stages/report/figures.ts';
 import { renderHtml, type ReportJson } from '../../src/stages/report/index.ts';
 import type { EvaluationFigures } from '../../src/stages/evaluate/index.ts';
 import { tempDir } from '../fixtures/inputs.ts';
+import { modelWarnings } from '../../src/stages/report/review.ts';
+import { explainCommand } from '../../src/stages/report/sections.ts';
+import { packageVersion } from '../../src/cli/version.ts';
+import { main } from '../../src/cli/main.ts';
+import type { ModelLevel } from '../../src/stages/report/figures.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -45,6 +52,7 @@ describe('report.html is drawn from report.json alone', () => {
     expect(shown.map((f) => f.id).sort()).toEqual(CHARTS.filter((c) => hasData(c, json)).map((c) => c.id).sort());
     // The sample has a truth file, a model, scored pairs and a conflict table: every chart is there.
     expect(shown.length).toBe(CHARTS.length);
+    expect(shown.map((f) => f.id)).toContain('family_sizes');
     for (const f of shown) {
       expect(f.paths).toEqual(chartById(f.id).data);
       for (const path of Object.values(f.paths)) {
@@ -106,6 +114,120 @@ describe('report.html is drawn from report.json alone', () => {
     expect(page).not.toContain('no conflict table');
     expect(figures(page).map((f) => f.id)).toContain('conflicts_by_type');
     expect(page).toContain('>1,200<');
+  });
+});
+
+/** The body of a section of the page. */
+const section = (page: string, id: string) => {
+  const parts = page.split(`<section id="${id}">`);
+  expect(parts.length, `section ${id}`).toBe(2);
+  return parts[1].split('</section>')[0];
+};
+
+describe('the sections a reader needs beyond the stages\' figures', () => {
+  it('the run: version, start, duration, every input file with its size and SHA-256, the config', () => {
+    const run = json.run!;
+    expect(run.version).toBe(packageVersion());
+    expect(Date.parse(run.finished_at) - Date.parse(run.started_at)).toBeCloseTo(run.duration_seconds * 1000, -3);
+    expect(run.duration_seconds).toBeGreaterThan(0);
+    expect(run.inputs.map((f) => f.role)).toEqual(['dtks', 'dtks mapping', 'regsosek', 'regsosek mapping', 'p3ke', 'p3ke mapping', 'truth']);
+    for (const f of run.inputs) {
+      const bytes = readFileSync(f.path);
+      expect(f.bytes, f.path).toBe(bytes.length);
+      expect(f.sha256, f.path).toBe(createHash('sha256').update(bytes).digest('hex'));
+    }
+    expect(run.config.batch).toBe('sample');
+    const body = section(html, 'run');
+    expect(body).toContain(`>${run.version}<`);
+    // the checksum is shown whole, breakable every 8 characters on a narrow screen
+    expect(body.replaceAll('<wbr>', '')).toContain(run.inputs[0].sha256);
+    expect(body).toContain(`>${run.inputs[0].bytes.toLocaleString('en-US')}<`);
+    expect(body).toContain('&quot;snapshot_id&quot;: &quot;sample-2026Q4&quot;');
+  });
+
+  it('families, splits, completeness per field and the largest blocks are on the page, from report.json', () => {
+    const s = json.survive as unknown as { families: number; largest_family: number };
+    const fam = section(html, 'families');
+    expect(fam).toContain(`>${s.families.toLocaleString('en-US')}<`);
+    expect(fam).toContain(`<div class="value">${s.largest_family}</div>`);
+    const c = (json.cluster as unknown as { conflicts: { split: number; records_moved: number; clusters_checked: number } }).conflicts;
+    const splits = section(html, 'splits');
+    expect(splits).toContain(`<div class="value">${c.clusters_checked.toLocaleString('en-US')}</div><div class="label">clusters checked</div>`);
+    expect(splits).toContain(`<div class="value">${c.split}</div><div class="label">clusters split</div>`);
+    const fq = json.validate!.field_quality!.find((q) => q.source === 'regsosek' && q.field === 'birth_date')!;
+    const comp = section(html, 'completeness');
+    expect(comp).toMatch(new RegExp(`<td>birth_date</td>(<td class="num">[^<]*</td>)*<td class="num">${((fq.parsed / fq.rows) * 100).toFixed(2)}%</td>`));
+    const largest = (json.link!.blocking as unknown as { largest_blocks: { rule: string; records: number; key_hash: string }[] }).largest_blocks;
+    const blocks = section(html, 'blocks');
+    expect(blocks.match(/<tr><td>/g)?.length).toBe(largest.length);
+    expect(blocks).toContain(`<td>${largest[0].rule}</td><td class="num">${largest[0].records}</td>`);
+  });
+
+  it('borderline pairs: the scored pairs nearest the threshold on each side, each with an explain command that runs', async () => {
+    const pairs = json.review!.borderline_pairs;
+    const t = json.report.threshold;
+    const above = pairs.filter((p) => p.side === 'above');
+    const below = pairs.filter((p) => p.side === 'below');
+    expect(above.length).toBe(10);
+    expect(below.length).toBe(10);
+    for (const p of above) expect(p.match_probability).toBeGreaterThanOrEqual(t.match_probability);
+    for (const p of below) expect(p.match_probability).toBeLessThan(t.match_probability);
+    // nothing lies nearer the threshold than the pairs chosen
+    const db = await Db.open({ path: join(dir, 'out', 'dtsen.duckdb'), readOnly: true });
+    try {
+      const maxAbove = Math.max(...above.map((p) => p.match_weight));
+      const minBelow = Math.min(...below.map((p) => p.match_weight));
+      const n = (where: string) => db.count(`SELECT count(*) FROM scored_pairs WHERE NOT coalesce(hard_negative, false) AND ${where}`);
+      expect(await n(`match_probability >= ${t.match_probability} AND match_weight < ${maxAbove}`)).toBeLessThan(10);
+      expect(await n(`match_probability < ${t.match_probability} AND match_weight > ${minBelow}`)).toBeLessThan(10);
+    } finally {
+      db.close();
+    }
+    const body = section(html, 'borderline');
+    expect(body.match(/<tr class="pair"><td>/g)?.length).toBe(pairs.length);
+    expect(body.match(/<tr class="command"><td colspan="5" class="code"><code>dtsen explain --out /g)?.length).toBe(pairs.length);
+    const command = explainCommand(json.run!.out, below[0].left, below[0].right);
+    expect(body.replaceAll('<wbr>', '')).toContain(command);
+    // the command, as printed, explains that pair
+    let printed = '';
+    const out = new Writable({ write(chunk, _e, cb) { printed += String(chunk); cb(); } });
+    const args = command.split(' ').slice(1);
+    expect(await main(['node', 'dtsen', ...args], out)).toBe(0);
+    expect(printed).toContain(`Pair ${below[0].left} ~ ${below[0].right}`);
+    expect(printed).toMatch(/threshold .*: under/);
+  });
+
+  it('model warnings: a level harsher than "different", one above the closest agreement, m ≈ u; named on the page', () => {
+    const level = (comparison: string, level: string, order: number, m: number, u: number): ModelLevel => ({ comparison, level, order, m, u, match_weight: Math.log2(m / u) });
+    const levels = [
+      level('name', 'exact', 0, 0.9, 0.003),
+      level('name', 'initials agree', 1, 1e-9, 0.0005),
+      level('name', 'a token shared', 2, 0.01, 0.0101),
+      level('name', 'different', 3, 0.0001, 0.97),
+      level('date', 'exact', 4, 0.9, 0.01),
+      level('date', 'year apart', 5, 0.05, 0.0001),
+      level('date', 'different', 6, 0.05, 0.99),
+    ];
+    const w = modelWarnings(levels);
+    expect(w.map((x) => [x.comparison, x.level, x.kind])).toEqual([
+      ['name', 'initials agree', 'order'],
+      ['name', 'a token shared', 'm_equals_u'],
+      ['date', 'year apart', 'order'],
+    ]);
+    expect(w[0].message).toContain('less than "different"');
+    expect(modelWarnings(levels.filter((l) => l.level !== 'initials agree' && l.level !== 'year apart' && l.level !== 'a token shared'))).toEqual([]);
+    // the sample's own warnings are listed on the page
+    const body = section(html, 'model-warnings');
+    expect(json.review!.model_warnings).toEqual(modelWarnings(json.report.model_levels));
+    for (const x of json.review!.model_warnings) expect(body).toContain(`<td>${x.level.replaceAll('&', '&amp;')}</td>`);
+  });
+
+  it('the wrong links are told apart from the pairs of the persons built (the split ones)', () => {
+    const ev = json.evaluate as EvaluationFigures;
+    const body = section(html, 'quality');
+    expect(body).toContain('wrong links (scored, before splits)');
+    const left = ev.predicted_pairs - ev.true_positive_pairs;
+    expect(body).toContain(`${left.toLocaleString('en-US')} pair${left === 1 ? '' : 's'} of different persons`);
   });
 });
 
@@ -217,6 +339,37 @@ describe('report.html in a browser', () => {
     expect(await page.locator('section').count()).toBeGreaterThan(8);
     expect(attempted).toEqual([]);
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it.each([360, 768, 1280])('at %i px wide: the page does not scroll sideways, no chart is cut, every chart is drawn whole (screenshot kept)', async (width) => {
+    const page = await browser.newPage({ viewport: { width, height: 800 } });
+    await page.goto(pathToFileURL(join(dir, 'out', 'report.html')).href, { waitUntil: 'load' });
+    const layout = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      charts: [...document.querySelectorAll('figure.chart')].map((f) => {
+        const svg = f.querySelector('svg')!;
+        const fb = f.getBoundingClientRect();
+        const sb = svg.getBoundingClientRect();
+        const vb = svg.viewBox.baseVal;
+        return { id: f.getAttribute('data-chart'), figLeft: fb.left, figRight: fb.right, left: sb.left, right: sb.right, width: sb.width, height: sb.height, ratio: vb.width / vb.height, scrollWidth: f.scrollWidth, clientWidth: f.clientWidth };
+      }),
+    }));
+    expect(layout.scrollWidth, 'page width').toBeLessThanOrEqual(width);
+    expect(layout.charts.length).toBe(CHARTS.length);
+    for (const c of layout.charts) {
+      expect(c.right, `${c.id} right edge`).toBeLessThanOrEqual(c.figRight + 0.5);
+      expect(c.left, `${c.id} left edge`).toBeGreaterThanOrEqual(c.figLeft - 0.5);
+      expect(c.right, `${c.id} inside the window`).toBeLessThanOrEqual(width);
+      expect(c.scrollWidth, `${c.id} overflow`).toBeLessThanOrEqual(c.clientWidth + 1);
+      // scaled whole, not cropped: the drawn box keeps the SVG's own proportions
+      expect(c.width / c.height, `${c.id} proportions`).toBeCloseTo(c.ratio, 1);
+    }
+    const shots = process.env.DTSEN_REPORT_SCREENSHOTS ?? join(dir, 'screenshots');
+    mkdirSync(shots, { recursive: true });
+    const file = join(shots, `report-${width}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    expect(readFileSync(file).length).toBeGreaterThan(10_000);
     await page.close();
   });
 });

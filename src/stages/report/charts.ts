@@ -335,6 +335,20 @@ export const CHARTS: ChartDef[] = [
     }),
   },
   {
+    id: 'family_sizes',
+    data: { sizes: 'survive.families_by_size' },
+    spec: (v) => ({
+      width: { step: 48 },
+      height: 200,
+      data: { name: 'sizes' },
+      ...labelledBars({
+        category: { field: 'size', type: 'ordinal', title: 'members', sort: v.sizes.map((r) => r.size), axis: { labelAngle: 0 } },
+        value: { field: 'families', type: 'quantitative', title: 'families', axis: { format: INT } },
+        horizontal: false,
+      }),
+    }),
+  },
+  {
     id: 'conflicts_by_type',
     data: { conflicts: 'report.conflicts_by_type' },
     spec: () => ({

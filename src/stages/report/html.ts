@@ -35,11 +35,11 @@ export function table(rows: Record<string, unknown>[], columns: (string | Column
   if (!rows.length) return '<p class="none">none</p>';
   const cols = columns.map(col);
   const numeric = (c: Column) => c.format !== 'text' && rows.some((r) => typeof r[c.key] === 'number');
-  return `<table>${caption ? `<caption>${esc(caption)}</caption>` : ''}<thead><tr>${cols
+  return `<div class="table-wrap"><table>${caption ? `<caption>${esc(caption)}</caption>` : ''}<thead><tr>${cols
     .map((c) => `<th${numeric(c) ? ' class="num"' : ''}>${esc(c.label ?? c.key.replaceAll('_', ' '))}</th>`)
     .join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${cols.map((c) => `<td${numeric(c) ? ' class="num"' : ''}>${fmt(r[c.key], c.format)}</td>`).join('')}</tr>`)
-    .join('')}</tbody></table>`;
+    .join('')}</tbody></table></div>`;
 }
 
 /** Key figures as a row of tiles. */
@@ -72,13 +72,19 @@ table{border-collapse:collapse;margin:.6rem 0;font-size:.88rem}caption{text-alig
 th,td{border:1px solid var(--line);padding:.25rem .6rem;text-align:left;vertical-align:top}
 th{background:#eef2f7;font-weight:600}.num{text-align:right;font-variant-numeric:tabular-nums}
 .none{color:#777;font-style:italic}
-figure.chart{margin:.8rem 0;overflow-x:auto}figure.chart svg{display:block;max-width:none;height:auto}
+figure.chart{margin:.8rem 0;max-width:100%}figure.chart svg{display:block;max-width:100%;height:auto}
+.table-wrap{max-width:100%;overflow-x:auto;-webkit-overflow-scrolling:touch}
+td.id{white-space:nowrap;font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;font-size:.8rem}tr.command td{border-top:none;padding-bottom:.5rem}tr.pair td{border-bottom:none}
+td.code,.code code{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;font-size:.8rem;overflow-wrap:anywhere}
+details{margin:.6rem 0}pre.config{background:#f3f5f8;border:1px solid var(--line);border-radius:6px;padding:.6rem;font-size:.78rem;overflow-x:auto;max-width:100%}
 .tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.6rem;margin:.6rem 0}
 .tile{border:1px solid var(--line);border-radius:6px;padding:.5rem .7rem;background:#fbfcfe}
 .tile .value{font-size:1.3rem;font-weight:650;font-variant-numeric:tabular-nums}.tile .label{color:var(--muted);font-size:.85rem}
 .tile .note{color:var(--muted);font-size:.75rem}
 .ok{color:#1a7f37}.bad{color:#b42318}
 footer{color:var(--muted);font-size:.8rem;max-width:1040px;margin:0 auto;padding:0 1.25rem 2rem}
+@media (max-width:640px){main{padding:.75rem .5rem 2rem}header .in{padding:.75rem .5rem}section{padding:.75rem .6rem;border-radius:6px}
+h1{font-size:1.25rem}nav ol{columns:1}table{font-size:.8rem}th,td{padding:.2rem .35rem}.tiles{grid-template-columns:repeat(auto-fill,minmax(130px,1fr))}}
 </style></head><body>
 <header><div class="in"><h1>${esc(title)}</h1><p class="subtitle">${subtitle}</p></div></header>
 <main>

@@ -13,6 +13,8 @@ import type { FieldQuality, QualityWarning } from '../validate/quality.ts';
 import { CHARTS, chartById, hasData, renderChart, type RenderedChart } from './charts.ts';
 import { reportFigures, type ReportFigures } from './figures.ts';
 import { esc, fmt, page, table, tiles, type Section } from './html.ts';
+import { review, runInfo, type Review, type RunInfo } from './review.ts';
+import { blocksSection, borderlineSection, completenessSection, familiesSection, modelWarningsSection, runSection, splitsSection } from './sections.ts';
 
 type Row = Record<string, unknown>;
 
@@ -56,6 +58,10 @@ export interface ReportJson {
   survive?: { persons: number; source_overlap: Row[] };
   evaluate?: EvaluationFigures | SkippedEvaluation;
   report: ReportFigures & { summary: Summary };
+  /** how the batch was run (src/stages/report/review.ts) */
+  run?: RunInfo;
+  /** borderline pairs and model warnings (src/stages/report/review.ts) */
+  review?: Review;
   [stage: string]: unknown;
 }
 
@@ -78,7 +84,7 @@ function summary(f: Record<string, unknown>, r: ReportFigures): Summary {
 }
 
 /** report.json: the batch, its settings, every stage's figures and the report's own. */
-export async function buildReportJson(ctx: Pick<Ctx, 'db' | 'config' | 'figures'>): Promise<{ json: ReportJson; figures: ReportFigures & { summary: Summary } }> {
+export async function buildReportJson(ctx: Pick<Ctx, 'db' | 'config' | 'figures' | 'sources' | 'truthPath' | 'outDir'>): Promise<{ json: ReportJson; figures: ReportFigures & { summary: Summary } }> {
   const own = await reportFigures(ctx.db, ctx.figures, thresholdOf(ctx.config.linkage));
   const figures = { ...own, summary: summary(ctx.figures, own) };
   const json = {
@@ -86,8 +92,10 @@ export async function buildReportJson(ctx: Pick<Ctx, 'db' | 'config' | 'figures'
     snapshot_id: ctx.config.snapshot_id,
     snapshot_date: ctx.config.snapshot_date,
     linkage: { ...ctx.config.linkage },
+    run: await runInfo(ctx),
     ...ctx.figures,
     report: figures,
+    review: await review(ctx.db, thresholdOf(ctx.config.linkage), own.model_levels),
   } as ReportJson;
   return { json, figures };
 }
@@ -127,6 +135,9 @@ export async function renderHtml(json: ReportJson, signal?: AbortSignal): Promis
   // A truth file was given but covered too little of the batch: say so instead of "no truth file".
   const notMeasured = json.evaluate && !ev ? (json.evaluate as SkippedEvaluation).quality_not_measured : undefined;
   const sections: Section[] = [];
+  const add = (s: Section | undefined) => {
+    if (s) sections.push(s);
+  };
 
   sections.push({
     id: 'summary',
@@ -140,6 +151,7 @@ export async function renderHtml(json: ReportJson, signal?: AbortSignal): Promis
       ...(s.precision !== null ? [{ label: 'precision (pairwise)', value: pct(s.precision), note: 'against the truth file' }, { label: 'recall (pairwise)', value: pct(s.recall), note: 'against the truth file' }] : []),
     ]),
   });
+  add(runSection(json));
 
   const rec = json.validate?.reconciliation ?? [];
   const reasons = json.validate?.quarantine_reasons ?? [];
@@ -174,6 +186,7 @@ export async function renderHtml(json: ReportJson, signal?: AbortSignal): Promis
           : '<p class="ok">No warning: every mapped column is present and every parse rate is at or above its default floor.</p>'
       }`,
   });
+  add(completenessSection(json));
 
   const nik = json.normalise?.nik_status ?? [];
   const srcs = [...new Set(nik.map((n) => n.source))];
@@ -207,6 +220,8 @@ export async function renderHtml(json: ReportJson, signal?: AbortSignal): Promis
       ${blocking.length ? table(blocking, ['rule', 'description', { key: 'pairs', label: 'pairs' }, { key: 'new_pairs', label: 'new pairs' }, 'blocks', { key: 'capped_blocks', label: 'blocks over the cap' }, { key: 'capped_records', label: 'records in them' }], 'blocking rules') : ''}
       ${chart('match_weight_histogram', 'Candidate pairs by match weight (1-bit bins); the dashed line is the threshold', 'No scored pairs.')}`,
   });
+  add(blocksSection(json));
+  add(borderlineSection(json));
 
   sections.push({
     id: 'model',
@@ -214,6 +229,7 @@ export async function renderHtml(json: ReportJson, signal?: AbortSignal): Promis
     body: `<p class="explain">For each comparison level of the Fellegi–Sunter model: <b>m</b>, the probability of the level among pairs of records of the same person (estimated by EM), and <b>u</b>, its probability among pairs of different persons (from random pairs). A level's weight is log<sub>2</sub>(m/u): positive levels are evidence for a match, negative against. ${json.link?.model_source ? `Model: ${esc(json.link.model_source)}.` : ''}</p>
       ${chart('model_levels', 'm and u per comparison level (left, log scale) and the weight of the level (right)', json.linkage.engine === 'exact' ? 'The exact linker has no model: it links records with the same valid NIK, name and birth date.' : 'No model.')}`,
   });
+  add(modelWarningsSection(json));
 
   sections.push({
     id: 'clusters',
@@ -221,6 +237,8 @@ export async function renderHtml(json: ReportJson, signal?: AbortSignal): Promis
     body: `<p class="explain">Records whose pairs are linked are joined into one person (connected components). The chart counts persons by the number of source records they are built from; a person with more records than there are sources is a duplicate inside a source.</p>
       ${chart('cluster_sizes', 'Persons by number of source records', 'No clusters.')}`,
   });
+  add(splitsSection(json));
+  add(familiesSection(json, chart));
 
   const conflicts = r.conflicts_by_type;
   sections.push({
@@ -267,10 +285,11 @@ export async function renderHtml(json: ReportJson, signal?: AbortSignal): Promis
         { key: 'scored_below_threshold', label: 'missed: below the threshold' },
         { key: 'held_apart_as_hard_negative', label: 'missed: held apart as a hard negative' },
         { key: 'split_by_clustering', label: 'missed: split by clustering' },
-        { key: 'pairs_linked_across_persons', label: 'wrong links' },
+        { key: 'pairs_linked_across_persons', label: 'wrong links (scored, before splits)' },
         { key: 'same_family', label: 'wrong links in one family' },
         { key: 'share', label: 'persons resolved exactly', format: 'pct' },
       ])}
+      <p class="explain">Wrong links count the scored pairs at or above the threshold that join records of different persons, before the cluster splits; the precision above counts the pairs inside the persons built, after them: ${int(ev.predicted_pairs - ev.true_positive_pairs)} pair${ev.predicted_pairs - ev.true_positive_pairs === 1 ? '' : 's'} of different persons ${ev.predicted_pairs - ev.true_positive_pairs === 1 ? 'is' : 'are'} left in one person (linked pairs − correct pairs). A wrong link counted here and not there was cut by a split (see Cluster splits).</p>
       <h3>True pairs found by each blocking rule</h3>
       <p class="explain">${fmt(ev.blocking.recall, 'pct')} of the true pairs were proposed as candidate pairs by at least one rule; a true pair no rule proposes can never be linked.</p>
       ${table(ev.blocking.by_rule as unknown as Record<string, unknown>[], ['rule', { key: 'true_pairs_found', label: 'true pairs found' }, { key: 'share', format: 'pct' }])}
