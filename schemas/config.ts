@@ -100,6 +100,8 @@ export const QualityGates = z
 
 export const BatchConfig = z
   .object({
+    /** the JSON Schema an editor checks this file against (schemas/*.schema.json); ignored by dtsen */
+    $schema: z.string().optional(),
     batch: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'batch must be letters, digits, _ . -'),
     snapshot_id: z.string().min(1),
     /** the date of the snapshots: birth dates after it are impossible; NIK centuries are inferred up to it */

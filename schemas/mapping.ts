@@ -15,6 +15,8 @@ export const CsvOptions = z
 
 export const Mapping = z
   .object({
+    /** the JSON Schema an editor checks this file against (schemas/*.schema.json); ignored by dtsen */
+    $schema: z.string().optional(),
     source: z.enum(SOURCES),
     description: z.string().optional(),
     format: z.enum(['auto', 'csv', 'parquet', 'jsonl']).default('auto'),

@@ -7,6 +7,7 @@ import { BatchConfig } from '../../schemas/config.ts';
 import { Mapping } from '../../schemas/mapping.ts';
 import { SOURCES, type SourceName } from '../../schemas/canonical.ts';
 import { InputError } from './errors.ts';
+import { explainZodError } from './suggest.ts';
 import type { ResolvedSource } from './context.ts';
 
 export interface ConfigOverrides {
@@ -54,8 +55,9 @@ async function readJson(file: string, what: string): Promise<unknown> {
 }
 
 export async function loadMapping(file: string): Promise<Mapping> {
-  const parsed = Mapping.safeParse(await readJson(file, 'mapping file'));
-  if (!parsed.success) throw new InputError(`invalid mapping:\n  ${formatZodError(parsed.error)}`, { file });
+  const raw = await readJson(file, 'mapping file');
+  const parsed = Mapping.safeParse(raw);
+  if (!parsed.success) throw new InputError(`invalid mapping:\n  ${explainZodError(parsed.error, Mapping, raw)}\n  (reference: README "Mapping keys")`, { file });
   return parsed.data;
 }
 
@@ -91,7 +93,7 @@ export async function loadConfig(configPath: string | undefined, o: ConfigOverri
   const raw = absConfig ? await readJson(absConfig, 'batch config') : configFromFlags(o);
   if (o.batch !== undefined && raw && typeof raw === 'object') (raw as { batch?: unknown }).batch = o.batch;
   const parsed = BatchConfig.safeParse(raw);
-  if (!parsed.success) throw new InputError(`invalid batch config:\n  ${formatZodError(parsed.error)}`, { file: absConfig });
+  if (!parsed.success) throw new InputError(`invalid batch config:\n  ${explainZodError(parsed.error, BatchConfig, raw)}\n  (reference: README "Config keys")`, { file: absConfig });
   const config = parsed.data;
   const base = absConfig ? dirname(absConfig) : PIPELINES_DIR;
   if (o.threads !== undefined) config.threads = o.threads;

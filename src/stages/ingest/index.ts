@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import type { Ctx, ResolvedSource, Stage } from '../../engine/context.ts';
 import { TaskGroup, type Db } from '../../engine/db.ts';
 import { ident, lit } from '../../engine/db.ts';
+import { closest } from '../../engine/suggest.ts';
 import { InputError } from '../../engine/errors.ts';
 import { CANONICAL_FIELD_NAMES, SOURCES, type CanonicalField } from '../../../schemas/canonical.ts';
 import { listSnapshotFiles } from './files.ts';
@@ -36,18 +37,25 @@ export interface MissingOptionalColumn {
 function resolveColumns(src: ResolvedSource, file: string, columns: string[], absent: MissingOptionalColumn[]): Map<CanonicalField, string> {
   const byKey = new Map(columns.map((c) => [c.trim().toUpperCase(), c]));
   const out = new Map<CanonicalField, string>();
-  const missing: string[] = [];
+  const missing: { field: CanonicalField; column: string }[] = [];
   for (const [field, col] of Object.entries(src.mapping.columns) as [CanonicalField, string][]) {
     const found = byKey.get(col.trim().toUpperCase());
     if (found !== undefined) out.set(field, found);
-    else if (!src.mapping.optional_columns.includes(field)) missing.push(`${col} (field ${field})`);
+    else if (!src.mapping.optional_columns.includes(field)) missing.push({ field, column: col });
     else absent.push({ source: src.name, file, field, column: col });
   }
   if (missing.length > 0) {
-    throw new InputError(`missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, {
+    // The closest column of the file to each missing one, among those no other field takes, and the line to write.
+    const taken = new Set(out.values());
+    const free = columns.filter((c) => !taken.has(c));
+    const fixes = missing.map((m) => {
+      const near = closest(m.column, free);
+      return `${m.column} (field ${m.field})${near ? `: closest column found ${near} — write "${m.field}": ${JSON.stringify(near)} under "columns"` : ''}`;
+    });
+    throw new InputError(`missing column${missing.length > 1 ? 's' : ''} ${fixes.join('; ')} in the mapping ${src.mappingPath}`, {
       file,
-      column: missing[0].split(' ')[0],
-      expected: `the columns named in ${basename(src.mappingPath)}`,
+      column: missing[0].column,
+      expected: `the columns named in the mapping ${src.mappingPath} (or the field listed in its optional_columns)`,
       found: `columns ${columns.slice(0, 30).join(', ')}${columns.length > 30 ? ', …' : ''}`,
     });
   }
