@@ -51,7 +51,8 @@ bench-quality: build
 sample: build
 	node bin/dtsen.js generate --persons 3000 --seed 42 --out data-samples/sample
 
-# Rewrites the README sections generated from the code (data dictionary, survivorship and family rules).
+# Rewrites the README sections generated from the code (data dictionary, survivorship and family rules, config and
+# mapping keys) and the JSON Schemas schemas/config.schema.json and schemas/mapping.schema.json.
 docs: install
 	npx tsx scripts/update-readme.ts
 

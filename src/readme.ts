@@ -5,11 +5,15 @@
  */
 import { dataDictionaryMarkdown, rulesMarkdown } from './stages/export/dictionary.ts';
 import { FAMILY_RULES, SURVIVORSHIP_RULES } from './stages/survive/index.ts';
+import { CONFIG_REQUIRED, MAPPING_REQUIRED, dateFormatsMarkdown, keysMarkdown } from './reference.ts';
 
 export const README_SECTIONS: Record<string, () => string> = {
   survivorship: () => rulesMarkdown(SURVIVORSHIP_RULES),
   families: () => rulesMarkdown(FAMILY_RULES),
   'data-dictionary': () => dataDictionaryMarkdown(),
+  'config-keys': () => keysMarkdown('config', CONFIG_REQUIRED),
+  'mapping-keys': () => keysMarkdown('mapping', MAPPING_REQUIRED),
+  'date-formats': () => dateFormatsMarkdown(),
 };
 
 export const begin = (name: string) => `<!-- begin generated: ${name} (make docs) -->`;
