@@ -104,10 +104,12 @@ export async function runInfo(ctx: Pick<Ctx, 'db' | 'config' | 'sources' | 'trut
 export async function borderlinePairs(db: Db, threshold: number, perSide = BORDERLINE_PER_SIDE): Promise<BorderlinePair[]> {
   if (!(await db.tableExists('scored_pairs')) || !(await db.tableExists('person_clean'))) return [];
   const clusters = await db.tableExists('clusters');
+  // the exact engine's scored pairs have no hard-negative flag
+  const flagged = (await db.count(`SELECT count(*) FROM duckdb_columns() WHERE table_name = 'scored_pairs' AND column_name = 'hard_negative'`)) > 0;
   const rows = await db.all<{ side: 'above' | 'below'; left: string; right: string; match_weight: number; match_probability: number; same_person: boolean }>(`
     WITH s AS (
       SELECT rec_id_l, rec_id_r, match_weight, match_probability, match_probability >= ${threshold} AS above
-      FROM scored_pairs WHERE NOT coalesce(hard_negative, false) AND match_weight IS NOT NULL AND isfinite(match_weight)),
+      FROM scored_pairs WHERE ${flagged ? 'NOT coalesce(hard_negative, false) AND ' : ''}match_weight IS NOT NULL AND isfinite(match_weight)),
     picked AS (
       (SELECT * FROM s WHERE above ORDER BY match_weight ASC, rec_id_l, rec_id_r LIMIT ${perSide})
       UNION ALL
