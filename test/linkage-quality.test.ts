@@ -10,12 +10,12 @@ import { silentLogger } from '../src/engine/log.ts';
 import { runBatch, type BatchResult } from '../src/pipeline.ts';
 import { main } from '../src/cli/main.ts';
 import type { EvaluationFigures } from '../src/stages/evaluate/index.ts';
-import { BLOCKING_RULES } from '../src/stages/block/rules.ts';
+import { BLOCKING_RULES } from '../src/linkage/blocking-rules.ts';
 import { tempDir, writeConfig } from './fixtures/inputs.ts';
 import { Db, lit } from '../src/engine/db.ts';
 import { readFileSync } from 'node:fs';
 import { Model } from '../schemas/model.ts';
-import { MIN_CONDITIONAL_PAIRS } from '../src/stages/train/conditional.ts';
+import { MIN_CONDITIONAL_PAIRS } from '../src/linkage/conditional-u.ts';
 
 async function cli(args: string[]): Promise<{ code: number; out: string }> {
   const chunks: string[] = [];

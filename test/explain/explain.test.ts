@@ -7,7 +7,7 @@ import { main } from '../../src/cli/main.ts';
 import { loadConfig } from '../../src/engine/config.ts';
 import { silentLogger } from '../../src/engine/log.ts';
 import { runBatch } from '../../src/pipeline.ts';
-import { levelWeight, priorWeight } from '../../src/stages/score/index.ts';
+import { levelWeight, priorWeight } from '../../src/linkage/score.ts';
 import { batchModel, openBatch, resolveRecords, type OpenBatch } from '../../src/explain/batch.ts';
 import { scorePairsOf, type PairExplanation } from '../../src/explain/pair.ts';
 import type { RecordExplanation } from '../../src/explain/record.ts';

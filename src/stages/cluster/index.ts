@@ -1,6 +1,6 @@
 /**
  * Cluster: records linked by pairs at or above the threshold form one person (connected components,
- * components.ts). A cluster holding two records that are plainly distinct persons (conflicts.sql.ts) is split
+ * engine/connected-components.ts). A cluster holding two records that are plainly distinct persons (conflicts.sql.ts) is split
  * at its weakest links (split.ts), or flagged when its links cannot separate them.
  * Output clusters(rec_id, cluster_id, best_link_probability, conflicted) holds every record, singletons
  * included; cluster_conflicts(rec_id_l, rec_id_r, reason, outcome, cluster_id_l, cluster_id_r) every conflict
@@ -11,18 +11,13 @@ import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
 import type { ConflictReason } from '../../../schemas/config.ts';
 import { thresholdOf } from '../../../schemas/config.ts';
-import { connectedComponents } from './components.ts';
+import { connectedComponents } from '../../engine/connected-components.ts';
 import { CONFLICT_REASONS, conflictSql } from './conflicts.sql.ts';
 import { splitConflicted, type SplitResult } from './split.ts';
-import { expectedClusterQuality, type ExpectedCurve } from '../score/threshold.ts';
-import { allowedSourcePairsSql } from '../block/index.ts';
+import { expectedClusterQuality, linkableSql, type ExpectedCurve } from '../../linkage/threshold.ts';
+import { allowedSourcePairsSql } from '../../linkage/blocking.ts';
 
-export { connectedComponents, MAX_ROUNDS } from './components.ts';
 
-/** Pairs that may join two records: at or above the threshold, and not flagged as a hard negative. */
-export function linkableSql(threshold: number, hasHardNegative: boolean): string {
-  return `match_probability >= ${threshold}${hasHardNegative ? ' AND NOT coalesce(hard_negative, false)' : ''}`;
-}
 
 export interface ConflictOptions {
   /** split conflicted clusters (else they are only flagged) */

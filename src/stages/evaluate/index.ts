@@ -12,11 +12,11 @@ import { lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
 import type { Linkage } from '../../../schemas/config.ts';
 import { thresholdOf } from '../../../schemas/config.ts';
-import { allowedSourcePairsSql } from '../block/index.ts';
-import { BLOCKING_RULES } from '../block/rules.ts';
-import { linkableSql } from '../cluster/index.ts';
-import { COMPARISONS } from '../compare/comparisons.ts';
-import { gammaColumn } from '../compare/index.ts';
+import { allowedSourcePairsSql } from '../../linkage/blocking.ts';
+import { BLOCKING_RULES } from '../../linkage/blocking-rules.ts';
+import { linkableSql } from '../../linkage/threshold.ts';
+import { COMPARISONS } from '../../linkage/comparisons.ts';
+import { gammaColumn } from '../../linkage/comparison-vectors.ts';
 
 export interface QualityFigures {
   precision: number;

@@ -3,7 +3,7 @@
  * Honest and simple; kept as a baseline and for batches that want deterministic links only.
  */
 import type { Linker } from './types.ts';
-import { allowedSourcePairsSql } from '../block/index.ts';
+import { allowedSourcePairsSql } from '../../linkage/blocking.ts';
 
 /** A finite weight for a certain link (the exact rule leaves no doubt it can express). */
 export const EXACT_MATCH_WEIGHT = 20;

@@ -7,7 +7,7 @@ import { Model } from '../../../schemas/model.ts';
 import { exactLinker } from './exact.ts';
 import { linkProbabilistic } from './probabilistic.ts';
 import type { Linker } from './types.ts';
-import { chooseThreshold, expectedAt, expectedCurve } from '../score/threshold.ts';
+import { chooseThreshold, expectedAt, expectedCurve } from '../../linkage/threshold.ts';
 
 /** The threshold "auto" falls back to when no pair was scored, and the exact linker's (its pairs all carry 1). */
 const FALLBACK_THRESHOLD = 0.99;

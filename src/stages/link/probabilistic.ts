@@ -6,11 +6,11 @@
 import { join } from 'node:path';
 import type { Ctx } from '../../engine/context.ts';
 import { writeFileAtomic } from '../../engine/files.ts';
-import { buildCandidatePairs } from '../block/index.ts';
-import { BLOCKING_RULES } from '../block/rules.ts';
-import { comparisonVectorsSql, prepareCompareInput } from '../compare/index.ts';
-import { trainModel } from '../train/index.ts';
-import { scorePairs } from '../score/index.ts';
+import { buildCandidatePairs } from '../../linkage/blocking.ts';
+import { BLOCKING_RULES } from '../../linkage/blocking-rules.ts';
+import { comparisonVectorsSql, prepareCompareInput } from '../../linkage/comparison-vectors.ts';
+import { trainModel } from '../../linkage/train.ts';
+import { scorePairs } from '../../linkage/score.ts';
 import type { Model } from '../../../schemas/model.ts';
 
 export interface ProbabilisticOptions {

@@ -2,7 +2,7 @@
  * Comparison vectors: for every pair of a pair table, the gamma (level index) of each comparison,
  * computed in one set-based SQL statement over person_clean joined twice.
  */
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../engine/db.ts';
 import { COMPARISONS, gammaSql, type Comparison } from './comparisons.ts';
 
 /** The person_clean columns the comparisons read (kept narrow so the pair join stays light). */

@@ -12,13 +12,13 @@
  * different persons (names that share nothing, or birth dates years apart), seeded and repeatable.
  * Entries are ordered, most specific first; the first whose conditions hold applies (see em.ts).
  */
-import type { Db } from '../../engine/db.ts';
-import { lit } from '../../engine/db.ts';
-import { allowedSourcePairsSql } from '../block/index.ts';
-import { COMPARISONS, HOUSEHOLD_LEVELS, NEARBY_LEVELS, SAME_DAY_LEVELS, levelIndex } from '../compare/comparisons.ts';
-import { comparisonVectorsSql, gammaColumn } from '../compare/index.ts';
-import type { Linkage } from '../../../schemas/config.ts';
-import type { ConditionalU, Model } from '../../../schemas/model.ts';
+import type { Db } from '../engine/db.ts';
+import { lit } from '../engine/db.ts';
+import { allowedSourcePairsSql } from './blocking.ts';
+import { COMPARISONS, HOUSEHOLD_LEVELS, NEARBY_LEVELS, SAME_DAY_LEVELS, levelIndex } from './comparisons.ts';
+import { comparisonVectorsSql, gammaColumn } from './comparison-vectors.ts';
+import type { Linkage } from '../../schemas/config.ts';
+import type { ConditionalU, Model } from '../../schemas/model.ts';
 import type { ConditionalU as EmConditionalU } from './em.ts';
 
 /** The label that stands for "no evidence" (gamma -1) in a condition. */

@@ -8,15 +8,15 @@
  *  - term frequencies of names over all sources together.
  * The model is plain JSON (model.json), so it can be saved, reviewed and passed back with --model.
  */
-import type { Db } from '../../engine/db.ts';
-import { COMPARISONS } from '../compare/comparisons.ts';
-import { comparisonVectorsSql, gammaColumn } from '../compare/index.ts';
+import type { Db } from '../engine/db.ts';
+import { COMPARISONS } from './comparisons.ts';
+import { comparisonVectorsSql, gammaColumn } from './comparison-vectors.ts';
 import { conditionalFor, runEm, type EmComparison, type Pattern } from './em.ts';
-import { conditionalEntries, conditionalUs, sampleConditionalCounts, type ConditionalCounts } from './conditional.ts';
+import { conditionalEntries, conditionalUs, sampleConditionalCounts, type ConditionalCounts } from './conditional-u.ts';
 import type { ConditionalU as EmConditionalU } from './em.ts';
-import { allowedSourcePairsSql } from '../block/index.ts';
-import type { Linkage } from '../../../schemas/config.ts';
-import type { Model } from '../../../schemas/model.ts';
+import { allowedSourcePairsSql } from './blocking.ts';
+import type { Linkage } from '../../schemas/config.ts';
+import type { Model } from '../../schemas/model.ts';
 
 /**
  * The training sessions, by the blocking rule whose pairs they use. `excluded` comparisons agree by

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Db } from '../../src/engine/db.ts';
-import { COMPARISONS } from '../../src/stages/compare/comparisons.ts';
-import { buildTermFrequencies, scoreSql } from '../../src/stages/score/index.ts';
+import { COMPARISONS } from '../../src/linkage/comparisons.ts';
+import { buildTermFrequencies, scoreSql } from '../../src/linkage/score.ts';
 import { Model } from '../../schemas/model.ts';
 
 /** A model over the real comparisons: every level m = u = 1/k (weight 0) but the NIK's. */

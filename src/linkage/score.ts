@@ -4,12 +4,12 @@
  *              + term-frequency adjustments (log2(u_level / tf(value)), bounded), in bits.
  * match_probability = 2^w / (1 + 2^w).
  */
-import type { Db } from '../../engine/db.ts';
-import { lit } from '../../engine/db.ts';
-import type { Model } from '../../../schemas/model.ts';
-import { COMPARISONS, HARD_NEGATIVE_SQL } from '../compare/comparisons.ts';
-import { gammaColumn } from '../compare/index.ts';
-import { conditionalUs } from '../train/conditional.ts';
+import type { Db } from '../engine/db.ts';
+import { lit } from '../engine/db.ts';
+import type { Model } from '../../schemas/model.ts';
+import { COMPARISONS, HARD_NEGATIVE_SQL } from './comparisons.ts';
+import { gammaColumn } from './comparison-vectors.ts';
+import { conditionalUs } from './conditional-u.ts';
 
 export function levelWeight(level: { m: number; u: number }): number {
   return Math.log2(level.m / level.u);
