@@ -23,6 +23,7 @@ import { normaliseStage } from './stages/normalise/index.ts';
 import { linkStage, restoreChosenThreshold } from './stages/link/index.ts';
 import { clusterStage } from './stages/cluster/index.ts';
 import { surviveStage } from './stages/survive/index.ts';
+import { readModelFile } from './linkage/model.ts';
 import { checkPseudonymKey, exportStage } from './stages/export/index.ts';
 import { evaluateStage } from './stages/evaluate/index.ts';
 import { reportStage } from './stages/report/index.ts';
@@ -148,6 +149,8 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
   }
 
   if (stages.includes(exportStage)) checkPseudonymKey(config.pseudonymise, opts.pseudonymKey);
+  // A model that does not fit the code's comparisons is refused before anything is written (model.ts).
+  if (stages.includes(linkStage) && config.linkage.engine === 'probabilistic' && config.linkage.model) await readModelFile(config.linkage.model);
   await mkdir(dirname(loaded.outDir), { recursive: true });
   const outDir = await resolveOutDir(loaded.outDir);
   const layout = layoutOf(outDir);

@@ -3,17 +3,14 @@
  * computed in one set-based SQL statement over person_clean joined twice.
  */
 import type { Db } from '../engine/db.ts';
-import { COMPARISONS, gammaSql, type Comparison } from './comparisons.ts';
+import { COMPARISONS, type Comparison } from './comparisons.ts';
+import { gammaColumn, gammaSql } from './comparison-sql.ts';
 
 /** The person_clean columns the comparisons read (kept narrow so the pair join stays light). */
 export const COMPARE_COLUMNS = [
   'rec_id', 'source', 'nik_digits', 'nik_status', 'nik_birth_date', 'name_norm', 'name_tokens', 'name_phonetic',
   'birth_date', 'sex', 'village_code', 'district_code', 'regency_code', 'rt', 'rw', 'no_kk', 'kk_valid',
 ] as const;
-
-export function gammaColumn(c: Pick<Comparison, 'name'>): string {
-  return `gamma_${c.name}`;
-}
 
 /** SQL selecting rec_id_l, rec_id_r, the extra columns and one gamma per comparison from `pairTable`. */
 export function comparisonVectorsSql(pairTable: string, extra: string[] = [], comparisons: readonly Comparison[] = COMPARISONS): string {

@@ -177,9 +177,3 @@ export function levelIndex(comparison: string, label: string): number {
   if (i < 0) throw new Error(`no level '${label}' in comparison ${comparison}`);
   return i;
 }
-
-/** SQL expression giving the gamma of one comparison. */
-export function gammaSql(c: Comparison): string {
-  const levels = c.levels.map((lv, i) => `WHEN ${lv.when} THEN ${i}`).join(' ');
-  return `CASE WHEN ${c.isNull} THEN -1 ${levels} END::TINYINT`;
-}

@@ -10,13 +10,15 @@
  */
 import type { Db } from '../engine/db.ts';
 import { COMPARISONS } from './comparisons.ts';
-import { comparisonVectorsSql, gammaColumn } from './comparison-vectors.ts';
+import { comparisonVectorsSql } from './comparison-vectors.ts';
+import { gammaColumn } from './comparison-sql.ts';
 import { conditionalFor, runEm, type EmComparison, type Pattern } from './em.ts';
 import { conditionalEntries, conditionalUs, sampleConditionalCounts, type ConditionalCounts } from './conditional-u.ts';
 import type { ConditionalU as EmConditionalU } from './em.ts';
 import { allowedSourcePairsSql } from './blocking.ts';
 import type { Linkage } from '../../schemas/config.ts';
-import type { Model } from '../../schemas/model.ts';
+import { MODEL_VERSION, type Model } from '../../schemas/model.ts';
+import { modelComparison } from './model.ts';
 
 /**
  * The training sessions, by the blocking rule whose pairs they use. `excluded` comparisons agree by
@@ -138,20 +140,10 @@ export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly s
   // its weight is set to zero (m = u) rather than to a ratio of two pseudo-counts.
   const m = fit.m.map((lv, i) => lv.map((p, g) => (uCounts[i][g] < MIN_LEVEL_EVIDENCE && final.matchCounts[i][g] < MIN_LEVEL_EVIDENCE ? u[i][g] : p)));
   return {
-    version: 2,
+    version: MODEL_VERSION,
     lambda,
     tf_max_adjustment: 6,
-    comparisons: COMPARISONS.map((c, i) => ({
-      name: c.name,
-      description: c.description,
-      tf_column: c.tfColumn,
-      levels: c.levels.map((lv, g) => ({
-        label: lv.label,
-        m: m[i][g],
-        u: u[i][g],
-        ...(lv.tf ? { tf: true } : {}),
-      })),
-    })),
+    comparisons: COMPARISONS.map((c, i) => modelComparison(c, c.levels.map((_, g) => ({ m: m[i][g], u: u[i][g] })))),
     conditional_u: conditional.entries,
     training: { u_sample_pairs: sample.sampled, conditional_u_skipped: conditional.skipped, sessions, lambda_candidates: lambdaCandidates, candidate_pairs: candidatePairs, total_pairs: totalPairs },
   };
@@ -169,7 +161,7 @@ async function fitM(db: Db, ruleNames: readonly string[], u: number[][], condCou
   };
   const conditional = conditionalEntries(condCounts, u);
   const cond = conditionalUs({
-    comparisons: COMPARISONS.map((c) => ({ name: c.name, levels: c.levels.map((lv) => ({ label: lv.label, m: 1, u: 1 })) })),
+    comparisons: COMPARISONS,
     conditional_u: conditional.entries,
   });
   let m = COMPARISONS.map((c) => c.levels.map((lv) => lv.m));

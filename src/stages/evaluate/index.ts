@@ -16,7 +16,7 @@ import { allowedSourcePairsSql } from '../../linkage/blocking.ts';
 import { BLOCKING_RULES } from '../../linkage/blocking-rules.ts';
 import { linkableSql } from '../../linkage/threshold.ts';
 import { COMPARISONS } from '../../linkage/comparisons.ts';
-import { gammaColumn } from '../../linkage/comparison-vectors.ts';
+import { gammaColumn } from '../../linkage/comparison-sql.ts';
 
 export interface QualityFigures {
   precision: number;

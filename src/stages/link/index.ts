@@ -1,9 +1,6 @@
 /** Link stage: runs the linker the batch config names (linkage.engine). */
-import { readFile } from 'node:fs/promises';
 import type { Ctx, Stage } from '../../engine/context.ts';
-import { InputError } from '../../engine/errors.ts';
-import { formatZodError } from '../../engine/config.ts';
-import { Model } from '../../../schemas/model.ts';
+import { readModelFile } from '../../linkage/model.ts';
 import { exactLinker } from './exact.ts';
 import { linkProbabilistic } from './probabilistic.ts';
 import type { Linker } from './types.ts';
@@ -12,22 +9,10 @@ import { chooseThreshold, expectedAt, expectedCurve } from '../../linkage/thresh
 /** The threshold "auto" falls back to when no pair was scored, and the exact linker's (its pairs all carry 1). */
 const FALLBACK_THRESHOLD = 0.99;
 
-async function readModel(path: string): Promise<Model> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (e) {
-    throw new InputError(`model file cannot be read as JSON (${(e as Error).message})`, { file: path });
-  }
-  const parsed = Model.safeParse(json);
-  if (!parsed.success) throw new InputError(`invalid model:\n  ${formatZodError(parsed.error)}`, { file: path });
-  return parsed.data;
-}
-
 export const probabilisticLinker: Linker = {
   name: 'probabilistic',
   async link(ctx) {
-    const model = ctx.config.linkage.model ? await readModel(ctx.config.linkage.model) : undefined;
+    const model = ctx.config.linkage.model ? await readModelFile(ctx.config.linkage.model) : undefined;
     const r = await linkProbabilistic(ctx, { model });
     return { candidatePairs: r.candidatePairs, scoredPairs: r.scoredPairs, figures: { ...r.figures, model: r.model } };
   },

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Ctx } from '../../engine/context.ts';
-import { writeFileAtomic } from '../../engine/files.ts';
+import { writeModelFile } from '../../linkage/model.ts';
 import { buildCandidatePairs } from '../../linkage/blocking.ts';
 import { BLOCKING_RULES } from '../../linkage/blocking-rules.ts';
 import { comparisonVectorsSql, prepareCompareInput } from '../../linkage/comparison-vectors.ts';
@@ -40,7 +40,7 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
   const scored = await scorePairs(db, model);
   const tScore = performance.now();
   await db.run(`DROP TABLE compare_input; DROP TABLE comparison_vectors;`);
-  if (ctx.stagingDir) await writeFileAtomic(join(ctx.stagingDir, 'model.json'), `${JSON.stringify(model, null, 2)}\n`);
+  if (ctx.stagingDir) await writeModelFile(join(ctx.stagingDir, 'model.json'), model);
   const s = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
   return {
     candidatePairs: blocking.candidate_pairs,
