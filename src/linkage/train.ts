@@ -9,7 +9,8 @@
  * The model is plain JSON (model.json), so it can be saved, reviewed and passed back with --model.
  */
 import type { Db } from '../engine/db.ts';
-import { COMPARISONS } from './comparisons.ts';
+import { ALL_CANDIDATE_PAIRS, COMPARISONS, type Comparison } from './comparisons.ts';
+import { BLOCKING_RULES, type BlockingRule } from './blocking-rules.ts';
 import { comparisonVectorsSql } from './comparison-vectors.ts';
 import { gammaColumn } from './comparison-sql.ts';
 import { conditionalFor, runEm, type EmComparison, type Pattern } from './em.ts';
@@ -20,19 +21,28 @@ import type { Linkage } from '../../schemas/config.ts';
 import { MODEL_VERSION, type Model } from '../../schemas/model.ts';
 import { modelComparison } from './model.ts';
 
+export interface TrainingSession {
+  /** the blocking rule whose pairs it uses; null: every candidate pair */
+  rule: string | null;
+  /** comparisons left out (the rule fixes them: BlockingRule.training.fixes) */
+  excluded: readonly string[];
+  /** comparisons whose m it learns (those naming it in Comparison.trainedBy); the others are held */
+  train: readonly string[];
+}
+
 /**
- * The training sessions, by the blocking rule whose pairs they use. `excluded` comparisons agree by
- * construction there, or are shared by the non-matching pairs of that rule (members of one household share
- * the address; a NIK carries the birth date and sex), so they are left out; `train` lists what the session
- * learns. The last session learns the household comparison with every other comparison's m fixed, so the
- * household members among the candidates are told apart from matches by names, NIKs and dates first.
+ * The training sessions, from the declarations of the blocking rules and the comparisons: one per rule with
+ * `training`, in the rules' order, learning the comparisons that name the rule; then one over every candidate pair
+ * learning the comparisons that name ALL_CANDIDATE_PAIRS (the household: with every other comparison's m held,
+ * the household members among the candidates are told apart from matches by names, NIKs and dates first).
  */
-export const TRAINING_SESSIONS: { rule: string | null; excluded: string[]; train: string[] }[] = [
-  { rule: 'nik', excluded: ['nik', 'birth_date', 'sex', 'household'], train: ['name'] },
-  { rule: 'dob_district', excluded: ['birth_date', 'household', 'nik'], train: ['name', 'sex'] },
-  { rule: 'phonetic_village', excluded: ['name', 'household'], train: ['nik', 'birth_date', 'sex'] },
-  { rule: null, excluded: [], train: ['household'] },
-];
+export function trainingSessions(rules: readonly BlockingRule[] = BLOCKING_RULES, comparisons: readonly Comparison[] = COMPARISONS): TrainingSession[] {
+  const taught = (session: string) => comparisons.filter((c) => c.trainedBy.includes(session)).map((c) => c.name);
+  return [
+    ...rules.filter((r) => r.training).map((r) => ({ rule: r.name, excluded: r.training!.fixes, train: taught(r.name) })),
+    { rule: null, excluded: [], train: taught(ALL_CANDIDATE_PAIRS) },
+  ];
+}
 
 async function patterns(db: Db, table: string, where = 'TRUE'): Promise<Pattern[]> {
   const cols = COMPARISONS.map(gammaColumn);
@@ -167,7 +177,7 @@ async function fitM(db: Db, ruleNames: readonly string[], u: number[][], condCou
   let m = COMPARISONS.map((c) => c.levels.map((lv) => lv.m));
   const sessions: NonNullable<Model['training']>['sessions'] = [];
   const trainedIn = COMPARISONS.map(() => [] as number[][]);
-  for (const s of TRAINING_SESSIONS) {
+  for (const s of trainingSessions()) {
     const bit = s.rule === null ? -1 : ruleNames.indexOf(s.rule);
     if (s.rule !== null && bit < 0) continue;
     const pats = await cached(bit < 0 ? 'TRUE' : `(rules >> ${bit}) & 1 = 1`);
@@ -186,7 +196,7 @@ async function fitM(db: Db, ruleNames: readonly string[], u: number[][], condCou
     });
     // The mean over the sessions so far: later sessions weigh with what earlier ones learnt.
     m = m.map((start, i) => (trainedIn[i].length ? start.map((_, g) => trainedIn[i].reduce((a, v) => a + v[g], 0) / trainedIn[i].length) : start));
-    sessions.push({ rule: s.rule ?? 'all candidate pairs', pairs, iterations: r.iterations, converged: r.converged, lambda: r.lambda, fixed: s.excluded });
+    sessions.push({ rule: s.rule ?? ALL_CANDIDATE_PAIRS, pairs, iterations: r.iterations, converged: r.converged, lambda: r.lambda, fixed: [...s.excluded] });
   }
   // lambda among all candidate pairs, with m and u fixed; scaled to all allowed pairs (blocking recall taken as 1).
   const all = await cached('TRUE');
