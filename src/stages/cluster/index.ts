@@ -6,7 +6,9 @@
  * included; cluster_conflicts(rec_id_l, rec_id_r, reason, outcome, cluster_id_l, cluster_id_r) every conflict
  * found, split or flagged, and every cluster too large to be checked pair by pair.
  */
-import type { Ctx, Stage } from '../../engine/context.ts';
+import { defineStage, type TableDeclaration } from '../../engine/context.ts';
+import { linkStage } from '../link/index.ts';
+import type { Ctx } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
 import type { ConflictReason } from '../../../schemas/config.ts';
@@ -142,11 +144,19 @@ async function writeConflicts(db: Db, maxSize: number, split: SplitResult): Prom
   };
 }
 
-export const clusterStage: Stage = {
+/** What cluster produces: every record in one cluster, and the conflicts found inside clusters. */
+export const CLUSTER_TABLES: readonly TableDeclaration[] = [
+  { name: 'clusters', description: 'one row per record: its cluster', columns: [{ name: 'rec_id', type: 'BIGINT' }, { name: 'cluster_id', type: 'BIGINT' }, { name: 'best_link_probability', type: 'DOUBLE' }, { name: 'conflicted', type: 'BOOLEAN' }], grain: ['rec_id'] },
+  { name: 'cluster_conflicts', description: 'pairs of records of one cluster that are plainly distinct persons', columns: [{ name: 'rec_id_l', type: 'BIGINT' }, { name: 'rec_id_r', type: 'BIGINT' }, { name: 'reason', type: 'VARCHAR' }, { name: 'outcome', type: 'VARCHAR' }], grain: [] },
+];
+
+export const clusterStage = defineStage({
   name: 'cluster',
-  async run(ctx: Ctx) {
+  reads: [linkStage],
+  produces: CLUSTER_TABLES,
+  async run(ctx, prior) {
     const linkage = ctx.config.linkage;
-    const linkFigures = ctx.figures.link as { threshold?: { mode?: string; expected_curve?: ExpectedCurve } } | undefined;
+    const linkFigures = prior.link;
     const curve = linkFigures?.threshold?.expected_curve;
     const options: ConflictOptions = {
       split: linkage.split_conflicts,
@@ -204,4 +214,4 @@ export const clusterStage: Stage = {
       },
     };
   },
-};
+});

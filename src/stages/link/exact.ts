@@ -22,6 +22,6 @@ export const exactLinker: Linker = {
       SELECT rec_id_l, rec_id_r, rule_id, rules, ${EXACT_MATCH_WEIGHT}::DOUBLE AS match_weight, 1.0::DOUBLE AS match_probability FROM candidate_pairs;
     `);
     const n = await db.count(`SELECT count(*) FROM candidate_pairs`);
-    return { candidatePairs: n, scoredPairs: n, figures: { engine: 'exact', rule: 'same valid NIK + same normalised name + same birth date' } };
+    return { candidatePairs: n, scoredPairs: n, figures: { engine: 'exact' as const, rule: 'same valid NIK + same normalised name + same birth date' } };
   },
 };

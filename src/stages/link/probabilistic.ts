@@ -47,9 +47,9 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
     scoredPairs: scored,
     model,
     figures: {
-      engine: 'probabilistic',
+      engine: 'probabilistic' as const,
       blocking,
-      model_source: opts.model ? 'given' : 'trained',
+      model_source: opts.model ? ('given' as const) : ('trained' as const),
       seconds: { blocking: s(t0, tBlock), compare: s(tBlock, tCompare), train: s(tCompare, tTrain), score: s(tTrain, tScore) },
     },
   };
