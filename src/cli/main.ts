@@ -25,7 +25,6 @@ const loadConfig: Lazy<typeof import('../engine/config.ts').loadConfig> = async 
 const runBatch: Lazy<typeof import('../pipeline.ts').runBatch> = async (...a) => (await import('../pipeline.ts')).runBatch(...a);
 const generate: Lazy<typeof import('../generate/index.ts').generate> = async (...a) => (await import('../generate/index.ts')).generate(...a);
 const evaluate: Lazy<typeof import('../stages/evaluate/index.ts').evaluate> = async (...a) => (await import('../stages/evaluate/index.ts')).evaluate(...a);
-const linkageSchema = async () => (await import('../../schemas/config.ts')).Linkage;
 import { quietOnClosedPipe } from './epipe.ts';
 import { MIN_TRUTH_COVERAGE, measuredQuality } from '../stages/evaluate/coverage.ts';
 const openBatch: Lazy<typeof import('../engine/batch.ts').openBatch> = async (...a) => (await import('../engine/batch.ts')).openBatch(...a);

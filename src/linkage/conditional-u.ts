@@ -19,7 +19,7 @@ import { COMPARISONS, HOUSEHOLD_LEVELS, NEARBY_LEVELS, SAME_DAY_LEVELS, levelInd
 import { comparisonVectorsSql } from './comparison-vectors.ts';
 import { gammaColumn } from './comparison-sql.ts';
 import type { Linkage } from '../../schemas/config.ts';
-import type { ConditionalU, Model } from '../../schemas/model.ts';
+import type { ConditionalU } from '../../schemas/model.ts';
 import type { ConditionalU as EmConditionalU } from './em.ts';
 
 /** The label that stands for "no evidence" (gamma -1) in a condition. */

@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/engine/config.ts';
 import { InputError } from '../../src/engine/errors.ts';
 import { ingestStage } from '../../src/stages/ingest/index.ts';
 import { validateStage } from '../../src/stages/validate/index.ts';
-import type { FieldQuality, QualityWarning } from '../../src/stages/validate/quality.ts';
+import type { FieldQuality } from '../../src/stages/validate/quality.ts';
 import { makeCtx } from '../fixtures/ctx.ts';
 import { DTKS_HEADER, dtksRow, tempDir, write, writeConfig } from '../fixtures/inputs.ts';
 

@@ -8,7 +8,6 @@
  */
 import { defineStage, type TableDeclaration } from '../../engine/context.ts';
 import { linkStage } from '../link/index.ts';
-import type { Ctx } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
 import type { ConflictReason } from '../../../schemas/config.ts';
@@ -16,7 +15,7 @@ import { thresholdOf } from '../../../schemas/config.ts';
 import { connectedComponents } from '../../engine/connected-components.ts';
 import { CONFLICT_REASONS, conflictSql } from './conflicts.sql.ts';
 import { splitConflicted, type SplitResult } from './split.ts';
-import { expectedClusterQuality, linkableSql, type ExpectedCurve } from '../../linkage/threshold.ts';
+import { expectedClusterQuality, linkableSql } from '../../linkage/threshold.ts';
 import { allowedSourcePairsSql } from '../../linkage/blocking.ts';
 
 

@@ -6,7 +6,7 @@ import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { defineStage, type TableDeclaration } from '../../engine/context.ts';
-import type { Ctx, ResolvedSource } from '../../engine/context.ts';
+import type { ResolvedSource } from '../../engine/context.ts';
 import { TaskGroup, type Db } from '../../engine/db.ts';
 import { ident, lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';

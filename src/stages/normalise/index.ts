@@ -3,7 +3,6 @@
  * One set-based statement over SQL macros; a bad field is nulled and flagged, never a reason to drop the row.
  */
 import { defineStage, type TableDeclaration } from '../../engine/context.ts';
-import type { Ctx } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
 import { loadReference } from '../../engine/reference.ts';
@@ -72,7 +71,6 @@ export function lookupSql(mappings: Mapping[], snapshotDate: string): string {
 }
 
 export function personCleanSql(mappings: Mapping[], snapshotDate: string): string {
-  const snap = `DATE ${lit(snapshotDate)}`;
   return `
   CREATE OR REPLACE TABLE person_clean AS
   WITH a AS (

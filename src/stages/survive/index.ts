@@ -4,7 +4,7 @@
  * the README's tables; the SQL sits beside them.
  */
 import { defineStage, type TableDeclaration } from '../../engine/context.ts';
-import type { Ctx, ResolvedSource } from '../../engine/context.ts';
+import type { ResolvedSource } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
 import { connectedComponents } from '../../engine/connected-components.ts';
 import type { SourceName } from '../../../schemas/canonical.ts';

@@ -4,10 +4,8 @@
  */
 import { defineStage, type TableDeclaration } from '../../engine/context.ts';
 import { ingestStage } from '../ingest/index.ts';
-import type { Ctx } from '../../engine/context.ts';
 import { lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
-import type { SourceIngest } from '../ingest/index.ts';
 import { classifySql } from './rules.sql.ts';
 import { checkFieldQuality } from './quality.ts';
 
