@@ -54,6 +54,7 @@ sample: build
 # Rewrites the README sections generated from the code (data dictionary, survivorship and family rules).
 docs: install
 	npx tsx scripts/update-readme.ts
+	npx tsx scripts/update-architecture.ts
 
 clean:
 	rm -rf out bench/cache dist

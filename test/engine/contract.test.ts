@@ -31,3 +31,14 @@ describe('stage contract', () => {
     expect([...good, bad]).toHaveLength(4);
   });
 });
+
+describe('docs/architecture.md', () => {
+  it('its stage diagram and table list are those the stage declarations give (make docs)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { renderArchitecture } = await import('../../src/architecture.ts');
+    const { BATCH_STAGES } = await import('../../src/pipeline.ts');
+    const doc = readFileSync('docs/architecture.md', 'utf8');
+    expect(renderArchitecture(doc, BATCH_STAGES) === doc, 'docs/architecture.md is out of date: run make docs').toBe(true);
+    expect(doc).toContain('link -.-> scored_pairs[(scored_pairs)]');
+  });
+});
