@@ -5,6 +5,8 @@
  * A key expression returns a list (a record may have several keys: NIK variants, one per name token …);
  * NULL keys are ignored.
  */
+import { usableNikSql } from './nik.ts';
+
 export interface BlockingRule {
   name: string;
   description: string;
@@ -30,7 +32,7 @@ export interface BlockingRule {
 }
 
 /** Digits usable for NIK blocking: the recovered 16 digits, not a placeholder nor a family-card number. */
-const NIK_DIGITS = `CASE WHEN p.nik_status IN ('valid', 'bad_province', 'bad_month', 'bad_day') THEN p.nik_digits END`;
+const NIK_DIGITS = `CASE WHEN ${usableNikSql('p')} THEN p.nik_digits END`;
 
 export const BLOCKING_RULES: readonly BlockingRule[] = [
   {

@@ -4,6 +4,8 @@
  * (gamma -1) means "no evidence" and weighs nothing; the last level is "everything else" (disagreement).
  * Gamma values: -1 null, then 0 = the first (strongest) level, 1, 2 … in order.
  */
+import { usableNikSql } from './nik.ts';
+
 export interface ComparisonLevel {
   label: string;
   /** SQL boolean over l.* and r.*; the last level has 'TRUE' */
@@ -35,7 +37,7 @@ export interface Comparison {
 /** The training session over every candidate pair, after the sessions of the blocking rules. */
 export const ALL_CANDIDATE_PAIRS = 'all candidate pairs';
 
-const NIK_OK = (s: 'l' | 'r') => `${s}.nik_status IN ('valid', 'bad_province', 'bad_month', 'bad_day')`;
+const NIK_OK = (s: 'l' | 'r') => usableNikSql(s);
 
 /** Two 16-digit strings that differ only by one swap of adjacent digits. */
 const ADJACENT_SWAP = `hamming(l.nik_digits, r.nik_digits) = 2 AND list_bool_or(list_transform(range(1, 16), i ->
