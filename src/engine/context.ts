@@ -54,10 +54,10 @@ export interface StageTiming {
   seconds: number;
 }
 
-/** A column of a produced table: its name and DuckDB type (as DESCRIBE prints it). */
+/** A column of a produced table: its name and DuckDB type (as DESCRIBE prints it; none: any type). */
 export interface ColumnDeclaration {
   name: string;
-  type: string;
+  type?: string;
 }
 
 /**

@@ -21,8 +21,8 @@ export async function contractViolations(db: Db, tables: readonly TableDeclarati
     const types = new Map(cols.map((c) => [c.column_name, c.data_type]));
     for (const c of t.columns) {
       const found = types.get(c.name);
-      if (found === undefined) problems.push(`table ${t.name} lacks column ${c.name} (${c.type})`);
-      else if (found !== c.type) problems.push(`column ${t.name}.${c.name} is ${found}, declared ${c.type}`);
+      if (found === undefined) problems.push(`table ${t.name} lacks column ${c.name}${c.type ? ` (${c.type})` : ''}`);
+      else if (c.type !== undefined && found !== c.type) problems.push(`column ${t.name}.${c.name} is ${found}, declared ${c.type}`);
     }
     if (t.grain.length && t.grain.every((g) => types.has(g))) {
       const key = t.grain.join(', ');

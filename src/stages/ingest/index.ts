@@ -98,8 +98,8 @@ async function ingestSource(db: Db, src: ResolvedSource, snapshotId: string, abs
 
 /** What ingest produces for validate: every row read, and the rows no reader could take. */
 export const INGEST_TABLES: readonly TableDeclaration[] = [
-  { name: 'source_record', description: 'every row read, mapped to the canonical columns (text)', columns: [{ name: 'source', type: 'VARCHAR' }, { name: 'file', type: 'VARCHAR' }, { name: 'row_number', type: 'BIGINT' }, { name: 'source_record_id', type: 'VARCHAR' }, { name: 'nik', type: 'VARCHAR' }, { name: 'name', type: 'VARCHAR' }], grain: [] },
-  { name: 'ingest_rejects', description: 'rows a reader rejected, with the reason', columns: [{ name: 'source', type: 'VARCHAR' }, { name: 'file', type: 'VARCHAR' }, { name: 'row_number', type: 'HUGEINT' }, { name: 'reason', type: 'VARCHAR' }, { name: 'raw', type: 'VARCHAR' }], grain: [] },
+  { name: 'source_record', description: 'every row read, mapped to the canonical columns (text)', columns: [{ name: 'source', type: 'VARCHAR' }, { name: 'file', type: 'VARCHAR' }, { name: 'row_number' }, { name: 'source_record_id', type: 'VARCHAR' }, { name: 'nik', type: 'VARCHAR' }, { name: 'name', type: 'VARCHAR' }], grain: [] },
+  { name: 'ingest_rejects', description: 'rows a reader rejected, with the reason', columns: [{ name: 'source', type: 'VARCHAR' }, { name: 'file', type: 'VARCHAR' }, { name: 'row_number' }, { name: 'reason', type: 'VARCHAR' }, { name: 'raw', type: 'VARCHAR' }], grain: [] },
 ];
 
 export const ingestStage = defineStage({

@@ -19,8 +19,8 @@ export interface Reconciliation {
 
 /** What validate produces: the accepted records and the quarantine, which together hold every row read. */
 export const VALIDATE_TABLES: readonly TableDeclaration[] = [
-  { name: 'accepted_record', description: 'the rows that passed validation', columns: [{ name: 'source', type: 'VARCHAR' }, { name: 'file', type: 'VARCHAR' }, { name: 'row_number', type: 'BIGINT' }, { name: 'source_record_id', type: 'VARCHAR' }], grain: [] },
-  { name: 'quarantine', description: 'every rejected row with its reason', columns: [{ name: 'source', type: 'VARCHAR' }, { name: 'source_record_id', type: 'VARCHAR' }, { name: 'file', type: 'VARCHAR' }, { name: 'row_number', type: 'HUGEINT' }, { name: 'reason', type: 'VARCHAR' }, { name: 'raw', type: 'VARCHAR' }], grain: [] },
+  { name: 'accepted_record', description: 'the rows that passed validation', columns: [{ name: 'source', type: 'VARCHAR' }, { name: 'file', type: 'VARCHAR' }, { name: 'row_number' }, { name: 'source_record_id', type: 'VARCHAR' }], grain: [] },
+  { name: 'quarantine', description: 'every rejected row with its reason', columns: [{ name: 'source', type: 'VARCHAR' }, { name: 'source_record_id', type: 'VARCHAR' }, { name: 'file', type: 'VARCHAR' }, { name: 'row_number' }, { name: 'reason', type: 'VARCHAR' }, { name: 'raw', type: 'VARCHAR' }], grain: [] },
 ];
 
 export const validateStage = defineStage({
