@@ -55,6 +55,7 @@ sample: build
 # mapping keys) and the JSON Schemas schemas/config.schema.json and schemas/mapping.schema.json.
 docs: install
 	npx tsx scripts/update-readme.ts
+	npx tsx scripts/update-architecture.ts
 
 clean:
 	rm -rf out bench/cache dist

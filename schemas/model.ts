@@ -6,6 +6,8 @@ export const ModelLevel = z.object({
   m: z.number().gt(0).lte(1),
   u: z.number().gt(0).lte(1),
   tf: z.boolean().optional(),
+  /** fingerprint of the level's SQL condition (src/linkage/model.ts): a model is refused by code whose level differs */
+  sql_fingerprint: z.string().regex(/^[0-9a-f]{16}$/),
 });
 
 /**
@@ -32,10 +34,15 @@ export const ModelComparison = z.object({
   description: z.string().optional(),
   levels: z.array(ModelLevel).min(2),
   tf_column: z.string().optional(),
+  /** fingerprint of the comparison's whole gamma SQL (its null condition and its levels in order) */
+  sql_fingerprint: z.string().regex(/^[0-9a-f]{16}$/),
 });
 
+/** Version 3: every comparison and level carries the fingerprint of its SQL. */
+export const MODEL_VERSION = 3;
+
 export const Model = z.object({
-  version: z.literal(2),
+  version: z.literal(MODEL_VERSION),
   /** probability that two records drawn at random from the allowed source pairs are the same person */
   lambda: z.number().gt(0).lt(1),
   comparisons: z.array(ModelComparison).min(1),

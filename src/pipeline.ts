@@ -7,7 +7,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Db, lit } from './engine/db.ts';
-import type { Ctx, Progress, Stage, StageResult } from './engine/context.ts';
+import type { AnyStage, Ctx, FiguresOf, Progress, StageTiming } from './engine/context.ts';
+import { checkContract } from './engine/contract.ts';
 import { StoppedError } from './engine/errors.ts';
 import { asResourceError } from './engine/resources.ts';
 import { noProgress } from './engine/context.ts';
@@ -23,11 +24,12 @@ import { normaliseStage } from './stages/normalise/index.ts';
 import { linkStage, restoreChosenThreshold } from './stages/link/index.ts';
 import { clusterStage } from './stages/cluster/index.ts';
 import { surviveStage } from './stages/survive/index.ts';
+import { readModelFile } from './linkage/model.ts';
 import { checkPseudonymKey, exportStage } from './stages/export/index.ts';
 import { evaluateStage } from './stages/evaluate/index.ts';
 import { reportStage } from './stages/report/index.ts';
 
-export const BATCH_STAGES: readonly Stage[] = [
+export const BATCH_STAGES = [
   ingestStage,
   validateStage,
   normaliseStage,
@@ -37,28 +39,27 @@ export const BATCH_STAGES: readonly Stage[] = [
   exportStage,
   evaluateStage,
   reportStage,
-];
+] as const;
 
 /** Only reads and checks the inputs (dtsen validate). */
-export const VALIDATE_STAGES: readonly Stage[] = [ingestStage, validateStage];
+export const VALIDATE_STAGES = [ingestStage, validateStage] as const;
 
-export interface StageTiming {
-  stage: string;
-  rows: number;
-  seconds: number;
-}
+export type { StageTiming };
+
+/** The figures of a batch (report.json, batch_info.figures): the timings, then each stage's, typed by the stage list. */
+export type BatchFigures = { timings: StageTiming[] } & FiguresOf<typeof BATCH_STAGES>;
 
 export interface BatchResult {
   outDir: string;
   files: string[];
   timings: StageTiming[];
-  figures: Record<string, unknown>;
+  figures: BatchFigures;
 }
 
 export interface RunOptions {
   log: Logger;
   progress?: Progress;
-  stages?: readonly Stage[];
+  stages?: readonly AnyStage[];
   /** write nothing: an in-memory database and no output folder (dtsen validate) */
   dryRun?: boolean;
   /** the key of the exported files' pseudonyms, needed when the config asks to pseudonymise */
@@ -85,18 +86,23 @@ interface StageHooks {
   /** stages finished before (a resumed batch), with their timings; they are not run again */
   finished?: readonly StageTiming[];
   /** called once a stage's tables are written, before the next stage starts */
-  done?(stage: Stage, timing: StageTiming, figures: Record<string, unknown> | undefined): Promise<void>;
+  done?(stage: AnyStage, timing: StageTiming, figures: unknown): Promise<void>;
 }
 
 /**
- * The stages in order. A stage's failure is named: a signal → StoppedError, a lack of memory or disk →
- * ResourceError with the stage (see engine/resources.ts); anything else as it was thrown.
+ * The stages in order, each given the figures of the stages it reads; the tables a stage declares are checked
+ * once it has run (engine/contract.ts). A stage's failure is named: a signal → StoppedError, a lack of memory or
+ * disk → ResourceError with the stage (see engine/resources.ts); anything else as it was thrown. `figures` holds
+ * the figures of the stages finished before (a resumed batch) and receives each stage's.
  */
-async function runStages(ctx: Ctx, stages: readonly Stage[], hooks: StageHooks = {}, signal?: AbortSignal): Promise<StageTiming[]> {
+async function runStages(ctx: Ctx, stages: readonly AnyStage[], figures: Record<string, unknown>, hooks: StageHooks = {}, signal?: AbortSignal): Promise<StageTiming[]> {
   const timings: StageTiming[] = [...(hooks.finished ?? [])];
-  ctx.figures.timings = timings;
+  const ran = new Set(timings.map((t) => t.stage));
+  figures.timings = timings;
   for (const stage of stages) {
-    if (hooks.finished?.some((t) => t.stage === stage.name)) continue;
+    if (ran.has(stage.name)) continue;
+    const unmet = stage.reads.filter((r: AnyStage) => !ran.has(r.name)).map((r: AnyStage) => r.name);
+    if (unmet.length) throw new Error(`stage ${stage.name} reads the figures of ${unmet.join(', ')}, which did not run before it`);
     if (signal?.aborted) throw new StoppedError(signalName(signal), stage.name);
     const t0 = performance.now();
     ctx.log.info({ stage: stage.name }, 'stage started');
@@ -108,10 +114,14 @@ async function runStages(ctx: Ctx, stages: readonly Stage[], hooks: StageHooks =
       const folders = [ctx.stagingDir, ctx.outDir, ctx.config.temp_directory].filter((f): f is string => Boolean(f));
       return (await asResourceError(e, { stage: stage.name, db: ctx.db, memoryLimit: ctx.config.memory_limit, folders })) ?? e;
     };
-    let result: StageResult;
+    let result: { rows: number; figures?: unknown };
     try {
       // guard: a signal interrupts the stage's queries, and no query runs any more when the stage has ended
-      result = await ctx.db.guard(signal, () => stage.run(ctx));
+      result = await ctx.db.guard(signal, async () => {
+        const r = await stage.run(ctx, figures);
+        await checkContract(ctx.db, stage.name, stage.produces);
+        return r;
+      });
     } catch (e) {
       throw await named(e);
     }
@@ -121,7 +131,8 @@ async function runStages(ctx: Ctx, stages: readonly Stage[], hooks: StageHooks =
     const seconds = (performance.now() - t0) / 1000;
     const timing = { stage: stage.name, rows: result.rows, seconds: Number(seconds.toFixed(3)) };
     timings.push(timing);
-    if (result.figures) ctx.figures[stage.name] = result.figures;
+    ran.add(stage.name);
+    if (result.figures) figures[stage.name] = result.figures;
     try {
       await hooks.done?.(stage, timing, result.figures);
     } catch (e) {
@@ -139,15 +150,18 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
   if (opts.dryRun) {
     const db = await Db.open({ threads: config.threads, memoryLimit: config.memory_limit, tempDirectory: config.temp_directory });
     try {
-      const ctx: Ctx = { db, config, sources: loaded.sources, outDir: loaded.outDir, stagingDir: '', truthPath: loaded.truthPath, log: opts.log, progress, figures: {}, signal: opts.signal };
-      const timings = await runStages(ctx, stages, {}, opts.signal);
-      return { outDir: loaded.outDir, files: [], timings, figures: ctx.figures };
+      const ctx: Ctx = { db, config, sources: loaded.sources, outDir: loaded.outDir, stagingDir: '', truthPath: loaded.truthPath, log: opts.log, progress, signal: opts.signal };
+      const figures: Record<string, unknown> = {};
+      const timings = await runStages(ctx, stages, figures, {}, opts.signal);
+      return { outDir: loaded.outDir, files: [], timings, figures: figures as BatchFigures };
     } finally {
       await db.close();
     }
   }
 
   if (stages.includes(exportStage)) checkPseudonymKey(config.pseudonymise, opts.pseudonymKey);
+  // A model that does not fit the code's comparisons is refused before anything is written (model.ts).
+  if (stages.includes(linkStage) && config.linkage.engine === 'probabilistic' && config.linkage.model) await readModelFile(config.linkage.model);
   await mkdir(dirname(loaded.outDir), { recursive: true });
   const outDir = await resolveOutDir(loaded.outDir);
   const layout = layoutOf(outDir);
@@ -192,16 +206,17 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
       await writeFingerprint(db, fp);
     }
     const stagingDir = version.dir;
-    const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir, truthPath: loaded.truthPath, log: opts.log, progress, figures: {}, pseudonymKey: opts.pseudonymKey, signal: opts.signal };
-    for (const f of finished) if (f.figures) ctx.figures[f.stage] = f.figures;
-    restoreChosenThreshold(config.linkage, ctx.figures);
+    const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir, truthPath: loaded.truthPath, log: opts.log, progress, pseudonymKey: opts.pseudonymKey, signal: opts.signal };
+    const figures: Record<string, unknown> = {};
+    for (const f of finished) if (f.figures) figures[f.stage] = f.figures;
+    restoreChosenThreshold(config.linkage, figures);
     const staging = db;
     kept = true;
-    const timings = await runStages(ctx, stages, {
+    const timings = await runStages(ctx, stages, figures, {
       finished: finished.map((f) => ({ stage: f.stage, rows: f.rows, seconds: f.seconds })),
       done: (stage, timing, figures) => recordStage(staging, stagingDir, stages.indexOf(stage), { ...timing, figures }),
     }, opts.signal);
-    await db.run(`CREATE OR REPLACE TABLE batch_info AS SELECT ${lit(JSON.stringify(config))}::JSON AS config, ${lit(JSON.stringify(ctx.figures))}::JSON AS figures`);
+    await db.run(`CREATE OR REPLACE TABLE batch_info AS SELECT ${lit(JSON.stringify(config))}::JSON AS config, ${lit(JSON.stringify(figures))}::JSON AS figures`);
     await db.run('CHECKPOINT');
     await db.close();
     db = undefined;
@@ -213,7 +228,7 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
     kept = false;
     await removeVersions(layout, new Set([version.id, current].filter((v): v is string => Boolean(v))), opts.log);
     const names = await outputEntries(stagingDir);
-    return { outDir, files: ['dtsen.duckdb', ...names].sort().map((n) => join(outDir, n)), timings, figures: ctx.figures };
+    return { outDir, files: ['dtsen.duckdb', ...names].sort().map((n) => join(outDir, n)), timings, figures: figures as BatchFigures };
   } catch (e) {
     await db?.close();
     if (version) {

@@ -2,7 +2,7 @@
  * The probabilistic linker on the committed 3,000-person sample: the quality floor, the figures that explain it,
  * and the commands that print them. The full targets are measured by `make bench` on a million persons.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Writable } from 'node:stream';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../src/engine/config.ts';
@@ -10,18 +10,24 @@ import { silentLogger } from '../src/engine/log.ts';
 import { runBatch, type BatchResult } from '../src/pipeline.ts';
 import { main } from '../src/cli/main.ts';
 import type { EvaluationFigures } from '../src/stages/evaluate/index.ts';
-import { BLOCKING_RULES } from '../src/stages/block/rules.ts';
+import { BLOCKING_RULES } from '../src/linkage/blocking-rules.ts';
 import { tempDir, writeConfig } from './fixtures/inputs.ts';
 import { Db, lit } from '../src/engine/db.ts';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Model } from '../schemas/model.ts';
-import { MIN_CONDITIONAL_PAIRS } from '../src/stages/train/conditional.ts';
+import { MIN_CONDITIONAL_PAIRS } from '../src/linkage/conditional-u.ts';
 
-async function cli(args: string[]): Promise<{ code: number; out: string }> {
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const chunks: string[] = [];
+  const errors: string[] = [];
   const stream = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } });
-  const code = await main(['node', 'dtsen', ...args], stream);
-  return { code, out: chunks.join('') };
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((c) => (errors.push(String(c)), true));
+  try {
+    const code = await main(['node', 'dtsen', ...args], stream);
+    return { code, out: chunks.join(''), err: errors.join('') };
+  } finally {
+    stderr.mockRestore();
+  }
 }
 
 describe('probabilistic linkage on the sample population', () => {
@@ -93,6 +99,14 @@ describe('probabilistic linkage on the sample population', () => {
       db.close();
     }
     expect((await cli(['run', '--log-level', 'silent', '--config', 'pipelines/sample.json', '--out', join(dir, 'bad'), '--model', join(dir, 'none.json')])).code).toBe(2);
+    // A model of other comparisons (here one level's SQL changed) is refused before the batch starts.
+    const saved = Model.parse(JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')));
+    saved.comparisons[1].levels[2].sql_fingerprint = '0123456789abcdef';
+    writeFileSync(join(dir, 'other.json'), JSON.stringify(saved));
+    const other = await cli(['run', '--log-level', 'silent', '--config', 'pipelines/sample.json', '--out', join(dir, 'other'), '--model', join(dir, 'other.json')]);
+    expect(other.code).toBe(2);
+    expect(other.err).toContain(`the SQL of level '${saved.comparisons[1].levels[2].label}' of comparison '${saved.comparisons[1].name}' differs`);
+    expect(existsSync(join(dir, '.other.batches'))).toBe(false);
   }, 120_000);
 
   it('the model carries conditional u: a distribution per entry, the shared NIK at its plain u, twins making a shared birth date commoner at home', () => {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InputError } from '../engine/errors.ts';
 import { quietOnClosedPipe } from './epipe.ts';
 import { READ_STATEMENTS } from '../explain/read-statements.ts';
-import { printTable } from './table.ts';
+import { printTable } from '../engine/text-table.ts';
 import { positiveInt } from './args.ts';
 
 export function addExplainCommands(program: Command, out: NodeJS.WritableStream): void {

@@ -1,10 +1,10 @@
 /** Printing of the quality figures (dtsen run, dtsen evaluate) and of the blocking report (dtsen blocking). */
 import type { EvaluationFigures, SkippedEvaluation } from '../stages/evaluate/index.ts';
 import { measuredQuality } from '../stages/evaluate/coverage.ts';
-import type { BlockingFigures } from '../stages/block/index.ts';
+import type { BlockingFigures } from '../linkage/blocking.ts';
 import type { MissingOptionalColumn } from '../stages/ingest/index.ts';
 import type { FieldQuality, QualityWarning } from '../stages/validate/quality.ts';
-import { printTable } from './table.ts';
+import { printTable } from '../engine/text-table.ts';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 

@@ -42,22 +42,72 @@ export interface Ctx {
   readonly truthPath?: string;
   readonly log: Logger;
   readonly progress: Progress;
-  /** figures collected by the stages for report.json */
-  readonly figures: Record<string, unknown>;
   /** the key of the exported files' pseudonyms (config pseudonymise); read from the environment by the CLI only */
   readonly pseudonymKey?: string;
   /** aborted when the run is stopped (SIGINT, SIGTERM): long work in JS checks it between steps */
   readonly signal?: AbortSignal;
 }
 
-export interface StageResult {
-  /** rows the stage produced (its main output table) */
+export interface StageTiming {
+  stage: string;
   rows: number;
-  /** the figures of this stage, stored under figures[stage] */
-  figures?: Record<string, unknown>;
+  seconds: number;
 }
 
-export interface Stage {
+/** A column of a produced table: its name and DuckDB type (as DESCRIBE prints it; none: any type). */
+export interface ColumnDeclaration {
   name: string;
-  run(ctx: Ctx): Promise<StageResult>;
+  type?: string;
+}
+
+/**
+ * A table (or view) a stage produces for later stages and readers: the columns they rely on (the table may hold
+ * more), and its grain — the columns that name one row (checked unique; none for a table without a key).
+ */
+export interface TableDeclaration {
+  name: string;
+  description: string;
+  columns: readonly ColumnDeclaration[];
+  grain: readonly string[];
+}
+
+export interface StageResult<F> {
+  /** rows the stage produced (its main output table) */
+  rows: number;
+  /** the figures of this stage, stored under figures[stage] (none: the stage had nothing to measure) */
+  figures?: F;
+}
+
+/** Any stage, whatever its figures and the stages it reads (the element type of a stage list). */
+// biome-ignore lint: `any` lets a list hold stages of different figures
+export type AnyStage = Stage<string, any, readonly any[]>;
+
+/** The figures of the stages `S`, by stage name; a stage that measured nothing has none. */
+export type FiguresOf<S extends readonly AnyStage[]> = {
+  readonly [T in S[number] as T['name']]?: T extends Stage<string, infer F, readonly AnyStage[]> ? F : never;
+};
+
+/** What a stage is given of the batch's figures: those of the stages it reads, and the timings so far. */
+export type PriorFigures<R extends readonly AnyStage[]> = FiguresOf<R> & { readonly timings?: readonly StageTiming[] };
+
+/**
+ * A stage: its name, the stages whose figures it reads (they run before it), the tables it produces (checked
+ * against their declaration after it runs) and its run, whose figures are typed: the batch's figures type is
+ * derived from the stage list (pipeline.ts, BatchFigures).
+ */
+export interface Stage<N extends string, F, R extends readonly AnyStage[] = readonly []> {
+  readonly name: N;
+  readonly reads: R;
+  readonly produces: readonly TableDeclaration[];
+  run(ctx: Ctx, prior: PriorFigures<R>): Promise<StageResult<F>>;
+}
+
+/** A stage, its figures type taken from its run (and the figures it reads from the stages it names). */
+export function defineStage<N extends string, F, const R extends readonly AnyStage[] = readonly []>(stage: {
+  name: N;
+  reads?: R;
+  produces: readonly TableDeclaration[];
+  run(ctx: Ctx, prior: PriorFigures<R>): Promise<StageResult<F>>;
+}): Stage<N, F, R> {
+  return { ...stage, reads: stage.reads ?? ([] as readonly AnyStage[] as R) };
 }

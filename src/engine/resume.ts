@@ -129,7 +129,7 @@ export async function recordStage(
   db: Db,
   stagingDir: string,
   position: number,
-  s: { stage: string; rows: number; seconds: number; figures?: Record<string, unknown> },
+  s: { stage: string; rows: number; seconds: number; figures?: unknown },
 ): Promise<void> {
   const files = await outputEntries(stagingDir);
   const figures = s.figures === undefined ? 'NULL' : `${lit(JSON.stringify(s.figures))}::JSON`;

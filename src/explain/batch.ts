@@ -3,11 +3,10 @@
  * batch itself is opened by the engine's one read-only `openBatch` (re-exported here); nothing here writes.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../engine/errors.ts';
-import { formatZodError } from '../engine/config.ts';
-import { Model } from '../../schemas/model.ts';
+import type { Model } from '../../schemas/model.ts';
+import { parseModel, readModelFile } from '../linkage/model.ts';
 import { SOURCES, type SourceName } from '../../schemas/canonical.ts';
 import type { OpenBatch } from '../engine/batch.ts';
 
@@ -19,25 +18,15 @@ export { openBatch, type OpenBatch } from '../engine/batch.ts';
  */
 export async function batchModel(batch: OpenBatch): Promise<Model> {
   const file = join(batch.dir, 'model.json');
-  let json: unknown;
-  if (existsSync(file)) {
-    try {
-      json = JSON.parse(await readFile(file, 'utf8'));
-    } catch (e) {
-      throw new InputError(`model file cannot be read as JSON (${(e as Error).message})`, { file });
-    }
-  } else {
-    json = (batch.figures.link as { model?: unknown } | undefined)?.model;
-  }
+  if (existsSync(file)) return readModelFile(file);
+  const json = (batch.figures.link as { model?: unknown } | undefined)?.model;
   if (json === undefined) {
     throw new InputError(`this batch was linked by the ${batch.linkage.engine} engine and has no model to explain`, {
       file: batch.dir,
       expected: 'a batch linked by the probabilistic engine (model.json)',
     });
   }
-  const parsed = Model.safeParse(json);
-  if (!parsed.success) throw new InputError(`invalid model:\n  ${formatZodError(parsed.error)}`, { file });
-  return parsed.data;
+  return parseModel(json, file);
 }
 
 /** The blocking rule names of the batch, by their bit in candidate_pairs.rules (as the run recorded them). */

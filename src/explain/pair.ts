@@ -6,11 +6,11 @@
  */
 import { thresholdOf } from '../../schemas/config.ts';
 import { lit } from '../engine/db.ts';
-import { COMPARISONS } from '../stages/compare/comparisons.ts';
-import { comparisonVectorsSql, prepareCompareInput } from '../stages/compare/index.ts';
-import { priorWeight, scoreSql } from '../stages/score/index.ts';
-import { linkableSql } from '../stages/cluster/index.ts';
-import { allowedSourcePairsSql } from '../stages/block/index.ts';
+import { COMPARISONS } from '../linkage/comparisons.ts';
+import { comparisonVectorsSql, prepareCompareInput } from '../linkage/comparison-vectors.ts';
+import { priorWeight, scoreSql } from '../linkage/score.ts';
+import { linkableSql } from '../linkage/threshold.ts';
+import { allowedSourcePairsSql } from '../linkage/blocking.ts';
 import type { Model } from '../../schemas/model.ts';
 import { blockingRuleNames, formatRef, type OpenBatch, type ResolvedRecord } from './batch.ts';
 

@@ -5,7 +5,7 @@
  */
 import { thresholdOf } from '../../schemas/config.ts';
 import { lit } from '../engine/db.ts';
-import { linkableSql } from '../stages/cluster/index.ts';
+import { linkableSql } from '../linkage/threshold.ts';
 import { formatRef, type OpenBatch, type ResolvedRecord } from './batch.ts';
 import type { SourceName } from '../../schemas/canonical.ts';
 

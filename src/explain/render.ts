@@ -1,5 +1,5 @@
 /** Text rendering of explanations: the match-weight waterfall of a pair, and the person tree of a record. */
-import { printTable } from '../cli/table.ts';
+import { printTable } from '../engine/text-table.ts';
 import type { PairExplanation } from './pair.ts';
 import type { Member, RecordExplanation } from './record.ts';
 

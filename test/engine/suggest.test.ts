@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { loadConfig, loadMapping } from '../../src/engine/config.ts';
 import { InputError } from '../../src/engine/errors.ts';
 import { closest, validKeys } from '../../src/engine/suggest.ts';
@@ -60,7 +60,7 @@ describe('mapping and config errors name the file, the valid keys, the closest o
     const loaded = await loadConfig(writeConfig(dir, { dtks: data }));
     const ctx = await makeCtx(loaded);
     try {
-      const e = await inputError(ingestStage.run(ctx));
+      const e = await inputError(ingestStage.run(ctx, {}));
       const mapping = resolve('pipelines/sources/dtks.json');
       expect(e.message).toContain(`file ${data}, column NAMA: missing column NAMA (field name): closest column found NAMA_LENGKAP — write "name": "NAMA_LENGKAP" under "columns" in the mapping ${mapping}`);
       expect(e.message).toMatch(/found columns IDDTKS;?.*NAMA_LENGKAP/);

@@ -11,10 +11,8 @@ async function ingestAndValidate(sources: Record<string, string>, extra: Record<
   const dir = tempDir();
   const loaded = await loadConfig(writeConfig(dir, sources, extra));
   const ctx = await makeCtx(loaded);
-  const ing = await ingestStage.run(ctx);
-  ctx.figures.ingest = ing.figures;
-  const val = await validateStage.run(ctx);
-  ctx.figures.validate = val.figures;
+  const ing = await ingestStage.run(ctx, {});
+  const val = await validateStage.run(ctx, { ingest: ing.figures });
   return { ctx, db: ctx.db as Db, val };
 }
 

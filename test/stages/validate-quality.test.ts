@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/engine/config.ts';
 import { InputError } from '../../src/engine/errors.ts';
 import { ingestStage } from '../../src/stages/ingest/index.ts';
 import { validateStage } from '../../src/stages/validate/index.ts';
-import type { FieldQuality, QualityWarning } from '../../src/stages/validate/quality.ts';
+import type { FieldQuality } from '../../src/stages/validate/quality.ts';
 import { makeCtx } from '../fixtures/ctx.ts';
 import { DTKS_HEADER, dtksRow, tempDir, write, writeConfig } from '../fixtures/inputs.ts';
 
@@ -11,10 +11,10 @@ async function validate(rows: string[], extra: Record<string, unknown> = {}) {
   const dir = tempDir();
   const file = write(dir, 'dtks.csv', `${[DTKS_HEADER, ...rows].join('\n')}\n`);
   const ctx = await makeCtx(await loadConfig(writeConfig(dir, { dtks: file }, extra)));
-  ctx.figures.ingest = (await ingestStage.run(ctx)).figures;
+  const ingest = (await ingestStage.run(ctx, {})).figures;
   try {
-    const val = await validateStage.run(ctx);
-    return { file, figures: val.figures as { field_quality: FieldQuality[]; quality_warnings: QualityWarning[] } };
+    const val = await validateStage.run(ctx, { ingest });
+    return { file, figures: val.figures! };
   } finally {
     ctx.db.close();
   }
@@ -68,8 +68,8 @@ describe('validate: field quality', () => {
     const file = write(dir, 'dtks.csv', `${[DTKS_HEADER, ...rows(30, () => ({ date: '1985.08.17' }))].join('\n')}\n`);
     const cfg = write(dir, 'batch.json', JSON.stringify({ batch: 't', snapshot_id: 't', out: 'out', sources: { dtks: { path: file, mapping: mappingFile } } }));
     const ctx = await makeCtx(await loadConfig(cfg));
-    ctx.figures.ingest = (await ingestStage.run(ctx)).figures;
-    const val = await validateStage.run(ctx);
+    const ingest = (await ingestStage.run(ctx, {})).figures;
+    const val = await validateStage.run(ctx, { ingest });
     ctx.db.close();
     expect((val.figures as { field_quality: FieldQuality[] }).field_quality.find((q) => q.field === 'birth_date')).toMatchObject({ parsed: 30, rejected: 0, result: 'pass' });
   });

@@ -1,28 +1,24 @@
 /**
  * Cluster: records linked by pairs at or above the threshold form one person (connected components,
- * components.ts). A cluster holding two records that are plainly distinct persons (conflicts.sql.ts) is split
+ * engine/connected-components.ts). A cluster holding two records that are plainly distinct persons (conflicts.sql.ts) is split
  * at its weakest links (split.ts), or flagged when its links cannot separate them.
  * Output clusters(rec_id, cluster_id, best_link_probability, conflicted) holds every record, singletons
  * included; cluster_conflicts(rec_id_l, rec_id_r, reason, outcome, cluster_id_l, cluster_id_r) every conflict
  * found, split or flagged, and every cluster too large to be checked pair by pair.
  */
-import type { Ctx, Stage } from '../../engine/context.ts';
+import { defineStage, type TableDeclaration } from '../../engine/context.ts';
+import { linkStage } from '../link/index.ts';
 import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
 import type { ConflictReason } from '../../../schemas/config.ts';
 import { thresholdOf } from '../../../schemas/config.ts';
-import { connectedComponents } from './components.ts';
+import { connectedComponents } from '../../engine/connected-components.ts';
 import { CONFLICT_REASONS, conflictSql } from './conflicts.sql.ts';
 import { splitConflicted, type SplitResult } from './split.ts';
-import { expectedClusterQuality, type ExpectedCurve } from '../score/threshold.ts';
-import { allowedSourcePairsSql } from '../block/index.ts';
+import { expectedClusterQuality, linkableSql } from '../../linkage/threshold.ts';
+import { allowedSourcePairsSql } from '../../linkage/blocking.ts';
 
-export { connectedComponents, MAX_ROUNDS } from './components.ts';
 
-/** Pairs that may join two records: at or above the threshold, and not flagged as a hard negative. */
-export function linkableSql(threshold: number, hasHardNegative: boolean): string {
-  return `match_probability >= ${threshold}${hasHardNegative ? ' AND NOT coalesce(hard_negative, false)' : ''}`;
-}
 
 export interface ConflictOptions {
   /** split conflicted clusters (else they are only flagged) */
@@ -147,11 +143,19 @@ async function writeConflicts(db: Db, maxSize: number, split: SplitResult): Prom
   };
 }
 
-export const clusterStage: Stage = {
+/** What cluster produces: every record in one cluster, and the conflicts found inside clusters. */
+export const CLUSTER_TABLES: readonly TableDeclaration[] = [
+  { name: 'clusters', description: 'one row per record: its cluster', columns: [{ name: 'rec_id', type: 'BIGINT' }, { name: 'cluster_id', type: 'BIGINT' }, { name: 'best_link_probability', type: 'DOUBLE' }, { name: 'conflicted', type: 'BOOLEAN' }], grain: ['rec_id'] },
+  { name: 'cluster_conflicts', description: 'pairs of records of one cluster that are plainly distinct persons', columns: [{ name: 'rec_id_l', type: 'BIGINT' }, { name: 'rec_id_r', type: 'BIGINT' }, { name: 'reason', type: 'VARCHAR' }, { name: 'outcome', type: 'VARCHAR' }], grain: [] },
+];
+
+export const clusterStage = defineStage({
   name: 'cluster',
-  async run(ctx: Ctx) {
+  reads: [linkStage],
+  produces: CLUSTER_TABLES,
+  async run(ctx, prior) {
     const linkage = ctx.config.linkage;
-    const linkFigures = ctx.figures.link as { threshold?: { mode?: string; expected_curve?: ExpectedCurve } } | undefined;
+    const linkFigures = prior.link;
     const curve = linkFigures?.threshold?.expected_curve;
     const options: ConflictOptions = {
       split: linkage.split_conflicts,
@@ -209,4 +213,4 @@ export const clusterStage: Stage = {
       },
     };
   },
-};
+});

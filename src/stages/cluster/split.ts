@@ -14,7 +14,7 @@
  * smallest rec_id of each piece, so the result does not depend on row order.
  */
 import type { Db } from '../../engine/db.ts';
-import { connectedComponents } from './components.ts';
+import { connectedComponents } from '../../engine/connected-components.ts';
 
 export interface SplitResult {
   /** the tiers (bits) used, and the conflicted pieces re-clustered at each */

@@ -5,18 +5,18 @@
  * what the false positives look like. Pair counts come from combinatorics over group sizes per source, so
  * no pair list of the whole population is ever built; only the true pairs are listed, for the breakdown.
  */
-import type { Ctx, Stage } from '../../engine/context.ts';
+import { defineStage, type StageResult } from '../../engine/context.ts';
 import { open } from 'node:fs/promises';
 import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
 import type { Linkage } from '../../../schemas/config.ts';
 import { thresholdOf } from '../../../schemas/config.ts';
-import { allowedSourcePairsSql } from '../block/index.ts';
-import { BLOCKING_RULES } from '../block/rules.ts';
-import { linkableSql } from '../cluster/index.ts';
-import { COMPARISONS } from '../compare/comparisons.ts';
-import { gammaColumn } from '../compare/index.ts';
+import { allowedSourcePairsSql } from '../../linkage/blocking.ts';
+import { BLOCKING_RULES } from '../../linkage/blocking-rules.ts';
+import { linkableSql } from '../../linkage/threshold.ts';
+import { COMPARISONS } from '../../linkage/comparisons.ts';
+import { gammaColumn } from '../../linkage/comparison-sql.ts';
 
 export interface QualityFigures {
   precision: number;
@@ -447,9 +447,10 @@ async function weightHistogram(db: Db): Promise<WeightBin[]> {
  * In a run: the quality figures, or — when the truth covers too little of the batch — its coverage alone, with
  * a warning (the batch itself is fine; only its measurement is not possible).
  */
-export const evaluateStage: Stage = {
+export const evaluateStage = defineStage({
   name: 'evaluate',
-  async run(ctx: Ctx) {
+  produces: [],
+  async run(ctx): Promise<StageResult<EvaluationFigures | SkippedEvaluation>> {
     if (!ctx.truthPath) return { rows: 0 };
     let figures: EvaluationFigures;
     try {
@@ -459,10 +460,10 @@ export const evaluateStage: Stage = {
       const c = e.coverage;
       ctx.log.warn({ stage: 'evaluate', records_with_truth: c.records_with_truth, accepted_records: c.accepted_records, share: c.share, minimum_share: c.minimum_share }, 'the truth covers too few records: quality not measured');
       const skipped: SkippedEvaluation = { truth_coverage: c, quality_not_measured: coverageMessage(c) };
-      return { rows: c.records_with_truth, figures: skipped as unknown as Record<string, unknown> };
+      return { rows: c.records_with_truth, figures: skipped };
     }
     ctx.log.info({ stage: 'evaluate', precision: figures.precision, recall: figures.recall, f1: figures.f1, baseline_f1: figures.baseline.f1 }, 'evaluated');
-    return { rows: figures.records_evaluated, figures: figures as unknown as Record<string, unknown> };
+    return { rows: figures.records_evaluated, figures };
   },
-};
+});
 

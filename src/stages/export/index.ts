@@ -6,7 +6,8 @@
  */
 import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Ctx, Stage } from '../../engine/context.ts';
+import { defineStage, type TableDeclaration } from '../../engine/context.ts';
+import type { Ctx } from '../../engine/context.ts';
 import { concurrently, type Db } from '../../engine/db.ts';
 import { ident, lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
@@ -144,9 +145,17 @@ async function writeFiles(ctx: Ctx, pseudonymise: boolean): Promise<Record<strin
   return files;
 }
 
-export const exportStage: Stage = {
+/** The analyst's views export adds to the database. */
+export const EXPORT_TABLES: readonly TableDeclaration[] = [
+  { name: 'person_programmes', description: 'one row per person with the programmes received', columns: [{ name: 'dtsen_id', type: 'VARCHAR' }, { name: 'pkh', type: 'BOOLEAN' }, { name: 'bpnt', type: 'BOOLEAN' }, { name: 'pbi_jkn', type: 'BOOLEAN' }, { name: 'programmes', type: 'VARCHAR[]' }], grain: [] },
+  { name: 'family_members', description: 'one row per member of a family', columns: [{ name: 'family_id', type: 'VARCHAR' }, { name: 'dtsen_id', type: 'VARCHAR' }, { name: 'is_head', type: 'BOOLEAN' }], grain: [] },
+  { name: 'coverage_by_region', description: 'persons and families per regency and source combination', columns: [{ name: 'province_code', type: 'VARCHAR' }, { name: 'regency_code', type: 'VARCHAR' }, { name: 'persons', type: 'BIGINT' }, { name: 'families', type: 'BIGINT' }], grain: [] },
+];
+
+export const exportStage = defineStage({
   name: 'export',
-  async run(ctx: Ctx) {
+  produces: EXPORT_TABLES,
+  async run(ctx) {
     const { db } = ctx;
     const pseudonymise = ctx.config.pseudonymise;
     checkPseudonymKey(pseudonymise, ctx.pseudonymKey);
@@ -159,4 +168,4 @@ export const exportStage: Stage = {
     }
     return { rows: files['dtsen_person.parquet'] ?? 0, figures: { files, pseudonymised: pseudonymise, views: ANALYST_VIEWS.map((v) => v.name) } };
   },
-};
+});

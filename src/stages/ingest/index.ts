@@ -4,8 +4,8 @@
  */
 import PQueue from 'p-queue';
 import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
-import type { Ctx, ResolvedSource, Stage } from '../../engine/context.ts';
+import { defineStage, type TableDeclaration } from '../../engine/context.ts';
+import type { ResolvedSource } from '../../engine/context.ts';
 import { TaskGroup, type Db } from '../../engine/db.ts';
 import { ident, lit } from '../../engine/db.ts';
 import { closest } from '../../engine/suggest.ts';
@@ -103,9 +103,16 @@ async function ingestSource(db: Db, src: ResolvedSource, snapshotId: string, abs
   };
 }
 
-export const ingestStage: Stage = {
+/** What ingest produces for validate: every row read, and the rows no reader could take. */
+export const INGEST_TABLES: readonly TableDeclaration[] = [
+  { name: 'source_record', description: 'every row read, mapped to the canonical columns (text)', columns: [{ name: 'source', type: 'VARCHAR' }, { name: 'file', type: 'VARCHAR' }, { name: 'row_number' }, { name: 'source_record_id', type: 'VARCHAR' }, { name: 'nik', type: 'VARCHAR' }, { name: 'name', type: 'VARCHAR' }], grain: [] },
+  { name: 'ingest_rejects', description: 'rows a reader rejected, with the reason', columns: [{ name: 'source', type: 'VARCHAR' }, { name: 'file', type: 'VARCHAR' }, { name: 'row_number' }, { name: 'reason', type: 'VARCHAR' }, { name: 'raw', type: 'VARCHAR' }], grain: [] },
+];
+
+export const ingestStage = defineStage({
   name: 'ingest',
-  async run(ctx: Ctx) {
+  produces: INGEST_TABLES,
+  async run(ctx) {
     const absent: MissingOptionalColumn[] = [];
     // Progress: rows read so far, and the bytes of the files read against the bytes of all the snapshot files.
     const sizes = new Map<string, number>();
@@ -157,4 +164,4 @@ export const ingestStage: Stage = {
     for (const m of missing) ctx.log.warn({ stage: 'ingest', ...m }, 'optional column missing: its field is empty for this file');
     return { rows, figures: { sources: sources.map((s) => s.figures), missing_optional_columns: missing } };
   },
-};
+});

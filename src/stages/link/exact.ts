@@ -3,7 +3,7 @@
  * Honest and simple; kept as a baseline and for batches that want deterministic links only.
  */
 import type { Linker } from './types.ts';
-import { allowedSourcePairsSql } from '../block/index.ts';
+import { allowedSourcePairsSql } from '../../linkage/blocking.ts';
 
 /** A finite weight for a certain link (the exact rule leaves no doubt it can express). */
 export const EXACT_MATCH_WEIGHT = 20;
@@ -22,6 +22,6 @@ export const exactLinker: Linker = {
       SELECT rec_id_l, rec_id_r, rule_id, rules, ${EXACT_MATCH_WEIGHT}::DOUBLE AS match_weight, 1.0::DOUBLE AS match_probability FROM candidate_pairs;
     `);
     const n = await db.count(`SELECT count(*) FROM candidate_pairs`);
-    return { candidatePairs: n, scoredPairs: n, figures: { engine: 'exact', rule: 'same valid NIK + same normalised name + same birth date' } };
+    return { candidatePairs: n, scoredPairs: n, figures: { engine: 'exact' as const, rule: 'same valid NIK + same normalised name + same birth date' } };
   },
 };

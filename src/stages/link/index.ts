@@ -1,33 +1,18 @@
 /** Link stage: runs the linker the batch config names (linkage.engine). */
-import { readFile } from 'node:fs/promises';
-import type { Ctx, Stage } from '../../engine/context.ts';
-import { InputError } from '../../engine/errors.ts';
-import { formatZodError } from '../../engine/config.ts';
-import { Model } from '../../../schemas/model.ts';
+import { defineStage, type TableDeclaration } from '../../engine/context.ts';
+import { readModelFile } from '../../linkage/model.ts';
 import { exactLinker } from './exact.ts';
 import { linkProbabilistic } from './probabilistic.ts';
 import type { Linker } from './types.ts';
-import { chooseThreshold, expectedAt, expectedCurve } from '../score/threshold.ts';
+import { chooseThreshold, expectedAt, expectedCurve } from '../../linkage/threshold.ts';
 
 /** The threshold "auto" falls back to when no pair was scored, and the exact linker's (its pairs all carry 1). */
 const FALLBACK_THRESHOLD = 0.99;
 
-async function readModel(path: string): Promise<Model> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (e) {
-    throw new InputError(`model file cannot be read as JSON (${(e as Error).message})`, { file: path });
-  }
-  const parsed = Model.safeParse(json);
-  if (!parsed.success) throw new InputError(`invalid model:\n  ${formatZodError(parsed.error)}`, { file: path });
-  return parsed.data;
-}
-
 export const probabilisticLinker: Linker = {
   name: 'probabilistic',
   async link(ctx) {
-    const model = ctx.config.linkage.model ? await readModel(ctx.config.linkage.model) : undefined;
+    const model = ctx.config.linkage.model ? await readModelFile(ctx.config.linkage.model) : undefined;
     const r = await linkProbabilistic(ctx, { model });
     return { candidatePairs: r.candidatePairs, scoredPairs: r.scoredPairs, figures: { ...r.figures, model: r.model } };
   },
@@ -39,16 +24,41 @@ export const LINKERS: Record<string, Linker> = { exact: exactLinker, probabilist
  * The threshold the link stage (and, raising it, the cluster stage) chose for "auto", taken back from their figures
  * into the config: a resumed batch that skips those stages uses the same threshold as the run that did them.
  */
-export function restoreChosenThreshold(linkage: { threshold: number | 'auto' }, figures: Record<string, unknown>): void {
+export function restoreChosenThreshold(
+  linkage: { threshold: number | 'auto' },
+  figures: { link?: { threshold?: { match_probability?: number } }; cluster?: { threshold?: number } },
+): void {
   if (linkage.threshold !== 'auto') return;
-  const chosen =
-    (figures.cluster as { threshold?: number } | undefined)?.threshold ?? (figures.link as { threshold?: { match_probability?: number } } | undefined)?.threshold?.match_probability;
+  const chosen = figures.cluster?.threshold ?? figures.link?.threshold?.match_probability;
   if (typeof chosen === 'number') linkage.threshold = chosen;
 }
 
-export const linkStage: Stage = {
+/**
+ * What the link stage produces, with either engine: the candidate pairs and the scored pairs, each pair once
+ * (rec_id_l < rec_id_r). The probabilistic engine adds gamma_, bf_ and tf_ columns and hard_negative.
+ */
+export const LINK_TABLES: readonly TableDeclaration[] = [
+  {
+    name: 'candidate_pairs',
+    description: 'pairs of records blocking proposed, with the first rule and the bit mask of every rule that found them',
+    columns: [{ name: 'rec_id_l', type: 'BIGINT' }, { name: 'rec_id_r', type: 'BIGINT' }, { name: 'rule_id', type: 'UTINYINT' }, { name: 'rules', type: 'UINTEGER' }],
+    grain: ['rec_id_l', 'rec_id_r'],
+  },
+  {
+    name: 'scored_pairs',
+    description: 'candidate pairs with their match weight (bits) and match probability',
+    columns: [
+      { name: 'rec_id_l', type: 'BIGINT' }, { name: 'rec_id_r', type: 'BIGINT' }, { name: 'rule_id', type: 'UTINYINT' }, { name: 'rules', type: 'UINTEGER' },
+      { name: 'match_weight', type: 'DOUBLE' }, { name: 'match_probability', type: 'DOUBLE' },
+    ],
+    grain: ['rec_id_l', 'rec_id_r'],
+  },
+];
+
+export const linkStage = defineStage({
   name: 'link',
-  async run(ctx: Ctx) {
+  produces: LINK_TABLES,
+  async run(ctx) {
     const linkage = ctx.config.linkage;
     const linker = LINKERS[linkage.engine];
     const r = await linker.link(ctx);
@@ -73,4 +83,4 @@ export const linkStage: Stage = {
     ctx.log.info({ stage: 'link', engine: linker.name, candidate_pairs: r.candidatePairs, scored_pairs: r.scoredPairs, threshold, threshold_mode: mode }, 'linked');
     return { rows: r.scoredPairs, figures: { ...r.figures, candidate_pairs: r.candidatePairs, scored_pairs: r.scoredPairs, threshold: thresholdFigures } };
   },
-};
+});

@@ -5,12 +5,12 @@
  */
 import { join } from 'node:path';
 import type { Ctx } from '../../engine/context.ts';
-import { writeFileAtomic } from '../../engine/files.ts';
-import { buildCandidatePairs } from '../block/index.ts';
-import { BLOCKING_RULES } from '../block/rules.ts';
-import { comparisonVectorsSql, prepareCompareInput } from '../compare/index.ts';
-import { trainModel } from '../train/index.ts';
-import { scorePairs } from '../score/index.ts';
+import { writeModelFile } from '../../linkage/model.ts';
+import { buildCandidatePairs } from '../../linkage/blocking.ts';
+import { BLOCKING_RULES } from '../../linkage/blocking-rules.ts';
+import { comparisonVectorsSql, prepareCompareInput } from '../../linkage/comparison-vectors.ts';
+import { trainModel } from '../../linkage/train.ts';
+import { scorePairs } from '../../linkage/score.ts';
 import type { Model } from '../../../schemas/model.ts';
 
 export interface ProbabilisticOptions {
@@ -40,16 +40,16 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
   const scored = await scorePairs(db, model);
   const tScore = performance.now();
   await db.run(`DROP TABLE compare_input; DROP TABLE comparison_vectors;`);
-  if (ctx.stagingDir) await writeFileAtomic(join(ctx.stagingDir, 'model.json'), `${JSON.stringify(model, null, 2)}\n`);
+  if (ctx.stagingDir) await writeModelFile(join(ctx.stagingDir, 'model.json'), model);
   const s = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
   return {
     candidatePairs: blocking.candidate_pairs,
     scoredPairs: scored,
     model,
     figures: {
-      engine: 'probabilistic',
+      engine: 'probabilistic' as const,
       blocking,
-      model_source: opts.model ? 'given' : 'trained',
+      model_source: opts.model ? ('given' as const) : ('trained' as const),
       seconds: { blocking: s(t0, tBlock), compare: s(tBlock, tCompare), train: s(tCompare, tTrain), score: s(tTrain, tScore) },
     },
   };

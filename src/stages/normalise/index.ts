@@ -2,7 +2,7 @@
  * Normalise: accepted_record (text as read) → person_clean (typed, cleaned, decoded; see schemas/canonical.ts).
  * One set-based statement over SQL macros; a bad field is nulled and flagged, never a reason to drop the row.
  */
-import type { Ctx, Stage } from '../../engine/context.ts';
+import { defineStage, type TableDeclaration } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
 import { loadReference } from '../../engine/reference.ts';
@@ -71,7 +71,6 @@ export function lookupSql(mappings: Mapping[], snapshotDate: string): string {
 }
 
 export function personCleanSql(mappings: Mapping[], snapshotDate: string): string {
-  const snap = `DATE ${lit(snapshotDate)}`;
   return `
   CREATE OR REPLACE TABLE person_clean AS
   WITH a AS (
@@ -188,9 +187,15 @@ export function personCleanSql(mappings: Mapping[], snapshotDate: string): strin
   `;
 }
 
-export const normaliseStage: Stage = {
+/** What normalise produces for linkage: one cleaned record per accepted row. */
+export const NORMALISE_TABLES: readonly TableDeclaration[] = [
+  { name: 'person_clean', description: 'one cleaned record per accepted row', columns: [{ name: 'rec_id', type: 'BIGINT' }, { name: 'source', type: 'VARCHAR' }, { name: 'source_record_id', type: 'VARCHAR' }, { name: 'nik', type: 'VARCHAR' }, { name: 'nik_digits', type: 'VARCHAR' }, { name: 'nik_status', type: 'VARCHAR' }, { name: 'nik_region', type: 'VARCHAR' }, { name: 'nik_birth_date', type: 'DATE' }, { name: 'no_kk', type: 'VARCHAR' }, { name: 'kk_valid', type: 'BOOLEAN' }, { name: 'name_norm', type: 'VARCHAR' }, { name: 'name_tokens', type: 'VARCHAR[]' }, { name: 'name_first', type: 'VARCHAR' }, { name: 'name_last', type: 'VARCHAR' }, { name: 'name_phonetic', type: 'VARCHAR' }, { name: 'birth_date', type: 'DATE' }, { name: 'sex', type: 'VARCHAR' }, { name: 'village_code', type: 'VARCHAR' }, { name: 'district_code', type: 'VARCHAR' }, { name: 'regency_code', type: 'VARCHAR' }, { name: 'province_code', type: 'VARCHAR' }, { name: 'rt', type: 'VARCHAR' }, { name: 'rw', type: 'VARCHAR' }], grain: ['rec_id'] },
+];
+
+export const normaliseStage = defineStage({
   name: 'normalise',
-  async run(ctx: Ctx) {
+  produces: NORMALISE_TABLES,
+  async run(ctx) {
     const { db } = ctx;
     await loadReference(db);
     await createNormaliseMacros(db);
@@ -214,4 +219,4 @@ export const normaliseStage: Stage = {
       },
     };
   },
-};
+});

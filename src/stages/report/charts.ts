@@ -6,6 +6,7 @@
 import { compile, type TopLevelSpec } from 'vega-lite';
 import * as vega from 'vega';
 import { View, parse, logger, resetSVGDefIds, Warn } from 'vega';
+import type { FigurePath } from './index.ts';
 
 type Row = Record<string, unknown>;
 type Spec = Record<string, unknown>;
@@ -13,7 +14,7 @@ type Spec = Record<string, unknown>;
 export interface ChartDef {
   id: string;
   /** dataset name → path into report.json; the dataset's values are the array there (an object becomes [object]) */
-  data: Record<string, string>;
+  data: Record<string, FigurePath>;
   /** the specification without data; it names its datasets ({ data: { name } }) */
   spec(values: Record<string, Row[]>): Spec;
 }

@@ -135,8 +135,8 @@ export function modelLevels(model: unknown): ModelLevel[] | null {
   );
 }
 
-export async function reportFigures(db: Db, figures: Record<string, unknown>, threshold: number): Promise<ReportFigures> {
-  const link = figures.link as { model?: unknown } | undefined;
+export async function reportFigures(db: Db, figures: { readonly link?: { readonly model?: unknown }; readonly survive?: unknown }, threshold: number): Promise<ReportFigures> {
+  const link = figures.link;
   return {
     threshold: { match_probability: threshold, match_weight: weightOf(threshold) },
     match_weight_histogram: await matchWeightHistogram(db),

@@ -5,7 +5,15 @@
  */
 import { thresholdOf } from '../../../schemas/config.ts';
 import { join } from 'node:path';
-import type { Ctx, Stage } from '../../engine/context.ts';
+import { defineStage, type Ctx, type PriorFigures } from '../../engine/context.ts';
+import { ingestStage } from '../ingest/index.ts';
+import { validateStage } from '../validate/index.ts';
+import { normaliseStage } from '../normalise/index.ts';
+import { linkStage } from '../link/index.ts';
+import { clusterStage } from '../cluster/index.ts';
+import { surviveStage } from '../survive/index.ts';
+import { exportStage } from '../export/index.ts';
+import { evaluateStage } from '../evaluate/index.ts';
 import { writeFileAtomic } from '../../engine/files.ts';
 import { measuredQuality, type EvaluationFigures, type SkippedEvaluation } from '../evaluate/index.ts';
 import type { MissingOptionalColumn } from '../ingest/index.ts';
@@ -55,45 +63,62 @@ export interface ReportJson {
     threshold?: { mode: string; precision_floor: number; expected_at_threshold?: { precision: number; recall: number }; expected_curve?: { expected_true_pairs: number; points: Row[] } };
   };
   cluster?: { clusters: number; size_distribution: { size: number; clusters: number }[]; threshold_mode?: string; expected?: { precision: number; recall: number; predicted_pairs: number; expected_true_positive_pairs: number } };
-  survive?: { persons: number; source_overlap: Row[] };
+  survive?: { persons: number; source_overlap: Row[]; families_by_size?: { size: string; families: number }[] };
   evaluate?: EvaluationFigures | SkippedEvaluation;
   report: ReportFigures & { summary: Summary };
   /** how the batch was run (src/stages/report/review.ts) */
   run?: RunInfo;
   /** borderline pairs and model warnings (src/stages/report/review.ts) */
   review?: Review;
-  [stage: string]: unknown;
 }
 
-function summary(f: Record<string, unknown>, r: ReportFigures): Summary {
-  const rec = ((f.validate as ReportJson['validate'])?.reconciliation ?? []) as { rows_read: number; rows_accepted: number; rows_quarantined: number }[];
+/** The stages whose figures the report reads: every stage before it. */
+const REPORTED_STAGES = [ingestStage, validateStage, normaliseStage, linkStage, clusterStage, surviveStage, exportStage, evaluateStage] as const;
+
+/** The figures of the batch the report is drawn from, typed by the stages that produced them. */
+export type ReportedFigures = PriorFigures<typeof REPORTED_STAGES>;
+
+/** Paths into T, sections and figures joined by dots, up to three deep (arrays are leaves; unions give every member's). */
+type Paths<T, Depth extends number = 3> = [Depth] extends [0]
+  ? never
+  : T extends readonly unknown[]
+    ? never
+    : T extends object
+      ? { [K in keyof T & string]: K | `${K}.${Paths<NonNullable<T[K]>, [never, 0, 1, 2][Depth]>}` }[keyof T & string]
+      : never;
+
+/** A path into report.json a chart takes its data from (a section and its figure): checked by the compiler. */
+export type FigurePath = Extract<Paths<ReportJson>, `${string}.${string}`>;
+
+function summary(f: ReportedFigures, r: ReportFigures): Summary {
+  const rec = f.validate?.reconciliation ?? [];
   const sum = (k: 'rows_read' | 'rows_accepted' | 'rows_quarantined') => rec.reduce((a, x) => a + x[k], 0);
-  const evaluated = f.evaluate as EvaluationFigures | SkippedEvaluation | undefined;
+  const evaluated = f.evaluate;
   const ev = measuredQuality(evaluated) ? evaluated : undefined;
   const provinces = r.provinces;
   return {
     rows_read: sum('rows_read'),
     rows_accepted: sum('rows_accepted'),
     rows_quarantined: sum('rows_quarantined'),
-    persons: (f.survive as ReportJson['survive'])?.persons ?? null,
+    persons: f.survive?.persons ?? null,
     persons_linked: provinces.length ? provinces.reduce((a, p) => a + p.persons_linked, 0) : null,
-    candidate_pairs: (f.link as ReportJson['link'])?.candidate_pairs ?? null,
+    candidate_pairs: f.link?.candidate_pairs ?? null,
     precision: ev?.precision ?? null,
     recall: ev?.recall ?? null,
   };
 }
 
 /** report.json: the batch, its settings, every stage's figures and the report's own. */
-export async function buildReportJson(ctx: Pick<Ctx, 'db' | 'config' | 'figures' | 'sources' | 'truthPath' | 'outDir'>): Promise<{ json: ReportJson; figures: ReportFigures & { summary: Summary } }> {
-  const own = await reportFigures(ctx.db, ctx.figures, thresholdOf(ctx.config.linkage));
-  const figures = { ...own, summary: summary(ctx.figures, own) };
+export async function buildReportJson(ctx: Pick<Ctx, 'db' | 'config' | 'sources' | 'truthPath' | 'outDir'>, prior: ReportedFigures): Promise<{ json: ReportJson; figures: ReportFigures & { summary: Summary } }> {
+  const own = await reportFigures(ctx.db, prior, thresholdOf(ctx.config.linkage));
+  const figures = { ...own, summary: summary(prior, own) };
   const json = {
     batch: ctx.config.batch,
     snapshot_id: ctx.config.snapshot_id,
     snapshot_date: ctx.config.snapshot_date,
     linkage: { ...ctx.config.linkage },
     run: await runInfo(ctx),
-    ...ctx.figures,
+    ...prior,
     report: figures,
     review: await review(ctx.db, thresholdOf(ctx.config.linkage), own.model_levels),
   } as ReportJson;
@@ -315,15 +340,17 @@ export async function renderHtml(json: ReportJson, signal?: AbortSignal): Promis
   return page(`DTSEN batch ${json.batch} — match-quality report`, subtitle, sections);
 }
 
-export const reportStage: Stage = {
+export const reportStage = defineStage({
   name: 'report',
-  async run(ctx: Ctx) {
-    const { json, figures } = await buildReportJson(ctx);
+  reads: REPORTED_STAGES,
+  produces: [],
+  async run(ctx, prior) {
+    const { json, figures } = await buildReportJson(ctx, prior);
     const text = `${JSON.stringify(json, null, 2)}\n`;
     // The page is drawn from the JSON as written, not from the objects in memory.
     const html = await renderHtml(JSON.parse(text) as ReportJson, ctx.signal);
     await writeFileAtomic(join(ctx.stagingDir, 'report.html'), html);
     await writeFileAtomic(join(ctx.stagingDir, 'report.json'), text);
-    return { rows: 2, figures: figures as unknown as Record<string, unknown> };
+    return { rows: 2, figures };
   },
-};
+});

@@ -3,9 +3,10 @@
  * (dtsen_conflict) and families (dtsen_family). The rules are data (SURVIVORSHIP_RULES, FAMILY_RULES) and
  * the README's tables; the SQL sits beside them.
  */
-import type { Ctx, ResolvedSource, Stage } from '../../engine/context.ts';
+import { defineStage, type TableDeclaration } from '../../engine/context.ts';
+import type { ResolvedSource } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
-import { connectedComponents } from '../cluster/index.ts';
+import { connectedComponents } from '../../engine/connected-components.ts';
 import type { SourceName } from '../../../schemas/canonical.ts';
 import { digitPart, idDigitRanges, memberSql, personSql, RECORDS_PER_PART, type SurviveOptions } from './person.sql.ts';
 import { CONFLICT_SQL, CONFLICT_TYPES } from './conflict.sql.ts';
@@ -96,10 +97,19 @@ export async function surviveFigures(db: Db, persons: number): Promise<SurviveFi
   };
 }
 
-export const surviveStage: Stage = {
+/** What survive produces: the golden records, their links, families and conflicts. */
+export const SURVIVE_TABLES: readonly TableDeclaration[] = [
+  { name: 'dtsen_person', description: 'one row per person (golden record)', columns: [{ name: 'dtsen_id', type: 'VARCHAR' }, { name: 'nik', type: 'VARCHAR' }, { name: 'name', type: 'VARCHAR' }, { name: 'birth_date', type: 'DATE' }, { name: 'sex', type: 'VARCHAR' }, { name: 'village_code', type: 'VARCHAR' }, { name: 'family_id', type: 'VARCHAR' }], grain: ['dtsen_id'] },
+  { name: 'dtsen_link', description: 'one row per accepted source record: its person', columns: [{ name: 'dtsen_id', type: 'VARCHAR' }, { name: 'source', type: 'VARCHAR' }, { name: 'source_record_id', type: 'VARCHAR' }, { name: 'match_probability', type: 'DOUBLE' }, { name: 'rec_id', type: 'BIGINT' }], grain: ['rec_id'] },
+  { name: 'dtsen_family', description: 'one row per family', columns: [{ name: 'family_id', type: 'VARCHAR' }, { name: 'head_dtsen_id', type: 'VARCHAR' }, { name: 'n_members', type: 'BIGINT' }, { name: 'members', type: 'VARCHAR[]' }], grain: ['family_id'] },
+  { name: 'dtsen_conflict', description: 'one row per person and field whose records disagree', columns: [{ name: 'dtsen_id', type: 'VARCHAR' }, { name: 'conflict_type', type: 'VARCHAR' }, { name: 'n_values', type: 'BIGINT' }, { name: 'surviving_value', type: 'VARCHAR' }], grain: ['dtsen_id', 'conflict_type'] },
+];
+
+export const surviveStage = defineStage({
   name: 'survive',
-  async run(ctx: Ctx) {
+  produces: SURVIVE_TABLES,
+  async run(ctx) {
     const rows = await survive(ctx.db, surviveOptions(ctx.config.survivorship.decile_source, ctx.sources));
     return { rows, figures: { ...(await surviveFigures(ctx.db, rows)) } };
   },
-};
+});

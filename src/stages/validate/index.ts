@@ -2,10 +2,10 @@
  * Validate: source_record → accepted_record + quarantine (with reasons and raw values), and the
  * reconciliation per source: rows read = rows accepted + rows quarantined, checked here, never assumed.
  */
-import type { Ctx, Stage } from '../../engine/context.ts';
+import { defineStage, type TableDeclaration } from '../../engine/context.ts';
+import { ingestStage } from '../ingest/index.ts';
 import { lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
-import type { SourceIngest } from '../ingest/index.ts';
 import { classifySql } from './rules.sql.ts';
 import { checkFieldQuality } from './quality.ts';
 
@@ -17,9 +17,17 @@ export interface Reconciliation {
   reconciled: boolean;
 }
 
-export const validateStage: Stage = {
+/** What validate produces: the accepted records and the quarantine, which together hold every row read. */
+export const VALIDATE_TABLES: readonly TableDeclaration[] = [
+  { name: 'accepted_record', description: 'the rows that passed validation', columns: [{ name: 'source', type: 'VARCHAR' }, { name: 'file', type: 'VARCHAR' }, { name: 'row_number' }, { name: 'source_record_id', type: 'VARCHAR' }], grain: [] },
+  { name: 'quarantine', description: 'every rejected row with its reason', columns: [{ name: 'source', type: 'VARCHAR' }, { name: 'source_record_id', type: 'VARCHAR' }, { name: 'file', type: 'VARCHAR' }, { name: 'row_number' }, { name: 'reason', type: 'VARCHAR' }, { name: 'raw', type: 'VARCHAR' }], grain: [] },
+];
+
+export const validateStage = defineStage({
   name: 'validate',
-  async run(ctx: Ctx) {
+  reads: [ingestStage],
+  produces: VALIDATE_TABLES,
+  async run(ctx, prior) {
     const { db } = ctx;
     await db.run(classifySql());
     await db.run(`
@@ -45,12 +53,15 @@ export const validateStage: Stage = {
         ORDER BY source, file, row_number;
       DROP TABLE validation_reason; DROP TABLE quarantined_record;
     `);
-    const ingest = (ctx.figures.ingest as { sources: SourceIngest[] } | undefined)?.sources ?? [];
+    const ingest = prior.ingest?.sources ?? [];
     const counts = await db.all<{ source: string; accepted: string; quarantined: string }>(`
       SELECT s.source, coalesce(a.n, 0) AS accepted, coalesce(q.n, 0) AS quarantined
       FROM (SELECT unnest(${`[${ctx.sources.map((s) => lit(s.name)).join(', ')}]`}) AS source) s
       LEFT JOIN (SELECT source, count(*) AS n FROM accepted_record GROUP BY ALL) a USING (source)
       LEFT JOIN (SELECT source, count(*) AS n FROM quarantine GROUP BY ALL) q USING (source)`);
+    // in the order of the batch's sources (the join above gives its rows in no set order)
+    const order = (source: string) => ctx.sources.findIndex((s) => s.name === source);
+    counts.sort((a, b) => order(a.source) - order(b.source));
     const reconciliation: Reconciliation[] = counts.map((c) => {
       const rowsRead = ingest.find((i) => i.source === c.source)?.rows_read ?? Number.NaN;
       const accepted = Number(c.accepted);
@@ -90,4 +101,4 @@ export const validateStage: Stage = {
       },
     };
   },
-};
+});

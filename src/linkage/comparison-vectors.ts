@@ -2,17 +2,13 @@
  * Comparison vectors: for every pair of a pair table, the gamma (level index) of each comparison,
  * computed in one set-based SQL statement over person_clean joined twice.
  */
-import type { Db } from '../../engine/db.ts';
-import { COMPARISONS, gammaSql, type Comparison } from './comparisons.ts';
+import type { Db } from '../engine/db.ts';
+import { COMPARISONS, type Comparison } from './comparisons.ts';
+import { gammaColumn, gammaSql } from './comparison-sql.ts';
 
 /** The person_clean columns the comparisons read (kept narrow so the pair join stays light). */
-export const COMPARE_COLUMNS = [
-  'rec_id', 'source', 'nik_digits', 'nik_status', 'nik_birth_date', 'name_norm', 'name_tokens', 'name_phonetic',
-  'birth_date', 'sex', 'village_code', 'district_code', 'regency_code', 'rt', 'rw', 'no_kk', 'kk_valid',
-] as const;
-
-export function gammaColumn(c: Pick<Comparison, 'name'>): string {
-  return `gamma_${c.name}`;
+export function compareColumns(comparisons: readonly Comparison[] = COMPARISONS): string[] {
+  return [...new Set(['rec_id', 'source', ...comparisons.flatMap((c) => c.columns)])];
 }
 
 /** SQL selecting rec_id_l, rec_id_r, the extra columns and one gamma per comparison from `pairTable`. */
@@ -27,5 +23,5 @@ export function comparisonVectorsSql(pairTable: string, extra: string[] = [], co
 
 /** A narrow copy of person_clean for the pair joins. */
 export async function prepareCompareInput(db: Db): Promise<void> {
-  await db.run(`CREATE OR REPLACE TEMP TABLE compare_input AS SELECT ${COMPARE_COLUMNS.join(', ')} FROM person_clean`);
+  await db.run(`CREATE OR REPLACE TEMP TABLE compare_input AS SELECT ${compareColumns().join(', ')} FROM person_clean`);
 }

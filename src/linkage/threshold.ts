@@ -9,7 +9,7 @@
  * precision is at least `linkage.precision_floor`. Pairs are binned by match weight (a tenth of a bit), so the
  * curve costs one aggregate over scored_pairs at any scale.
  */
-import type { Db } from '../../engine/db.ts';
+import type { Db } from '../engine/db.ts';
 
 export const EXPECTED_STEP_BITS = 0.1;
 
@@ -113,4 +113,9 @@ export async function expectedClusterQuality(db: Db, allowedSourcePairs: string,
     predicted_pairs: predicted,
     expected_true_positive_pairs: etp,
   };
+}
+
+/** Pairs that may join two records: at or above the threshold, and not flagged as a hard negative. */
+export function linkableSql(threshold: number, hasHardNegative: boolean): string {
+  return `match_probability >= ${threshold}${hasHardNegative ? ' AND NOT coalesce(hard_negative, false)' : ''}`;
 }

@@ -12,13 +12,14 @@
  * different persons (names that share nothing, or birth dates years apart), seeded and repeatable.
  * Entries are ordered, most specific first; the first whose conditions hold applies (see em.ts).
  */
-import type { Db } from '../../engine/db.ts';
-import { lit } from '../../engine/db.ts';
-import { allowedSourcePairsSql } from '../block/index.ts';
-import { COMPARISONS, HOUSEHOLD_LEVELS, NEARBY_LEVELS, SAME_DAY_LEVELS, levelIndex } from '../compare/comparisons.ts';
-import { comparisonVectorsSql, gammaColumn } from '../compare/index.ts';
-import type { Linkage } from '../../../schemas/config.ts';
-import type { ConditionalU, Model } from '../../../schemas/model.ts';
+import type { Db } from '../engine/db.ts';
+import { lit } from '../engine/db.ts';
+import { allowedSourcePairsSql } from './blocking.ts';
+import { COMPARISONS, HOUSEHOLD_LEVELS, NEARBY_LEVELS, SAME_DAY_LEVELS, levelIndex } from './comparisons.ts';
+import { comparisonVectorsSql } from './comparison-vectors.ts';
+import { gammaColumn } from './comparison-sql.ts';
+import type { Linkage } from '../../schemas/config.ts';
+import type { ConditionalU } from '../../schemas/model.ts';
 import type { ConditionalU as EmConditionalU } from './em.ts';
 
 /** The label that stands for "no evidence" (gamma -1) in a condition. */
@@ -207,7 +208,7 @@ export async function estimateConditionalU(db: Db, linkage: Linkage, plainU: rea
 }
 
 /** The model's conditional u entries with comparisons and levels as indices into `model.comparisons`. */
-export function conditionalUs(model: Pick<Model, 'comparisons' | 'conditional_u'>): EmConditionalU[] {
+export function conditionalUs(model: { comparisons: readonly { name: string; levels: readonly { label: string }[] }[]; conditional_u?: readonly ConditionalU[] }): EmConditionalU[] {
   const index = (name: string) => {
     const i = model.comparisons.findIndex((c) => c.name === name);
     if (i < 0) throw new Error(`conditional u names an unknown comparison '${name}'`);

@@ -1,19 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { Db } from '../../src/engine/db.ts';
-import { COMPARISONS } from '../../src/stages/compare/comparisons.ts';
-import { buildTermFrequencies, scoreSql } from '../../src/stages/score/index.ts';
-import { Model } from '../../schemas/model.ts';
+import { COMPARISONS, type Comparison } from '../../src/linkage/comparisons.ts';
+import { modelComparison } from '../../src/linkage/model.ts';
+import { buildTermFrequencies, scoreSql } from '../../src/linkage/score.ts';
+import { MODEL_VERSION, Model } from '../../schemas/model.ts';
 
 /** A model over the real comparisons: every level m = u = 1/k (weight 0) but the NIK's. */
 function model(conditional: Model['conditional_u']): Model {
+  const probabilities = (c: Comparison, i: number) => {
+    if (c.name !== 'nik') return { m: 1 / c.levels.length, u: 1 / c.levels.length };
+    return i === 0 ? { m: 0.8, u: 0.001 } : { m: 0.2 / (c.levels.length - 1), u: 0.999 / (c.levels.length - 1) };
+  };
   return Model.parse({
-    version: 2,
+    version: MODEL_VERSION,
     lambda: 0.5,
-    comparisons: COMPARISONS.map((c) => ({
-      name: c.name,
-      tf_column: c.tfColumn,
-      levels: c.levels.map((lv, i) => ({ label: lv.label, m: c.name === 'nik' && i === 0 ? 0.8 : 1 / c.levels.length, u: c.name === 'nik' && i === 0 ? 0.001 : 1 / c.levels.length })),
-    })).map((c) => (c.name === 'nik' ? { ...c, levels: c.levels.map((lv, i) => (i === 0 ? lv : { ...lv, m: 0.2 / (c.levels.length - 1), u: 0.999 / (c.levels.length - 1) })) } : c)),
+    comparisons: COMPARISONS.map((c) => modelComparison(c, c.levels.map((_, i) => probabilities(c, i)))),
     conditional_u: conditional,
   });
 }

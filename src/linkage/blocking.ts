@@ -4,12 +4,11 @@
  * (a placeholder NIK or a very common name must never explode the pair count); pairs of all rules
  * are unioned without duplicates, only between the source pairs the batch asks for.
  */
-import type { Ctx } from '../../engine/context.ts';
-import type { Db } from '../../engine/db.ts';
-import { lit } from '../../engine/db.ts';
-import type { Linkage } from '../../../schemas/config.ts';
-import { SOURCES, type SourceName } from '../../../schemas/canonical.ts';
-import { BLOCKING_RULES, type BlockingRule } from './rules.ts';
+import type { Db } from '../engine/db.ts';
+import { lit } from '../engine/db.ts';
+import type { Linkage } from '../../schemas/config.ts';
+import { SOURCES, type SourceName } from '../../schemas/canonical.ts';
+import { BLOCKING_RULES, type BlockingRule } from './blocking-rules.ts';
 
 export interface GiantBlock {
   rule: string;
@@ -123,8 +122,4 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
     rule_caps: Object.fromEntries(rules.map((r, i) => [r.name, caps[i]])),
     largest_blocks: largest.map((b) => ({ rule: rules[Number(b.rule_id)].name, records: Number(b.records), key_hash: b.key_hash })),
   };
-}
-
-export async function blockingStage(ctx: Ctx): Promise<BlockingFigures> {
-  return buildCandidatePairs(ctx.db, ctx.config.linkage);
 }

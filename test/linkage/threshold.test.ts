@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Db } from '../../src/engine/db.ts';
-import { chooseThreshold, expectedAt, expectedCurve, probabilityOfWeight } from '../../src/stages/score/threshold.ts';
-import { uWithoutMatches } from '../../src/stages/train/index.ts';
+import { chooseThreshold, expectedAt, expectedCurve, probabilityOfWeight } from '../../src/linkage/threshold.ts';
+import { uWithoutMatches } from '../../src/linkage/train.ts';
 
 describe('expected precision and recall from the model', () => {
   it('sums the match probabilities above each threshold, hard negatives never linked nor expected', async () => {

@@ -4,6 +4,8 @@
  * (gamma -1) means "no evidence" and weighs nothing; the last level is "everything else" (disagreement).
  * Gamma values: -1 null, then 0 = the first (strongest) level, 1, 2 … in order.
  */
+import { usableNikSql } from './nik.ts';
+
 export interface ComparisonLevel {
   label: string;
   /** SQL boolean over l.* and r.*; the last level has 'TRUE' */
@@ -22,9 +24,20 @@ export interface Comparison {
   levels: ComparisonLevel[];
   /** person_clean column whose value frequency drives the term-frequency adjustment */
   tfColumn?: string;
+  /** the person_clean columns its SQL reads (as l.<col> and r.<col>): the pair joins carry only these */
+  columns: readonly string[];
+  /**
+   * The training sessions that learn its m by EM (train.ts): the names of blocking rules whose pairs teach it, or
+   * ALL_CANDIDATE_PAIRS (the last session, every other comparison's m held). A blocking rule's pairs teach
+   * only what the rule does not fix (BlockingRule.fixes).
+   */
+  trainedBy: readonly string[];
 }
 
-const NIK_OK = (s: 'l' | 'r') => `${s}.nik_status IN ('valid', 'bad_province', 'bad_month', 'bad_day')`;
+/** The training session over every candidate pair, after the sessions of the blocking rules. */
+export const ALL_CANDIDATE_PAIRS = 'all candidate pairs';
+
+const NIK_OK = (s: 'l' | 'r') => usableNikSql(s);
 
 /** Two 16-digit strings that differ only by one swap of adjacent digits. */
 const ADJACENT_SWAP = `hamming(l.nik_digits, r.nik_digits) = 2 AND list_bool_or(list_transform(range(1, 16), i ->
@@ -41,6 +54,8 @@ const CONVENTIONAL = (d: string) => `(strftime(${d}, '%m%d') IN ('0101', '0701',
 export const COMPARISONS: readonly Comparison[] = [
   {
     name: 'nik',
+    columns: ['nik_status', 'nik_digits', 'birth_date'],
+    trainedBy: ['phonetic_village'],
     description: 'national identity number',
     isNull: `NOT (${NIK_OK('l')} AND ${NIK_OK('r')})`,
     levels: [
@@ -64,6 +79,8 @@ export const COMPARISONS: readonly Comparison[] = [
   },
   {
     name: 'name',
+    columns: ['name_norm', 'name_tokens', 'name_phonetic'],
+    trainedBy: ['nik', 'dob_district'],
     description: 'normalised full name',
     isNull: `l.name_norm IS NULL OR r.name_norm IS NULL`,
     tfColumn: 'name_norm',
@@ -99,6 +116,8 @@ export const COMPARISONS: readonly Comparison[] = [
     // one agreeing with the stated date of the other counts only when the NIKs differ (equal NIKs carry equal
     // dates: the NIK comparison has already counted that).
     name: 'birth_date',
+    columns: ['birth_date', 'nik_birth_date', 'nik_digits'],
+    trainedBy: ['phonetic_village'],
     description: 'birth date (stated; decoded from the NIK where none is stated)',
     isNull: `${BD('l')} IS NULL OR ${BD('r')} IS NULL`,
     levels: [
@@ -118,6 +137,8 @@ export const COMPARISONS: readonly Comparison[] = [
   },
   {
     name: 'sex',
+    columns: ['sex'],
+    trainedBy: ['dob_district', 'phonetic_village'],
     description: 'sex',
     isNull: `l.sex IS NULL OR r.sex IS NULL`,
     levels: [
@@ -129,6 +150,8 @@ export const COMPARISONS: readonly Comparison[] = [
     // One comparison for where and with whom a person lives: the family card and the address say the same
     // thing ("same household"), so counting them as two independent comparisons would double the evidence.
     name: 'household',
+    columns: ['village_code', 'district_code', 'regency_code', 'rt', 'rw', 'no_kk', 'kk_valid'],
+    trainedBy: [ALL_CANDIDATE_PAIRS],
     description: 'family card and place of residence',
     isNull: `(coalesce(l.village_code, l.district_code) IS NULL OR coalesce(r.village_code, r.district_code) IS NULL)
       AND NOT (coalesce(l.kk_valid, false) AND coalesce(r.kk_valid, false))`,
@@ -176,10 +199,4 @@ export function levelIndex(comparison: string, label: string): number {
   const i = COMPARISONS.find((c) => c.name === comparison)?.levels.findIndex((l) => l.label === label) ?? -1;
   if (i < 0) throw new Error(`no level '${label}' in comparison ${comparison}`);
   return i;
-}
-
-/** SQL expression giving the gamma of one comparison. */
-export function gammaSql(c: Comparison): string {
-  const levels = c.levels.map((lv, i) => `WHEN ${lv.when} THEN ${i}`).join(' ');
-  return `CASE WHEN ${c.isNull} THEN -1 ${levels} END::TINYINT`;
 }

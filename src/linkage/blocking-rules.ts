@@ -5,6 +5,8 @@
  * A key expression returns a list (a record may have several keys: NIK variants, one per name token …);
  * NULL keys are ignored.
  */
+import { usableNikSql } from './nik.ts';
+
 export interface BlockingRule {
   name: string;
   description: string;
@@ -21,14 +23,21 @@ export interface BlockingRule {
    * `key` the coarse key of every record (NULL: none).
    */
   probe?: { when: string; key: string };
+  /**
+   * A training session learns m by EM on this rule's pairs (train.ts), leaving out the comparisons listed: they
+   * agree by construction on its pairs, or are shared by its non-matching pairs (members of one household share
+   * the address; a NIK carries the birth date and sex). The comparisons it teaches name it (Comparison.trainedBy).
+   */
+  training?: { fixes: readonly string[] };
 }
 
 /** Digits usable for NIK blocking: the recovered 16 digits, not a placeholder nor a family-card number. */
-const NIK_DIGITS = `CASE WHEN p.nik_status IN ('valid', 'bad_province', 'bad_month', 'bad_day') THEN p.nik_digits END`;
+const NIK_DIGITS = `CASE WHEN ${usableNikSql('p')} THEN p.nik_digits END`;
 
 export const BLOCKING_RULES: readonly BlockingRule[] = [
   {
     name: 'nik',
+    training: { fixes: ['nik', 'birth_date', 'sex', 'household'] },
     description: 'same cleaned NIK',
     keys: `[${NIK_DIGITS}]`,
   },
@@ -51,6 +60,7 @@ export const BLOCKING_RULES: readonly BlockingRule[] = [
   },
   {
     name: 'dob_district',
+    training: { fixes: ['birth_date', 'household', 'nik'] },
     description: 'same birth date (stated or decoded from the NIK) in the same district',
     keys: `list_distinct(list_filter([
              strftime(p.birth_date, '%Y%m%d') || ':' || coalesce(p.district_code, p.nik_region),
@@ -60,6 +70,7 @@ export const BLOCKING_RULES: readonly BlockingRule[] = [
   },
   {
     name: 'phonetic_village',
+    training: { fixes: ['name', 'household'] },
     description: 'same phonetic name key in the same village, born the same year or on the same day and month (an undated record: any date)',
     // A village holds thousands of people and short names share a phonetic key (SITI, SRI): the key alone grows
     // with the square of the village. The birth year (a day or month typed wrong) or the day and month (a year

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Db } from '../../src/engine/db.ts';
-import { buildCandidatePairs } from '../../src/stages/block/index.ts';
+import { buildCandidatePairs } from '../../src/linkage/blocking.ts';
 import { Linkage } from '../../schemas/config.ts';
 
 interface Rec {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../../src/engine/db.ts';
-import { COMPARISONS, HARD_NEGATIVE_SQL, levelIndex } from '../../src/stages/compare/comparisons.ts';
-import { comparisonVectorsSql, prepareCompareInput } from '../../src/stages/compare/index.ts';
+import { COMPARISONS, HARD_NEGATIVE_SQL, levelIndex } from '../../src/linkage/comparisons.ts';
+import { comparisonVectorsSql, prepareCompareInput } from '../../src/linkage/comparison-vectors.ts';
 
 interface Rec {
   nik?: string | null;

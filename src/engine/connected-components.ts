@@ -2,7 +2,7 @@
  * Connected components in SQL by label propagation with pointer jumping: each record starts with its own
  * rec_id; each round takes the smallest label among itself and its neighbours, then the label of its label.
  */
-import type { Db } from '../../engine/db.ts';
+import type { Db } from './db.ts';
 
 export const MAX_ROUNDS = 200;
 

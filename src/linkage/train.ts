@@ -8,29 +8,41 @@
  *  - term frequencies of names over all sources together.
  * The model is plain JSON (model.json), so it can be saved, reviewed and passed back with --model.
  */
-import type { Db } from '../../engine/db.ts';
-import { COMPARISONS } from '../compare/comparisons.ts';
-import { comparisonVectorsSql, gammaColumn } from '../compare/index.ts';
+import type { Db } from '../engine/db.ts';
+import { ALL_CANDIDATE_PAIRS, COMPARISONS, type Comparison } from './comparisons.ts';
+import { BLOCKING_RULES, type BlockingRule } from './blocking-rules.ts';
+import { comparisonVectorsSql } from './comparison-vectors.ts';
+import { gammaColumn } from './comparison-sql.ts';
 import { conditionalFor, runEm, type EmComparison, type Pattern } from './em.ts';
-import { conditionalEntries, conditionalUs, sampleConditionalCounts, type ConditionalCounts } from './conditional.ts';
+import { conditionalEntries, conditionalUs, sampleConditionalCounts, type ConditionalCounts } from './conditional-u.ts';
 import type { ConditionalU as EmConditionalU } from './em.ts';
-import { allowedSourcePairsSql } from '../block/index.ts';
-import type { Linkage } from '../../../schemas/config.ts';
-import type { Model } from '../../../schemas/model.ts';
+import { allowedSourcePairsSql } from './blocking.ts';
+import type { Linkage } from '../../schemas/config.ts';
+import { MODEL_VERSION, type Model } from '../../schemas/model.ts';
+import { modelComparison } from './model.ts';
+
+export interface TrainingSession {
+  /** the blocking rule whose pairs it uses; null: every candidate pair */
+  rule: string | null;
+  /** comparisons left out (the rule fixes them: BlockingRule.training.fixes) */
+  excluded: readonly string[];
+  /** comparisons whose m it learns (those naming it in Comparison.trainedBy); the others are held */
+  train: readonly string[];
+}
 
 /**
- * The training sessions, by the blocking rule whose pairs they use. `excluded` comparisons agree by
- * construction there, or are shared by the non-matching pairs of that rule (members of one household share
- * the address; a NIK carries the birth date and sex), so they are left out; `train` lists what the session
- * learns. The last session learns the household comparison with every other comparison's m fixed, so the
- * household members among the candidates are told apart from matches by names, NIKs and dates first.
+ * The training sessions, from the declarations of the blocking rules and the comparisons: one per rule with
+ * `training`, in the rules' order, learning the comparisons that name the rule; then one over every candidate pair
+ * learning the comparisons that name ALL_CANDIDATE_PAIRS (the household: with every other comparison's m held,
+ * the household members among the candidates are told apart from matches by names, NIKs and dates first).
  */
-export const TRAINING_SESSIONS: { rule: string | null; excluded: string[]; train: string[] }[] = [
-  { rule: 'nik', excluded: ['nik', 'birth_date', 'sex', 'household'], train: ['name'] },
-  { rule: 'dob_district', excluded: ['birth_date', 'household', 'nik'], train: ['name', 'sex'] },
-  { rule: 'phonetic_village', excluded: ['name', 'household'], train: ['nik', 'birth_date', 'sex'] },
-  { rule: null, excluded: [], train: ['household'] },
-];
+export function trainingSessions(rules: readonly BlockingRule[] = BLOCKING_RULES, comparisons: readonly Comparison[] = COMPARISONS): TrainingSession[] {
+  const taught = (session: string) => comparisons.filter((c) => c.trainedBy.includes(session)).map((c) => c.name);
+  return [
+    ...rules.filter((r) => r.training).map((r) => ({ rule: r.name, excluded: r.training!.fixes, train: taught(r.name) })),
+    { rule: null, excluded: [], train: taught(ALL_CANDIDATE_PAIRS) },
+  ];
+}
 
 async function patterns(db: Db, table: string, where = 'TRUE'): Promise<Pattern[]> {
   const cols = COMPARISONS.map(gammaColumn);
@@ -138,20 +150,10 @@ export async function trainModel(db: Db, linkage: Linkage, ruleNames: readonly s
   // its weight is set to zero (m = u) rather than to a ratio of two pseudo-counts.
   const m = fit.m.map((lv, i) => lv.map((p, g) => (uCounts[i][g] < MIN_LEVEL_EVIDENCE && final.matchCounts[i][g] < MIN_LEVEL_EVIDENCE ? u[i][g] : p)));
   return {
-    version: 2,
+    version: MODEL_VERSION,
     lambda,
     tf_max_adjustment: 6,
-    comparisons: COMPARISONS.map((c, i) => ({
-      name: c.name,
-      description: c.description,
-      tf_column: c.tfColumn,
-      levels: c.levels.map((lv, g) => ({
-        label: lv.label,
-        m: m[i][g],
-        u: u[i][g],
-        ...(lv.tf ? { tf: true } : {}),
-      })),
-    })),
+    comparisons: COMPARISONS.map((c, i) => modelComparison(c, c.levels.map((_, g) => ({ m: m[i][g], u: u[i][g] })))),
     conditional_u: conditional.entries,
     training: { u_sample_pairs: sample.sampled, conditional_u_skipped: conditional.skipped, sessions, lambda_candidates: lambdaCandidates, candidate_pairs: candidatePairs, total_pairs: totalPairs },
   };
@@ -169,13 +171,13 @@ async function fitM(db: Db, ruleNames: readonly string[], u: number[][], condCou
   };
   const conditional = conditionalEntries(condCounts, u);
   const cond = conditionalUs({
-    comparisons: COMPARISONS.map((c) => ({ name: c.name, levels: c.levels.map((lv) => ({ label: lv.label, m: 1, u: 1 })) })),
+    comparisons: COMPARISONS,
     conditional_u: conditional.entries,
   });
   let m = COMPARISONS.map((c) => c.levels.map((lv) => lv.m));
   const sessions: NonNullable<Model['training']>['sessions'] = [];
   const trainedIn = COMPARISONS.map(() => [] as number[][]);
-  for (const s of TRAINING_SESSIONS) {
+  for (const s of trainingSessions()) {
     const bit = s.rule === null ? -1 : ruleNames.indexOf(s.rule);
     if (s.rule !== null && bit < 0) continue;
     const pats = await cached(bit < 0 ? 'TRUE' : `(rules >> ${bit}) & 1 = 1`);
@@ -194,7 +196,7 @@ async function fitM(db: Db, ruleNames: readonly string[], u: number[][], condCou
     });
     // The mean over the sessions so far: later sessions weigh with what earlier ones learnt.
     m = m.map((start, i) => (trainedIn[i].length ? start.map((_, g) => trainedIn[i].reduce((a, v) => a + v[g], 0) / trainedIn[i].length) : start));
-    sessions.push({ rule: s.rule ?? 'all candidate pairs', pairs, iterations: r.iterations, converged: r.converged, lambda: r.lambda, fixed: s.excluded });
+    sessions.push({ rule: s.rule ?? ALL_CANDIDATE_PAIRS, pairs, iterations: r.iterations, converged: r.converged, lambda: r.lambda, fixed: [...s.excluded] });
   }
   // lambda among all candidate pairs, with m and u fixed; scaled to all allowed pairs (blocking recall taken as 1).
   const all = await cached('TRUE');

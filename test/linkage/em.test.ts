@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { conditionalFor, runEm, type Pattern } from '../../src/stages/train/em.ts';
+import { conditionalFor, runEm, type Pattern } from '../../src/linkage/em.ts';
 
 /** Expected pattern counts of a known Fellegi–Sunter mixture (independent comparisons), no sampling noise. */
 function mixture(lambda: number, m: number[][], u: number[][], pairs: number): Pattern[] {

@@ -1,0 +1,82 @@
+/**
+ * Scoring: comparison vectors + model → match weight and probability per pair.
+ * match_weight = log2(lambda / (1 - lambda)) + Σ log2(m / u) over the non-null comparisons
+ *              + term-frequency adjustments (log2(u_level / tf(value)), bounded), in bits.
+ * match_probability = 2^w / (1 + 2^w).
+ */
+import type { Db } from '../engine/db.ts';
+import { lit } from '../engine/db.ts';
+import type { Model } from '../../schemas/model.ts';
+import { COMPARISONS, HARD_NEGATIVE_SQL } from './comparisons.ts';
+import { gammaColumn, tfAdjustmentColumn, tfAdjustmentSql, tfTable, weightColumn, weightSql } from './comparison-sql.ts';
+import { conditionalUs } from './conditional-u.ts';
+import { assertModelFits } from './model.ts';
+
+export function priorWeight(model: Pick<Model, 'lambda'>): number {
+  return Math.log2(model.lambda / (1 - model.lambda));
+}
+
+/**
+ * Term frequencies of each tf column, per record (tf_<comparison>(rec_id, tf)): how likely another record is to
+ * carry the same value, over all sources together — nationally, or within the record's province (of residence,
+ * else of NIK registration) where the value is commoner there: names are regional (a Sundanese name is rare
+ * nationally and common in West Java), and a name common where two records live is weak evidence there.
+ * The provincial frequency leaves the record itself out ((count - 1) / (records - 1)), so a value seen once in
+ * a small province does not look common.
+ */
+export async function buildTermFrequencies(db: Db, model: Model): Promise<void> {
+  assertModelFits(model);
+  for (const c of COMPARISONS.filter((x) => x.tfColumn)) {
+    await db.run(`
+      CREATE OR REPLACE TABLE ${tfTable(c)} AS
+      WITH v AS (
+        SELECT rec_id, ${c.tfColumn} AS value, coalesce(province_code, substr(nik_region, 1, 2)) AS grp FROM person_clean WHERE ${c.tfColumn} IS NOT NULL),
+      nat AS (SELECT value, count(*) / sum(count(*)) OVER () AS tf FROM v GROUP BY value),
+      loc AS (SELECT grp, value, (count(*) - 1) / greatest(sum(count(*)) OVER (PARTITION BY grp) - 1, 1) AS tf FROM v WHERE grp IS NOT NULL GROUP BY grp, value)
+      SELECT v.rec_id, greatest(nat.tf, coalesce(loc.tf, 0)) AS tf FROM v JOIN nat USING (value) LEFT JOIN loc USING (grp, value);`);
+  }
+}
+
+/**
+ * SQL: the per-comparison weight columns (bf_<name>), the term-frequency adjustments (tf_<name>) and the totals,
+ * over `vectors` (alias v). The model must fit the code's comparisons (model.ts): each comparison renders its own
+ * columns from the model's m and u of its levels.
+ */
+export function scoreSql(model: Model, vectors: string, extraColumns: string[] = []): string {
+  assertModelFits(model);
+  const conditional = conditionalUs(model);
+  const weightColumns: string[] = [];
+  const tfColumns: string[] = [];
+  const tfNames: string[] = [];
+  const tfJoins: string[] = [];
+  for (const [ci, comparison] of COMPARISONS.entries()) {
+    const levels = model.comparisons[ci].levels;
+    const conditionalWeights = conditional
+      .filter((e) => e.comparison === ci)
+      .map((e) => ({ given: e.given.map((x) => ({ gammaColumn: gammaColumn(COMPARISONS[x.comparison]), levels: x.levels })), u: e.u }));
+    weightColumns.push(`${weightSql(comparison, levels, conditionalWeights)} AS ${weightColumn(comparison)}`);
+    const tf = tfAdjustmentSql(comparison, levels, model.tf_max_adjustment);
+    if (tf) {
+      tfJoins.push(tf.joins);
+      tfColumns.push(`${tf.sql} AS ${tfAdjustmentColumn(comparison)}`);
+      tfNames.push(tfAdjustmentColumn(comparison));
+    }
+  }
+  const total = [`${priorWeight(model)}::DOUBLE`, ...COMPARISONS.map(weightColumn), ...tfNames].join(' + ');
+  return `
+    WITH w AS (
+      SELECT v.rec_id_l, v.rec_id_r${extraColumns.map((e) => `, v.${e}`).join('')},
+        ${COMPARISONS.map((c) => `v.${gammaColumn(c)}`).join(', ')},
+        ${[...weightColumns, ...tfColumns].join(',\n        ')}
+      FROM ${vectors} v ${tfJoins.join('\n')}
+    )
+    SELECT *, ${total} AS match_weight, 1.0 / (1.0 + pow(2.0, -(${total}))) AS match_probability,
+      ${HARD_NEGATIVE_SQL} AS hard_negative FROM w`;
+}
+
+export async function scorePairs(db: Db, model: Model, vectors = 'comparison_vectors', extraColumns = ['rule_id', 'rules']): Promise<number> {
+  await buildTermFrequencies(db, model);
+  await db.run(`CREATE OR REPLACE TABLE scored_pairs AS ${scoreSql(model, vectors, extraColumns)}`);
+  await db.run(`COMMENT ON TABLE scored_pairs IS ${lit('candidate pairs with their match weight (bits) and match probability')}`);
+  return db.count(`SELECT count(*) FROM scored_pairs`);
+}
