@@ -20,6 +20,8 @@ try {
   failed = Math.max(1, failed);
 }
 rmSync(dir, { recursive: true, force: true });
+// vitest failing outside any test (its global setup, a file that does not load) still counts as a failure
+if (r.status !== 0 && failed === 0) failed = 1;
 const code = r.status === 0 && failed === 0 && passed > 0 ? 0 : 1;
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(code);

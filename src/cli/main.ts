@@ -16,7 +16,7 @@ import type { EvaluationFigures, SkippedEvaluation } from '../stages/evaluate/in
 import { PROFILE_NAMES, profileByName } from '../generate/profiles.ts';
 import type { BlockingFigures } from '../linkage/blocking.ts';
 import { printBlocking, printEvaluation, printFieldQuality } from './quality.ts';
-import { packageVersion } from './version.ts';
+import { packageVersion } from '../engine/package.ts';
 import { CliLogs } from './logging.ts';
 // The modules that load DuckDB, zod, vega, apache-arrow, parquet-wasm or the generator are imported inside the
 // commands that need them, so that --help, --version and a query start fast.

@@ -1,7 +1,7 @@
 /** Loads and validates the batch config and the source mappings (once), resolving every path. */
+import { packageRoot } from './package.ts';
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BatchConfig } from '../../schemas/config.ts';
 import { Mapping } from '../../schemas/mapping.ts';
@@ -62,7 +62,7 @@ export async function loadMapping(file: string): Promise<Mapping> {
 }
 
 /** The folder of the shipped batch configs and of the default mappings (sources/*.json). */
-export const PIPELINES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../pipelines');
+export const PIPELINES_DIR = join(packageRoot(), 'pipelines');
 
 export const CONFIG_USAGE =
   'a batch needs --config FILE, or the three snapshots --dtks PATH --regsosek PATH --p3ke PATH (then the batch is named after --out, or --batch NAME, uses the mappings of pipelines/sources/ and has no truth file unless --truth FILE)';

@@ -16,7 +16,7 @@ import type { EvaluationFigures } from '../../src/stages/evaluate/index.ts';
 import { tempDir } from '../fixtures/inputs.ts';
 import { modelWarnings } from '../../src/stages/report/review.ts';
 import { explainCommand } from '../../src/stages/report/sections.ts';
-import { packageVersion } from '../../src/cli/version.ts';
+import { packageVersion } from '../../src/engine/package.ts';
 import { main } from '../../src/cli/main.ts';
 import type { ModelLevel } from '../../src/stages/report/figures.ts';
 

@@ -11,7 +11,7 @@ import { stat } from 'node:fs/promises';
 import type { BatchConfig } from '../../../schemas/config.ts';
 import type { Ctx } from '../../engine/context.ts';
 import type { Db } from '../../engine/db.ts';
-import { packageVersion } from '../../cli/version.ts';
+import { packageVersion } from '../../engine/package.ts';
 import { listSnapshotFiles } from '../ingest/files.ts';
 import type { ModelLevel } from './figures.ts';
 

@@ -1,4 +1,4 @@
-/** The package's own folder and version, found from this module's place (src/cli in a checkout, dist/src/cli once built). */
+/** The package's own folder and version, found from this module's place (src/engine in a checkout, dist/src/engine once built). */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
