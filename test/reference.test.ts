@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { renderReadme } from '../src/readme.ts';
+import { anchorOf, renderReadme, topHeadings } from '../src/readme.ts';
 import { CONFIG_KEYS, MAPPING_KEYS, jsonSchemaText, schemaKeys } from '../src/reference.ts';
 import { loadConfig } from '../src/engine/config.ts';
 
@@ -50,5 +50,16 @@ describe('the config and mapping reference: JSON Schemas and README from the zod
     }
     // dtsen itself reads them, $schema and all
     expect((await loadConfig(resolve('pipelines/sample.json'))).sources.map((s) => s.mapping.source)).toEqual(['dtks', 'regsosek', 'p3ke']);
+  });
+
+  it('the table of contents at the top lists every ## section, in order, as make docs writes it', () => {
+    const toc = generated('toc');
+    const headings = [...readme.matchAll(/^## (.+)$/gm)].map((m) => m[1]).filter((h) => topHeadings(readme).includes(h));
+    expect(headings.length).toBeGreaterThan(5);
+    expect([...toc.matchAll(/^- \[(.+)\]\(#(.+)\)$/gm)].map((m) => [m[1], m[2]])).toEqual(headings.map((h) => [h, anchorOf(h)]));
+    expect(readme.indexOf(toc)).toBeLessThan(readme.indexOf('\n## '));
+    expect(anchorOf('Explaining a link, querying a batch')).toBe('explaining-a-link-querying-a-batch');
+    // a section added without make docs is caught
+    expect(renderReadme(`${readme}\n## Another section\n`).includes('- [Another section](#another-section)')).toBe(true);
   });
 });

@@ -11,6 +11,7 @@ import type { BatchResult } from '../pipeline.ts';
 import { terminalProgress } from './progress.ts';
 import { printTable } from '../engine/text-table.ts';
 import { addExplainCommands } from './explain.ts';
+import { addInitCommand } from './init.ts';
 import { positiveInt } from './args.ts';
 import type { EvaluationFigures, SkippedEvaluation } from '../stages/evaluate/index.ts';
 import { PROFILE_NAMES, profileByName } from '../generate/profiles.ts';
@@ -252,6 +253,7 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
       }
     });
   addExplainCommands(program, io.out);
+  addInitCommand(program, io.out);
   return program;
 }
 

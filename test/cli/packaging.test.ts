@@ -47,7 +47,7 @@ describe('the packaged CLI', () => {
     const r = dtsen('--help');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/-V, --version/);
-    for (const c of ['run', 'validate', 'generate', 'evaluate', 'blocking', 'explain', 'sql']) expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+    for (const c of ['run', 'validate', 'init', 'generate', 'evaluate', 'blocking', 'explain', 'sql']) expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
     const run = dtsen('run', '--help');
     expect(run.stdout).toMatch(/--log-file <file>/);
     expect(run.stdout).toMatch(/--log-level <level>/);
@@ -93,6 +93,7 @@ describe('the packaged CLI', () => {
     visit(join(root, 'dist/src/cli/main.js'));
     expect(seen.has(join(root, 'dist/src/generate/index.js'))).toBe(false);
     expect(seen.has(join(root, 'dist/src/pipeline.js'))).toBe(false);
+    expect(seen.has(join(root, 'dist/src/init/index.js'))).toBe(false);
     expect(reached.filter((p) => heavy.includes(p))).toEqual([]);
     expect(reached).toContain('commander');
   });
