@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { relative } from 'node:path';
 import { InputError } from '../engine/errors.ts';
-import { printTable } from './table.ts';
+import { printTable } from '../engine/text-table.ts';
 
 interface InitFlags {
   dtks: string;

@@ -13,7 +13,7 @@ import { loadConfig } from '../engine/config.ts';
 import { InputError } from '../engine/errors.ts';
 import { writeFileAtomic } from '../engine/files.ts';
 import { explainZodError } from '../engine/suggest.ts';
-import { packageRoot } from '../cli/version.ts';
+import { packageRoot } from '../engine/package.ts';
 import { REQUIRED_FIELDS } from './columns.ts';
 import { guessDateFormat } from './dates.ts';
 import { readSnapshotHeader, type SnapshotHeader } from './header.ts';
