@@ -26,14 +26,18 @@ import { surviveStage } from './stages/survive/index.ts';
 import { checkPseudonymKey, exportStage } from './stages/export/index.ts';
 import { evaluateStage } from './stages/evaluate/index.ts';
 import { reportStage } from './stages/report/index.ts';
+import { decisionsStage } from './register/decisions.ts';
+import { registerStage } from './register/index.ts';
 
 export const BATCH_STAGES: readonly Stage[] = [
   ingestStage,
   validateStage,
   normaliseStage,
+  decisionsStage,
   linkStage,
   clusterStage,
   surviveStage,
+  registerStage,
   exportStage,
   evaluateStage,
   reportStage,

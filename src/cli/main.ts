@@ -87,6 +87,8 @@ interface RunFlags {
   pseudonymise?: boolean;
   wait?: boolean;
   resume?: boolean;
+  previous?: string;
+  decisions?: string;
   logLevel: string;
 }
 
@@ -101,6 +103,8 @@ function overrides(f: RunFlags): ConfigOverrides {
     truth: f.truth,
     model: f.model,
     pseudonymise: f.pseudonymise,
+    previous: f.previous,
+    decisions: f.decisions,
   };
 }
 
@@ -150,6 +154,8 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .option('--pseudonymise', 'replace NIK and family-card numbers in the exported files by a keyed hash (key: env DTSEN_PSEUDONYM_KEY)')
     .option('--wait', 'when another run is writing the output folder, wait for it to finish instead of refusing')
     .option('--resume', "continue the output folder's unfinished batch (after a crash, a kill or a full disk) from its first unfinished stage")
+    .option('--previous <dir>', "the previous batch's output folder: continue its register (ids, history, change log); may be the --out folder itself")
+    .option('--decisions <file>', 'the decisions store (JSON lines) every batch applies (overrides the config)')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (f: RunFlags) => {
       const loaded = await loadConfig(f.config, overrides(f));
