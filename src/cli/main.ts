@@ -258,6 +258,35 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
         await batch.close();
       }
     });
+  program
+    .command('resolve')
+    .description('where ids issued by any batch of the register live now: active, inactive, or merged/split into the ids given')
+    .requiredOption('-o, --out <dir>', 'the batch output folder (holds dtsen.duckdb)')
+    .argument('<id...>', 'dtsen_id (DT…) or family_id (FM…) values')
+    .option('--json', 'print JSON')
+    .action(async (ids: string[], f: { out: string; json?: boolean }) => {
+      quietOnClosedPipe(io.out);
+      const batch = await openBatch(f.out, { allowedPaths: [] });
+      try {
+        if (!(await batch.db.tableExists('dtsen_id_history'))) throw new InputError('this batch keeps no id history (it was written before the register)', { file: batch.dbPath });
+        const { resolveIds } = await import('../register/resolve.ts');
+        const rows = await resolveIds(batch.db, ids);
+        if (f.json) io.out.write(`${JSON.stringify(rows, null, 2)}\n`);
+        else {
+          printTable(io.out, rows.map((r) => ({
+            id: r.id,
+            status: r.known ? r.status : 'never issued',
+            issued: r.first_batch ?? '',
+            since: r.status_batch ?? '',
+            now: r.now.join(' ') || (r.inactive.length ? `inactive: ${r.inactive.join(' ')}` : ''),
+          })), ['id', 'status', 'issued', 'since', 'now']);
+        }
+        const unknown = rows.filter((r) => !r.known).length;
+        if (unknown) throw new InputError(`${unknown} of the ids given were never issued by this register`, { file: batch.dbPath });
+      } finally {
+        await batch.close();
+      }
+    });
   addExplainCommands(program, io.out);
   return program;
 }

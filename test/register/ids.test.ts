@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { Db } from '../../src/engine/db.ts';
 import { tempDir } from '../fixtures/inputs.ts';
+import { resolveIds } from '../../src/register/resolve.ts';
 import { history, idOf, worldBatch, type WorldPerson } from './world.ts';
 
 // Batch 1: seven persons. Batch 2: P1 splits (2 records stay together, 1 leaves), P2 (1 record) merges into P3
@@ -117,5 +118,18 @@ describe('continuing a register: ids follow records', () => {
     const famB2 = await b2.one<{ family_id: string }>(`SELECT family_id FROM dtsen_person WHERE dtsen_id = '${ids1['dtks:4']}'`);
     expect(famB2!.family_id).toBe(famB1!.family_id);
     expect(await b2.count(`SELECT count(*) FROM dtsen_id_history WHERE kind = 'family' AND id = '${fam1!.family_id}' AND status = 'active'`)).toBe(1);
+  });
+
+  it('every id ever issued resolves to where its records live now', async () => {
+    const all = (await b3.all<{ id: string }>(`SELECT id FROM dtsen_id_history WHERE kind = 'person'`)).map((r) => r.id);
+    const rows = await resolveIds(b3, [...all, 'DT0000000000000000']);
+    expect(rows.at(-1)!.known).toBe(false);
+    for (const r of rows.slice(0, -1)) {
+      expect(r.known).toBe(true);
+      expect(r.now.length + r.inactive.length).toBeGreaterThan(0);
+    }
+    const merged = rows.find((r) => r.id === ids1['dtks:3'])!;
+    expect(merged).toMatchObject({ status: 'merged', now: [ids1['dtks:4']] });
+    expect(rows.find((r) => r.id === ids1['dtks:1'])!.now).toEqual([ids1['dtks:1']]);
   });
 });
