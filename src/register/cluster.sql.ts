@@ -9,6 +9,8 @@
 
 /** The match weight (bits) of a same_person decision's edge: above every split tier. */
 export const DECISION_WEIGHT = 1e9;
+/** The model's links weigh at most this (a probability of 1 is an infinite weight): under DECISION_WEIGHT. */
+export const MODEL_WEIGHT_CAP = 1e8;
 
 /** Extra edges (both directions): the same_person pairs. */
 export const SAME_EDGES_SQL = `

@@ -67,6 +67,8 @@ export interface RegisterFigures {
   changes_by_kind: { entity: string; kind: string; n: number }[];
   changes_by_province: { province_code: string; kind: string; n: number }[];
   decisions: Record<string, number>;
+  /** the decisions this batch could not apply as written (orphaned, contradicted), at most 500 */
+  decisions_not_applied: { decision_no: number; kind: string; reference: string; status: string; detail: string | null }[];
   ids_issued: number;
 }
 
@@ -152,6 +154,8 @@ async function registerFigures(db: Db, seq: number, previous: string | null): Pr
     changes_by_kind: byKind.map((r) => ({ entity: r.entity, kind: r.kind, n: Number(r.n) })),
     changes_by_province: byProvince.map((r) => ({ province_code: r.province_code ?? 'unknown', kind: r.kind, n: Number(r.n) })),
     decisions: await statusCounts(db),
+    decisions_not_applied: (await db.all<{ decision_no: number; kind: string; reference: string; status: string; detail: string | null }>(
+      `SELECT decision_no, kind, reference, status, detail FROM decision_status WHERE status <> 'applied' ORDER BY decision_no LIMIT 500`)),
     ids_issued: await db.count(`SELECT count(*) FROM dtsen_id_history`),
   };
 }

@@ -16,7 +16,7 @@ import { CONFLICT_REASONS, conflictSql } from './conflicts.sql.ts';
 import { splitConflicted, type SplitResult } from './split.ts';
 import { expectedClusterQuality, type ExpectedCurve } from '../score/threshold.ts';
 import { allowedSourcePairsSql } from '../block/index.ts';
-import { APPLY_LAST_SPLIT_SQL, DECISION_WEIGHT, DECISIONS_LEFT_SQL, decisionConflictsSql, NOT_DIFFERENT_SQL, SAME_EDGES_SQL } from '../../register/cluster.sql.ts';
+import { APPLY_LAST_SPLIT_SQL, DECISION_WEIGHT, MODEL_WEIGHT_CAP, DECISIONS_LEFT_SQL, decisionConflictsSql, NOT_DIFFERENT_SQL, SAME_EDGES_SQL } from '../../register/cluster.sql.ts';
 
 export { connectedComponents, MAX_ROUNDS } from './components.ts';
 
@@ -74,10 +74,12 @@ export async function clusterRecords(
   // human decisions (src/register/cluster.sql.ts): same_person pairs always link, different_persons never do
   const decided = await db.tableExists('decision_pair');
   const linkable = linkableSql(threshold, hasHard) + (decided ? ` AND ${NOT_DIFFERENT_SQL}` : '');
+  // the model's links stay under the decisions' weight, so that the last split can part what no human joined
+  const w = decided ? `least(${weight}, ${MODEL_WEIGHT_CAP})` : weight;
   await db.run(`
     CREATE OR REPLACE TEMP TABLE cluster_edges AS
-      SELECT rec_id_l AS a, rec_id_r AS b, ${weight} AS w, match_probability AS p FROM scored_pairs WHERE ${linkable}
-      UNION ALL SELECT rec_id_r, rec_id_l, ${weight}, match_probability FROM scored_pairs WHERE ${linkable}
+      SELECT rec_id_l AS a, rec_id_r AS b, ${w} AS w, match_probability AS p FROM scored_pairs WHERE ${linkable}
+      UNION ALL SELECT rec_id_r, rec_id_l, ${w}, match_probability FROM scored_pairs WHERE ${linkable}
       ${decided ? SAME_EDGES_SQL : ''};
   `);
   const rounds = await connectedComponents(db, 'cluster_edges', 'cluster_linked');

@@ -13,6 +13,7 @@ import type { FieldQuality, QualityWarning } from '../validate/quality.ts';
 import { CHARTS, chartById, hasData, renderChart, type RenderedChart } from './charts.ts';
 import { reportFigures, type ReportFigures } from './figures.ts';
 import { esc, fmt, page, table, tiles, type Section } from './html.ts';
+import { registerSection } from '../../register/report.ts';
 
 type Row = Record<string, unknown>;
 
@@ -285,6 +286,8 @@ export async function renderHtml(json: ReportJson, signal?: AbortSignal): Promis
         ? `<p class="none">Quality not measured: ${esc(notMeasured)}.</p>`
         : '<p class="none">No truth file was given (<code>--truth</code> or <code>truth</code> in the config): quality is not measured.</p>',
   });
+
+  sections.push(registerSection(json));
 
   sections.push({
     id: 'stages',
