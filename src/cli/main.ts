@@ -200,7 +200,8 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .option('--seed <n>', 'random seed', positiveInt, 1)
     .requiredOption('-o, --out <dir>', 'output folder')
     .option('--profile <name>', `population profile: ${PROFILE_NAMES.join(', ')}, or random:SEED`, 'default')
-    .action(async (f: { persons: number; seed: number; out: string; profile: string }) => {
+    .option('--months <n>', 'write N successive monthly snapshots of the population (month-01 … month-NN, a truth with stable person ids, events.csv per month)', positiveInt)
+    .action(async (f: { persons: number; seed: number; out: string; profile: string; months?: number }) => {
       let profile;
       try {
         profile = profileByName(f.profile);
@@ -209,6 +210,13 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
       }
       const progress = terminalProgress();
       progress.start('generate');
+      if (f.months !== undefined) {
+        const { generateMonths } = await import('../generate/months.ts');
+        const months = await generateMonths({ persons: f.persons, seed: f.seed, out: resolve(f.out), profile, months: f.months, onProgress: (msg, done, total) => progress.update('generate', done, msg, { done, total }) });
+        progress.done('generate', months.length);
+        printTable(io.out, months.map((m) => ({ month: m.month, persons: m.persons, new: m.new_persons, gone: m.gone_persons, dtks: m.records.dtks, regsosek: m.records.regsosek, p3ke: m.records.p3ke, folder: m.folder })), ['month', 'persons', 'new', 'gone', 'dtks', 'regsosek', 'p3ke', 'folder']);
+        return;
+      }
       const r = await generate({ persons: f.persons, seed: f.seed, out: resolve(f.out), profile, onProgress: (msg, done, total) => progress.update('generate', done, msg, { done, total }) });
       progress.done('generate', r.persons);
       io.out.write(`${r.persons} persons in ${r.families} families: dtks ${r.records.dtks}, regsosek ${r.records.regsosek}, p3ke ${r.records.p3ke} records\n`);
