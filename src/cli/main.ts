@@ -267,6 +267,33 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
       }
     });
   program
+    .command('decide')
+    .description('append one decision to the decisions store, checked: same-person A B | different-persons A B | field-value PERSON FIELD VALUE (records as SOURCE:ID, a person as one of its records or a dtsen_id)')
+    .argument('<kind>', 'same-person, different-persons or field-value')
+    .argument('<args...>', 'two records; or a person, a field and a value')
+    .option('--store <file>', 'the decisions store (JSON lines; created when missing)')
+    .option('-c, --config <file>', 'the batch config naming the store (`decisions`), instead of --store')
+    .requiredOption('--reference <ref>', 'the usul/sanggah number, groundcheck form or ticket')
+    .requiredOption('--author <name>', 'who decided')
+    .requiredOption('--reason <text>', 'why')
+    .option('--date <YYYY-MM-DD>', 'the date of the decision (default: today)')
+    .action(async (kind: string, args: string[], f: { store?: string; config?: string; reference: string; author: string; reason: string; date?: string }) => {
+      let store = f.store ? resolve(f.store) : undefined;
+      if (!store && f.config) store = (await loadConfig(f.config)).config.decisions;
+      if (!store) throw new InputError('no decisions store: give --store FILE, or --config FILE whose config names one (`decisions`)');
+      const common = { reference: f.reference, author: f.author, date: f.date ?? new Date().toISOString().slice(0, 10), reason: f.reason };
+      const kinds: Record<string, string> = { 'same-person': 'same_person', 'different-persons': 'different_persons', 'field-value': 'field_value' };
+      const k = kinds[kind];
+      if (!k) throw new InputError(`unknown kind of decision '${kind}'`, { expected: Object.keys(kinds).join(', ') });
+      const want = k === 'field_value' ? 3 : 2;
+      if (args.length !== want) throw new InputError(`${kind} takes ${want === 2 ? 'two records (SOURCE:ID SOURCE:ID)' : 'a person, a field and a value'}, got ${args.length} arguments`);
+      const decision = k === 'field_value' ? { kind: k, target: args[0], field: args[1], value: args[2], ...common } : { kind: k, records: args, ...common };
+      const { appendDecision } = await import('../register/decisions.ts');
+      const line = await appendDecision(store, decision);
+      io.out.write(`decision ${line} appended to ${store}\n`);
+    });
+
+  program
     .command('resolve')
     .description('where ids issued by any batch of the register live now: active, inactive, or merged/split into the ids given')
     .requiredOption('-o, --out <dir>', 'the batch output folder (holds dtsen.duckdb)')
