@@ -43,6 +43,5 @@ SELECT * FROM (
   ${events('family', 'dtsen_family', 'family_id', 'reg_prev_family', 'family_id')}
   UNION ALL
   SELECT ${seq}, 'person', 'field', dtsen_id, NULL, c.field, c.before, c.after, province_code FROM fc WHERE c.before IS DISTINCT FROM c.after
-)
-ORDER BY entity, kind, id, field;`;
+);`;
 }

@@ -96,8 +96,8 @@ export async function carryForward(db: Db, k: IdKind, seq: number): Promise<void
 export function historySql(k: IdKind, seq: number): string {
   return `
 CREATE OR REPLACE TABLE reg_succ_${k} AS
-SELECT n.prev_id AS id, list(m.id ORDER BY n.n DESC, m.id) FILTER (WHERE m.id <> n.prev_id) AS now_successors
-FROM reg_n_${k} n JOIN reg_map_${k} m USING (unit) GROUP BY n.prev_id;
+SELECT n.prev_id AS id, list(m.id ORDER BY n.n DESC, m.id) AS now_successors
+FROM reg_n_${k} n JOIN reg_map_${k} m USING (unit) WHERE m.id <> n.prev_id GROUP BY n.prev_id;
 
 CREATE OR REPLACE TABLE reg_history_${k} AS
 WITH prev AS (SELECT * FROM reg_prev_history WHERE kind = ${lit(k)}),
@@ -113,7 +113,7 @@ retired AS (
   SELECT h.id, h.kind, CASE WHEN len(r.now_successors) = 1 THEN 'merged' ELSE 'split' END AS status, s.successors,
          h.split_from, h.first_batch, h.last_batch, ${seq} AS status_batch
   FROM prev h JOIN reg_succ_${k} r USING (id) JOIN succ s USING (id)
-  WHERE h.id NOT IN (SELECT id FROM reg_map_${k}) AND len(r.now_successors) > 0),
+  WHERE h.id NOT IN (SELECT id FROM reg_map_${k})),
 gone AS (
   SELECT h.id, h.kind, 'inactive' AS status, h.successors, h.split_from, h.first_batch, h.last_batch,
          CASE WHEN h.status = 'inactive' THEN h.status_batch ELSE ${seq} END AS status_batch

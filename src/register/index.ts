@@ -101,7 +101,7 @@ export async function continueRegister(db: Db, o: { previous?: string; batch: st
   await db.run(historySql('family', seq));
   await db.run(`
     CREATE OR REPLACE TABLE dtsen_id_history AS
-    SELECT * FROM (SELECT * FROM reg_history_person UNION ALL SELECT * FROM reg_history_family) ORDER BY kind, id;`);
+    SELECT * FROM reg_history_person UNION ALL SELECT * FROM reg_history_family;`);
   if (!(await db.tableExists('decision'))) throw new Error('the decisions stage has not run before the register stage');
   await db.run(FIELD_TARGETS_SQL);
 
@@ -120,8 +120,7 @@ export async function continueRegister(db: Db, o: { previous?: string; batch: st
       UNION ALL
       SELECT r.source, r.source_record_id, CASE WHEN h.status IN ('merged', 'split') THEN h.successors[1] ELSE r.dtsen_id END, r.last_batch
       FROM reg_prev_record r ANTI JOIN dtsen_link l USING (source, source_record_id)
-      LEFT JOIN dtsen_id_history h ON h.id = r.dtsen_id AND h.kind = 'person')
-    ORDER BY source, source_record_id;
+      LEFT JOIN dtsen_id_history h ON h.id = r.dtsen_id AND h.kind = 'person');
     COMMENT ON TABLE dtsen_record_history IS ${lit('every source record the register ever held (source, source_record_id) and the person id holding it last: how records are followed across snapshots')};
     CREATE OR REPLACE TABLE dtsen_register_batch AS
     SELECT * FROM reg_prev_batch UNION ALL SELECT ${seq}, ${lit(o.batch)}, ${lit(o.snapshotId)}, ${lit(o.snapshotDate)}::DATE ORDER BY batch_seq;
