@@ -72,7 +72,7 @@ export async function clusterRecords(
     ? 'match_weight'
     : `CASE WHEN match_probability >= 1 THEN 'inf'::DOUBLE ELSE log2(match_probability / (1 - match_probability)) END`;
   // human decisions (src/register/cluster.sql.ts): same_person pairs always link, different_persons never do
-  const decided = await db.tableExists('decision_pair');
+  const decided = (await db.tableExists('decision_pair')) && (await db.count(`SELECT count(*) FROM decision_pair`)) > 0;
   const linkable = linkableSql(threshold, hasHard) + (decided ? ` AND ${NOT_DIFFERENT_SQL}` : '');
   // the model's links stay under the decisions' weight, so that the last split can part what no human joined
   const w = decided ? `least(${weight}, ${MODEL_WEIGHT_CAP})` : weight;
