@@ -10,6 +10,8 @@
  * Everything is keyed on what survive does not change (clusters, person_clean, the grouping of families), so a
  * stage interrupted after its transaction and run again gives the same tables.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Ctx, Stage } from '../engine/context.ts';
 import type { Db } from '../engine/db.ts';
 import { lit } from '../engine/db.ts';
@@ -163,6 +165,9 @@ export const registerStage: Stage = {
   name: 'register',
   async run(ctx: Ctx) {
     const c = ctx.config;
+    if (!c.previous && existsSync(join(ctx.outDir, 'dtsen.duckdb'))) {
+      ctx.log.warn({ out: ctx.outDir }, 'the output folder holds a batch and no previous batch is given: this batch starts a new register (ids are not carried forward; use --previous to continue it)');
+    }
     const figures = await continueRegister(ctx.db, { previous: c.previous, batch: c.batch, snapshotId: c.snapshot_id, snapshotDate: c.snapshot_date });
     const left = (figures.decisions.orphaned ?? 0) + (figures.decisions.contradicted ?? 0);
     if (left > 0) ctx.log.warn({ orphaned: figures.decisions.orphaned ?? 0, contradicted: figures.decisions.contradicted ?? 0 }, 'decisions not applied as written: see decision_status and the report');
