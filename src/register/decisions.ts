@@ -155,7 +155,7 @@ LEFT JOIN decision_pair_latest w ON w.lo = a.lo AND w.hi = a.hi
 LEFT JOIN decision_same_cc cl ON cl.rec_id = a.lo LEFT JOIN decision_same_cc cr ON cr.rec_id = a.hi
 ORDER BY a.decision_no;
 COMMENT ON TABLE decision_status IS ${lit('every decision of the store and what this batch did with it: applied, orphaned (a record or person is gone) or contradicted (with the reason)')};
-DROP TABLE decision_same_edges;
+DROP TABLE decision_same_edges; DROP TABLE decision_same_cc; DROP TABLE decision_pair_latest; DROP TABLE decision_pair_all;
 `;
 
 /** With no store: empty tables, so that every later stage reads the same shape. */
