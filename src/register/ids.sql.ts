@@ -72,7 +72,8 @@ export async function carryForward(db: Db, k: IdKind, seq: number): Promise<void
     await db.run(`
       CREATE OR REPLACE TEMP TABLE reg_taken AS
       SELECT m.unit FROM reg_mint_${k} m WHERE m.id IN (SELECT id FROM reg_prev_history) OR m.id IN (SELECT id FROM reg_keep_${k})
-      UNION SELECT unit FROM (SELECT unit, row_number() OVER (PARTITION BY id ORDER BY unit_key) AS r FROM reg_mint_${k}) WHERE r > 1`);
+      UNION SELECT m.unit FROM reg_mint_${k} m
+      JOIN (SELECT id, min(unit_key) AS first FROM reg_mint_${k} GROUP BY id HAVING count(*) > 1) d ON d.id = m.id AND m.unit_key <> d.first`);
     if ((await db.count(`SELECT count(*) FROM reg_taken`)) === 0) break;
     if (salt > MAX_SALT) throw new Error(`could not mint unique ${k} ids in ${MAX_SALT} rounds`);
     await db.run(`UPDATE reg_mint_${k} SET salt = ${salt}, id = ${mintExpr(k, seq, String(salt))} WHERE unit IN (SELECT unit FROM reg_taken)`);
