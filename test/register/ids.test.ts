@@ -142,3 +142,26 @@ describe('continuing a register: ids follow records', () => {
     expect(await snap()).toEqual(before);
   });
 });
+
+describe('minting', () => {
+  it('never issues an id issued before: the salt moves on', async () => {
+    const { Db } = await import('../../src/engine/db.ts');
+    const { carryForward } = await import('../../src/register/ids.sql.ts');
+    const { EMPTY_PREVIOUS_SQL } = await import('../../src/register/previous.ts');
+    const db = await Db.open();
+    const { createHash } = await import('node:crypto');
+    const minted = (key: string, seq: number, salt: number) => `DT${createHash('md5').update(`${key}#${seq}#${salt}`).digest('hex').slice(0, 16).toUpperCase()}`;
+    await db.run(`${EMPTY_PREVIOUS_SQL}
+      CREATE TABLE reg_units_person AS SELECT * FROM (VALUES (1, 'DTAAAA'), (2, 'DTBBBB')) t(unit, unit_key);
+      CREATE TABLE reg_items_person AS SELECT * FROM (VALUES (1, 'dtks:1'), (2, 'dtks:2')) t(unit, item);
+      CREATE TABLE reg_prev_items_person (item VARCHAR, prev_id VARCHAR);
+      INSERT INTO reg_prev_history VALUES ('${minted('DTAAAA', 5, 0)}', 'person', 'merged', ['DTX'], NULL, 1, 3, 4);`);
+    await carryForward(db, 'person', 5);
+    const rows = await db.all<{ unit: number; id: string; basis: string }>(`SELECT unit, id, basis FROM reg_map_person ORDER BY unit`);
+    expect(rows).toEqual([
+      { unit: 1, id: minted('DTAAAA', 5, 1), basis: 'new' },
+      { unit: 2, id: minted('DTBBBB', 5, 0), basis: 'new' },
+    ]);
+    await db.close();
+  });
+});
