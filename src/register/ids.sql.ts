@@ -4,8 +4,8 @@
  *
  *   reg_units_K(unit, unit_key)   this batch's persons (clusters) or families, with a deterministic key
  *                                 (the id survive derives: md5 of the smallest record / member)
- *   reg_items_K(unit, item)       what each holds: records `source:source_record_id`, or member dtsen_ids
- *   reg_prev_items_K(item, prev_id) the id each item had in the register before this batch
+ *   reg_items_K(unit, item…)      what each holds: records (source, source_record_id), or member dtsen_ids (item)
+ *   reg_prev_items_K(item…, prev_id) the id each item had in the register before this batch
  *
  * and reg_prev_history (the previous dtsen_id_history). The rules:
  *
@@ -24,13 +24,16 @@ import { lit } from '../engine/db.ts';
 export type IdKind = 'person' | 'family';
 export const ID_PREFIX: Record<IdKind, string> = { person: 'DT', family: 'FM' };
 
+/** The columns naming an item: a record by its source and id (no string built per record), a person by its id. */
+export const ITEM_KEYS: Record<IdKind, string> = { person: 'source, source_record_id', family: 'item' };
+
 /** Older first, then smaller: the ascending key of an earlier id among several (h: its history row). */
 const AGE = (id: string) => `coalesce(h.first_batch, 0), ${id}`;
 
 function claimSql(k: IdKind): string {
   return `
 CREATE OR REPLACE TABLE reg_n_${k} AS
-SELECT i.unit, p.prev_id, count(*) AS n FROM reg_items_${k} i JOIN reg_prev_items_${k} p USING (item) GROUP BY ALL;
+SELECT i.unit, p.prev_id, count(*) AS n FROM reg_items_${k} i JOIN reg_prev_items_${k} p USING (${ITEM_KEYS[k]}) GROUP BY ALL;
 
 -- each earlier id's main part: the unit holding most of its records
 CREATE OR REPLACE TABLE reg_claim_${k} AS

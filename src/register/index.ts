@@ -23,10 +23,10 @@ import { statusCounts } from './decisions.ts';
 
 const UNITS_PERSON_SQL = `
 CREATE OR REPLACE TABLE reg_items_person AS
-SELECT c.cluster_id AS unit, p.source || ':' || p.source_record_id AS item FROM clusters c JOIN person_clean p USING (rec_id);
+SELECT c.cluster_id AS unit, p.source, p.source_record_id FROM clusters c JOIN person_clean p USING (rec_id);
 CREATE OR REPLACE TABLE reg_units_person AS
-SELECT unit, 'DT' || upper(substr(md5(min(item)), 1, 16)) AS unit_key FROM reg_items_person GROUP BY unit;
-CREATE OR REPLACE TABLE reg_prev_items_person AS SELECT source || ':' || source_record_id AS item, dtsen_id AS prev_id FROM reg_prev_record;`;
+SELECT unit, 'DT' || upper(substr(md5(min(source || ':' || source_record_id)), 1, 16)) AS unit_key FROM reg_items_person GROUP BY unit;
+CREATE OR REPLACE VIEW reg_prev_items_person AS SELECT source, source_record_id, dtsen_id AS prev_id FROM reg_prev_record;`;
 
 const UNITS_FAMILY_SQL = `
 CREATE OR REPLACE TABLE reg_units_family AS
@@ -128,7 +128,7 @@ export async function continueRegister(db: Db, o: { previous?: string; batch: st
     SELECT * FROM reg_prev_batch UNION ALL SELECT ${seq}, ${lit(o.batch)}, ${lit(o.snapshotId)}, ${lit(o.snapshotDate)}::DATE ORDER BY batch_seq;
     COMMENT ON TABLE dtsen_register_batch IS ${lit('the batches of this register, numbered (batch_seq) from its first')};`);
   const figures = await registerFigures(db, seq, previous);
-  await db.run(WORK_TABLES.map((t) => `DROP TABLE IF EXISTS ${t};`).join('\n'));
+  await db.run(`DROP VIEW IF EXISTS reg_prev_items_person;\n${WORK_TABLES.filter((t) => t !== 'reg_prev_items_person').map((t) => `DROP TABLE IF EXISTS ${t};`).join('\n')}`);
   return figures;
 }
 

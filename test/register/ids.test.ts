@@ -153,8 +153,8 @@ describe('minting', () => {
     const minted = (key: string, seq: number, salt: number) => `DT${createHash('md5').update(`${key}#${seq}#${salt}`).digest('hex').slice(0, 16).toUpperCase()}`;
     await db.run(`${EMPTY_PREVIOUS_SQL}
       CREATE TABLE reg_units_person AS SELECT * FROM (VALUES (1, 'DTAAAA'), (2, 'DTBBBB')) t(unit, unit_key);
-      CREATE TABLE reg_items_person AS SELECT * FROM (VALUES (1, 'dtks:1'), (2, 'dtks:2')) t(unit, item);
-      CREATE TABLE reg_prev_items_person (item VARCHAR, prev_id VARCHAR);
+      CREATE TABLE reg_items_person AS SELECT * FROM (VALUES (1, 'dtks', '1'), (2, 'dtks', '2')) t(unit, source, source_record_id);
+      CREATE TABLE reg_prev_items_person (source VARCHAR, source_record_id VARCHAR, prev_id VARCHAR);
       INSERT INTO reg_prev_history VALUES ('${minted('DTAAAA', 5, 0)}', 'person', 'merged', ['DTX'], NULL, 1, 3, 4);`);
     await carryForward(db, 'person', 5);
     const rows = await db.all<{ unit: number; id: string; basis: string }>(`SELECT unit, id, basis FROM reg_map_person ORDER BY unit`);
