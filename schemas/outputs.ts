@@ -75,7 +75,7 @@ export const OUTPUT_TABLES: readonly OutputTable[] = [
       c('in_regsosek', 'BOOLEAN', 'the person is in Regsosek'),
       c('in_p3ke', 'BOOLEAN', 'the person is in P3KE'),
       c('source_record_ids', 'VARCHAR[]', 'lineage: every source:source_record_id of the person'),
-      c('decision_refs', 'VARCHAR[]', 'lineage of human decisions: "field: reference (decision N)" of every field_value decision this golden record took instead of survivorship'),
+      c('decision_refs', 'VARCHAR[]', 'lineage of human decisions: "field: reference (decision N)" of every field_value decision this golden record took instead of survivorship (NULL: none)'),
     ],
   },
   {

@@ -111,7 +111,9 @@ export async function continueRegister(db: Db, o: { previous?: string; batch: st
     + (SELECT count(*) FROM reg_map_family m WHERE m.unit <> m.id)`);
   await inTransaction(db, `
     ${renamed > 0 ? REMAP_SQL : ''}
-    ALTER TABLE dtsen_person ADD COLUMN IF NOT EXISTS decision_refs VARCHAR[] DEFAULT []::VARCHAR[];
+    -- no DEFAULT expression: DuckDB 1.5 fails to replay a later ALTER of a table whose default needs binding (a kill
+    -- -9 after the export's column comments left such a WAL); persons without a field decision hold NULL
+    ALTER TABLE dtsen_person ADD COLUMN IF NOT EXISTS decision_refs VARCHAR[];
     ${applyFieldsSql()}`);
 
   await db.run(changeSql(seq));
