@@ -5,7 +5,7 @@ SIZE ?= 1000000
 # DuckDB memory limit of the benchmark batch (spills to disk beyond it); empty: DuckDB's default, 16GB from 5M persons
 MEMORY_LIMIT ?=
 
-.PHONY: install build browser run validate test typecheck bench bench-quality clean sample docs
+.PHONY: install build browser run validate test typecheck bench bench-series bench-quality clean sample docs
 
 # Installs exactly what package-lock.json pins, when it changed or was never installed.
 $(NODE_MODULES_STAMP): package.json package-lock.json
@@ -41,6 +41,14 @@ test: build browser
 
 bench: build
 	npx tsx bench/run.ts --persons $(SIZE) $(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT))
+	$(MAKE) bench-series
+
+# A living register: MONTHS monthly snapshots of one population, one batch a month continuing the previous one;
+# id stability, the change log against the truth, wall time per month (bench/series.ts).
+SERIES_SIZE ?= 100000
+MONTHS ?= 6
+bench-series: build
+	npx tsx bench/series.ts --persons $(SERIES_SIZE) --months $(MONTHS)
 
 # Linkage quality on every population profile of the zoo (src/generate/profiles.ts) and on random profiles.
 QUALITY_SIZE ?= 100000

@@ -125,6 +125,10 @@ export const BatchConfig = z
     quality_gates: QualityGates.default(QualityGates.parse({})),
     /** replace NIK and family-card numbers in the exported files by a keyed hash (key: DTSEN_PSEUDONYM_KEY) */
     pseudonymise: z.boolean().default(false),
+    /** the previous batch's output folder: the register's state this batch continues (ids, history); absolute or relative to the config */
+    previous: z.string().min(1).optional(),
+    /** the decisions store (JSON lines, schemas/decision.ts), applied by every batch; absolute or relative to the config */
+    decisions: z.string().min(1).optional(),
   })
   .strict();
 export type BatchConfig = z.infer<typeof BatchConfig>;

@@ -3,9 +3,10 @@
  * for the export column lists, the README's data dictionary and the COMMENT ON TABLE/COLUMN of dtsen.duckdb.
  *
  * `pseudonym` marks a column that `pseudonymise` replaces in the exported files: `value` a NIK/KK value,
- * `list` a list of KKs, `conflict` the values of a NIK conflict, `raw` the NIK/KK fields of a raw row (JSON).
+ * `list` a list of KKs, `conflict` the values of a NIK conflict, `raw` the NIK/KK fields of a raw row (JSON),
+ * `change` the before/after of a NIK or KK change.
  */
-export type PseudonymKind = 'value' | 'list' | 'conflict' | 'raw';
+export type PseudonymKind = 'value' | 'list' | 'conflict' | 'raw' | 'change';
 
 export interface OutputColumn {
   name: string;
@@ -74,6 +75,7 @@ export const OUTPUT_TABLES: readonly OutputTable[] = [
       c('in_regsosek', 'BOOLEAN', 'the person is in Regsosek'),
       c('in_p3ke', 'BOOLEAN', 'the person is in P3KE'),
       c('source_record_ids', 'VARCHAR[]', 'lineage: every source:source_record_id of the person'),
+      c('decision_refs', 'VARCHAR[]', 'lineage of human decisions: "field: reference (decision N)" of every field_value decision this golden record took instead of survivorship (NULL: none)'),
     ],
   },
   {
@@ -123,6 +125,39 @@ export const OUTPUT_TABLES: readonly OutputTable[] = [
       c('n_values', 'BIGINT', 'number of different values'),
       c('values', 'STRUCT("value" VARCHAR, source_record_ids VARCHAR[])[]', 'each value with the records (source:source_record_id) that state it', 'conflict'),
       c('surviving_value', 'VARCHAR', 'the value the golden record kept', 'conflict'),
+    ],
+  },
+  {
+    table: 'dtsen_id_history',
+    file: 'dtsen_id_history.parquet',
+    description: 'every person and family id the register ever issued, its status and where it went',
+    order: 'kind, id',
+    columns: [
+      c('id', 'VARCHAR', 'a dtsen_id (DT…) or family_id (FM…)'),
+      c('kind', 'VARCHAR', "'person' or 'family'"),
+      c('status', 'VARCHAR', "'active' (in this batch), 'inactive' (none of its records in the snapshots since status_batch), 'merged' (retired: its records are all in successors[1]), 'split' (retired: its records went to several persons, the main one first)"),
+      c('successors', 'VARCHAR[]', 'the ids now holding records that were this id\'s (merged into, split into, split off), the main one first'),
+      c('split_from', 'VARCHAR', 'for an id minted for a part split off a person: that person'),
+      c('first_batch', 'INTEGER', 'the register batch (dtsen_register_batch.batch_seq) that issued it'),
+      c('last_batch', 'INTEGER', 'the last register batch in which it was active'),
+      c('status_batch', 'INTEGER', 'the register batch since which it has its status'),
+    ],
+  },
+  {
+    table: 'dtsen_change',
+    file: 'dtsen_change.parquet',
+    description: 'what this batch changed in the register against the previous batch: persons and families new, returned, inactive, merged, split; field changes of golden records',
+    order: 'entity, kind, id, field',
+    columns: [
+      c('batch_seq', 'INTEGER', 'the register batch of the change'),
+      c('entity', 'VARCHAR', "'person' or 'family'"),
+      c('kind', 'VARCHAR', "'new' (no earlier record), 'returned' (an inactive id whose records came back), 'inactive' (none of its records in the snapshots), 'merged' (retired into related_id), 'retired' (retired, its records split over several persons; related_id the main one), 'split' (minted for a part split off related_id), 'field' (a golden-record field changed)"),
+      c('id', 'VARCHAR', 'the dtsen_id or family_id'),
+      c('related_id', 'VARCHAR', 'merged into, split from, or retired into (main successor)'),
+      c('field', 'VARCHAR', "for 'field': nik, name, birth_date, sex, village_code, family_id, decile, programmes"),
+      c('before', 'VARCHAR', 'the value in the previous batch', 'change'),
+      c('after', 'VARCHAR', 'the value in this batch', 'change'),
+      c('province_code', 'VARCHAR', 'province of the person or family (this batch, else the previous)'),
     ],
   },
   {

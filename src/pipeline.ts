@@ -28,14 +28,18 @@ import { readModelFile } from './linkage/model.ts';
 import { checkPseudonymKey, exportStage } from './stages/export/index.ts';
 import { evaluateStage } from './stages/evaluate/index.ts';
 import { reportStage } from './stages/report/index.ts';
+import { decisionsStage } from './register/decisions.ts';
+import { registerStage } from './register/index.ts';
 
 export const BATCH_STAGES = [
   ingestStage,
   validateStage,
   normaliseStage,
+  decisionsStage,
   linkStage,
   clusterStage,
   surviveStage,
+  registerStage,
   exportStage,
   evaluateStage,
   reportStage,

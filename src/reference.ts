@@ -46,6 +46,8 @@ export const CONFIG_KEYS: Record<string, string> = {
   ...Object.fromEntries(GATED_FIELDS.map((f) => [`quality_gates.min_parse_rate.${f}`, `floor of the parse rate of \`${f}\` (default ${DEFAULT_MIN_PARSE_RATE[f]})`])),
   'quality_gates.min_values': 'a file\'s field with fewer non-missing values is measured and warned about, not failed',
   pseudonymise: 'replace NIK and family-card numbers in the exported files by a keyed hash (key: `DTSEN_PSEUDONYM_KEY`)',
+  previous: "the previous batch's output folder: the register's state this batch continues (ids, history, decisions); absolute or relative to the config (`--previous`)",
+  decisions: 'the decisions store (JSON lines, `schemas/decision.ts`), applied by every batch; absolute or relative to the config (`--decisions`)',
 };
 
 export const MAPPING_KEYS: Record<string, string> = {

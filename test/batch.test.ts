@@ -12,6 +12,7 @@ import { tempDir, writeConfig } from './fixtures/inputs.ts';
 const CONTRACT_FILES = [
   'dtsen.duckdb', 'dtsen_person.parquet', 'dtsen_link.parquet', 'dtsen_person.arrow', 'quarantine.parquet', 'report.html', 'report.json',
   'dtsen_family.parquet', 'dtsen_conflict.parquet', 'dtsen_person_by_province', 'dtsen_family_by_province',
+  'dtsen_id_history.parquet', 'dtsen_change.parquet',
 ];
 
 async function batch(dir: string, out: string, engine: string): Promise<BatchResult> {

@@ -87,6 +87,8 @@ interface RunFlags {
   pseudonymise?: boolean;
   wait?: boolean;
   resume?: boolean;
+  previous?: string;
+  decisions?: string;
   logLevel: string;
 }
 
@@ -101,6 +103,8 @@ function overrides(f: RunFlags): ConfigOverrides {
     truth: f.truth,
     model: f.model,
     pseudonymise: f.pseudonymise,
+    previous: f.previous,
+    decisions: f.decisions,
   };
 }
 
@@ -150,6 +154,8 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .option('--pseudonymise', 'replace NIK and family-card numbers in the exported files by a keyed hash (key: env DTSEN_PSEUDONYM_KEY)')
     .option('--wait', 'when another run is writing the output folder, wait for it to finish instead of refusing')
     .option('--resume', "continue the output folder's unfinished batch (after a crash, a kill or a full disk) from its first unfinished stage")
+    .option('--previous <dir>', "the previous batch's output folder: continue its register (ids, history, change log); may be the --out folder itself")
+    .option('--decisions <file>', 'the decisions store (JSON lines) every batch applies (overrides the config)')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (f: RunFlags) => {
       const loaded = await loadConfig(f.config, overrides(f));
@@ -194,7 +200,8 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .option('--seed <n>', 'random seed', positiveInt, 1)
     .requiredOption('-o, --out <dir>', 'output folder')
     .option('--profile <name>', `population profile: ${PROFILE_NAMES.join(', ')}, or random:SEED`, 'default')
-    .action(async (f: { persons: number; seed: number; out: string; profile: string }) => {
+    .option('--months <n>', 'write N successive monthly snapshots of the population (month-01 … month-NN, a truth with stable person ids, events.csv per month)', positiveInt)
+    .action(async (f: { persons: number; seed: number; out: string; profile: string; months?: number }) => {
       let profile;
       try {
         profile = profileByName(f.profile);
@@ -203,6 +210,13 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
       }
       const progress = terminalProgress();
       progress.start('generate');
+      if (f.months !== undefined) {
+        const { generateMonths } = await import('../generate/months.ts');
+        const months = await generateMonths({ persons: f.persons, seed: f.seed, out: resolve(f.out), profile, months: f.months, onProgress: (msg, done, total) => progress.update('generate', done, msg, { done, total }) });
+        progress.done('generate', months.length);
+        printTable(io.out, months.map((m) => ({ month: m.month, persons: m.persons, new: m.new_persons, gone: m.gone_persons, dtks: m.records.dtks, regsosek: m.records.regsosek, p3ke: m.records.p3ke, folder: m.folder })), ['month', 'persons', 'new', 'gone', 'dtks', 'regsosek', 'p3ke', 'folder']);
+        return;
+      }
       const r = await generate({ persons: f.persons, seed: f.seed, out: resolve(f.out), profile, onProgress: (msg, done, total) => progress.update('generate', done, msg, { done, total }) });
       progress.done('generate', r.persons);
       io.out.write(`${r.persons} persons in ${r.families} families: dtks ${r.records.dtks}, regsosek ${r.records.regsosek}, p3ke ${r.records.p3ke} records\n`);
@@ -248,6 +262,62 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
         if (truthFile) truth = (await evaluate(batch.db, truthFile, batch.linkage)).blocking;
         if (f.json) io.out.write(`${JSON.stringify({ ...blocking, true_pairs: truth ?? null }, null, 2)}\n`);
         else printBlocking(io.out, blocking, truth);
+      } finally {
+        await batch.close();
+      }
+    });
+  program
+    .command('decide')
+    .description('append one decision to the decisions store, checked: same-person A B | different-persons A B | field-value PERSON FIELD VALUE (records as SOURCE:ID, a person as one of its records or a dtsen_id)')
+    .argument('<kind>', 'same-person, different-persons or field-value')
+    .argument('<args...>', 'two records; or a person, a field and a value')
+    .option('--store <file>', 'the decisions store (JSON lines; created when missing)')
+    .option('-c, --config <file>', 'the batch config naming the store (`decisions`), instead of --store')
+    .requiredOption('--reference <ref>', 'the usul/sanggah number, groundcheck form or ticket')
+    .requiredOption('--author <name>', 'who decided')
+    .requiredOption('--reason <text>', 'why')
+    .option('--date <YYYY-MM-DD>', 'the date of the decision (default: today)')
+    .action(async (kind: string, args: string[], f: { store?: string; config?: string; reference: string; author: string; reason: string; date?: string }) => {
+      let store = f.store ? resolve(f.store) : undefined;
+      if (!store && f.config) store = (await loadConfig(f.config)).config.decisions;
+      if (!store) throw new InputError('no decisions store: give --store FILE, or --config FILE whose config names one (`decisions`)');
+      const common = { reference: f.reference, author: f.author, date: f.date ?? new Date().toISOString().slice(0, 10), reason: f.reason };
+      const kinds: Record<string, string> = { 'same-person': 'same_person', 'different-persons': 'different_persons', 'field-value': 'field_value' };
+      const k = kinds[kind];
+      if (!k) throw new InputError(`unknown kind of decision '${kind}'`, { expected: Object.keys(kinds).join(', ') });
+      const want = k === 'field_value' ? 3 : 2;
+      if (args.length !== want) throw new InputError(`${kind} takes ${want === 2 ? 'two records (SOURCE:ID SOURCE:ID)' : 'a person, a field and a value'}, got ${args.length} arguments`);
+      const decision = k === 'field_value' ? { kind: k, target: args[0], field: args[1], value: args[2], ...common } : { kind: k, records: args, ...common };
+      const { appendDecision } = await import('../register/decisions.ts');
+      const line = await appendDecision(store, decision);
+      io.out.write(`decision ${line} appended to ${store}\n`);
+    });
+
+  program
+    .command('resolve')
+    .description('where ids issued by any batch of the register live now: active, inactive, or merged/split into the ids given')
+    .requiredOption('-o, --out <dir>', 'the batch output folder (holds dtsen.duckdb)')
+    .argument('<id...>', 'dtsen_id (DT…) or family_id (FM…) values')
+    .option('--json', 'print JSON')
+    .action(async (ids: string[], f: { out: string; json?: boolean }) => {
+      quietOnClosedPipe(io.out);
+      const batch = await openBatch(f.out, { allowedPaths: [] });
+      try {
+        if (!(await batch.db.tableExists('dtsen_id_history'))) throw new InputError('this batch keeps no id history (it was written before the register)', { file: batch.dbPath });
+        const { resolveIds } = await import('../register/resolve.ts');
+        const rows = await resolveIds(batch.db, ids);
+        if (f.json) io.out.write(`${JSON.stringify(rows, null, 2)}\n`);
+        else {
+          printTable(io.out, rows.map((r) => ({
+            id: r.id,
+            status: r.known ? r.status : 'never issued',
+            issued: r.first_batch ?? '',
+            since: r.status_batch ?? '',
+            now: r.now.join(' ') || (r.inactive.length ? `inactive: ${r.inactive.join(' ')}` : ''),
+          })), ['id', 'status', 'issued', 'since', 'now']);
+        }
+        const unknown = rows.filter((r) => !r.known).length;
+        if (unknown) throw new InputError(`${unknown} of the ids given were never issued by this register`, { file: batch.dbPath });
       } finally {
         await batch.close();
       }

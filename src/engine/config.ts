@@ -24,6 +24,10 @@ export interface ConfigOverrides {
   model?: string;
   /** --pseudonymise: only switches pseudonymisation on */
   pseudonymise?: boolean;
+  /** --previous: the previous batch's output folder, continued by this batch */
+  previous?: string;
+  /** --decisions: the decisions store */
+  decisions?: string;
 }
 
 export interface LoadedConfig {
@@ -105,6 +109,11 @@ export async function loadConfig(configPath: string | undefined, o: ConfigOverri
   // A model given on the command line is relative to the working directory; one in the config to the config.
   if (o.model !== undefined) config.linkage.model = resolve(o.model);
   else if (config.linkage.model) config.linkage.model = resolve(base, config.linkage.model);
+  // The register's previous batch and decisions store: from the command line relative to the working directory.
+  if (o.previous !== undefined) config.previous = resolve(o.previous);
+  else if (config.previous) config.previous = resolve(base, config.previous);
+  if (o.decisions !== undefined) config.decisions = resolve(o.decisions);
+  else if (config.decisions) config.decisions = resolve(base, config.decisions);
 
   const sources: ResolvedSource[] = [];
   for (const name of SOURCES) {

@@ -43,6 +43,8 @@ export async function fingerprint(loaded: LoadedConfig): Promise<Fingerprint> {
   }
   if (loaded.truthPath) files.push(await stampOf(loaded.truthPath));
   if (config.linkage.model) files.push(await stampOf(config.linkage.model));
+  if (config.decisions) files.push(await stampOf(config.decisions));
+  if (config.previous) files.push(await stampOf(join(config.previous, 'dtsen.duckdb')));
   const detail = { config: { ...config, sources: loaded.sources.map((s) => ({ name: s.name, path: s.path })), truth: loaded.truthPath ?? null }, mappings, files };
   return { hash: createHash('sha256').update(JSON.stringify(detail)).digest('hex'), detail };
 }

@@ -269,7 +269,7 @@ function fill(folder: string): void {
   }
 }
 
-const STAGES = ['ingest', 'validate', 'normalise', 'link', 'cluster', 'survive', 'export', 'evaluate', 'report'];
+const STAGES = ['ingest', 'validate', 'normalise', 'decisions', 'link', 'cluster', 'survive', 'register', 'export', 'evaluate', 'report'];
 const mount = canMount();
 
 describe.skipIf(!mount.ok)(`disk full during each stage → exit 4 naming the stage${mount.ok ? '' : ` (skipped: cannot mount a tmpfs: ${mount.why})`}`, () => {

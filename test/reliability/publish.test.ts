@@ -244,7 +244,8 @@ describe('a batch folder: locked, published in one rename, resumable', () => {
     const random = rng(20261201);
     // A kill at every stage and while publishing; after every other one the batch is resumed (link, export, cluster,
     // report, publishing), after the others the next run starts afresh and discards the dead run's staging folder.
-    const events = ['ingest', 'link', 'validate', 'export', 'normalise', 'cluster', 'survive', 'report', 'evaluate', 'publishing'];
+    // (and the register's stages: decisions afresh, register resumed)
+    const events = ['ingest', 'link', 'validate', 'export', 'normalise', 'cluster', 'survive', 'report', 'evaluate', 'publishing', 'decisions', 'register'];
     const outcomes: string[] = [];
     for (const [i, event] of events.entries()) {
       const engine: 'exact' | 'prob' = published === 'exact' ? 'prob' : 'exact';

@@ -17,6 +17,7 @@ import { CONFLICT_REASONS, conflictSql } from './conflicts.sql.ts';
 import { splitConflicted, type SplitResult } from './split.ts';
 import { expectedClusterQuality, linkableSql } from '../../linkage/threshold.ts';
 import { allowedSourcePairsSql } from '../../linkage/blocking.ts';
+import { APPLY_LAST_SPLIT_SQL, DECISION_WEIGHT, MODEL_WEIGHT_CAP, DECISIONS_LEFT_SQL, decisionConflictsSql, NOT_DIFFERENT_SQL, SAME_EDGES_SQL } from '../../register/cluster.sql.ts';
 
 
 
@@ -66,20 +67,26 @@ export async function clusterRecords(
   const weight = (await db.columnExists('scored_pairs', 'match_weight'))
     ? 'match_weight'
     : `CASE WHEN match_probability >= 1 THEN 'inf'::DOUBLE ELSE log2(match_probability / (1 - match_probability)) END`;
-  const linkable = linkableSql(threshold, hasHard);
+  // human decisions (src/register/cluster.sql.ts): same_person pairs always link, different_persons never do
+  const decided = (await db.tableExists('decision_pair')) && (await db.count(`SELECT count(*) FROM decision_pair`)) > 0;
+  const linkable = linkableSql(threshold, hasHard) + (decided ? ` AND ${NOT_DIFFERENT_SQL}` : '');
+  // the model's links stay under the decisions' weight, so that the last split can part what no human joined
+  const w = decided ? `least(${weight}, ${MODEL_WEIGHT_CAP})` : weight;
   await db.run(`
     CREATE OR REPLACE TEMP TABLE cluster_edges AS
-      SELECT rec_id_l AS a, rec_id_r AS b, ${weight} AS w, match_probability AS p FROM scored_pairs WHERE ${linkable}
-      UNION ALL SELECT rec_id_r, rec_id_l, ${weight}, match_probability FROM scored_pairs WHERE ${linkable};
+      SELECT rec_id_l AS a, rec_id_r AS b, ${w} AS w, match_probability AS p FROM scored_pairs WHERE ${linkable}
+      UNION ALL SELECT rec_id_r, rec_id_l, ${w}, match_probability FROM scored_pairs WHERE ${linkable}
+      ${decided ? SAME_EDGES_SQL : ''};
   `);
   const rounds = await connectedComponents(db, 'cluster_edges', 'cluster_linked');
   let figures: ConflictFigures | undefined;
   let final = 'cluster_linked';
   if (conflicts) {
     await db.run(conflictSql('cluster_linked', conflicts.maxClusterSize, hasHard));
+    if (decided) await db.run(decisionConflictsSql('cluster_linked'));
     // A tier at or under the threshold's weight would cut nothing.
     const tiers = conflicts.split ? conflicts.tiers.filter((t) => t > weightOfProbability(threshold)) : [];
-    const reasons = conflicts.reasons ?? CONFLICT_REASONS;
+    const reasons = [...(conflicts.reasons ?? CONFLICT_REASONS), ...(decided ? ['decision'] : [])];
     await db.run(`CREATE OR REPLACE TEMP TABLE cl_to_split AS SELECT * FROM cl_conflict WHERE reason IN (${reasons.map(lit).join(', ') || 'NULL'})`);
     const split = await splitConflicted(db, 'cluster_edges', 'cluster_linked', 'cl_to_split', tiers);
     await db.run(`
@@ -87,6 +94,13 @@ export async function clusterRecords(
         SELECT l.rec_id, coalesce(s.cluster_id, l.cluster_id) AS cluster_id, l.cluster_id AS orig
         FROM cluster_linked l LEFT JOIN cl_split s USING (rec_id);
       DROP TABLE cl_split;`);
+    // different_persons records the tiers could not part (or split_conflicts off): split over the decided edges alone
+    if (decided) {
+      await db.run(DECISIONS_LEFT_SQL);
+      if ((await db.count(`SELECT count(*) FROM cl_decision_left`)) > 0) await splitConflicted(db, 'cluster_edges', 'cl_stage2', 'cl_decision_left', [DECISION_WEIGHT]);
+      else await db.run(`CREATE OR REPLACE TEMP TABLE cl_split AS SELECT rec_id, cluster_id FROM cl_stage2 WHERE false`);
+      await db.run(APPLY_LAST_SPLIT_SQL);
+    }
     final = 'cluster_final';
     figures = await writeConflicts(db, conflicts.maxClusterSize, split);
   }
@@ -134,7 +148,7 @@ async function writeConflicts(db: Db, maxSize: number, split: SplitResult): Prom
     clusters_after_split: await one(`SELECT count(DISTINCT cluster_id) FROM cluster_final WHERE orig IN (SELECT orig FROM cluster_final GROUP BY ALL HAVING count(DISTINCT cluster_id) > 1)`),
     records_moved: await one(`SELECT count(*) FROM cluster_final WHERE cluster_id <> orig`),
     still_flagged: await one(`SELECT count(DISTINCT cluster_id_l) FROM cluster_conflicts WHERE outcome = 'flagged'`),
-    by_reason: [...CONFLICT_REASONS, 'too_large'].map((reason) => {
+    by_reason: [...CONFLICT_REASONS, ...(byReason.has('decision') ? ['decision'] : []), 'too_large'].map((reason) => {
       const r = byReason.get(reason);
       if (reason === 'too_large') return { reason, pairs: 0, split: 0, flagged: Number(big?.clusters ?? 0) };
       return { reason, pairs: Number(r?.pairs ?? 0), split: Number(r?.split ?? 0), flagged: Number(r?.flagged ?? 0) };

@@ -63,6 +63,8 @@ function valueSql(c: OutputColumn, pseudonymise: boolean, mappings: readonly Map
         : `CASE WHEN conflict_type = 'nik' THEN dtsen_pseudonym(${col}) ELSE ${col} END`;
     case 'raw':
       return rawSql(col, mappings);
+    case 'change':
+      return `CASE WHEN field IN ('nik', 'no_kk') THEN dtsen_pseudonym(${col}) ELSE ${col} END`;
   }
 }
 

@@ -12,6 +12,8 @@ import { normaliseStage } from '../normalise/index.ts';
 import { linkStage } from '../link/index.ts';
 import { clusterStage } from '../cluster/index.ts';
 import { surviveStage } from '../survive/index.ts';
+import { decisionsStage } from '../../register/decisions.ts';
+import { registerStage, type RegisterFigures } from '../../register/index.ts';
 import { exportStage } from '../export/index.ts';
 import { evaluateStage } from '../evaluate/index.ts';
 import { writeFileAtomic } from '../../engine/files.ts';
@@ -23,6 +25,7 @@ import { reportFigures, type ReportFigures } from './figures.ts';
 import { esc, fmt, page, table, tiles, type Section } from './html.ts';
 import { review, runInfo, type Review, type RunInfo } from './review.ts';
 import { blocksSection, borderlineSection, completenessSection, familiesSection, modelWarningsSection, runSection, splitsSection } from './sections.ts';
+import { registerSection } from '../../register/report.ts';
 
 type Row = Record<string, unknown>;
 
@@ -64,6 +67,8 @@ export interface ReportJson {
   };
   cluster?: { clusters: number; size_distribution: { size: number; clusters: number }[]; threshold_mode?: string; expected?: { precision: number; recall: number; predicted_pairs: number; expected_true_positive_pairs: number } };
   survive?: { persons: number; source_overlap: Row[]; families_by_size?: { size: string; families: number }[] };
+  /** the register's continuity: ids carried, minted, retired; the change log by kind and province (src/register/) */
+  register?: RegisterFigures;
   evaluate?: EvaluationFigures | SkippedEvaluation;
   report: ReportFigures & { summary: Summary };
   /** how the batch was run (src/stages/report/review.ts) */
@@ -73,7 +78,7 @@ export interface ReportJson {
 }
 
 /** The stages whose figures the report reads: every stage before it. */
-const REPORTED_STAGES = [ingestStage, validateStage, normaliseStage, linkStage, clusterStage, surviveStage, exportStage, evaluateStage] as const;
+const REPORTED_STAGES = [ingestStage, validateStage, normaliseStage, decisionsStage, linkStage, clusterStage, surviveStage, registerStage, exportStage, evaluateStage] as const;
 
 /** The figures of the batch the report is drawn from, typed by the stages that produced them. */
 export type ReportedFigures = PriorFigures<typeof REPORTED_STAGES>;
@@ -329,6 +334,8 @@ export async function renderHtml(json: ReportJson, signal?: AbortSignal): Promis
         ? `<p class="none">Quality not measured: ${esc(notMeasured)}.</p>`
         : '<p class="none">No truth file was given (<code>--truth</code> or <code>truth</code> in the config): quality is not measured.</p>',
   });
+
+  sections.push(registerSection(json));
 
   sections.push({
     id: 'stages',

@@ -11,7 +11,7 @@ import type { SourceName } from '../../../schemas/canonical.ts';
 
 export const FAMILY_RULES: readonly { field: string; rule: string }[] = [
   { field: 'members', rule: 'persons joined by a shared valid KK or a shared source family id in any of their records (connected components); a person with neither is a family of one' },
-  { field: 'family_id', rule: '`FM` + 16 hex digits of md5 of the smallest member `dtsen_id`' },
+  { field: 'family_id', rule: '`FM` + 16 hex digits of md5 of the smallest member `dtsen_id`, in the first batch of a register; then carried forward like `dtsen_id`' },
   { field: 'head_dtsen_id', rule: 'the member most records call head (DTKS `KEPALA RUMAH TANGGA`, Regsosek `hub_kk` 1); none (P3KE states no relation): the oldest member (`head_basis`: `relation`, `oldest`); ties to the older, then the smaller dtsen_id' },
   { field: 'village_code', rule: "the head's surviving village, else the one most members live in (then the smallest code)" },
   { field: 'decile', rule: 'the decile most members carry from `survivorship.decile_source`, else from the other sources; ties to the poorer' },

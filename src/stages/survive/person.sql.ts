@@ -18,7 +18,7 @@ export interface SurviveOptions {
 
 /** field → the rule that picks its value; the README's survivorship table is this list. */
 export const SURVIVORSHIP_RULES: readonly { field: string; rule: string }[] = [
-  { field: 'dtsen_id', rule: "`DT` + 16 hex digits of md5 of the smallest `source:source_record_id` of the person's records" },
+  { field: 'dtsen_id', rule: "`DT` + 16 hex digits of md5 of the smallest `source:source_record_id` of the person's records, in the first batch of a register; a batch continuing one carries the earlier ids forward (see A living register)" },
   { field: 'nik', rule: 'a structurally valid NIK: one the civil registry matched (`STATUS_DUKCAPIL` PADAN) first, one without a verdict next, one only marked TIDAK PADAN last; then the one carried by most sources, then by most records, then one whose decoded date agrees with a stated birth date, then the smallest' },
   { field: 'nik_dukcapil', rule: 'true when a record carrying the surviving NIK says PADAN' },
   { field: 'name', rule: 'the most frequent normalised name; ties to the longest, then alphabetical' },

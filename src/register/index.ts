@@ -1,0 +1,185 @@
+/**
+ * The register stage (after survive): continues the register of the previous batch (`previous` in the config,
+ * `dtsen run --previous DIR`). Persons and families keep their ids by the rules of ids.sql.ts, new ones are
+ * minted, the ids survive derived are replaced by them in every table (one transaction), field decisions are
+ * written into the golden records (fields.sql.ts), and the history of every id (dtsen_id_history), the
+ * record → id map that follows records across snapshots (dtsen_record_history), the register's batches
+ * (dtsen_register_batch) and the change log against the previous batch (dtsen_change) are written.
+ * Without a previous batch this is the register's first batch: every id is survive's, every person new.
+ *
+ * Everything is keyed on what survive does not change (clusters, person_clean, the grouping of families), so a
+ * stage interrupted after its transaction and run again gives the same tables.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineStage, type Ctx, type TableDeclaration } from '../engine/context.ts';
+import type { Db } from '../engine/db.ts';
+import { lit } from '../engine/db.ts';
+import { EMPTY_PREVIOUS_SQL, loadPrevious } from './previous.ts';
+import { carryForward, historySql } from './ids.sql.ts';
+import { applyFieldsSql, FIELD_TARGETS_SQL } from './fields.sql.ts';
+import { changeSql } from './change.sql.ts';
+import { statusCounts } from './decisions.ts';
+
+const UNITS_PERSON_SQL = `
+CREATE OR REPLACE TABLE reg_items_person AS
+SELECT c.cluster_id AS unit, p.source, p.source_record_id FROM clusters c JOIN person_clean p USING (rec_id);
+CREATE OR REPLACE TABLE reg_units_person AS
+SELECT unit, 'DT' || upper(substr(md5(min(source || ':' || source_record_id)), 1, 16)) AS unit_key FROM reg_items_person GROUP BY unit;
+CREATE OR REPLACE VIEW reg_prev_items_person AS SELECT source, source_record_id, dtsen_id AS prev_id FROM reg_prev_record;`;
+
+const UNITS_FAMILY_SQL = `
+CREATE OR REPLACE TABLE reg_units_family AS
+SELECT p.family_id AS unit, 'FM' || upper(substr(md5(min(u.unit_key)), 1, 16)) AS unit_key
+FROM dtsen_person p JOIN reg_units_person u ON u.unit = p.cluster_id GROUP BY p.family_id;
+CREATE OR REPLACE TABLE reg_items_family AS SELECT p.family_id AS unit, m.id AS item FROM dtsen_person p JOIN reg_map_person m ON m.unit = p.cluster_id;
+CREATE OR REPLACE TABLE reg_prev_items_family AS SELECT dtsen_id AS item, family_id AS prev_id FROM reg_prev_person;`;
+
+/** Every table of the batch that names a person or family id, rewritten with the final ids. */
+const REMAP_SQL = `
+CREATE OR REPLACE TEMP TABLE reg_pid AS SELECT p.dtsen_id AS cur, m.id FROM dtsen_person p JOIN reg_map_person m ON m.unit = p.cluster_id;
+CREATE OR REPLACE TEMP TABLE reg_fid AS SELECT unit AS cur, id FROM reg_map_family;
+CREATE OR REPLACE TABLE dtsen_conflict AS
+SELECT c.* REPLACE (x.id AS dtsen_id) FROM dtsen_conflict c JOIN reg_pid x ON x.cur = c.dtsen_id ORDER BY dtsen_id, conflict_type;
+CREATE OR REPLACE TABLE dtsen_link AS
+SELECT l.* REPLACE (m.id AS dtsen_id) FROM dtsen_link l JOIN clusters c USING (rec_id) JOIN reg_map_person m ON m.unit = c.cluster_id
+ORDER BY dtsen_id, source, source_record_id;
+CREATE OR REPLACE TABLE dtsen_family AS
+SELECT f.* REPLACE (x.id AS family_id, h.id AS head_dtsen_id, mem.members AS members)
+FROM dtsen_family f JOIN reg_fid x ON x.cur = f.family_id JOIN reg_pid h ON h.cur = f.head_dtsen_id
+JOIN (SELECT p.family_id, list_sort(list(i.id)) AS members FROM dtsen_person p JOIN reg_pid i ON i.cur = p.dtsen_id GROUP BY p.family_id) mem ON mem.family_id = f.family_id
+ORDER BY family_id;
+CREATE OR REPLACE TABLE dtsen_person AS
+SELECT p.* REPLACE (x.id AS dtsen_id, f.id AS family_id) FROM dtsen_person p JOIN reg_pid x ON x.cur = p.dtsen_id JOIN reg_fid f ON f.cur = p.family_id
+ORDER BY dtsen_id;
+DROP TABLE reg_pid; DROP TABLE reg_fid;`;
+
+/** Working tables dropped when the stage ends (the outputs and the decision tables stay). */
+const WORK_TABLES = [
+  ...['person', 'family'].flatMap((k) => ['n', 'claim', 'keep', 'fresh', 'mint', 'map', 'units', 'items', 'prev_items', 'succ', 'history'].map((t) => `reg_${t}_${k}`)),
+  'reg_field_target', 'reg_field_win', 'reg_prev_record', 'reg_prev_history', 'reg_prev_person', 'reg_prev_family', 'reg_prev_batch',
+];
+
+export interface RegisterFigures {
+  batch_seq: number;
+  previous: string | null;
+  persons: Record<string, number>;
+  families: Record<string, number>;
+  field_changes: Record<string, number>;
+  changes_by_kind: { entity: string; kind: string; n: number }[];
+  changes_by_province: { province_code: string; kind: string; n: number }[];
+  decisions: Record<string, number>;
+  /** the decisions this batch could not apply as written (orphaned, contradicted), at most 500 */
+  decisions_not_applied: { decision_no: number; kind: string; reference: string; status: string; detail: string | null }[];
+  ids_issued: number;
+}
+
+/** Runs one piece of work in a transaction: all of it is written, or none. */
+async function inTransaction(db: Db, sql: string): Promise<void> {
+  await db.run('BEGIN TRANSACTION');
+  try {
+    await db.run(sql);
+    await db.run('COMMIT');
+  } catch (e) {
+    await db.run('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}
+
+export async function continueRegister(db: Db, o: { previous?: string; batch: string; snapshotId: string; snapshotDate: string }): Promise<RegisterFigures> {
+  let seq = 1;
+  let previous: string | null = null;
+  if (o.previous) {
+    const p = await loadPrevious(db, o.previous);
+    seq = p.seq + 1;
+    previous = p.dir;
+  } else await db.run(EMPTY_PREVIOUS_SQL);
+
+  await db.run(UNITS_PERSON_SQL);
+  await carryForward(db, 'person', seq);
+  await db.run(UNITS_FAMILY_SQL);
+  await carryForward(db, 'family', seq);
+  await db.run(historySql('person', seq));
+  await db.run(historySql('family', seq));
+  await db.run(`
+    CREATE OR REPLACE TABLE dtsen_id_history AS
+    SELECT * FROM reg_history_person UNION ALL SELECT * FROM reg_history_family;`);
+  if (!(await db.tableExists('decision'))) throw new Error('the decisions stage has not run before the register stage');
+  await db.run(FIELD_TARGETS_SQL);
+
+  const renamed = await db.count(`SELECT (SELECT count(*) FROM reg_map_person m JOIN dtsen_person p ON p.cluster_id = m.unit WHERE p.dtsen_id <> m.id)
+    + (SELECT count(*) FROM reg_map_family m WHERE m.unit <> m.id)`);
+  await inTransaction(db, `
+    ${renamed > 0 ? REMAP_SQL : ''}
+    -- no DEFAULT expression: DuckDB 1.5 fails to replay a later ALTER of a table whose default needs binding (a kill
+    -- -9 after the export's column comments left such a WAL); persons without a field decision hold NULL
+    ALTER TABLE dtsen_person ADD COLUMN IF NOT EXISTS decision_refs VARCHAR[];
+    ${applyFieldsSql()}`);
+
+  await db.run(changeSql(seq));
+  await db.run(`
+    CREATE OR REPLACE TABLE dtsen_record_history AS
+    SELECT * FROM (
+      SELECT source, source_record_id, dtsen_id, ${seq} AS last_batch FROM dtsen_link
+      UNION ALL
+      SELECT r.source, r.source_record_id, CASE WHEN h.status IN ('merged', 'split') THEN h.successors[1] ELSE r.dtsen_id END, r.last_batch
+      FROM reg_prev_record r ANTI JOIN dtsen_link l USING (source, source_record_id)
+      LEFT JOIN dtsen_id_history h ON h.id = r.dtsen_id AND h.kind = 'person');
+    COMMENT ON TABLE dtsen_record_history IS ${lit('every source record the register ever held (source, source_record_id) and the person id holding it last: how records are followed across snapshots')};
+    CREATE OR REPLACE TABLE dtsen_register_batch AS
+    SELECT * FROM reg_prev_batch UNION ALL SELECT ${seq}, ${lit(o.batch)}, ${lit(o.snapshotId)}, ${lit(o.snapshotDate)}::DATE ORDER BY batch_seq;
+    COMMENT ON TABLE dtsen_register_batch IS ${lit('the batches of this register, numbered (batch_seq) from its first')};`);
+  const figures = await registerFigures(db, seq, previous);
+  await db.run(`DROP VIEW IF EXISTS reg_prev_items_person;\n${WORK_TABLES.filter((t) => t !== 'reg_prev_items_person').map((t) => `DROP TABLE IF EXISTS ${t};`).join('\n')}`);
+  return figures;
+}
+
+async function registerFigures(db: Db, seq: number, previous: string | null): Promise<RegisterFigures> {
+  const counts = async (k: string) => {
+    const rows = await db.all<{ kind: string; n: string }>(`
+      SELECT basis AS kind, count(*) AS n FROM reg_map_${k} GROUP BY ALL
+      UNION ALL SELECT CASE status WHEN 'split' THEN 'retired' ELSE status END, count(*) FROM reg_history_${k} WHERE status_batch = ${seq} AND status IN ('merged', 'split', 'inactive') GROUP BY ALL`);
+    const out: Record<string, number> = { active: 0, continued: 0, returned: 0, new: 0, split: 0, merged: 0, retired: 0, inactive: 0 };
+    for (const r of rows) out[r.kind] = Number(r.n);
+    out.active = out.continued + out.returned + out.new + out.split;
+    return out;
+  };
+  const byKind = await db.all<{ entity: string; kind: string; n: string }>(`SELECT entity, kind, count(*) AS n FROM dtsen_change GROUP BY ALL ORDER BY entity, kind`);
+  const fields = await db.all<{ field: string; n: string }>(`SELECT field, count(*) AS n FROM dtsen_change WHERE kind = 'field' GROUP BY ALL ORDER BY field`);
+  const byProvince = await db.all<{ province_code: string | null; kind: string; n: string }>(`
+    SELECT province_code, kind, count(*) AS n FROM dtsen_change WHERE entity = 'person' GROUP BY ALL ORDER BY province_code NULLS LAST, kind`);
+  return {
+    batch_seq: seq,
+    previous,
+    persons: await counts('person'),
+    families: await counts('family'),
+    field_changes: Object.fromEntries(fields.map((f) => [f.field, Number(f.n)])),
+    changes_by_kind: byKind.map((r) => ({ entity: r.entity, kind: r.kind, n: Number(r.n) })),
+    changes_by_province: byProvince.map((r) => ({ province_code: r.province_code ?? 'unknown', kind: r.kind, n: Number(r.n) })),
+    decisions: await statusCounts(db),
+    decisions_not_applied: (await db.all<{ decision_no: number; kind: string; reference: string; status: string; detail: string | null }>(
+      `SELECT decision_no, kind, reference, status, detail FROM decision_status WHERE status <> 'applied' ORDER BY decision_no LIMIT 500`)),
+    ids_issued: await db.count(`SELECT count(*) FROM dtsen_id_history`),
+  };
+}
+
+/** The tables the register stage adds (it also rewrites the ids of survive's tables, declared there). */
+export const REGISTER_TABLES: readonly TableDeclaration[] = [
+  { name: 'dtsen_id_history', description: 'every person and family id the register ever issued, its status and where it went', columns: [{ name: 'id', type: 'VARCHAR' }, { name: 'kind', type: 'VARCHAR' }, { name: 'status', type: 'VARCHAR' }, { name: 'successors', type: 'VARCHAR[]' }, { name: 'first_batch', type: 'INTEGER' }, { name: 'last_batch', type: 'INTEGER' }], grain: ['kind', 'id'] },
+  { name: 'dtsen_change', description: "what this batch changed in the register against the previous batch", columns: [{ name: 'batch_seq', type: 'INTEGER' }, { name: 'entity', type: 'VARCHAR' }, { name: 'kind', type: 'VARCHAR' }, { name: 'id', type: 'VARCHAR' }, { name: 'field', type: 'VARCHAR' }], grain: [] },
+];
+
+export const registerStage = defineStage({
+  name: 'register',
+  produces: REGISTER_TABLES,
+  async run(ctx: Ctx) {
+    const c = ctx.config;
+    if (!c.previous && existsSync(join(ctx.outDir, 'dtsen.duckdb'))) {
+      ctx.log.warn({ out: ctx.outDir }, 'the output folder holds a batch and no previous batch is given: this batch starts a new register (ids are not carried forward; use --previous to continue it)');
+    }
+    const figures = await continueRegister(ctx.db, { previous: c.previous, batch: c.batch, snapshotId: c.snapshot_id, snapshotDate: c.snapshot_date });
+    const left = (figures.decisions.orphaned ?? 0) + (figures.decisions.contradicted ?? 0);
+    if (left > 0) ctx.log.warn({ orphaned: figures.decisions.orphaned ?? 0, contradicted: figures.decisions.contradicted ?? 0 }, 'decisions not applied as written: see decision_status and the report');
+    return { rows: figures.persons.active, figures: { ...figures } };
+  },
+});
