@@ -7,7 +7,7 @@ import { EXIT, InputError, LockedError, ResourceError, StoppedError } from '../e
 import { asResourceError } from '../engine/resources.ts';
 import { checkOutDir } from '../engine/outdir.ts';
 import type { ConfigOverrides } from '../engine/config.ts';
-import type { BatchResult } from '../pipeline.ts';
+import type { BatchFigures, BatchResult } from '../pipeline.ts';
 import { terminalProgress } from './progress.ts';
 import { printTable } from '../engine/text-table.ts';
 import { addExplainCommands } from './explain.ts';
@@ -122,8 +122,8 @@ function batchOptions(cmd: Command): Command {
     .option('--log-file <file>', 'write the JSON logs to this file (default on a terminal: a file in the temp folder, named at the end)');
 }
 
-function printReconciliation(out: NodeJS.WritableStream, figures: Record<string, unknown>): void {
-  const rec = (figures.validate as { reconciliation?: Record<string, unknown>[] } | undefined)?.reconciliation ?? [];
+function printReconciliation(out: NodeJS.WritableStream, figures: Pick<Partial<BatchFigures>, 'validate'>): void {
+  const rec = figures.validate?.reconciliation ?? [];
   out.write('\nReconciliation (rows read = accepted + quarantined)\n');
   printTable(out, rec, ['source', 'rows_read', 'rows_accepted', 'rows_quarantined', 'reconciled']);
 }
@@ -132,8 +132,8 @@ function printBatch(out: NodeJS.WritableStream, r: BatchResult): void {
   printReconciliation(out, r.figures);
   printFieldQuality(out, r.figures);
   out.write('\nStages\n');
-  printTable(out, r.timings as unknown as Record<string, unknown>[], ['stage', 'rows', 'seconds']);
-  const ev = r.figures.evaluate as EvaluationFigures | undefined;
+  printTable(out, r.timings, ['stage', 'rows', 'seconds']);
+  const ev = r.figures.evaluate;
   if (ev) printEvaluation(out, ev);
   if (r.files.length) out.write(`\nWrote ${r.files.length} files to ${r.outDir}:\n${r.files.map((f) => `  ${f}`).join('\n')}\n`);
 }
@@ -186,7 +186,7 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
       const result = await withSignals((signal) => runBatch(loaded, { log, progress: terminalProgress(), stages: VALIDATE_STAGES, dryRun: true, signal }));
       printReconciliation(io.out, result.figures);
       printFieldQuality(io.out, result.figures);
-      const reasons = (result.figures.validate as { quarantine_reasons?: Record<string, unknown>[] }).quarantine_reasons ?? [];
+      const reasons = result.figures.validate?.quarantine_reasons ?? [];
       if (reasons.length) {
         io.out.write('\nQuarantine reasons\n');
         printTable(io.out, reasons, ['source', 'reason', 'rows']);

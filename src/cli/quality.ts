@@ -2,8 +2,7 @@
 import type { EvaluationFigures, SkippedEvaluation } from '../stages/evaluate/index.ts';
 import { measuredQuality } from '../stages/evaluate/coverage.ts';
 import type { BlockingFigures } from '../linkage/blocking.ts';
-import type { MissingOptionalColumn } from '../stages/ingest/index.ts';
-import type { FieldQuality, QualityWarning } from '../stages/validate/quality.ts';
+import type { BatchFigures } from '../pipeline.ts';
 import { printTable } from '../engine/text-table.ts';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -56,8 +55,8 @@ export function printBlocking(out: NodeJS.WritableStream, b: BlockingFigures, tr
 }
 
 /** The data-quality gates of validate (validate.field_quality) and the warnings: optional columns missing, low parse rates. */
-export function printFieldQuality(out: NodeJS.WritableStream, figures: Record<string, unknown>): void {
-  const v = figures.validate as { field_quality?: FieldQuality[]; quality_warnings?: QualityWarning[] } | undefined;
+export function printFieldQuality(out: NodeJS.WritableStream, figures: Pick<Partial<BatchFigures>, 'ingest' | 'validate'>): void {
+  const v = figures.validate;
   const rows = v?.field_quality ?? [];
   if (rows.length) {
     out.write('\nField quality (parse rate = parsed / (parsed + rejected); below the floor the batch fails)\n');
@@ -67,7 +66,7 @@ export function printFieldQuality(out: NodeJS.WritableStream, figures: Record<st
       ['source', 'field', 'column', 'rows', 'parsed', 'missing', 'rejected', 'parse_rate', 'min_parse_rate', 'result'],
     );
   }
-  const absent = (figures.ingest as { missing_optional_columns?: MissingOptionalColumn[] } | undefined)?.missing_optional_columns ?? [];
+  const absent = figures.ingest?.missing_optional_columns ?? [];
   const warnings = [
     ...absent.map((m) => `${m.source} ${m.file}: optional column ${m.column} (field ${m.field}) is missing; the field is empty for the file's rows`),
     ...(v?.quality_warnings ?? []).map((w) => w.message),

@@ -12,6 +12,7 @@
  * different persons (names that share nothing, or birth dates years apart), seeded and repeatable.
  * Entries are ordered, most specific first; the first whose conditions hold applies (see em.ts).
  */
+import { LINKAGE_SEED } from './seed.ts';
 import type { Db } from '../engine/db.ts';
 import { lit } from '../engine/db.ts';
 import { allowedSourcePairsSql } from './blocking.ts';
@@ -163,7 +164,7 @@ export interface ConditionalCounts {
 }
 
 /** Samples the pairs of every entry of CONDITIONAL_SPECS and counts their levels (see conditionalEntries). */
-export async function sampleConditionalCounts(db: Db, linkage: Linkage, seed = 42): Promise<ConditionalCounts[]> {
+export async function sampleConditionalCounts(db: Db, linkage: Linkage, seed = LINKAGE_SEED): Promise<ConditionalCounts[]> {
   await samplePairs(db, linkage, seed);
   const out: ConditionalCounts[] = [];
   for (const spec of CONDITIONAL_SPECS) {
@@ -203,7 +204,7 @@ export function conditionalEntries(sampled: readonly ConditionalCounts[], plainU
 }
 
 /** Estimates every entry of CONDITIONAL_SPECS that has enough non-matching pairs. */
-export async function estimateConditionalU(db: Db, linkage: Linkage, plainU: readonly number[][], seed = 42): Promise<{ entries: ConditionalU[]; skipped: { description: string; pairs: number }[] }> {
+export async function estimateConditionalU(db: Db, linkage: Linkage, plainU: readonly number[][], seed = LINKAGE_SEED): Promise<{ entries: ConditionalU[]; skipped: { description: string; pairs: number }[] }> {
   return conditionalEntries(await sampleConditionalCounts(db, linkage, seed), plainU);
 }
 

@@ -8,6 +8,7 @@
  *  - term frequencies of names over all sources together.
  * The model is plain JSON (model.json), so it can be saved, reviewed and passed back with --model.
  */
+import { LINKAGE_SEED } from './seed.ts';
 import type { Db } from '../engine/db.ts';
 import { ALL_CANDIDATE_PAIRS, COMPARISONS, type Comparison } from './comparisons.ts';
 import { BLOCKING_RULES, type BlockingRule } from './blocking-rules.ts';
@@ -51,7 +52,7 @@ async function patterns(db: Db, table: string, where = 'TRUE'): Promise<Pattern[
 }
 
 /** u from `samplePairs` random pairs of records allowed by the config (deterministic: seeded). */
-export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, seed = 42): Promise<{ u: number[][]; counts: number[][]; sampled: number; patterns: Pattern[] }> {
+export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, seed = LINKAGE_SEED): Promise<{ u: number[][]; counts: number[][]; sampled: number; patterns: Pattern[] }> {
   const n = await db.count(`SELECT count(*) FROM person_clean`);
   // Draw rec_id pairs uniformly with a seeded hash (repeatable at any thread count), keep the allowed ones.
   await db.run(`

@@ -3,6 +3,7 @@
  * blocking → comparison vectors → training (u by sampling, m by EM; or a model passed back with --model)
  * → scored_pairs with match weight and probability. model.json is written beside the outputs.
  */
+import { LINKAGE_SEED } from '../../linkage/seed.ts';
 import { join } from 'node:path';
 import type { Ctx } from '../../engine/context.ts';
 import { writeModelFile } from '../../linkage/model.ts';
@@ -34,7 +35,7 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
       db,
       config.linkage,
       BLOCKING_RULES.map((r) => r.name),
-      { uSamplePairs: config.linkage.u_sample_pairs, seed: 42 },
+      { uSamplePairs: config.linkage.u_sample_pairs, seed: LINKAGE_SEED },
     ));
   const tTrain = performance.now();
   const scored = await scorePairs(db, model);
