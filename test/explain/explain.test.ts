@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { thresholdOf } from '../../schemas/config.ts';
 import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Writable } from 'node:stream';
-import { main } from '../../src/cli/main.ts';
+import { runMain } from '../fixtures/main.ts';
 import { loadConfig } from '../../src/engine/config.ts';
 import { silentLogger } from '../../src/engine/log.ts';
 import { runBatch } from '../../src/pipeline.ts';
@@ -17,16 +16,8 @@ import type { Model } from '../../schemas/model.ts';
 import { tempDir, writeConfig } from '../fixtures/inputs.ts';
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const chunks: string[] = [];
-  const errs: string[] = [];
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (errs.push(String(c)), true));
-  try {
-    const stream = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } });
-    const code = await main(['node', 'dtsen', ...args], stream);
-    return { code, out: chunks.join(''), err: errs.join('') };
-  } finally {
-    spy.mockRestore();
-  }
+  const r = await runMain(args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 const SAMPLE = resolve('data-samples/sample');

@@ -9,9 +9,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { Writable } from 'node:stream';
-import { vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { runMain } from '../fixtures/main.ts';
 import { tempDir } from '../fixtures/inputs.ts';
 
 const ROOT = resolve('.');
@@ -49,18 +47,7 @@ function run(cmd: string, args: string[], input?: string): Promise<Ran> {
 const dtsen = (...args: string[]) => run(process.execPath, [BIN, ...args]);
 
 /** The CLI's main() in this process, its stdout and stderr captured. */
-async function inProcess(args: string[]): Promise<Ran> {
-  const chunks: string[] = [];
-  const errs: string[] = [];
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (errs.push(String(c)), true));
-  try {
-    const stream = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } });
-    const code = await main(['node', 'dtsen', ...args], stream);
-    return { code, stdout: chunks.join(''), stderr: errs.join('') };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const inProcess = runMain;
 
 /** sha256 of every file under `folder` (followed through a symlinked folder), by relative path. */
 function hashes(folder: string): Map<string, string> {
