@@ -8,7 +8,7 @@
  *
  *   npx tsx bench/quality.ts --persons 20000 [--profiles clean,dtks2019] [--random 3 | --random-seeds 11,12]
  */
-import { spawnSync } from 'node:child_process';
+import { populationSources, runCommand } from './population.ts';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,7 +34,6 @@ const { values } = parseArgs({
 const persons = Number(values.persons);
 const root = resolve(import.meta.dirname, '..');
 const bin = join(root, 'bin', 'dtsen.js');
-const mappings = join(root, 'pipelines', 'sources');
 
 const names = values.profiles ? values.profiles.split(',').map((s) => s.trim()).filter(Boolean) : [...PROFILE_NAMES];
 const seeds = values['random-seeds'] ? values['random-seeds'].split(',').map((s) => Number(s.trim())) : [];
@@ -42,11 +41,7 @@ for (let i = 0; i < Number(values.random); i++) seeds.push(((Date.now() + i * 79
 names.push(...seeds.map((s) => `random:${s}`));
 if (seeds.length) console.log(`random profile seeds: ${seeds.join(', ')}`);
 
-function run(cmd: string, args: string[], capture = false): string {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
-  return r.stdout ?? '';
-}
+const run = (cmd: string, args: string[], capture = false) => runCommand(cmd, args, { capture, quiet: true });
 
 interface Row {
   profile: string;
@@ -75,11 +70,7 @@ for (const name of names) {
     batch: `quality-${name.replace(':', '-')}`,
     snapshot_id: `quality-${name.replace(':', '-')}-${persons}`,
     out: join(dir, 'out'),
-    sources: {
-      dtks: { path: join(dir, 'dtks.csv'), mapping: join(mappings, 'dtks.json') },
-      regsosek: { path: join(dir, 'regsosek.parquet'), mapping: join(mappings, 'regsosek.json') },
-      p3ke: { path: join(dir, 'p3ke.csv'), mapping: join(mappings, 'p3ke.json') },
-    },
+    sources: populationSources(dir),
     truth: join(dir, 'truth.csv'),
   };
   const configPath = join(dir, 'batch.json');

@@ -3,7 +3,7 @@
  * runs a full batch in a child process and prints per stage wall time, rows and pairs, the peak RSS and
  * the quality against the generator's truth beside the exact-NIK baseline.
  */
-import { spawnSync } from 'node:child_process';
+import { populationSources, runCommand } from './population.ts';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,11 +26,7 @@ const root = resolve(import.meta.dirname, '..');
 const cache = join(root, 'bench', 'cache', `p${persons}-s${values.seed}`);
 const bin = join(root, 'bin', 'dtsen.js');
 
-function run(cmd: string, args: string[], capture = false): string {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
-  return r.stdout ?? '';
-}
+const run = (cmd: string, args: string[], capture = false) => runCommand(cmd, args, { capture });
 
 if (!existsSync(join(cache, 'manifest.json'))) {
   console.log(`generating ${persons.toLocaleString('en-US')} persons into ${cache} …`);
@@ -39,16 +35,11 @@ if (!existsSync(join(cache, 'manifest.json'))) {
   console.log(`generated in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 }
 
-const mappings = join(root, 'pipelines', 'sources');
 const config = {
   batch: `bench-${persons}`,
   snapshot_id: `bench-${persons}-s${values.seed}`,
   out: join(cache, 'out'),
-  sources: {
-    dtks: { path: join(cache, 'dtks.csv'), mapping: join(mappings, 'dtks.json') },
-    regsosek: { path: join(cache, 'regsosek.parquet'), mapping: join(mappings, 'regsosek.json') },
-    p3ke: { path: join(cache, 'p3ke.csv'), mapping: join(mappings, 'p3ke.json') },
-  },
+  sources: populationSources(cache),
   truth: join(cache, 'truth.csv'),
 };
 mkdirSync(cache, { recursive: true });

@@ -6,6 +6,7 @@
  * the change log against the truth's new and gone persons, the wall time of the batch and of its register
  * stage; at the end whether every id ever issued resolves.
  */
+import { populationSources } from './population.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,7 +33,6 @@ const months = Number(values.months);
 const seed = Number(values.seed);
 const root = resolve(import.meta.dirname, '..');
 const cache = join(root, 'bench', 'cache', `series-p${persons}-m${months}-s${seed}`);
-const mappings = join(root, 'pipelines', 'sources');
 
 if (!existsSync(join(cache, 'series.json'))) {
   console.log(`generating ${months} months of ${persons.toLocaleString('en-US')} persons into ${cache} …`);
@@ -53,11 +53,7 @@ for (let m = 1; m <= months; m++) {
     snapshot_id: `month-${m}`,
     out: outDir(m),
     threads: Number(values.threads),
-    sources: {
-      dtks: { path: join(src, 'dtks.csv'), mapping: join(mappings, 'dtks.json') },
-      regsosek: { path: join(src, 'regsosek.parquet'), mapping: join(mappings, 'regsosek.json') },
-      p3ke: { path: join(src, 'p3ke.csv'), mapping: join(mappings, 'p3ke.json') },
-    },
+    sources: populationSources(src),
     ...(m > 1 ? { previous: outDir(m - 1) } : {}),
   };
   mkdirSync(join(cache, 'runs'), { recursive: true });
