@@ -11,7 +11,7 @@ import { ident, lit } from '../../engine/db.ts';
 import { closest } from '../../engine/suggest.ts';
 import { InputError } from '../../engine/errors.ts';
 import { CANONICAL_FIELD_NAMES, SOURCES, type CanonicalField } from '../../../schemas/canonical.ts';
-import { listSnapshotFiles } from './files.ts';
+import { listSnapshotFiles, type SnapshotFiles } from './files.ts';
 import { readSnapshotFile } from './read.ts';
 
 export interface SourceIngest {
@@ -62,8 +62,15 @@ function resolveColumns(src: ResolvedSource, file: string, columns: string[], ab
   return out;
 }
 
-async function ingestSource(db: Db, src: ResolvedSource, snapshotId: string, absent: MissingOptionalColumn[], onFile?: (file: string, rows: number) => void): Promise<SourceIngest> {
-  const { format, files } = await listSnapshotFiles(src.path, src.mapping.format);
+async function ingestSource(
+  db: Db,
+  src: ResolvedSource,
+  snapshot: SnapshotFiles,
+  snapshotId: string,
+  absent: MissingOptionalColumn[],
+  onFile?: (file: string, rows: number) => void,
+): Promise<SourceIngest> {
+  const { format, files } = snapshot;
   const perFile: SourceIngest['files'] = [];
   const recordSelects: string[] = [];
   const rawSelects: string[] = [];
@@ -115,9 +122,13 @@ export const ingestStage = defineStage({
   async run(ctx) {
     const absent: MissingOptionalColumn[] = [];
     // Progress: rows read so far, and the bytes of the files read against the bytes of all the snapshot files.
+    // Each snapshot is listed once, here, for the sizes and for its reading.
+    const snapshots = new Map<ResolvedSource, SnapshotFiles>();
     const sizes = new Map<string, number>();
     for (const src of ctx.sources) {
-      for (const file of (await listSnapshotFiles(src.path, src.mapping.format)).files) sizes.set(file, (await stat(file)).size);
+      const snapshot = await listSnapshotFiles(src.path, src.mapping.format);
+      snapshots.set(src, snapshot);
+      for (const file of snapshot.files) sizes.set(file, (await stat(file)).size);
     }
     const work = { done: 0, total: [...sizes.values()].reduce((a, b) => a + b, 0), unit: 'bytes' as const };
     let rowsRead = 0;
@@ -136,7 +147,7 @@ export const ingestStage = defineStage({
         group.run(async () => {
           const conn = await group.fork();
           try {
-            const r = await ingestSource(conn, src, ctx.config.snapshot_id, absent, onFile(src));
+            const r = await ingestSource(conn, src, snapshots.get(src)!, ctx.config.snapshot_id, absent, onFile(src));
             if (group.cancelled) return r;
             ctx.log.info({ stage: 'ingest', source: src.name, format: r.format, files: r.files.length, rows_read: r.rows_read, rows_rejected: r.rows_rejected }, 'source read');
             return r;
