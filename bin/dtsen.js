@@ -7,10 +7,5 @@ if (!existsSync(entry)) {
   process.stderr.write('dtsen: the compiled code is missing (dist/); run `npm run build` in the checkout first\n');
   process.exit(1);
 }
-// Output piped into a command that stops reading early (`dtsen sql … | head`): end quietly, not with a stack.
-process.stdout.on('error', (e) => {
-  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw e;
-});
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv);

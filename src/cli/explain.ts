@@ -1,7 +1,6 @@
 /** `dtsen explain` and `dtsen sql`: reading a finished batch (its database opened read-only). */
 import type { Command } from 'commander';
 import { InputError } from '../engine/errors.ts';
-import { quietOnClosedPipe } from './epipe.ts';
 import { READ_STATEMENTS } from '../explain/read-statements.ts';
 import { printTable } from '../engine/text-table.ts';
 import { positiveInt } from './args.ts';
@@ -22,7 +21,6 @@ export function addExplainCommands(program: Command, out: NodeJS.WritableStream)
       const { explainRecord } = await import('../explain/record.ts');
       const { renderPair, renderRecord } = await import('../explain/render.ts');
       const refs = records.map(parseRecordRef);
-      quietOnClosedPipe(out);
       const batch = await openBatch(f.out);
       try {
         const resolved = await resolveRecords(batch, refs);
@@ -57,7 +55,6 @@ export function addExplainCommands(program: Command, out: NodeJS.WritableStream)
       if (f.csv && f.json) throw new InputError('--csv and --json exclude each other');
       const { openBatch } = await import('../explain/batch.ts');
       const { cellText, runQuery, toCsv } = await import('../explain/query.ts');
-      quietOnClosedPipe(out);
       const batch = await openBatch(f.out);
       try {
         const r = await runQuery(batch.db, query, f.limit);

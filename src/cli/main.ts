@@ -19,6 +19,8 @@ import type { BlockingFigures } from '../linkage/blocking.ts';
 import { printBlocking, printEvaluation, printFieldQuality } from './quality.ts';
 import { packageVersion } from '../engine/package.ts';
 import { CliLogs } from './logging.ts';
+import { quietOnClosedPipe } from './epipe.ts';
+import { MIN_TRUTH_COVERAGE, measuredQuality } from '../stages/evaluate/coverage.ts';
 // The modules that load DuckDB, zod, vega, apache-arrow, parquet-wasm or the generator are imported inside the
 // commands that need them, so that --help, --version and a query start fast.
 type Lazy<F extends (...a: never[]) => unknown> = (...a: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
@@ -26,8 +28,6 @@ const loadConfig: Lazy<typeof import('../engine/config.ts').loadConfig> = async 
 const runBatch: Lazy<typeof import('../pipeline.ts').runBatch> = async (...a) => (await import('../pipeline.ts')).runBatch(...a);
 const generate: Lazy<typeof import('../generate/index.ts').generate> = async (...a) => (await import('../generate/index.ts')).generate(...a);
 const evaluate: Lazy<typeof import('../stages/evaluate/index.ts').evaluate> = async (...a) => (await import('../stages/evaluate/index.ts')).evaluate(...a);
-import { quietOnClosedPipe } from './epipe.ts';
-import { MIN_TRUTH_COVERAGE, measuredQuality } from '../stages/evaluate/coverage.ts';
 const openBatch: Lazy<typeof import('../engine/batch.ts').openBatch> = async (...a) => (await import('../engine/batch.ts')).openBatch(...a);
 
 /** Printed after `dtsen --help` and `dtsen run --help`; the same table is in README.md. */
@@ -232,7 +232,6 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .action(async (f: { truth: string; out: string; json?: boolean }) => {
       const truth = resolve(f.truth);
       if (!existsSync(truth)) throw new InputError('truth file not found', { file: truth });
-      quietOnClosedPipe(io.out);
       const batch = await openBatch(f.out, { allowedPaths: [truth] });
       try {
         const figures = await evaluate(batch.db, truth, batch.linkage);
@@ -252,7 +251,6 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .action(async (f: { truth?: string; out: string; json?: boolean }) => {
       const truthFile = f.truth === undefined ? undefined : resolve(f.truth);
       if (truthFile && !existsSync(truthFile)) throw new InputError('truth file not found', { file: truthFile });
-      quietOnClosedPipe(io.out);
       const batch = await openBatch(f.out, { allowedPaths: truthFile ? [truthFile] : [] });
       try {
         const figures = batch.figures as { link?: { blocking?: BlockingFigures }; evaluate?: EvaluationFigures | SkippedEvaluation };
@@ -300,7 +298,6 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .argument('<id...>', 'dtsen_id (DT…) or family_id (FM…) values')
     .option('--json', 'print JSON')
     .action(async (ids: string[], f: { out: string; json?: boolean }) => {
-      quietOnClosedPipe(io.out);
       const batch = await openBatch(f.out, { allowedPaths: [] });
       try {
         if (!(await batch.db.tableExists('dtsen_id_history'))) throw new InputError('this batch keeps no id history (it was written before the register)', { file: batch.dbPath });
@@ -334,6 +331,8 @@ const notices: string[] = [];
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
   let logger: Logger | undefined;
   const logs = new CliLogs();
+  // every command's output: a reader that stops early (`dtsen sql … | head -1`) ends it quietly
+  quietOnClosedPipe(out);
   const program = buildProgram({ out, log: (level) => (logger = logs.create(level)) });
   program.hook('preAction', (_program, command) => logs.configure(command));
   try {
