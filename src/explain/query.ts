@@ -13,6 +13,7 @@
 import { StatementType, type DuckDBPreparedStatement, type DuckDBResultReader } from '@duckdb/node-api';
 import type { Db } from '../engine/db.ts';
 import { InputError } from '../engine/errors.ts';
+import { READ_STATEMENTS } from './read-statements.ts';
 
 export interface QueryResult {
   columns: string[];
@@ -24,8 +25,6 @@ export interface QueryResult {
 }
 
 /** What `dtsen sql` runs, for its help and its refusals. */
-export { READ_STATEMENTS } from './read-statements.ts';
-import { READ_STATEMENTS } from './read-statements.ts';
 
 function refused(what: string, duckdbMessage?: string): InputError {
   return new InputError(`${what}${duckdbMessage ? ` (${duckdbMessage.split('\n')[0]})` : ''}; dtsen sql runs ${READ_STATEMENTS}, on the batch's database only`);

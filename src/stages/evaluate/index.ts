@@ -17,6 +17,7 @@ import { BLOCKING_RULES } from '../../linkage/blocking-rules.ts';
 import { linkableSql } from '../../linkage/threshold.ts';
 import { COMPARISONS } from '../../linkage/comparisons.ts';
 import { gammaColumn } from '../../linkage/comparison-sql.ts';
+import { MIN_TRUTH_COVERAGE } from './coverage.ts';
 
 export interface QualityFigures {
   precision: number;
@@ -124,9 +125,6 @@ function quality(truePairs: number, predicted: number, tp: number): QualityFigur
 const TRUTH_COLUMNS = ['source', 'source_record_id', 'person_id', 'family_id'] as const;
 const REQUIRED_TRUTH_COLUMNS = ['source', 'source_record_id', 'person_id'];
 const TRUTH_EXPECTED = 'a CSV with the header source,source_record_id,person_id (and optionally family_id)';
-
-export { MIN_TRUTH_COVERAGE, measuredQuality } from './coverage.ts';
-import { MIN_TRUTH_COVERAGE } from './coverage.ts';
 
 /** How much of the batch the truth covers. */
 export interface TruthCoverage {
