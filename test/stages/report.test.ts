@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -9,9 +9,11 @@ import { loadConfig } from '../../src/engine/config.ts';
 import { silentLogger } from '../../src/engine/log.ts';
 import { Db } from '../../src/engine/db.ts';
 import { runBatch } from '../../src/pipeline.ts';
-import { CHARTS, at, chartById, hasData, renderChart } from '../../src/stages/report/charts.ts';
+import * as vega from 'vega';
+import { CHARTS, LAYOUTS, NARROW_MAX_WIDTH, at, chartById, hasData, renderChart, textWidth, type Layout } from '../../src/stages/report/charts.ts';
 import { conflictsByType } from '../../src/stages/report/figures.ts';
-import { renderHtml, type ReportJson } from '../../src/stages/report/index.ts';
+import type { ReportJson } from '../../src/stages/report/index.ts';
+import { renderHtml } from '../../src/stages/report/render.ts';
 import type { EvaluationFigures } from '../../src/stages/evaluate/index.ts';
 import { tempDir } from '../fixtures/inputs.ts';
 import { modelWarnings } from '../../src/stages/report/review.ts';
@@ -23,11 +25,17 @@ import type { ModelLevel } from '../../src/stages/report/figures.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** The charts of a report.html: id, the JSON paths of their data, and the inline SVG. */
-function figures(html: string): { id: string; paths: Record<string, string>; svg: string }[] {
-  const re = /<figure class="chart" data-chart="([^"]+)" data-paths="([^"]+)">.*?(<svg[\s\S]*?<\/svg>)<\/figure>/g;
-  return [...html.matchAll(re)].map((m) => ({ id: m[1], paths: JSON.parse(m[2].replaceAll('&quot;', '"')) as Record<string, string>, svg: m[3] }));
+/** The charts of a report.html: id, the JSON paths of their data, and the inline SVG of each layout drawn (the wide one as `svg`). */
+function figures(html: string): { id: string; paths: Record<string, string>; svg: string; layouts: Partial<Record<Layout, string>> }[] {
+  const re = /<figure class="chart" data-chart="([^"]+)" data-paths="([^"]+)">([\s\S]*?)<\/figure>/g;
+  return [...html.matchAll(re)].map((m) => {
+    const layouts = Object.fromEntries([...m[3].matchAll(/<svg [^>]*class="marks (wide|narrow)"[\s\S]*?<\/svg>/g)].map((s) => [s[1], s[0]])) as Partial<Record<Layout, string>>;
+    return { id: m[1], paths: JSON.parse(m[2].replaceAll('&quot;', '"')) as Record<string, string>, svg: layouts.wide!, layouts };
+  });
 }
+
+/** The width an SVG of a chart is drawn at, at its own size. */
+const svgWidth = (svg: string) => Number(/^<svg [^>]*?\bwidth="([\d.]+)"/.exec(svg)?.[1]);
 
 // One batch of the committed 3,000-person sample (with its truth) shared by every test of the file.
 let dir: string;
@@ -60,9 +68,66 @@ describe('report.html is drawn from report.json alone', () => {
         expect(v, `${f.id}: ${path}`).toBeTruthy();
         expect(Array.isArray(v) ? v.length : Object.keys(v as object).length, `${f.id}: ${path}`).toBeGreaterThan(0);
       }
-      const again = await renderChart(chartById(f.id), json);
-      expect(again.svg, f.id).toBe(f.svg);
-      expect(again.warnings, f.id).toEqual([]);
+      for (const layout of LAYOUTS) {
+        if (!f.layouts[layout]) continue;
+        const again = await renderChart(chartById(f.id), json, layout);
+        expect(again.svg, `${f.id} ${layout}`).toBe(f.layouts[layout]);
+        expect(again.width, `${f.id} ${layout}`).toBe(svgWidth(again.svg));
+        expect(again.warnings, `${f.id} ${layout}`).toEqual([]);
+      }
+    }
+  });
+
+  it('draws a chart wider than a phone leaves room for also in a narrow layout, swapped in by its figure\'s width', () => {
+    const shown = figures(html);
+    for (const f of shown) {
+      const wide = svgWidth(f.svg);
+      expect(wide, f.id).toBeGreaterThan(0);
+      const rule = `@container (width < ${wide}px){figure[data-chart="${f.id}"] svg.wide{display:none}figure[data-chart="${f.id}"] svg.narrow{display:block}}`;
+      if (wide > NARROW_MAX_WIDTH) {
+        expect(f.layouts.narrow, `${f.id} has a narrow layout`).toBeDefined();
+        expect(svgWidth(f.layouts.narrow!), `${f.id} narrow width`).toBeLessThanOrEqual(NARROW_MAX_WIDTH);
+        expect(html, f.id).toContain(rule);
+      } else {
+        expect(f.layouts.narrow, `${f.id} is narrow enough as it is`).toBeUndefined();
+        expect(html, f.id).not.toContain(rule);
+      }
+    }
+    // the sample's wide charts (640 px plots) all need one
+    expect(shown.filter((f) => f.layouts.narrow).length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('breaks a long label into lines on a phone instead of cutting it', async () => {
+    const narrow = await renderChart(chartById('model_levels'), json, 'narrow');
+    // "birth_date · a conventional date, within two years", each of its words drawn whole
+    const level = json.report.model_levels!.find((l) => l.level.startsWith('a conventional date'))!;
+    const lines = [...narrow.svg.matchAll(/<text [^>]*>(<tspan[\s\S]*?)<\/text>/g)].map((m) => [...m[1].matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map((t) => t[1]));
+    const label = lines.find((l) => l.join(' ') === `${level.comparison} · ${level.level}`);
+    expect(label, 'the label in lines').toBeDefined();
+    expect(label!.length).toBeGreaterThan(1);
+    for (const line of label!) expect(textWidth(line, 11)).toBeLessThanOrEqual(140 + 1);
+    expect(narrow.svg).not.toContain('…');
+  });
+
+  it('sets vega\'s text widths only when asked to, and asking again changes nothing', async () => {
+    const metrics = (vega as unknown as { textMetrics: { width: (item: object, text: unknown) => number } }).textMetrics;
+    const before = metrics.width;
+    const sentinel = () => 1;
+    try {
+      metrics.width = sentinel;
+      vi.resetModules();
+      const fresh = (await import('../../src/stages/report/charts.ts')) as typeof import('../../src/stages/report/charts.ts');
+      expect(metrics.width, 'importing the module leaves vega alone').toBe(sentinel);
+      fresh.useTextWidths();
+      const installed = metrics.width;
+      expect(installed).not.toBe(sentinel);
+      expect(installed({ fontSize: 10 }, 'regsosek')).toBeCloseTo(textWidth('regsosek', 10), 9);
+      fresh.useTextWidths();
+      expect(metrics.width).toBe(installed);
+      // a chart drawn with the fresh module is the one on the page
+      expect((await fresh.renderChart(fresh.chartById('input_rows'), json)).svg).toBe(figures(html).find((f) => f.id === 'input_rows')!.svg);
+    } finally {
+      metrics.width = before;
     }
   });
 
@@ -342,29 +407,69 @@ describe('report.html in a browser', () => {
     await page.close();
   });
 
-  it.each([360, 768, 1280])('at %i px wide: the page does not scroll sideways, no chart is cut, every chart is drawn whole (screenshot kept)', async (width) => {
+  it.each([360, 768, 1280])('at %i px wide: no sideways scroll, nothing overflows, every chart drawn whole and at a readable size (screenshot kept)', async (width) => {
     const page = await browser.newPage({ viewport: { width, height: 800 } });
     await page.goto(pathToFileURL(join(dir, 'out', 'report.html')).href, { waitUntil: 'load' });
-    const layout = await page.evaluate(() => ({
-      scrollWidth: document.documentElement.scrollWidth,
-      charts: [...document.querySelectorAll('figure.chart')].map((f) => {
-        const svg = f.querySelector('svg')!;
-        const fb = f.getBoundingClientRect();
-        const sb = svg.getBoundingClientRect();
-        const vb = svg.viewBox.baseVal;
-        return { id: f.getAttribute('data-chart'), figLeft: fb.left, figRight: fb.right, left: sb.left, right: sb.right, width: sb.width, height: sb.height, ratio: vb.width / vb.height, scrollWidth: f.scrollWidth, clientWidth: f.clientWidth };
-      }),
-    }));
+    const layout = await page.evaluate(() => {
+      const shown = (e: Element) => e.getBoundingClientRect().width > 0;
+      /** true when an ancestor of `e` scrolls sideways (a table's box, the config's <pre>): it may be wider than the page */
+      const inScroller = (e: Element) => {
+        for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) if (['auto', 'scroll'].includes(getComputedStyle(p).overflowX)) return true;
+        return false;
+      };
+      return {
+        scrollWidth: document.documentElement.scrollWidth,
+        overflowing: [...document.body.querySelectorAll('*')]
+          .filter((e) => shown(e) && !inScroller(e) && !e.closest('svg') && e.getBoundingClientRect().right > window.innerWidth + 0.5)
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`),
+        scrollers: [...document.querySelectorAll('.table-wrap, pre')].filter(shown).map((e) => e.getBoundingClientRect().right),
+        charts: [...document.querySelectorAll('figure.chart')].map((f) => {
+          const visible = [...f.querySelectorAll('svg')].filter(shown);
+          const svg = visible[0];
+          const fb = f.getBoundingClientRect();
+          const sb = svg.getBoundingClientRect();
+          const vb = svg.viewBox.baseVal;
+          const scale = sb.width / svg.width.baseVal.value;
+          // the smallest text of the chart as drawn: its font size times the scale the SVG is drawn at
+          const font = Math.min(...[...svg.querySelectorAll('text')].map((t) => parseFloat(getComputedStyle(t).fontSize))) * scale;
+          return {
+            id: f.getAttribute('data-chart'),
+            visible: visible.length,
+            layout: svg.classList.contains('narrow') ? 'narrow' : 'wide',
+            figLeft: fb.left,
+            figRight: fb.right,
+            left: sb.left,
+            right: sb.right,
+            width: sb.width,
+            height: sb.height,
+            ratio: vb.width / vb.height,
+            scale,
+            font,
+            scrollWidth: f.scrollWidth,
+            clientWidth: f.clientWidth,
+          };
+        }),
+      };
+    });
     expect(layout.scrollWidth, 'page width').toBeLessThanOrEqual(width);
+    expect(layout.overflowing, 'elements past the right edge').toEqual([]);
+    for (const right of layout.scrollers) expect(right, 'a table box inside the window').toBeLessThanOrEqual(width + 0.5);
     expect(layout.charts.length).toBe(CHARTS.length);
     for (const c of layout.charts) {
+      expect(c.visible, `${c.id}: one layout shown`).toBe(1);
       expect(c.right, `${c.id} right edge`).toBeLessThanOrEqual(c.figRight + 0.5);
       expect(c.left, `${c.id} left edge`).toBeGreaterThanOrEqual(c.figLeft - 0.5);
       expect(c.right, `${c.id} inside the window`).toBeLessThanOrEqual(width);
       expect(c.scrollWidth, `${c.id} overflow`).toBeLessThanOrEqual(c.clientWidth + 1);
       // scaled whole, not cropped: the drawn box keeps the SVG's own proportions
       expect(c.width / c.height, `${c.id} proportions`).toBeCloseTo(c.ratio, 1);
+      // and hardly scaled at all: its text stays readable
+      expect(c.scale, `${c.id} (${c.layout}) drawn at ${(c.scale * 100).toFixed(0)}% of its size`).toBeGreaterThanOrEqual(0.9);
+      expect(c.font, `${c.id} (${c.layout}) smallest text`).toBeGreaterThanOrEqual(9);
     }
+    // a phone shows the narrow layouts, a wide screen the wide ones
+    if (width === 360) expect(layout.charts.filter((c) => c.layout === 'narrow').length).toBe(figures(html).filter((f) => f.layouts.narrow).length);
+    if (width === 1280) expect(layout.charts.every((c) => c.layout === 'wide')).toBe(true);
     const shots = process.env.DTSEN_REPORT_SCREENSHOTS ?? join(dir, 'screenshots');
     mkdirSync(shots, { recursive: true });
     const file = join(shots, `report-${width}.png`);

@@ -23,18 +23,20 @@ export function fmt(v: unknown, f: Format = 'text'): string {
   return esc(v);
 }
 
-export interface Column {
-  key: string;
+/** A column of a table of rows of type T: the key of the figure, its heading (the key by default) and format. */
+export interface Column<T> {
+  key: keyof T & string;
   label?: string;
   format?: Format;
 }
 
-const col = (c: string | Column): Column => (typeof c === 'string' ? { key: c } : c);
+const col = <T>(c: (keyof T & string) | Column<T>): Column<T> => (typeof c === 'string' ? { key: c } : c);
 
-export function table(rows: Record<string, unknown>[], columns: (string | Column)[], caption?: string): string {
+/** A table of rows (any object type: the columns name its keys), in a box that scrolls sideways on a narrow screen. */
+export function table<T extends object>(rows: readonly T[], columns: ((keyof T & string) | Column<T>)[], caption?: string): string {
   if (!rows.length) return '<p class="none">none</p>';
   const cols = columns.map(col);
-  const numeric = (c: Column) => c.format !== 'text' && rows.some((r) => typeof r[c.key] === 'number');
+  const numeric = (c: Column<T>) => c.format !== 'text' && rows.some((r) => typeof r[c.key] === 'number');
   return `<div class="table-wrap"><table>${caption ? `<caption>${esc(caption)}</caption>` : ''}<thead><tr>${cols
     .map((c) => `<th${numeric(c) ? ' class="num"' : ''}>${esc(c.label ?? c.key.replaceAll('_', ' '))}</th>`)
     .join('')}</tr></thead><tbody>${rows
@@ -55,7 +57,8 @@ export interface Section {
   body: string;
 }
 
-export function page(title: string, subtitle: string, sections: Section[]): string {
+/** The page: `css` adds rules of its own (the charts' layouts) after the page's. */
+export function page(title: string, subtitle: string, sections: Section[], css = ''): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title>
 <style>
@@ -72,7 +75,7 @@ table{border-collapse:collapse;margin:.6rem 0;font-size:.88rem}caption{text-alig
 th,td{border:1px solid var(--line);padding:.25rem .6rem;text-align:left;vertical-align:top}
 th{background:#eef2f7;font-weight:600}.num{text-align:right;font-variant-numeric:tabular-nums}
 .none{color:#777;font-style:italic}
-figure.chart{margin:.8rem 0;max-width:100%}figure.chart svg{display:block;max-width:100%;height:auto}
+figure.chart{margin:.8rem 0;max-width:100%;container-type:inline-size}figure.chart svg{display:block;max-width:100%;height:auto}figure.chart svg.narrow{display:none}
 .table-wrap{max-width:100%;overflow-x:auto;-webkit-overflow-scrolling:touch}
 td.id{white-space:nowrap;font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;font-size:.8rem}tr.command td{border-top:none;padding-bottom:.5rem}tr.pair td{border-bottom:none}
 td.code,.code code{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;font-size:.8rem;overflow-wrap:anywhere}
@@ -85,7 +88,7 @@ details{margin:.6rem 0}pre.config{background:#f3f5f8;border:1px solid var(--line
 footer{color:var(--muted);font-size:.8rem;max-width:1040px;margin:0 auto;padding:0 1.25rem 2rem}
 @media (max-width:640px){main{padding:.75rem .5rem 2rem}header .in{padding:.75rem .5rem}section{padding:.75rem .6rem;border-radius:6px}
 h1{font-size:1.25rem}nav ol{columns:1}table{font-size:.8rem}th,td{padding:.2rem .35rem}.tiles{grid-template-columns:repeat(auto-fill,minmax(130px,1fr))}}
-</style></head><body>
+${css}</style></head><body>
 <header><div class="in"><h1>${esc(title)}</h1><p class="subtitle">${subtitle}</p></div></header>
 <main>
 <nav aria-label="contents"><ol>${sections.map((s) => `<li><a href="#${esc(s.id)}">${esc(s.heading)}</a></li>`).join('')}</ol></nav>

@@ -3,6 +3,7 @@
  * completeness per field, families, cluster splits, the largest blocks, the borderline pairs with their
  * `dtsen explain` command, and the model's warnings. Each reads report.json alone and names its paths.
  */
+import type { BlockingFigures } from '../../linkage/blocking.ts';
 import type { FieldQuality } from '../validate/quality.ts';
 import { esc, fmt, table, tiles, type Section } from './html.ts';
 import type { ReportJson } from './index.ts';
@@ -56,7 +57,7 @@ export function completenessSection(json: ReportJson): Section | undefined {
   const sources = [...new Set(fq.map((q) => q.source))];
   const fields = [...new Set(fq.map((q) => q.field))];
   const sum = (src: string, f: string, k: 'rows' | 'parsed' | 'missing' | 'rejected') => fq.filter((q) => q.source === src && q.field === f).reduce((a, q) => a + q[k], 0);
-  const rows = fields.map((f) => ({
+  const rows: Row[] = fields.map((f) => ({
     field: f,
     ...Object.fromEntries(sources.map((src) => {
       const n = sum(src, f, 'rows');
@@ -124,14 +125,14 @@ export function splitsSection(json: ReportJson): Section | undefined {
 }
 
 export function blocksSection(json: ReportJson): Section | undefined {
-  const b = json.link?.blocking as { largest_blocks?: Row[]; max_block_size?: number; rule_caps?: Record<string, number> } | undefined;
+  const b = json.link?.blocking as Partial<Pick<BlockingFigures, 'largest_blocks' | 'max_block_size' | 'rule_caps'>> | undefined;
   if (!b?.largest_blocks?.length) return undefined;
   return {
     id: 'blocks',
     heading: 'Largest blocks',
     body: `<p class="explain">The blocks with the most records (records sharing one blocking key; the key is shown as a hash, never its value). Every pair inside a block is compared, so a block grows the pairs with its square; a block over its rule's cap is dropped and counted under "blocks over the cap" above (cap: <code>linkage.max_block_size</code>, ${int(b.max_block_size ?? null)}, or the rule's own).</p>
       <div class="figure-table" ${paths({ rows: 'link.blocking.largest_blocks' })}>${table(
-        b.largest_blocks.map((r) => ({ ...r, cap: b.rule_caps?.[String(r.rule)] ?? null })),
+        b.largest_blocks.map((r) => ({ ...r, cap: b.rule_caps?.[r.rule] ?? null })),
         ['rule', 'records', { key: 'cap', label: 'cap of the rule' }, { key: 'key_hash', label: 'key (hash)' }],
         'largest blocks (link.blocking.largest_blocks)',
       )}</div>`,
@@ -164,7 +165,7 @@ export function modelWarningsSection(json: ReportJson): Section | undefined {
     heading: 'Model warnings',
     body: w.length
       ? `<p class="explain">Levels of the model above that look wrong. A comparison's levels run from the closest agreement to "different": a level weighing less than "different" (or more than the closest agreement) breaks that order, and a pair is punished for agreeing. A level whose m and u are about equal (|log<sub>2</sub>(m/u)| &lt; 0.1 bit) carries no evidence: drawn as two dots on top of each other in the chart above.</p>
-      <div class="figure-table" ${paths({ rows: 'review.model_warnings' })}>${table(w as unknown as Row[], ['comparison', 'level', { key: 'kind', label: 'warning' }, { key: 'match_weight', label: 'weight (bits)', format: 'dec' }, 'message'], 'model warnings (review.model_warnings)')}</div>`
+      <div class="figure-table" ${paths({ rows: 'review.model_warnings' })}>${table(w, ['comparison', 'level', { key: 'kind', label: 'warning' }, { key: 'match_weight', label: 'weight (bits)', format: 'dec' }, 'message'], 'model warnings (review.model_warnings)')}</div>`
       : '<p class="ok">No warning: every comparison\'s levels keep their order and every level carries some evidence.</p>',
   };
 }
