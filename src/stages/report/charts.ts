@@ -141,7 +141,7 @@ const CONFIG = {
 };
 
 const INT = ',d';
-const WIDTH = 640;
+const WIDTH = 600;
 
 /** The two colours of a two-valued measure (accepted/quarantined, m/u, precision/recall). */
 function pair(a: string, b: string, ca = BLUE, cb = ORANGE) {
