@@ -87,10 +87,10 @@ describe('report.html is drawn from report.json alone', () => {
       if (wide > NARROW_MAX_WIDTH) {
         expect(f.layouts.narrow, `${f.id} has a narrow layout`).toBeDefined();
         expect(svgWidth(f.layouts.narrow!), `${f.id} narrow width`).toBeLessThanOrEqual(NARROW_MAX_WIDTH);
-        expect(html, f.id).toContain(rule);
+        expect(html.includes(rule), `${f.id}: the page swaps its layouts`).toBe(true);
       } else {
         expect(f.layouts.narrow, `${f.id} is narrow enough as it is`).toBeUndefined();
-        expect(html, f.id).not.toContain(rule);
+        expect(html.includes(rule), `${f.id}: no rule`).toBe(false);
       }
     }
     // the sample's wide charts (640 px plots) all need one
