@@ -362,12 +362,12 @@ export const CHARTS: ChartDef[] = [
       return {
         data: { name: 'levels' },
         spacing: narrow ? 12 : 16,
-        // on a phone the legend above the dots is wider than they are: the panels are placed by their plots alone
-        ...(narrow ? { bounds: 'flush' } : {}),
+        // the legend above the dots is wider than they are: the panels are placed by their plots alone
+        bounds: 'flush',
         resolve: { scale: { y: 'shared', color: 'independent' } },
         hconcat: [
           {
-            width: narrow ? 80 : 300,
+            width: narrow ? 80 : 210,
             height: rows,
             transform: [label, { fold: ['m', 'u'], as: ['probability', 'value'] }],
             mark: { type: 'point', filled: true, size: narrow ? 40 : 50, opacity: 0.9 },
@@ -378,7 +378,7 @@ export const CHARTS: ChartDef[] = [
                 type: 'quantitative',
                 scale: { type: 'log', domain: [1e-10, 1] },
                 title: narrow ? 'm and u (log)' : 'm and u (log scale)',
-                axis: narrow ? { format: '.0e', values: [1e-8, 1e-4, 1], labelExpr: "datum.value == 1 ? '1' : datum.label" } : { format: '.0e', tickCount: 6 },
+                axis: { format: '.0e', values: narrow ? [1e-8, 1e-4, 1] : [1e-9, 1e-6, 1e-3, 1], labelExpr: "datum.value == 1 ? '1' : datum.label" },
               },
               color: {
                 field: 'probability',
@@ -387,12 +387,12 @@ export const CHARTS: ChartDef[] = [
                 scale: pair('m', 'u'),
                 legend: narrow
                   ? { orient: 'top', columns: 1, labelExpr: "datum.label == 'm' ? 'm: same person' : 'u: different persons'" }
-                  : { orient: 'top', labelExpr: "datum.label == 'm' ? 'm: P(level | same person)' : 'u: P(level | different persons)'" },
+                  : { orient: 'top', columns: 1, labelExpr: "datum.label == 'm' ? 'm: P(level | same person)' : 'u: P(level | different persons)'" },
               },
             },
           },
           {
-            width: narrow ? 46 : 180,
+            width: narrow ? 46 : 120,
             height: rows,
             transform: [label, { calculate: 'datum.match_weight >= 0', as: 'for' }],
             mark: { type: 'bar', height: 11 },
