@@ -77,6 +77,8 @@ th{background:#eef2f7;font-weight:600}.num{text-align:right;font-variant-numeric
 .none{color:#777;font-style:italic}
 figure.chart{margin:.8rem 0;max-width:100%;container-type:inline-size}figure.chart svg{display:block;max-width:100%;height:auto}figure.chart svg.narrow{display:none}
 .table-wrap{max-width:100%;overflow-x:auto;-webkit-overflow-scrolling:touch}
+/* a table wider than its box scrolls inside it; a shadow at an edge shows there is more to that side */
+.table-wrap{background:linear-gradient(to right,#fff 30%,#fff0) left/24px 100% no-repeat local,linear-gradient(to left,#fff 30%,#fff0) right/24px 100% no-repeat local,radial-gradient(farthest-side at 0 50%,#0003,#0000) left/10px 100% no-repeat scroll,radial-gradient(farthest-side at 100% 50%,#0003,#0000) right/10px 100% no-repeat scroll}
 td.id{white-space:nowrap;font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;font-size:.8rem}tr.command td{border-top:none;padding-bottom:.5rem}tr.pair td{border-bottom:none}
 td.code,.code code{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace;font-size:.8rem;overflow-wrap:anywhere}
 details{margin:.6rem 0}pre.config{background:#f3f5f8;border:1px solid var(--line);border-radius:6px;padding:.6rem;font-size:.78rem;overflow-x:auto;max-width:100%}

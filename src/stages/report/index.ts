@@ -1,6 +1,6 @@
 /**
  * Report: report.json (every figure the stages produced, plus the report's own aggregates) and report.html,
- * which is drawn from that JSON object alone (renderHtml(json)): tables, and charts compiled with Vega-Lite
+ * which is drawn from that JSON object alone (renderHtml(json) of render.ts): tables, and charts compiled with Vega-Lite
  * and rendered to inline SVG. Figures only: no NIK, name or address ever enters the report.
  */
 import { thresholdOf } from '../../../schemas/config.ts';
