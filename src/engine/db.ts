@@ -17,6 +17,11 @@ export interface DbOptions {
    * any of it.
    */
   sealed?: { allowedPaths?: readonly string[] };
+  /**
+   * Keep every step and temporary table of the SQL pipelines for inspection (src/engine/sql-pipeline.ts); default:
+   * the environment variable DTSEN_DEBUG_SQL is 1.
+   */
+  debugSql?: boolean;
 }
 
 /** Values bound to the `$1, $2, …` (or `?`) parameters of a statement by the driver. */
@@ -43,6 +48,10 @@ interface Shared {
   readonly inflight: Set<Promise<unknown>>;
   /** set while a guarded signal is aborted: every connection refuses new queries with it */
   refusal?: Error;
+  /** the database was opened read-only */
+  readonly readOnly: boolean;
+  /** the SQL pipelines' debug mode (DbOptions.debugSql) */
+  readonly debugSql: boolean;
 }
 
 /** How often a cancelled connection is interrupted again while its query has not ended (a query still waiting for a native thread misses an interrupt). */
@@ -97,7 +106,8 @@ export class Db {
     if (opts.readOnly) config.access_mode = 'READ_ONLY';
     const instance = await DuckDBInstance.create(opts.path ?? ':memory:', config);
     const conn = await instance.connect();
-    const db = new Db({ instance, closed: false, conns: new Set(), inflight: new Set() }, conn, true);
+    const debugSql = opts.debugSql ?? process.env.DTSEN_DEBUG_SQL === '1';
+    const db = new Db({ instance, closed: false, conns: new Set(), inflight: new Set(), readOnly: opts.readOnly ?? false, debugSql }, conn, true);
     if (opts.sealed) {
       try {
         await db.seal(opts.sealed.allowedPaths ?? []);
@@ -139,6 +149,16 @@ export class Db {
     };
     p.then(settle, settle);
     return p;
+  }
+
+  /** The database was opened read-only. */
+  get readOnly(): boolean {
+    return this.shared.readOnly;
+  }
+
+  /** The SQL pipelines keep their steps and temporary tables (src/engine/sql-pipeline.ts). */
+  get debugSql(): boolean {
+    return this.shared.debugSql;
   }
 
   /** Queries still running on this connection. */
