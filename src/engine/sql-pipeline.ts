@@ -49,7 +49,7 @@ export type Query = string | { steps: readonly SqlStep[]; select?: string };
 const querySql = (q: Query): string => (typeof q === 'string' ? q : composeSql(q.steps, q.select));
 
 /**
- * A TEMP table made by `materialise`: dropped when the `await using` scope holding it ends (normally or by an
+ * A TEMP table made by `materialise` (or created by other means and handed to `new TempTable`): dropped when the `await using` scope holding it ends (normally or by an
  * error), or by `drop()`. Its string form is its quoted name, so it reads as a table in SQL templates.
  */
 export class TempTable implements AsyncDisposable {
@@ -91,6 +91,29 @@ export class TempTable implements AsyncDisposable {
 }
 
 /**
+ * Several TEMP tables whose number is known only as they are made (one per file, say): each is dropped, the last
+ * made first, when the `await using` scope holding the collection ends.
+ */
+export class TempTables implements AsyncDisposable {
+  private readonly tables: TempTable[] = [];
+
+  add<T extends TempTable>(table: T): T {
+    this.tables.push(table);
+    return table;
+  }
+
+  /** Drops them all now, the last made first. */
+  async drop(): Promise<void> {
+    for (const table of this.tables.splice(0).reverse()) await table.drop();
+  }
+
+  /** The end of the scope: as TempTable's, a failed drop never replaces the error that ended the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const table of this.tables.splice(0).reverse()) await table[Symbol.asyncDispose]();
+  }
+}
+
+/**
  * Creates (or replaces) the TEMP table `name` from `query` and returns its handle. `params` are bound by the
  * driver. In debug mode the query's steps are kept as tables too (`name.step`).
  */
@@ -110,7 +133,10 @@ export async function queryRows<T = Record<string, unknown>>(db: Db, label: stri
 /** Debug mode: each step of `steps` as the table `<label>.<step>` (the steps before it recomputed). */
 async function keepSteps(db: Db, label: string, steps: readonly SqlStep[], params?: Params): Promise<void> {
   for (let i = 0; i < steps.length; i++) {
-    await keepCopy(db, `${label}.${steps[i].name}`, composeSql(steps.slice(0, i + 1)), params);
+    const sql = composeSql(steps.slice(0, i + 1));
+    // the parameters up to the highest one these steps use (a prefix of the steps may use fewer)
+    const used = Math.max(0, ...[...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+    await keepCopy(db, `${label}.${steps[i].name}`, sql, params?.slice(0, used));
   }
 }
 

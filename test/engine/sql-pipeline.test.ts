@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Db } from '../../src/engine/db.ts';
-import { composeSql, DEBUG_SCHEMA, materialise, queryRows, step } from '../../src/engine/sql-pipeline.ts';
+import { composeSql, DEBUG_SCHEMA, materialise, queryRows, step, TempTable, TempTables } from '../../src/engine/sql-pipeline.ts';
 
 const tempTables = async (db: Db): Promise<string[]> =>
   (await db.all<{ t: string }>(`SELECT table_name AS t FROM duckdb_tables() WHERE database_name = 'temp' ORDER BY t`)).map((r) => r.t);
@@ -73,6 +73,19 @@ describe('materialise', () => {
     expect(await db.all(`SELECT x FROM ${second}`)).toEqual([{ x: 2 }]);
   });
 
+  it('a collection of tables drops every one of them at scope end, also those created by other means', async () => {
+    const body = async () => {
+      await using tables = new TempTables();
+      for (const i of [1, 2, 3]) tables.add(await materialise(db, `pipe_file_${i}`, `SELECT ${i} AS x`));
+      await db.run('CREATE TEMP TABLE pipe_adopted AS SELECT 1 AS x');
+      tables.add(new TempTable(db, 'pipe_adopted'));
+      expect(await tempTables(db)).toEqual(['pipe_adopted', 'pipe_file_1', 'pipe_file_2', 'pipe_file_3']);
+      throw new Error('the body failed');
+    };
+    await expect(body()).rejects.toThrow('the body failed');
+    expect(await tempTables(db)).toEqual([]);
+  });
+
   it('binds parameters through the driver', async () => {
     await using t = await materialise(db, 'pipe_params', { steps: [step('v', "SELECT $1::VARCHAR AS s, $2::INT AS n")] }, ["it's", 3]);
     expect(await db.all(`SELECT * FROM ${t}`)).toEqual([{ s: "it's", n: 3 }]);
@@ -115,6 +128,18 @@ describe('debug mode', () => {
       expect(await again.count(`SELECT count(*) FROM ${DEBUG_SCHEMA}."pipe_kept.evens"`)).toBe(5);
     } finally {
       await again.close();
+    }
+  });
+
+  it('keeps the steps of a query with parameters that only its later steps use', async () => {
+    const db = await Db.open({ path: join(dir, 'params.duckdb'), debugSql: true });
+    try {
+      await using t = await materialise(db, 'pipe_bound', { steps: [step('base', 'SELECT 2 AS x'), step('scaled', 'SELECT x * $1::INT AS x FROM base')] }, [21]);
+      expect(await db.all(`SELECT x FROM ${t}`)).toEqual([{ x: 42 }]);
+      expect(await db.all(`SELECT x FROM ${DEBUG_SCHEMA}."pipe_bound.base"`)).toEqual([{ x: 2 }]);
+      expect(await db.all(`SELECT x FROM ${DEBUG_SCHEMA}."pipe_bound.scaled"`)).toEqual([{ x: 42 }]);
+    } finally {
+      await db.close();
     }
   });
 
