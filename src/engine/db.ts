@@ -1,5 +1,5 @@
 /** The one thin object that talks to DuckDB. Stages compose SQL; this runs it. */
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, listValue, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBResultReader, type DuckDBValue, type StatementType } from '@duckdb/node-api';
 
 export interface DbOptions {
   /** database file, or ':memory:' */
@@ -26,6 +26,9 @@ export interface DbOptions {
 
 /** Values bound to the `$1, $2, …` (or `?`) parameters of a statement by the driver. */
 export type Params = readonly DuckDBValue[];
+
+/** A list bound as one parameter (`$1::BIGINT[]`, …). */
+export const listParam = (values: readonly DuckDBValue[]): DuckDBValue => listValue([...values]);
 
 /** Quote a SQL string literal. */
 export function lit(value: string): string {
@@ -70,7 +73,7 @@ export class Db {
 
   private constructor(
     private readonly shared: Shared,
-    readonly conn: DuckDBConnection,
+    private readonly conn: DuckDBConnection,
     private readonly ownsInstance: boolean,
   ) {
     shared.conns.add(this);
@@ -250,6 +253,18 @@ export class Db {
     return n;
   }
 
+  /**
+   * The statements of `sql` as DuckDB's own parser splits them (nothing runs): how many, and `prepare(i)` to prepare
+   * the i-th (close the statement when done).
+   */
+  async statements(sql: string): Promise<{ count: number; prepare(index: number): Promise<PreparedStatement> }> {
+    const extracted = await this.track(() => this.conn.extractStatements(sql));
+    return {
+      count: extracted.count,
+      prepare: async (index) => new PreparedStatement(await this.track(() => extracted.prepare(index)), this.track.bind(this)),
+    };
+  }
+
   async tableExists(name: string): Promise<boolean> {
     return (await this.count(`SELECT count(*) FROM duckdb_tables() WHERE table_name = $1 AND database_name IN (current_database(), 'temp')`, [name])) > 0;
   }
@@ -300,6 +315,37 @@ export class Db {
     } catch {
       // see close(): nothing runs on it any more
     }
+  }
+}
+
+/** One prepared statement of a connection (Db.statements): its type as DuckDB bound it, and a streamed read. */
+export class PreparedStatement implements Disposable {
+  constructor(
+    private readonly prepared: DuckDBPreparedStatement,
+    private readonly track: <T>(work: () => Promise<T>) => Promise<T>,
+  ) {}
+
+  /** The statement's type as DuckDB's parser and binder see it (SELECT, EXPLAIN, …). */
+  get statementType(): StatementType {
+    return this.prepared.statementType;
+  }
+
+  /** Binds `params` to its `$1, $2, …` parameters (by the driver). */
+  bind(params: Params): void {
+    this.prepared.bind(params as DuckDBValue[]);
+  }
+
+  /** Runs it, streaming the result, and reads at most about `rows` rows: a huge result is never held in memory. */
+  async readUntil(rows: number): Promise<DuckDBResultReader> {
+    return this.track(() => this.prepared.streamAndReadUntil(rows));
+  }
+
+  close(): void {
+    this.prepared.destroySync();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 
