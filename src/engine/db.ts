@@ -24,6 +24,9 @@ export interface DbOptions {
   debugSql?: boolean;
 }
 
+/** The schema the SQL pipelines' debug mode keeps its tables in (src/engine/sql-pipeline.ts). */
+export const DEBUG_SCHEMA = 'debug_sql';
+
 /** Values bound to the `$1, $2, …` (or `?`) parameters of a statement by the driver. */
 export type Params = readonly DuckDBValue[];
 
@@ -111,6 +114,8 @@ export class Db {
     const conn = await instance.connect();
     const debugSql = opts.debugSql ?? process.env.DTSEN_DEBUG_SQL === '1';
     const db = new Db({ instance, closed: false, conns: new Set(), inflight: new Set(), readOnly: opts.readOnly ?? false, debugSql }, conn, true);
+    // made once here, before any fork: connections creating it at once would conflict
+    if (debugSql && !opts.readOnly) await db.run(`CREATE SCHEMA IF NOT EXISTS ${DEBUG_SCHEMA}`);
     if (opts.sealed) {
       try {
         await db.seal(opts.sealed.allowedPaths ?? []);

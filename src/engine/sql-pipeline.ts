@@ -13,7 +13,9 @@
  *   (`<table>` and `<table>.<step>`; `dtsen sql 'FROM debug_sql."cl_member"'` reads them after the run). A
  *   read-only database keeps them as TEMP tables of the connection. Re-made tables replace the earlier copy.
  */
-import { ident, type Db, type Params } from './db.ts';
+import { DEBUG_SCHEMA, ident, type Db, type Params } from './db.ts';
+
+export { DEBUG_SCHEMA };
 
 /** One named SELECT of a composed statement; it reads the steps before it by their names. */
 export interface SqlStep {
@@ -22,9 +24,6 @@ export interface SqlStep {
 }
 
 export const step = (name: string, sql: string): SqlStep => ({ name, sql });
-
-/** The schema the debug mode keeps its tables in. */
-export const DEBUG_SCHEMA = 'debug_sql';
 
 /**
  * One statement of `steps`, each a CTE, ending with `select` (by default every row of the last step). A step name
@@ -145,6 +144,5 @@ async function keepCopy(db: Db, name: string, sql: string, params?: Params): Pro
     await db.run(`CREATE OR REPLACE TEMP TABLE ${ident(`${DEBUG_SCHEMA}.${name}`)} AS ${sql}`, params);
     return;
   }
-  await db.run(`CREATE SCHEMA IF NOT EXISTS ${DEBUG_SCHEMA}`);
   await db.run(`CREATE OR REPLACE TABLE ${DEBUG_SCHEMA}.${ident(name)} AS ${sql}`, params);
 }
