@@ -143,6 +143,20 @@ describe('debug mode', () => {
     }
   });
 
+  it('keeps the tables of connections working at once (the schema is made when the database opens)', async () => {
+    const db = await Db.open({ path: join(dir, 'forks.duckdb'), debugSql: true });
+    try {
+      const forks = await Promise.all([db.fork(), db.fork(), db.fork()]);
+      await Promise.all(forks.map(async (fork, i) => {
+        await using _t = await materialise(fork, `pipe_fork_${i}`, `SELECT ${i} AS x`);
+      }));
+      for (const fork of forks) await fork.close();
+      expect(await debugTables(db)).toEqual(['pipe_fork_0', 'pipe_fork_1', 'pipe_fork_2']);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('on a read-only database keeps the TEMP table instead of dropping it', async () => {
     const path = join(dir, 'ro.duckdb');
     await (await Db.open({ path })).close();
