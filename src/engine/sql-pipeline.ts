@@ -10,7 +10,7 @@
  * - **Debug mode** (`DTSEN_DEBUG_SQL=1` in the environment, or `Db.open({ debugSql: true })`): the statements run
  *   as in normal mode, and in addition every step of a composed query is kept as a table of its own, and a
  *   materialised table is kept instead of dropped, in the schema `debug_sql` of the batch database
- *   (`<table>` and `<table>.<step>`; `dtsen sql 'FROM debug_sql."cl_member"'` reads them after the run). A
+ *   (`<table>` and `<table>.<step>`; `dtsen sql 'FROM debug_sql."conflict_member"'` reads them after the run). A
  *   read-only database keeps them as TEMP tables of the connection. Re-made tables replace the earlier copy.
  */
 import { DEBUG_SCHEMA, ident, type Db, type Params } from './db.ts';
