@@ -7,6 +7,7 @@ import { EXIT, InputError, LockedError, ResourceError, StoppedError } from '../e
 import { asResourceError } from '../engine/resources.ts';
 import { checkOutDir } from '../engine/outdir.ts';
 import type { ConfigOverrides } from '../engine/config.ts';
+import type { SourceName } from '../../schemas/canonical.ts';
 import type { BatchFigures, BatchResult } from '../pipeline.ts';
 import { terminalProgress } from './progress.ts';
 import { printTable } from '../engine/text-table.ts';
@@ -72,23 +73,11 @@ async function withSignals<T>(work: (signal: AbortSignal) => Promise<T>): Promis
   }
 }
 
-interface RunFlags {
+/** The flags of run and validate: the config overrides as commander names them, the snapshots one flag each. */
+interface RunFlags extends Omit<ConfigOverrides, 'sourcePaths'>, Partial<Record<SourceName, string>> {
   config?: string;
-  batch?: string;
-  dtks?: string;
-  regsosek?: string;
-  p3ke?: string;
-  out?: string;
-  threads?: number;
-  memoryLimit?: string;
-  tempDirectory?: string;
-  truth?: string;
-  model?: string;
-  pseudonymise?: boolean;
   wait?: boolean;
   resume?: boolean;
-  previous?: string;
-  decisions?: string;
   logLevel: string;
 }
 

@@ -1,5 +1,5 @@
 /** The one thin object that talks to DuckDB. Stages compose SQL; this runs it. */
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, listValue, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBResultReader, type DuckDBValue, type StatementType } from '@duckdb/node-api';
 
 export interface DbOptions {
   /** database file, or ':memory:' */
@@ -17,10 +17,21 @@ export interface DbOptions {
    * any of it.
    */
   sealed?: { allowedPaths?: readonly string[] };
+  /**
+   * Keep every step and temporary table of the SQL pipelines for inspection (src/engine/sql-pipeline.ts); default:
+   * the environment variable DTSEN_DEBUG_SQL is 1.
+   */
+  debugSql?: boolean;
 }
+
+/** The schema the SQL pipelines' debug mode keeps its tables in (src/engine/sql-pipeline.ts). */
+export const DEBUG_SCHEMA = 'debug_sql';
 
 /** Values bound to the `$1, $2, …` (or `?`) parameters of a statement by the driver. */
 export type Params = readonly DuckDBValue[];
+
+/** A list bound as one parameter (`$1::BIGINT[]`, …). */
+export const listParam = (values: readonly DuckDBValue[]): DuckDBValue => listValue([...values]);
 
 /** Quote a SQL string literal. */
 export function lit(value: string): string {
@@ -43,6 +54,10 @@ interface Shared {
   readonly inflight: Set<Promise<unknown>>;
   /** set while a guarded signal is aborted: every connection refuses new queries with it */
   refusal?: Error;
+  /** the database was opened read-only */
+  readonly readOnly: boolean;
+  /** the SQL pipelines' debug mode (DbOptions.debugSql) */
+  readonly debugSql: boolean;
 }
 
 /** How often a cancelled connection is interrupted again while its query has not ended (a query still waiting for a native thread misses an interrupt). */
@@ -61,7 +76,7 @@ export class Db {
 
   private constructor(
     private readonly shared: Shared,
-    readonly conn: DuckDBConnection,
+    private readonly conn: DuckDBConnection,
     private readonly ownsInstance: boolean,
   ) {
     shared.conns.add(this);
@@ -97,7 +112,10 @@ export class Db {
     if (opts.readOnly) config.access_mode = 'READ_ONLY';
     const instance = await DuckDBInstance.create(opts.path ?? ':memory:', config);
     const conn = await instance.connect();
-    const db = new Db({ instance, closed: false, conns: new Set(), inflight: new Set() }, conn, true);
+    const debugSql = opts.debugSql ?? process.env.DTSEN_DEBUG_SQL === '1';
+    const db = new Db({ instance, closed: false, conns: new Set(), inflight: new Set(), readOnly: opts.readOnly ?? false, debugSql }, conn, true);
+    // made once here, before any fork: connections creating it at once would conflict
+    if (debugSql && !opts.readOnly) await db.run(`CREATE SCHEMA IF NOT EXISTS ${DEBUG_SCHEMA}`);
     if (opts.sealed) {
       try {
         await db.seal(opts.sealed.allowedPaths ?? []);
@@ -139,6 +157,16 @@ export class Db {
     };
     p.then(settle, settle);
     return p;
+  }
+
+  /** The database was opened read-only. */
+  get readOnly(): boolean {
+    return this.shared.readOnly;
+  }
+
+  /** The SQL pipelines keep their steps and temporary tables (src/engine/sql-pipeline.ts). */
+  get debugSql(): boolean {
+    return this.shared.debugSql;
   }
 
   /** Queries still running on this connection. */
@@ -230,6 +258,18 @@ export class Db {
     return n;
   }
 
+  /**
+   * The statements of `sql` as DuckDB's own parser splits them (nothing runs): how many, and `prepare(i)` to prepare
+   * the i-th (close the statement when done).
+   */
+  async statements(sql: string): Promise<{ count: number; prepare(index: number): Promise<PreparedStatement> }> {
+    const extracted = await this.track(() => this.conn.extractStatements(sql));
+    return {
+      count: extracted.count,
+      prepare: async (index) => new PreparedStatement(await this.track(() => extracted.prepare(index)), this.track.bind(this)),
+    };
+  }
+
   async tableExists(name: string): Promise<boolean> {
     return (await this.count(`SELECT count(*) FROM duckdb_tables() WHERE table_name = $1 AND database_name IN (current_database(), 'temp')`, [name])) > 0;
   }
@@ -280,6 +320,37 @@ export class Db {
     } catch {
       // see close(): nothing runs on it any more
     }
+  }
+}
+
+/** One prepared statement of a connection (Db.statements): its type as DuckDB bound it, and a streamed read. */
+export class PreparedStatement implements Disposable {
+  constructor(
+    private readonly prepared: DuckDBPreparedStatement,
+    private readonly track: <T>(work: () => Promise<T>) => Promise<T>,
+  ) {}
+
+  /** The statement's type as DuckDB's parser and binder see it (SELECT, EXPLAIN, …). */
+  get statementType(): StatementType {
+    return this.prepared.statementType;
+  }
+
+  /** Binds `params` to its `$1, $2, …` parameters (by the driver). */
+  bind(params: Params): void {
+    this.prepared.bind(params as DuckDBValue[]);
+  }
+
+  /** Runs it, streaming the result, and reads at most about `rows` rows: a huge result is never held in memory. */
+  async readUntil(rows: number): Promise<DuckDBResultReader> {
+    return this.track(() => this.prepared.streamAndReadUntil(rows));
+  }
+
+  close(): void {
+    this.prepared.destroySync();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 

@@ -5,7 +5,8 @@
  * recomputation shares with the stored row is compared in SQL, exactly.
  */
 import { thresholdOf } from '../../schemas/config.ts';
-import { lit } from '../engine/db.ts';
+import { listParam, lit, type Db } from '../engine/db.ts';
+import { materialise, step, type TempTable } from '../engine/sql-pipeline.ts';
 import { COMPARISONS } from '../linkage/comparisons.ts';
 import { comparisonVectorsSql, prepareCompareInput } from '../linkage/comparison-vectors.ts';
 import { priorWeight, scoreSql } from '../linkage/score.ts';
@@ -60,19 +61,29 @@ export interface PairScore {
 
 const num = (v: unknown): number => Number(v);
 
+/**
+ * explain_scored(k, rec_id_l, rec_id_r, gammas, weights, match_weight, …): the pairs (k their index, the smaller
+ * rec_id left), their comparison vectors and their scores in one statement. compare_input lives only while it runs.
+ */
+async function scoreValues(db: Db, model: Model, pairs: [bigint, bigint][]): Promise<TempTable> {
+  await using _compareInput = await prepareCompareInput(db);
+  // awaited here: compare_input is dropped when this returns
+  return await materialise(db, 'explain_scored', {
+    steps: [
+      step('given', 'SELECT unnest(range(len($1::BIGINT[]))) AS k, unnest($1::BIGINT[]) AS rec_id_a, unnest($2::BIGINT[]) AS rec_id_b'),
+      step('explain_pairs', 'SELECT k, least(rec_id_a, rec_id_b) AS rec_id_l, greatest(rec_id_a, rec_id_b) AS rec_id_r FROM given'),
+      step('explain_vectors', comparisonVectorsSql('explain_pairs', ['k'])),
+      step('explain_weights', scoreSql(model, 'explain_vectors', ['k'])),
+    ],
+  }, [listParam(pairs.map(([a]) => a)), listParam(pairs.map(([, b]) => b))]);
+}
+
 /** Scores the given pairs (rec_id strings) with the pipeline's SQL; one row per pair, in the order given. */
 export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [string, string][]): Promise<PairScore[]> {
   const { db } = batch;
   if (pairs.length === 0) return [];
-  const values = pairs.map(([a, b], i) => `(${i}, least(${BigInt(a)}, ${BigInt(b)}), greatest(${BigInt(a)}, ${BigInt(b)}))`).join(', ');
-  await prepareCompareInput(db);
-  await db.run(`
-    CREATE OR REPLACE TEMP TABLE explain_pairs AS SELECT * FROM (VALUES ${values}) t(k, rec_id_l, rec_id_r);
-    CREATE OR REPLACE TEMP TABLE explain_vectors AS ${comparisonVectorsSql('explain_pairs', ['k'])};
-    CREATE OR REPLACE TEMP TABLE explain_scored AS ${scoreSql(model, 'explain_vectors', ['k'])};
-    DROP TABLE explain_vectors; DROP TABLE compare_input;`);
-
-  const scoredCols = (await db.all<{ column_name: string }>(`DESCRIBE explain_scored`)).map((c) => c.column_name);
+  await using scored = await scoreValues(db, model, pairs.map(([a, b]) => [BigInt(a), BigInt(b)]));
+  const scoredCols = (await db.all<{ column_name: string }>(`DESCRIBE ${scored}`)).map((c) => c.column_name);
   const hasScored = await db.tableExists('scored_pairs');
   const storedCols = hasScored ? new Set((await db.all<{ column_name: string }>(`DESCRIBE scored_pairs`)).map((c) => c.column_name)) : new Set<string>();
   const shared = scoredCols.filter((c) => c !== 'k' && c !== 'rec_id_l' && c !== 'rec_id_r' && storedCols.has(c));
@@ -80,7 +91,7 @@ export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [strin
   const threshold = thresholdOf(batch.linkage);
   const differing = shared.length ? `list_filter([${shared.map((c) => `CASE WHEN e.${c} IS DISTINCT FROM s.${c} THEN ${lit(c)} END`).join(', ')}], x -> x IS NOT NULL)` : `[]::VARCHAR[]`;
   const rows = await db.all<Record<string, unknown>>(`
-    WITH e AS (SELECT *, (${linkableSql(threshold, false)}) AS over_threshold, (${linkableSql(threshold, true)}) AS linkable FROM explain_scored)
+    WITH e AS (SELECT *, (${linkableSql(threshold, false)}) AS over_threshold, (${linkableSql(threshold, true)}) AS linkable FROM ${scored})
     SELECT e.*,
       ${hasCandidates ? 'c.rec_id_l IS NOT NULL' : 'false'} AS candidate, ${hasCandidates ? 'c.rules' : 'NULL'} AS rules,
       EXISTS (SELECT 1 FROM (${allowedSourcePairsSql(batch.linkage)}) a JOIN person_clean pl ON pl.rec_id = e.rec_id_l JOIN person_clean pr ON pr.rec_id = e.rec_id_r
@@ -91,7 +102,6 @@ export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [strin
     ${hasCandidates ? 'LEFT JOIN candidate_pairs c ON c.rec_id_l = e.rec_id_l AND c.rec_id_r = e.rec_id_r' : ''}
     ${hasScored ? 'LEFT JOIN scored_pairs s ON s.rec_id_l = e.rec_id_l AND s.rec_id_r = e.rec_id_r' : ''}
     ORDER BY e.k`);
-  await db.run(`DROP TABLE explain_pairs; DROP TABLE explain_scored;`);
 
   const ruleNames = blockingRuleNames(batch);
   const byName = new Map(model.comparisons.map((c) => [c.name, c]));
@@ -172,7 +182,7 @@ async function recordSide(batch: OpenBatch, r: ResolvedRecord, showValues: boole
   const row = await batch.db.one<Record<string, string | null>>(`
     SELECT ${PAIR_FIELDS.map((f, i) => `${f.sql} AS f${i}`).join(', ')},
       (SELECT dtsen_id FROM dtsen_link l WHERE l.source = p.source AND l.source_record_id = p.source_record_id) AS dtsen_id
-    FROM person_clean p WHERE rec_id = ${BigInt(r.recId)}`);
+    FROM person_clean p WHERE rec_id = $1`, [BigInt(r.recId)]);
   const fields: Record<string, string | null> = {};
   PAIR_FIELDS.forEach((f, i) => {
     const v = row?.[`f${i}`] ?? null;

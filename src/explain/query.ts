@@ -10,8 +10,8 @@
  * (`read_csv`, `read_text`, `glob`, …) inside a SELECT are refused by the sealed database itself. The result is
  * streamed and read up to the limit, so a huge result is never held in memory.
  */
-import { StatementType, type DuckDBPreparedStatement, type DuckDBResultReader } from '@duckdb/node-api';
-import type { Db } from '../engine/db.ts';
+import { StatementType, type DuckDBResultReader } from '@duckdb/node-api';
+import type { Db, PreparedStatement } from '../engine/db.ts';
 import { InputError } from '../engine/errors.ts';
 import { READ_STATEMENTS } from './read-statements.ts';
 
@@ -49,11 +49,11 @@ function typeName(t: StatementType): string {
 }
 
 /** One statement of `sql`, prepared: exactly one statement, or an input error. */
-async function prepareOne(db: Db, sql: string, what: string): Promise<DuckDBPreparedStatement> {
+async function prepareOne(db: Db, sql: string, what: string): Promise<PreparedStatement> {
   if (sql.trim() === '') throw new InputError(`no SQL statement given; dtsen sql runs ${READ_STATEMENTS}`);
   let statements;
   try {
-    statements = await db.conn.extractStatements(sql);
+    statements = await db.statements(sql);
   } catch (e) {
     throw refusedOrInput(e);
   }
@@ -86,23 +86,23 @@ const EXPLAIN_PREFIX = /^\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^()]*\)\s*)?/i;
  * The prepared statement, when it only reads; an input error saying what is allowed otherwise. An EXPLAIN is
  * checked by preparing the statement it explains (EXPLAIN ANALYZE runs it).
  */
-export async function prepareReadStatement(db: Db, sql: string): Promise<DuckDBPreparedStatement> {
+export async function prepareReadStatement(db: Db, sql: string): Promise<PreparedStatement> {
   const prepared = await prepareOne(db, sql, 'the query');
   const type = prepared.statementType;
   if (type === StatementType.SELECT) return prepared;
   if (type === StatementType.EXPLAIN) {
     const m = EXPLAIN_PREFIX.exec(sql);
     const inner = m ? await prepareOne(db, sql.slice(m[0].length), 'the explained statement').catch((e: unknown) => {
-      prepared.destroySync();
+      prepared.close();
       throw e;
     }) : undefined;
     const innerType = inner?.statementType;
-    inner?.destroySync();
+    inner?.close();
     if (innerType === StatementType.SELECT) return prepared;
-    prepared.destroySync();
+    prepared.close();
     throw refused(innerType === undefined ? 'EXPLAIN must be followed directly by the statement it explains' : `EXPLAIN of ${typeName(innerType)} is not allowed`);
   }
-  prepared.destroySync();
+  prepared.close();
   throw refused(`${typeName(type)} is not allowed`);
 }
 
@@ -111,7 +111,7 @@ export async function runQuery(db: Db, sql: string, limit: number): Promise<Quer
   try {
     let reader: DuckDBResultReader;
     try {
-      reader = await prepared.streamAndReadUntil(limit + 1);
+      reader = await prepared.readUntil(limit + 1);
     } catch (e) {
       throw refusedOrInput(e);
     }
@@ -123,7 +123,7 @@ export async function runQuery(db: Db, sql: string, limit: number): Promise<Quer
       truncated: rows.length > limit,
     };
   } finally {
-    prepared.destroySync();
+    prepared.close();
   }
 }
 

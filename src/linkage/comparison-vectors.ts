@@ -3,6 +3,7 @@
  * computed in one set-based SQL statement over person_clean joined twice.
  */
 import type { Db } from '../engine/db.ts';
+import { materialise, type TempTable } from '../engine/sql-pipeline.ts';
 import { COMPARISONS, type Comparison } from './comparisons.ts';
 import { gammaColumn, gammaSql } from './comparison-sql.ts';
 
@@ -21,7 +22,10 @@ export function comparisonVectorsSql(pairTable: string, extra: string[] = [], co
     JOIN compare_input r ON r.rec_id = pr.rec_id_r`;
 }
 
-/** A narrow copy of person_clean for the pair joins. */
-export async function prepareCompareInput(db: Db): Promise<void> {
-  await db.run(`CREATE OR REPLACE TEMP TABLE compare_input AS SELECT ${compareColumns().join(', ')} FROM person_clean`);
+/**
+ * compare_input, a narrow copy of person_clean for the pair joins: a TEMP table that lives as long as the caller's
+ * handle (`await using`).
+ */
+export async function prepareCompareInput(db: Db): Promise<TempTable> {
+  return materialise(db, 'compare_input', `SELECT ${compareColumns().join(', ')} FROM person_clean`);
 }

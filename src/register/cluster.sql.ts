@@ -23,31 +23,26 @@ export const NOT_DIFFERENT_SQL = `NOT EXISTS (SELECT 1 FROM decision_pair d WHER
   AND greatest(d.rec_id_l, d.rec_id_r) = greatest(scored_pairs.rec_id_l, scored_pairs.rec_id_r))`;
 
 /**
- * After conflictSql over `components`: the different_persons pairs inside one cluster join cl_conflict (reason
- * `decision`), and the pairs a human said are one person leave it (they are not a conflict).
+ * After the conflict pairs (`conflicts`, conflictPairsSql over `components`) are found: the different_persons
+ * pairs inside one cluster join them (reason `decision`), and the pairs a human said are one person leave them
+ * (they are not a conflict).
  */
-export function decisionConflictsSql(components: string): string {
+export function decisionConflictsSql(conflicts: string, components: string): string {
   return `
-DELETE FROM cl_conflict c USING decision_pair d
+DELETE FROM ${conflicts} c USING decision_pair d
 WHERE d.kind = 'same_person' AND least(d.rec_id_l, d.rec_id_r) = c.rec_id_l AND greatest(d.rec_id_l, d.rec_id_r) = c.rec_id_r;
-DELETE FROM cl_conflict c USING decision_pair d
+DELETE FROM ${conflicts} c USING decision_pair d
 WHERE d.kind = 'different_persons' AND least(d.rec_id_l, d.rec_id_r) = c.rec_id_l AND greatest(d.rec_id_l, d.rec_id_r) = c.rec_id_r;
-INSERT INTO cl_conflict
+INSERT INTO ${conflicts}
 SELECT DISTINCT l.cluster_id, least(d.rec_id_l, d.rec_id_r), greatest(d.rec_id_l, d.rec_id_r), 'decision'
 FROM decision_pair d JOIN ${components} l ON l.rec_id = d.rec_id_l JOIN ${components} r ON r.rec_id = d.rec_id_r
 WHERE d.kind = 'different_persons' AND l.cluster_id = r.cluster_id;`;
 }
 
-/** The different_persons pairs still inside one cluster of cluster_final, as conflicts for a last split. */
-export const DECISIONS_LEFT_SQL = `
-CREATE OR REPLACE TEMP TABLE cl_decision_left AS
+/** SELECT: the different_persons pairs still inside one cluster of `clusters` (rec_id, cluster_id), as conflicts for a last split. */
+export function decisionsLeftSql(clusters: string): string {
+  return `
 SELECT DISTINCT l.cluster_id, least(d.rec_id_l, d.rec_id_r) AS rec_id_l, greatest(d.rec_id_l, d.rec_id_r) AS rec_id_r
-FROM decision_pair d JOIN cluster_final l ON l.rec_id = d.rec_id_l JOIN cluster_final r ON r.rec_id = d.rec_id_r
-WHERE d.kind = 'different_persons' AND l.cluster_id = r.cluster_id;
-CREATE OR REPLACE TEMP TABLE cl_stage2 AS SELECT rec_id, cluster_id FROM cluster_final;`;
-
-/** cluster_final after the last split (cl_split over cl_stage2). */
-export const APPLY_LAST_SPLIT_SQL = `
-CREATE OR REPLACE TEMP TABLE cluster_final AS
-SELECT f.rec_id, coalesce(s.cluster_id, f.cluster_id) AS cluster_id, f.orig FROM cluster_final f LEFT JOIN cl_split s USING (rec_id);
-DROP TABLE cl_split; DROP TABLE cl_stage2; DROP TABLE cl_decision_left;`;
+FROM decision_pair d JOIN ${clusters} l ON l.rec_id = d.rec_id_l JOIN ${clusters} r ON r.rec_id = d.rec_id_r
+WHERE d.kind = 'different_persons' AND l.cluster_id = r.cluster_id`;
+}

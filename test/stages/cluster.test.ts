@@ -114,6 +114,17 @@ describe('protection against chaining', () => {
     expect(best.map((x) => x.b)).toEqual([1 / (1 + 2 ** -12), 1 / (1 + 2 ** -30)]);
   });
 
+  it('leaves no working table behind, also when it fails half way', async () => {
+    const tables = async (db: Db) => (await db.all<{ t: string }>(`SELECT table_name AS t FROM duckdb_tables() ORDER BY t`)).map((r) => r.t);
+    const db = await population(chain, chainLinks);
+    await clusterRecords(db, 0.99, opts);
+    expect(await tables(db)).toEqual(['cluster_conflicts', 'clusters', 'person_clean', 'scored_pairs']);
+    // a column the conflict check reads is gone: the check fails after the edges and components were made
+    await db.run('DROP TABLE clusters; DROP TABLE cluster_conflicts; ALTER TABLE person_clean DROP COLUMN name_tokens');
+    await expect(clusterRecords(db, 0.99, opts)).rejects.toThrow(/name_tokens/);
+    expect(await tables(db)).toEqual(['person_clean', 'scored_pairs']);
+  });
+
   it('a record cut off by a tier returns to the person it is most strongly linked to', async () => {
     // Record 7 hangs on record 6 by a link under the first tier: it returns to person B, not stays alone.
     const recs = [...chain, { id: 7, source: 'dtks', birth: '1990-03-12', name: 'SITI AMINAH' }];

@@ -25,31 +25,36 @@ const NIK_AGREE = (a: string, b: string) => `(${a} = ${b} OR hamming(${a}, ${b})
   substr(${a}, i, 1) = substr(${b}, i + 1, 1) AND substr(${a}, i + 1, 1) = substr(${b}, i, 1) AND substr(${a}, i, 1) <> substr(${a}, i + 1, 1)))))`;
 
 /** Names with no token in common, even one edit apart (a typo, a dropped letter). */
-const NAMES_DIFFER = `NOT list_bool_or(list_transform(l.name_tokens, a -> list_bool_or(list_transform(r.name_tokens, b -> damerau_levenshtein(a, b) <= 1))))`;
+const NAMES_DIFFER = `NOT list_bool_or(list_transform(l.name_tokens, token_l -> list_bool_or(list_transform(r.name_tokens, token_r -> damerau_levenshtein(token_l, token_r) <= 1))))`;
 
 /**
- * cl_member: the members of the clusters (of `components`: rec_id, cluster_id) checked pair by pair;
- * cl_conflict(cluster_id, rec_id_l, rec_id_r, reason) with rec_id_l < rec_id_r.
+ * SELECT: the members of the clusters (of `components`: rec_id, cluster_id) checked pair by pair, with what the
+ * conflict rules read (conflict_member).
  */
-export function conflictSql(components: string, maxSize: number, hasHardNegative: boolean): string {
-  const reasonRank = `CASE reason ${CONFLICT_REASONS.map((r, i) => `WHEN '${r}' THEN ${i}`).join(' ')} END`;
+export function conflictMembersSql(components: string, maxSize: number): string {
   return `
-CREATE OR REPLACE TEMP TABLE cl_member AS
 -- the sizes by a hash aggregate, not a window (a sort of every linked record)
-WITH sized AS (
+WITH checked AS (
   SELECT c.rec_id, c.cluster_id FROM ${components} c
-  SEMI JOIN (SELECT cluster_id FROM ${components} GROUP BY cluster_id HAVING count(*) BETWEEN 2 AND ${maxSize}) k USING (cluster_id))
+  SEMI JOIN (SELECT cluster_id FROM ${components} GROUP BY cluster_id HAVING count(*) BETWEEN 2 AND ${maxSize}) small USING (cluster_id))
 SELECT s.cluster_id, p.rec_id, p.source, p.family_id, p.relation, p.birth_date, p.sex, p.name_tokens,
   CASE WHEN p.nik_status = 'valid' THEN p.nik_digits END AS nik,
   coalesce(p.dukcapil_match, false) AS dukcapil,
   p.nik_status = 'valid' AND (coalesce(p.dukcapil_match, false) OR coalesce(p.nik_birth_date = p.birth_date, false)) AS nik_corroborated
-FROM sized s JOIN person_clean p USING (rec_id);
+FROM checked s JOIN person_clean p USING (rec_id)`;
+}
 
-CREATE OR REPLACE TEMP TABLE cl_conflict AS
+/**
+ * SELECT: the conflict pairs (cluster_id, rec_id_l, rec_id_r, reason) with rec_id_l < rec_id_r, from `members`
+ * (conflictMembersSql) and, for the hard negatives, scored_pairs over `components`.
+ */
+export function conflictPairsSql(members: string, components: string, hasHardNegative: boolean): string {
+  const reasonRank = `CASE reason ${CONFLICT_REASONS.map((r, i) => `WHEN '${r}' THEN ${i}`).join(' ')} END`;
+  return `
 WITH nik_support AS (
   SELECT cluster_id, nik, count(DISTINCT source) >= 2 OR bool_or(dukcapil) AS established
-  FROM cl_member WHERE nik IS NOT NULL GROUP BY ALL),
-m AS (SELECT m.*, coalesce(n.established, false) AS nik_established FROM cl_member m LEFT JOIN nik_support n USING (cluster_id, nik)),
+  FROM ${members} WHERE nik IS NOT NULL GROUP BY ALL),
+member AS (SELECT m.*, coalesce(n.established, false) AS nik_established FROM ${members} m LEFT JOIN nik_support n USING (cluster_id, nik)),
 pairs AS (
   SELECT l.cluster_id, l.rec_id AS rec_id_l, r.rec_id AS rec_id_r,
     CASE
@@ -59,13 +64,13 @@ pairs AS (
         AND (l.relation <> r.relation OR l.sex <> r.sex
         OR abs(datediff('day', l.birth_date, r.birth_date)) > 731 OR (${NAMES_DIFFER})) THEN 'family'
     END AS reason
-  FROM m l JOIN m r ON l.cluster_id = r.cluster_id AND l.rec_id < r.rec_id),
+  FROM member l JOIN member r ON l.cluster_id = r.cluster_id AND l.rec_id < r.rec_id),
 hard AS (
   ${hasHardNegative
-    ? `SELECT a.cluster_id, least(s.rec_id_l, s.rec_id_r) AS rec_id_l, greatest(s.rec_id_l, s.rec_id_r) AS rec_id_r, 'hard_negative' AS reason
-  FROM scored_pairs s JOIN ${components} a ON a.rec_id = s.rec_id_l JOIN ${components} b ON b.rec_id = s.rec_id_r
-  WHERE coalesce(s.hard_negative, false) AND a.cluster_id = b.cluster_id`
+    ? `SELECT cl.cluster_id, least(s.rec_id_l, s.rec_id_r) AS rec_id_l, greatest(s.rec_id_l, s.rec_id_r) AS rec_id_r, 'hard_negative' AS reason
+  FROM scored_pairs s JOIN ${components} cl ON cl.rec_id = s.rec_id_l JOIN ${components} cr ON cr.rec_id = s.rec_id_r
+  WHERE coalesce(s.hard_negative, false) AND cl.cluster_id = cr.cluster_id`
     : `SELECT NULL::BIGINT AS cluster_id, NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::VARCHAR AS reason WHERE false`}),
 found AS (SELECT * FROM pairs WHERE reason IS NOT NULL UNION ALL SELECT * FROM hard)
-SELECT cluster_id, rec_id_l, rec_id_r, arg_min(reason, ${reasonRank}) AS reason FROM found GROUP BY ALL;`;
+SELECT cluster_id, rec_id_l, rec_id_r, arg_min(reason, ${reasonRank}) AS reason FROM found GROUP BY ALL`;
 }

@@ -12,14 +12,13 @@ import type { Db } from '../../engine/db.ts';
 import { lit } from '../../engine/db.ts';
 import type { ConflictReason } from '../../../schemas/config.ts';
 import { thresholdOf } from '../../../schemas/config.ts';
-import { connectedComponents } from '../../engine/connected-components.ts';
-import { CONFLICT_REASONS, conflictSql } from './conflicts.sql.ts';
+import { temporaryComponents } from '../../engine/connected-components.ts';
+import { materialise, type TempTable } from '../../engine/sql-pipeline.ts';
+import { CONFLICT_REASONS, conflictMembersSql, conflictPairsSql } from './conflicts.sql.ts';
 import { splitConflicted, type SplitResult } from './split.ts';
 import { expectedClusterQuality, linkableSql } from '../../linkage/threshold.ts';
 import { allowedSourcePairsSql } from '../../linkage/blocking.ts';
-import { APPLY_LAST_SPLIT_SQL, DECISION_WEIGHT, MODEL_WEIGHT_CAP, DECISIONS_LEFT_SQL, decisionConflictsSql, NOT_DIFFERENT_SQL, SAME_EDGES_SQL } from '../../register/cluster.sql.ts';
-
-
+import { DECISION_WEIGHT, MODEL_WEIGHT_CAP, decisionConflictsSql, decisionsLeftSql, NOT_DIFFERENT_SQL, SAME_EDGES_SQL } from '../../register/cluster.sql.ts';
 
 export interface ConflictOptions {
   /** split conflicted clusters (else they are only flagged) */
@@ -72,85 +71,122 @@ export async function clusterRecords(
   const linkable = linkableSql(threshold, hasHard) + (decided ? ` AND ${NOT_DIFFERENT_SQL}` : '');
   // the model's links stay under the decisions' weight, so that the last split can part what no human joined
   const w = decided ? `least(${weight}, ${MODEL_WEIGHT_CAP})` : weight;
-  await db.run(`
-    CREATE OR REPLACE TEMP TABLE cluster_edges AS
-      SELECT rec_id_l AS a, rec_id_r AS b, ${w} AS w, match_probability AS p FROM scored_pairs WHERE ${linkable}
-      UNION ALL SELECT rec_id_r, rec_id_l, ${w}, match_probability FROM scored_pairs WHERE ${linkable}
-      ${decided ? SAME_EDGES_SQL : ''};
-  `);
-  const rounds = await connectedComponents(db, 'cluster_edges', 'cluster_linked');
-  let figures: ConflictFigures | undefined;
-  let final = 'cluster_linked';
-  if (conflicts) {
-    await db.run(conflictSql('cluster_linked', conflicts.maxClusterSize, hasHard));
-    if (decided) await db.run(decisionConflictsSql('cluster_linked'));
-    // A tier at or under the threshold's weight would cut nothing.
-    const tiers = conflicts.split ? conflicts.tiers.filter((t) => t > weightOfProbability(threshold)) : [];
-    const reasons = [...(conflicts.reasons ?? CONFLICT_REASONS), ...(decided ? ['decision'] : [])];
-    await db.run(`CREATE OR REPLACE TEMP TABLE cl_to_split AS SELECT * FROM cl_conflict WHERE reason IN (${reasons.map(lit).join(', ') || 'NULL'})`);
-    const split = await splitConflicted(db, 'cluster_edges', 'cluster_linked', 'cl_to_split', tiers);
-    await db.run(`
-      CREATE OR REPLACE TEMP TABLE cluster_final AS
-        SELECT l.rec_id, coalesce(s.cluster_id, l.cluster_id) AS cluster_id, l.cluster_id AS orig
-        FROM cluster_linked l LEFT JOIN cl_split s USING (rec_id);
-      DROP TABLE cl_split;`);
-    // different_persons records the tiers could not part (or split_conflicts off): split over the decided edges alone
-    if (decided) {
-      await db.run(DECISIONS_LEFT_SQL);
-      if ((await db.count(`SELECT count(*) FROM cl_decision_left`)) > 0) await splitConflicted(db, 'cluster_edges', 'cl_stage2', 'cl_decision_left', [DECISION_WEIGHT]);
-      else await db.run(`CREATE OR REPLACE TEMP TABLE cl_split AS SELECT rec_id, cluster_id FROM cl_stage2 WHERE false`);
-      await db.run(APPLY_LAST_SPLIT_SQL);
-    }
-    final = 'cluster_final';
-    figures = await writeConflicts(db, conflicts.maxClusterSize, split);
-  }
+  // cluster_edges(a, b, w, p): the links, both directions
+  await using edges = await materialise(db, 'cluster_edges', `
+    SELECT rec_id_l AS a, rec_id_r AS b, ${w} AS w, match_probability AS p FROM scored_pairs WHERE ${linkable}
+    UNION ALL SELECT rec_id_r, rec_id_l, ${w}, match_probability FROM scored_pairs WHERE ${linkable}
+    ${decided ? SAME_EDGES_SQL : ''}`);
+  const { rounds, components } = await temporaryComponents(db, String(edges), 'cluster_linked');
+  await using linked = components;
+  const resolved = conflicts ? await resolveConflicts(db, threshold, conflicts, { edges, linked, hasHard, decided }) : undefined;
+  await using _final = resolved?.final;
+  const final = resolved?.final ?? linked;
   await db.run(`
     CREATE OR REPLACE TABLE clusters AS
     WITH best AS (
       SELECT e.a AS rec_id, max(e.p) AS best_link_probability
-      FROM cluster_edges e JOIN ${final} x ON x.rec_id = e.a JOIN ${final} y ON y.rec_id = e.b
-      WHERE x.cluster_id = y.cluster_id GROUP BY e.a),
+      FROM ${edges} e JOIN ${final} cluster_a ON cluster_a.rec_id = e.a JOIN ${final} cluster_b ON cluster_b.rec_id = e.b
+      WHERE cluster_a.cluster_id = cluster_b.cluster_id GROUP BY e.a),
     flagged AS (${conflicts ? `SELECT DISTINCT cluster_id_l AS cluster_id FROM cluster_conflicts WHERE outcome = 'flagged'` : 'SELECT NULL::BIGINT AS cluster_id WHERE false'})
     SELECT p.rec_id, coalesce(c.cluster_id, p.rec_id) AS cluster_id, coalesce(b.best_link_probability, 1.0) AS best_link_probability,
       c.cluster_id IS NOT NULL AND c.cluster_id IN (SELECT cluster_id FROM flagged) AS conflicted
     FROM person_clean p LEFT JOIN ${final} c USING (rec_id) LEFT JOIN best b USING (rec_id)
-    ORDER BY p.rec_id;
-    DROP TABLE cluster_edges; DROP TABLE cluster_linked; ${conflicts ? 'DROP TABLE cluster_final; DROP TABLE cl_member; DROP TABLE cl_conflict; DROP TABLE cl_to_split;' : ''}
-  `);
-  return { rounds, clusters: await db.count(`SELECT count(DISTINCT cluster_id) FROM clusters`), conflicts: figures };
+    ORDER BY p.rec_id`);
+  return { rounds, clusters: await db.count(`SELECT count(DISTINCT cluster_id) FROM clusters`), conflicts: resolved?.figures };
 }
 
-/** cluster_conflicts from cl_conflict and cluster_final, and the figures of the check. */
-async function writeConflicts(db: Db, maxSize: number, split: SplitResult): Promise<ConflictFigures> {
+/** SELECT (rec_id, cluster_id, orig): `clusters` with the pieces of a split applied; `orig` the cluster before the first split. */
+const applySplitSql = (clusters: string, pieces: string, orig: string) => `
+  SELECT c.rec_id, coalesce(s.cluster_id, c.cluster_id) AS cluster_id, ${orig} AS orig FROM ${clusters} c LEFT JOIN ${pieces} s USING (rec_id)`;
+
+/**
+ * The conflicts inside the clusters of `linked`: found, split over the tiers (and over the human decisions),
+ * written to cluster_conflicts. Returns cluster_final(rec_id, cluster_id, orig), which lives as long as the
+ * caller's handle, and the figures.
+ */
+async function resolveConflicts(
+  db: Db,
+  threshold: number,
+  conflicts: ConflictOptions,
+  { edges, linked, hasHard, decided }: { edges: TempTable; linked: TempTable; hasHard: boolean; decided: boolean },
+): Promise<{ final: TempTable; figures: ConflictFigures }> {
+  await using members = await materialise(db, 'conflict_member', conflictMembersSql(String(linked), conflicts.maxClusterSize));
+  await using found = await materialise(db, 'conflict_pair', conflictPairsSql(String(members), String(linked), hasHard));
+  if (decided) await db.run(decisionConflictsSql(String(found), String(linked)));
+  // A tier at or under the threshold's weight would cut nothing.
+  const tiers = conflicts.split ? conflicts.tiers.filter((t) => t > weightOfProbability(threshold)) : [];
+  const reasons = [...(conflicts.reasons ?? CONFLICT_REASONS), ...(decided ? ['decision'] : [])];
+  await using toSplit = await materialise(db, 'conflict_to_split', `SELECT * FROM ${found} WHERE reason IN (${reasons.map(lit).join(', ') || 'NULL'})`);
+  const split = await splitConflicted(db, String(edges), String(linked), String(toSplit), tiers);
+  let final: TempTable;
+  {
+    await using pieces = split.pieces;
+    final = await materialise(db, 'cluster_final', applySplitSql(String(linked), String(pieces), 'c.cluster_id'));
+  }
+  try {
+    // different_persons records the tiers could not part (or split_conflicts off): split over the decided edges alone
+    if (decided) {
+      await using left = await materialise(db, 'decision_left', decisionsLeftSql(String(final)));
+      if ((await db.count(`SELECT count(*) FROM ${left}`)) > 0) {
+        const last = await splitConflicted(db, String(edges), String(final), String(left), [DECISION_WEIGHT]);
+        await using pieces = last.pieces;
+        const decidedFinal = await materialise(db, 'cluster_final_decided', applySplitSql(String(final), String(pieces), 'c.orig'));
+        await final.drop();
+        final = decidedFinal;
+      }
+    }
+    return { final, figures: await writeConflicts(db, conflicts.maxClusterSize, split, { members, found, final }) };
+  } catch (e) {
+    await final[Symbol.asyncDispose]();
+    throw e;
+  }
+}
+
+/** cluster_conflicts from the conflict pairs and cluster_final, and the figures of the check. */
+async function writeConflicts(
+  db: Db,
+  maxSize: number,
+  split: SplitResult,
+  { members, found, final }: { members: TempTable; found: TempTable; final: TempTable },
+): Promise<ConflictFigures> {
   await db.run(`
     CREATE OR REPLACE TABLE cluster_conflicts AS
-    WITH unchecked AS (SELECT DISTINCT cluster_id FROM cluster_final WHERE orig IN (SELECT orig FROM cluster_final GROUP BY ALL HAVING count(*) > ${maxSize}))
+    WITH unchecked AS (SELECT DISTINCT cluster_id FROM ${final} WHERE orig IN (SELECT orig FROM ${final} GROUP BY ALL HAVING count(*) > ${maxSize}))
     SELECT c.rec_id_l, c.rec_id_r, c.reason, CASE WHEN l.cluster_id = r.cluster_id THEN 'flagged' ELSE 'split' END AS outcome,
       l.cluster_id AS cluster_id_l, r.cluster_id AS cluster_id_r
-    FROM cl_conflict c JOIN cluster_final l ON l.rec_id = c.rec_id_l JOIN cluster_final r ON r.rec_id = c.rec_id_r
+    FROM ${found} c JOIN ${final} l ON l.rec_id = c.rec_id_l JOIN ${final} r ON r.rec_id = c.rec_id_r
     UNION ALL
     SELECT NULL, NULL, 'too_large', 'flagged', cluster_id, cluster_id FROM unchecked
     ORDER BY cluster_id_l, rec_id_l NULLS FIRST, rec_id_r;
     COMMENT ON TABLE cluster_conflicts IS ${lit('records of one cluster that are plainly distinct persons: split apart, or flagged when their links could not separate them; clusters too large to be checked')};`);
-  const one = async (sql: string) => db.count(sql);
-  const big = await db.one<{ clusters: bigint; records: bigint; largest: number | null }>(`
-    SELECT count(*) AS clusters, coalesce(sum(size), 0) AS records, max(size) AS largest
-    FROM (SELECT orig, count(*) AS size FROM cluster_final GROUP BY ALL) WHERE size > ${maxSize}`);
+  const counts = await db.one<Record<string, bigint | number | null>>(`
+    WITH sizes AS (SELECT orig, count(*) AS size, count(DISTINCT cluster_id) AS pieces FROM ${final} GROUP BY ALL)
+    SELECT
+      (SELECT count(*) FROM sizes WHERE size > ${maxSize}) AS large_clusters,
+      (SELECT coalesce(sum(size), 0) FROM sizes WHERE size > ${maxSize}) AS large_records,
+      (SELECT max(size) FROM sizes WHERE size > ${maxSize}) AS largest,
+      (SELECT count(DISTINCT cluster_id) FROM ${members}) AS clusters_checked,
+      (SELECT count(DISTINCT cluster_id) FROM ${found}) AS conflicted,
+      (SELECT count(*) FROM sizes WHERE pieces > 1) AS split,
+      (SELECT count(DISTINCT cluster_id) FROM ${final} WHERE orig IN (SELECT orig FROM sizes WHERE pieces > 1)) AS clusters_after_split,
+      (SELECT count(*) FROM ${final} WHERE cluster_id <> orig) AS records_moved,
+      (SELECT count(DISTINCT cluster_id_l) FROM cluster_conflicts WHERE outcome = 'flagged') AS still_flagged`);
+  const n = (k: string) => Number(counts?.[k] ?? 0);
   const reasons = await db.all<{ reason: string; pairs: bigint; split: bigint; flagged: bigint }>(`
     SELECT reason, count(*) AS pairs, count(*) FILTER (WHERE outcome = 'split') AS split, count(*) FILTER (WHERE outcome = 'flagged') AS flagged
     FROM cluster_conflicts WHERE rec_id_l IS NOT NULL GROUP BY ALL`);
   const byReason = new Map(reasons.map((r) => [r.reason, r]));
   return {
-    clusters_checked: await one(`SELECT count(DISTINCT cluster_id) FROM cl_member`),
-    too_large: { clusters: Number(big?.clusters ?? 0), records: Number(big?.records ?? 0), largest: Number(big?.largest ?? 0), max_conflict_cluster_size: maxSize },
-    conflicted: await one(`SELECT count(DISTINCT cluster_id) FROM cl_conflict`),
-    split: await one(`SELECT count(*) FROM (SELECT orig FROM cluster_final GROUP BY ALL HAVING count(DISTINCT cluster_id) > 1)`),
-    clusters_after_split: await one(`SELECT count(DISTINCT cluster_id) FROM cluster_final WHERE orig IN (SELECT orig FROM cluster_final GROUP BY ALL HAVING count(DISTINCT cluster_id) > 1)`),
-    records_moved: await one(`SELECT count(*) FROM cluster_final WHERE cluster_id <> orig`),
-    still_flagged: await one(`SELECT count(DISTINCT cluster_id_l) FROM cluster_conflicts WHERE outcome = 'flagged'`),
+    clusters_checked: n('clusters_checked'),
+    too_large: { clusters: n('large_clusters'), records: n('large_records'), largest: n('largest'), max_conflict_cluster_size: maxSize },
+    conflicted: n('conflicted'),
+    split: n('split'),
+    clusters_after_split: n('clusters_after_split'),
+    records_moved: n('records_moved'),
+    still_flagged: n('still_flagged'),
     by_reason: [...CONFLICT_REASONS, ...(byReason.has('decision') ? ['decision'] : []), 'too_large'].map((reason) => {
       const r = byReason.get(reason);
-      if (reason === 'too_large') return { reason, pairs: 0, split: 0, flagged: Number(big?.clusters ?? 0) };
+      if (reason === 'too_large') return { reason, pairs: 0, split: 0, flagged: n('large_clusters') };
       return { reason, pairs: Number(r?.pairs ?? 0), split: Number(r?.split ?? 0), flagged: Number(r?.flagged ?? 0) };
     }),
     tiers: split.tiers,

@@ -14,7 +14,8 @@
  * smallest rec_id of each piece, so the result does not depend on row order.
  */
 import type { Db } from '../../engine/db.ts';
-import { connectedComponents } from '../../engine/connected-components.ts';
+import { temporaryComponents } from '../../engine/connected-components.ts';
+import { materialise, step, type TempTable } from '../../engine/sql-pipeline.ts';
 
 export interface SplitResult {
   /** the tiers (bits) used, and the conflicted pieces re-clustered at each */
@@ -23,49 +24,55 @@ export interface SplitResult {
 
 /**
  * Over `edges(a, b, w)` (both directions), `components(rec_id, cluster_id)` and `conflicts(cluster_id, rec_id_l, rec_id_r)`:
- * writes cl_split(rec_id, cluster_id) for the members of conflicted clusters (the new cluster ids).
+ * `pieces`, the TEMP table split_piece(rec_id, cluster_id) of the members of conflicted clusters (the new cluster
+ * ids), which lives as long as the caller's handle.
  */
-export async function splitConflicted(db: Db, edges: string, components: string, conflicts: string, tiers: readonly number[]): Promise<SplitResult> {
-  await db.run(`
-    CREATE OR REPLACE TEMP TABLE cl_state AS
-      SELECT rec_id, cluster_id AS orig, cluster_id AS label FROM ${components}
-      WHERE cluster_id IN (SELECT cluster_id FROM ${conflicts});`);
+export async function splitConflicted(
+  db: Db,
+  edges: string,
+  components: string,
+  conflicts: string,
+  tiers: readonly number[],
+): Promise<SplitResult & { pieces: TempTable }> {
+  // split_state(rec_id, orig, label): each member of a conflicted cluster, its cluster and its current piece
+  await using state = await materialise(db, 'split_state', `
+    SELECT rec_id, cluster_id AS orig, cluster_id AS label FROM ${components}
+    WHERE cluster_id IN (SELECT cluster_id FROM ${conflicts})`);
   const used: SplitResult['tiers'] = [];
   for (const tier of tiers) {
-    await db.run(`
-      CREATE OR REPLACE TEMP TABLE cl_hot AS
-        SELECT DISTINCT a.label FROM ${conflicts} c JOIN cl_state a ON a.rec_id = c.rec_id_l JOIN cl_state b ON b.rec_id = c.rec_id_r
-        WHERE a.label = b.label;`);
-    const hot = await db.count(`SELECT count(*) FROM cl_hot`);
-    if (hot === 0) break;
-    used.push({ match_weight: tier, pieces_reclustered: hot });
-    await db.run(`
-      CREATE OR REPLACE TEMP TABLE cl_tier_edges AS
-        SELECT e.a, e.b FROM ${edges} e JOIN cl_state x ON x.rec_id = e.a JOIN cl_state y ON y.rec_id = e.b
-        WHERE x.label = y.label AND x.label IN (SELECT label FROM cl_hot) AND e.w >= ${tier};`);
-    await connectedComponents(db, 'cl_tier_edges', 'cl_tier_cc');
-    await db.run(`
-      CREATE OR REPLACE TEMP TABLE cl_state AS
-        SELECT s.rec_id, s.orig, CASE WHEN s.label IN (SELECT label FROM cl_hot) THEN coalesce(c.cluster_id, s.rec_id) ELSE s.label END AS label
-        FROM cl_state s LEFT JOIN cl_tier_cc c USING (rec_id);
-      DROP TABLE cl_tier_cc; DROP TABLE cl_tier_edges; DROP TABLE cl_hot;`);
+    await using hot = await materialise(db, 'split_hot', `
+      SELECT DISTINCT piece_l.label FROM ${conflicts} c JOIN ${state} piece_l ON piece_l.rec_id = c.rec_id_l JOIN ${state} piece_r ON piece_r.rec_id = c.rec_id_r
+      WHERE piece_l.label = piece_r.label`);
+    const hotPieces = await db.count(`SELECT count(*) FROM ${hot}`);
+    if (hotPieces === 0) break;
+    used.push({ match_weight: tier, pieces_reclustered: hotPieces });
+    await using tierEdges = await materialise(db, 'split_tier_edges', `
+      SELECT e.a, e.b FROM ${edges} e JOIN ${state} from_piece ON from_piece.rec_id = e.a JOIN ${state} to_piece ON to_piece.rec_id = e.b
+      WHERE from_piece.label = to_piece.label AND from_piece.label IN (SELECT label FROM ${hot}) AND e.w >= ${tier}`);
+    const { components: tierPieces } = await temporaryComponents(db, String(tierEdges), 'split_tier_pieces');
+    await using _tierPieces = tierPieces;
+    // split_state anew from itself: the handle `state` keeps owning it
+    await materialise(db, 'split_state', `
+      SELECT s.rec_id, s.orig, CASE WHEN s.label IN (SELECT label FROM ${hot}) THEN coalesce(c.cluster_id, s.rec_id) ELSE s.label END AS label
+      FROM ${state} s LEFT JOIN ${tierPieces} c USING (rec_id)`);
   }
   // Return: each piece without conflict records follows its strongest link out of itself.
-  await db.run(`
-    CREATE OR REPLACE TEMP TABLE cl_follow AS
-    WITH anchored AS (
-      SELECT DISTINCT s.label FROM cl_state s
-      WHERE s.rec_id IN (SELECT rec_id_l FROM ${conflicts} UNION ALL SELECT rec_id_r FROM ${conflicts})),
-    best AS (
-      SELECT x.label AS a, arg_max(y.label, (e.w, -y.label)) AS b
-      FROM ${edges} e JOIN cl_state x ON x.rec_id = e.a JOIN cl_state y ON y.rec_id = e.b
-      WHERE x.orig = y.orig AND x.label <> y.label AND x.label NOT IN (SELECT label FROM anchored)
-      GROUP BY x.label)
-    SELECT a, b FROM best UNION ALL SELECT b, a FROM best;`);
-  await connectedComponents(db, 'cl_follow', 'cl_returned');
-  await db.run(`
-    CREATE OR REPLACE TEMP TABLE cl_split AS
-      SELECT s.rec_id, coalesce(r.cluster_id, s.label) AS cluster_id FROM cl_state s LEFT JOIN cl_returned r ON r.rec_id = s.label;
-    DROP TABLE cl_follow; DROP TABLE cl_returned; DROP TABLE cl_state;`);
-  return { tiers: used };
+  await using follow = await materialise(db, 'split_follow', {
+    steps: [
+      step('anchored', `
+        SELECT DISTINCT s.label FROM ${state} s
+        WHERE s.rec_id IN (SELECT rec_id_l FROM ${conflicts} UNION ALL SELECT rec_id_r FROM ${conflicts})`),
+      step('strongest_link', `
+        SELECT from_piece.label AS a, arg_max(to_piece.label, (e.w, -to_piece.label)) AS b
+        FROM ${edges} e JOIN ${state} from_piece ON from_piece.rec_id = e.a JOIN ${state} to_piece ON to_piece.rec_id = e.b
+        WHERE from_piece.orig = to_piece.orig AND from_piece.label <> to_piece.label AND from_piece.label NOT IN (SELECT label FROM anchored)
+        GROUP BY from_piece.label`),
+    ],
+    select: 'SELECT a, b FROM strongest_link UNION ALL SELECT b, a FROM strongest_link',
+  });
+  const { components: returned } = await temporaryComponents(db, String(follow), 'split_returned');
+  await using _returned = returned;
+  const pieces = await materialise(db, 'split_piece', `
+    SELECT s.rec_id, coalesce(r.cluster_id, s.label) AS cluster_id FROM ${state} s LEFT JOIN ${returned} r ON r.rec_id = s.label`);
+  return { tiers: used, pieces };
 }

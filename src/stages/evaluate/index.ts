@@ -8,6 +8,7 @@
 import { defineStage, type StageResult } from '../../engine/context.ts';
 import { open } from 'node:fs/promises';
 import type { Db } from '../../engine/db.ts';
+import { composeSql, materialise, step, type Query, type TempTable } from '../../engine/sql-pipeline.ts';
 import { lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
 import type { Linkage } from '../../../schemas/config.ts';
@@ -197,19 +198,21 @@ async function truthHeader(truthPath: string): Promise<string[]> {
 }
 
 /**
- * The truth file into the TEMPORARY table truth (source, source_record_id, person_id, family_id): nothing is
- * written into the batch's database. Extra columns are ignored; a row without a source, record id or person id,
- * or a record given twice, is an input error naming the line.
+ * The truth file into the TEMP table truth (source, source_record_id, person_id, family_id), which lives as long
+ * as the handle returned: nothing is written into the batch's database. Extra columns are ignored; a row without a
+ * source, record id or person id, or a record given twice, is an input error naming the line.
  */
-export async function loadTruth(db: Db, truthPath: string): Promise<void> {
+export async function loadTruth(db: Db, truthPath: string): Promise<TempTable> {
   const names = await truthHeader(truthPath);
   // Columns by position (c0, c1, …): the file's own names never go into the SQL.
   const columns = names.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ');
   const col = (name: string) => (names.includes(name) ? `c${names.indexOf(name)}` : 'NULL::VARCHAR');
+  let raw: TempTable;
   try {
-    await db.run(
-      `CREATE OR REPLACE TEMP TABLE truth_raw AS
-       SELECT row_number() OVER () + 1 AS line,
+    raw = await materialise(
+      db,
+      'truth_raw',
+      `SELECT row_number() OVER () + 1 AS line,
               trim(${col('source')}) AS source, trim(${col('source_record_id')}) AS source_record_id, trim(${col('person_id')}) AS person_id,
               nullif(trim(${col('family_id')}), '') AS family_id
        FROM read_csv($1, header = true, auto_detect = false, columns = {${columns}}, delim = ',', quote = '"', escape = '"', parallel = false)`,
@@ -218,136 +221,156 @@ export async function loadTruth(db: Db, truthPath: string): Promise<void> {
   } catch (e) {
     throw new InputError(`truth file cannot be read as CSV (${(e as Error).message.split('\n')[0]})`, { file: truthPath, expected: TRUTH_EXPECTED });
   }
-  try {
-    for (const c of REQUIRED_TRUTH_COLUMNS) {
-      const empty = await db.one<{ line: string }>(`SELECT min(line) AS line FROM truth_raw WHERE nullif(${c}, '') IS NULL HAVING count(*) > 0`);
-      if (empty) throw new InputError(`${c} is empty`, { file: truthPath, row: Number(empty.line), column: c, expected: TRUTH_EXPECTED });
-    }
-    const dup = await db.one<{ line: string; first: string }>(`
-      SELECT max(line) AS line, min(line) AS first FROM truth_raw GROUP BY source, source_record_id HAVING count(*) > 1 ORDER BY min(line) LIMIT 1`);
-    if (dup) throw new InputError(`the record of line ${dup.first} is given again`, { file: truthPath, row: Number(dup.line), column: 'source_record_id', expected: 'one truth row per source record' });
-    await db.run(`CREATE OR REPLACE TEMP TABLE truth AS SELECT ${TRUTH_COLUMNS.join(', ')} FROM truth_raw`);
-  } finally {
-    await db.run(`DROP TABLE IF EXISTS temp.truth_raw`);
+  await using _raw = raw;
+  for (const c of REQUIRED_TRUTH_COLUMNS) {
+    const empty = await db.one<{ line: string }>(`SELECT min(line) AS line FROM ${raw} WHERE nullif(${c}, '') IS NULL HAVING count(*) > 0`);
+    if (empty) throw new InputError(`${c} is empty`, { file: truthPath, row: Number(empty.line), column: c, expected: TRUTH_EXPECTED });
   }
+  const dup = await db.one<{ line: string; first: string }>(`
+    SELECT max(line) AS line, min(line) AS first FROM ${raw} GROUP BY source, source_record_id HAVING count(*) > 1 ORDER BY min(line) LIMIT 1`);
+  if (dup) throw new InputError(`the record of line ${dup.first} is given again`, { file: truthPath, row: Number(dup.line), column: 'source_record_id', expected: 'one truth row per source record' });
+  return await materialise(db, 'truth', `SELECT ${TRUTH_COLUMNS.join(', ')} FROM ${raw}`);
 }
 
-/** Evaluation's temporary tables, dropped when it ends. */
-const EVAL_TABLES = ['truth', 'truth_raw', 'eval_records', 'eval_true_pairs', 'eval_scored'];
-
 /**
- * Quality figures against the truth file. Every table it makes is TEMPORARY and dropped at the end, so a
+ * Quality figures against the truth file. Every table it makes is TEMPORARY and dropped when it returns, so a
  * finished batch's database is only read. Throws TruthCoverageError when the truth covers less than
  * MIN_TRUTH_COVERAGE of the accepted records.
  */
 export async function evaluate(db: Db, truthPath: string, linkage: Linkage): Promise<EvaluationFigures> {
-  try {
-    return await measure(db, truthPath, linkage);
-  } finally {
-    for (const t of EVAL_TABLES) await db.run(`DROP TABLE IF EXISTS temp.${t}`);
-  }
+  await using truth = await loadTruth(db, truthPath);
+  await using records = await materialise(db, 'eval_records', evalRecordsQuery(String(truth), await db.tableExists('dtsen_person')));
+  const coverage = await truthCoverage(db, String(records), String(truth));
+  if (coverage.share < MIN_TRUTH_COVERAGE) throw new TruthCoverageError(coverage, truthPath);
+  const threshold = thresholdOf(linkage);
+  const linkable = linkableSql(threshold, await db.columnExists('scored_pairs', 'hard_negative'));
+  const pairs = await pairFigures(db, String(records), linkage);
+  const { false_negatives, blocking } = await truePairFigures(db, String(records), linkage, threshold, linkable);
+  const scored = await scoredPairFigures(db, String(records), pairs.truePairs, threshold);
+  return {
+    ...quality(pairs.truePairs, pairs.predicted, pairs.truePositives),
+    baseline: { rule: 'records with the same valid NIK are one person', ...quality(pairs.truePairs, pairs.baselinePredicted, pairs.baselineTruePositives) },
+    persons: pairs.persons,
+    persons_in_exactly_one_cluster: pairs.exactlyOne,
+    share_persons_exactly_one_cluster: pairs.persons > 0 ? pairs.exactlyOne / pairs.persons : 1,
+    records_evaluated: coverage.records_with_truth,
+    records_without_truth: coverage.records_without_truth,
+    truth_coverage: coverage,
+    false_negatives,
+    false_positives: await falsePositiveFigures(db, String(records), linkage, linkable),
+    blocking,
+    by_province: await provinceQuality(db, String(records), linkage),
+    ...scored,
+  };
 }
 
-async function measure(db: Db, truthPath: string, linkage: Linkage): Promise<EvaluationFigures> {
-  await loadTruth(db, truthPath);
-  await db.run(`
-    CREATE OR REPLACE TEMP TABLE eval_records AS
-    SELECT p.rec_id, p.source, p.nik, c.cluster_id, t.person_id, t.family_id
-    FROM person_clean p JOIN clusters c USING (rec_id)
-    JOIN truth t ON t.source = p.source AND t.source_record_id = p.source_record_id;
-  `);
-  await db.run(provinceColumnsSql(await db.tableExists('dtsen_person')));
-  const evaluated = await db.count(`SELECT count(*) FROM eval_records`);
-  const accepted = await db.count(`SELECT count(*) FROM person_clean`);
-  const withoutTruth = accepted - evaluated;
-  const truthRows = await db.count(`SELECT count(*) FROM truth`);
-  const coverage: TruthCoverage = {
+/**
+ * eval_records: the records with a truth row, their cluster and person, the province of the record's golden
+ * record (cluster_province) and the province its true person is counted in (person_province: the golden record of
+ * the person's first record). Without a dtsen_person table the record's own province stands in for its golden
+ * record's.
+ */
+function evalRecordsQuery(truth: string, withPerson: boolean): Query {
+  const golden = withPerson
+    ? `LEFT JOIN (SELECT cluster_id, province_code FROM dtsen_person) golden USING (cluster_id)`
+    : `LEFT JOIN (SELECT rec_id, province_code FROM person_clean) golden USING (rec_id)`;
+  return {
+    steps: [
+      step('with_truth', `
+        SELECT p.rec_id, p.source, p.nik, c.cluster_id, t.person_id, t.family_id
+        FROM person_clean p JOIN clusters c USING (rec_id)
+        JOIN ${truth} t ON t.source = p.source AND t.source_record_id = p.source_record_id`),
+      step('with_cluster_province', `SELECT r.*, coalesce(golden.province_code, '') AS cluster_province FROM with_truth r ${golden}`),
+      // the person's province by a hash aggregate joined back, not a window (a sort of every record)
+      step('person_province', `SELECT person_id, arg_min(cluster_province, rec_id) AS person_province FROM with_cluster_province GROUP BY person_id`),
+    ],
+    select: 'SELECT r.*, pp.person_province FROM with_cluster_province r JOIN person_province pp USING (person_id)',
+  };
+}
+
+/** How much of the batch's accepted records the truth covers. */
+async function truthCoverage(db: Db, records: string, truth: string): Promise<TruthCoverage> {
+  const row = await db.one<Record<string, string>>(`
+    SELECT (SELECT count(*) FROM ${records}) AS evaluated, (SELECT count(*) FROM person_clean) AS accepted, (SELECT count(*) FROM ${truth}) AS truth_rows`);
+  const [evaluated, accepted, truthRows] = [row?.evaluated, row?.accepted, row?.truth_rows].map(Number);
+  return {
     accepted_records: accepted,
     records_with_truth: evaluated,
-    records_without_truth: withoutTruth,
+    records_without_truth: accepted - evaluated,
     share: accepted > 0 ? evaluated / accepted : 0,
     minimum_share: MIN_TRUTH_COVERAGE,
     truth_rows: truthRows,
     truth_rows_not_in_batch: truthRows - evaluated,
   };
-  if (coverage.share < MIN_TRUTH_COVERAGE) throw new TruthCoverageError(coverage, truthPath);
-  const truePairs = await db.count(pairCountSql('eval_records', 'person_id', linkage));
-  const predicted = await db.count(pairCountSql('eval_records', 'cluster_id', linkage));
-  const tp = await db.count(pairCountSql('eval_records', 'cluster_id, person_id', linkage));
+}
+
+/**
+ * Pair counts of the clusters and of the exact-NIK baseline against the true persons, and the persons resolved to
+ * exactly one cluster holding no one else: one statement.
+ */
+async function pairFigures(db: Db, records: string, linkage: Linkage) {
   const baseKey = `coalesce(nik, 'rec:' || rec_id::VARCHAR)`;
-  const bPred = await db.count(pairCountSql('eval_records', baseKey, linkage));
-  const bTp = await db.count(pairCountSql('eval_records', `${baseKey}, person_id`, linkage));
-  const persons = await db.count(`SELECT count(DISTINCT person_id) FROM eval_records`);
-  const exactlyOne = await db.count(`
-    WITH pc AS (SELECT person_id, count(DISTINCT cluster_id) AS clusters, any_value(cluster_id) AS cluster_id FROM eval_records GROUP BY ALL),
-         cp AS (SELECT cluster_id, count(DISTINCT person_id) AS persons FROM eval_records GROUP BY ALL)
-    SELECT count(*) FROM pc JOIN cp USING (cluster_id) WHERE pc.clusters = 1 AND cp.persons = 1`);
-  // The true pairs (allowed by the config) once: where the false negatives were lost, and what each blocking rule finds.
-  const threshold = thresholdOf(linkage);
-  const hasHard = await db.columnExists('scored_pairs', 'hard_negative');
-  const linkable = linkableSql(threshold, hasHard);
-  // Every candidate pair is scored (scored_pairs carries the rules bitmask): one join gives the figures of both.
-  await db.run(`
-    CREATE OR REPLACE TEMP TABLE eval_true_pairs AS
+  const row = await db.one<Record<string, string>>(composeSql(
+    [
+      step('person_clusters', `SELECT person_id, count(DISTINCT cluster_id) AS clusters, any_value(cluster_id) AS cluster_id FROM ${records} GROUP BY ALL`),
+      step('cluster_persons', `SELECT cluster_id, count(DISTINCT person_id) AS persons FROM ${records} GROUP BY ALL`),
+    ],
+    `SELECT
+      (${pairCountSql(records, 'person_id', linkage)}) AS true_pairs,
+      (${pairCountSql(records, 'cluster_id', linkage)}) AS predicted,
+      (${pairCountSql(records, 'cluster_id, person_id', linkage)}) AS true_positives,
+      (${pairCountSql(records, baseKey, linkage)}) AS baseline_predicted,
+      (${pairCountSql(records, `${baseKey}, person_id`, linkage)}) AS baseline_true_positives,
+      (SELECT count(DISTINCT person_id) FROM ${records}) AS persons,
+      (SELECT count(*) FROM person_clusters JOIN cluster_persons USING (cluster_id) WHERE person_clusters.clusters = 1 AND cluster_persons.persons = 1) AS exactly_one`,
+  ));
+  const n = (k: string) => Number(row?.[k] ?? 0);
+  return {
+    truePairs: n('true_pairs'),
+    predicted: n('predicted'),
+    truePositives: n('true_positives'),
+    baselinePredicted: n('baseline_predicted'),
+    baselineTruePositives: n('baseline_true_positives'),
+    persons: n('persons'),
+    exactlyOne: n('exactly_one'),
+  };
+}
+
+/**
+ * The true pairs (allowed by the config) once, in the TEMP table eval_true_pairs while this runs: where the false
+ * negatives were lost, and what each blocking rule finds. Every candidate pair is scored (scored_pairs carries the
+ * rules bitmask): one join gives the figures of both.
+ */
+async function truePairFigures(db: Db, records: string, linkage: Linkage, threshold: number, linkable: string): Promise<Pick<EvaluationFigures, 'false_negatives' | 'blocking'>> {
+  await using truePairs = await materialise(db, 'eval_true_pairs', `
     SELECT tp.*, s.rec_id_l IS NOT NULL AS candidate, s.rules, s.match_probability, coalesce(${linkable}, false) AS linkable
     FROM (
       SELECT l.rec_id AS rec_id_l, r.rec_id AS rec_id_r, l.cluster_id = r.cluster_id AS together
-      FROM eval_records l JOIN eval_records r ON l.person_id = r.person_id AND l.rec_id < r.rec_id
-      SEMI JOIN (${allowedSourcePairsSql(linkage)}) a ON a.source_l = l.source AND a.source_r = r.source) tp
+      FROM ${records} l JOIN ${records} r ON l.person_id = r.person_id AND l.rec_id < r.rec_id
+      SEMI JOIN (${allowedSourcePairsSql(linkage)}) allowed ON allowed.source_l = l.source AND allowed.source_r = r.source) tp
     LEFT JOIN scored_pairs s USING (rec_id_l, rec_id_r)`);
   const fn = await db.one<Record<string, string>>(`
     SELECT count(*) FILTER (WHERE NOT together AND NOT candidate) AS never_candidate,
            count(*) FILTER (WHERE NOT together AND match_probability < ${threshold}) AS below,
            count(*) FILTER (WHERE NOT together AND match_probability >= ${threshold} AND NOT linkable) AS hard_negative,
-           count(*) FILTER (WHERE NOT together AND linkable) AS split
-    FROM eval_true_pairs`);
+           count(*) FILTER (WHERE NOT together AND linkable) AS split,
+           count(*) FILTER (WHERE candidate) AS candidates,
+           count(*) AS allowed_true
+    FROM ${truePairs}`);
   const ruleNames = linkage.engine === 'probabilistic' ? BLOCKING_RULES.map((r) => r.name) : ['exact'];
   const byRule = await db.all<{ rule_id: string; found: string }>(`
     SELECT r.rule_id, count(tp.rec_id_l) AS found
     FROM range(${ruleNames.length}) r(rule_id)
-    LEFT JOIN eval_true_pairs tp ON tp.candidate AND (tp.rules >> r.rule_id::INT) & 1 = 1
+    LEFT JOIN ${truePairs} tp ON tp.candidate AND (tp.rules >> r.rule_id::INT) & 1 = 1
     GROUP BY ALL ORDER BY r.rule_id`);
-  const candidates = await db.count(`SELECT count(*) FROM eval_true_pairs WHERE candidate`);
-  const allowedTrue = await db.count(`SELECT count(*) FROM eval_true_pairs`);
-  await db.run(`DROP TABLE temp.eval_true_pairs`);
-  // False positives: the links (pairs that joined two records) between records of different persons.
-  const fpEdges = `scored_pairs s JOIN eval_records l ON l.rec_id = s.rec_id_l JOIN eval_records r ON r.rec_id = s.rec_id_r
-    WHERE ${linkable} AND l.person_id <> r.person_id`;
-  const fp = await db.all<{ sources: string; pairs: string; same_family: string }>(`
-    SELECT l.source || '-' || r.source AS sources, count(*) AS pairs, count(*) FILTER (WHERE l.family_id = r.family_id) AS same_family
-    FROM ${fpEdges} GROUP BY ALL ORDER BY pairs DESC, sources`);
-  const gammas = COMPARISONS.map((c) => gammaColumn(c));
-  const patterns = linkage.engine === 'probabilistic'
-    ? await db.all<Record<string, string>>(`
-        SELECT ${gammas.map((g) => `s.${g}`).join(', ')}, count(*) AS pairs, avg(s.match_weight) AS mean_weight, count(*) FILTER (WHERE l.family_id = r.family_id) AS same_family
-        FROM ${fpEdges} GROUP BY ALL ORDER BY pairs DESC, ${gammas.map((g) => `s.${g}`).join(', ')} LIMIT 10`)
-    : [];
-  const levelLabel = (ci: number, g: number) => (g < 0 ? 'null' : COMPARISONS[ci].levels[g]?.label ?? String(g));
+  const candidates = Number(fn?.candidates ?? 0);
+  const allowedTrue = Number(fn?.allowed_true ?? 0);
   return {
-    ...quality(truePairs, predicted, tp),
-    baseline: { rule: 'records with the same valid NIK are one person', ...quality(truePairs, bPred, bTp) },
-    persons,
-    persons_in_exactly_one_cluster: exactlyOne,
-    share_persons_exactly_one_cluster: persons > 0 ? exactlyOne / persons : 1,
-    records_evaluated: evaluated,
-    records_without_truth: withoutTruth,
-    truth_coverage: coverage,
     false_negatives: {
       never_candidate: Number(fn?.never_candidate ?? 0),
       scored_below_threshold: Number(fn?.below ?? 0),
       held_apart_as_hard_negative: Number(fn?.hard_negative ?? 0),
       split_by_clustering: Number(fn?.split ?? 0),
-    },
-    false_positives: {
-      pairs_linked_across_persons: fp.reduce((a, r) => a + Number(r.pairs), 0),
-      same_family: fp.reduce((a, r) => a + Number(r.same_family), 0),
-      by_source_pair: fp.map((r) => ({ sources: r.sources, pairs: Number(r.pairs) })),
-      by_pattern: patterns.map((p) => ({
-        levels: Object.fromEntries(COMPARISONS.map((c, i) => [c.name, levelLabel(i, Number(p[gammas[i]]))])),
-        pairs: Number(p.pairs),
-        same_family: Number(p.same_family),
-        mean_weight: Number(Number(p.mean_weight).toFixed(2)),
-      })),
     },
     blocking: {
       true_pairs: allowedTrue,
@@ -355,47 +378,58 @@ async function measure(db: Db, truthPath: string, linkage: Linkage): Promise<Eva
       recall: allowedTrue > 0 ? candidates / allowedTrue : 1,
       by_rule: byRule.map((r) => ({ rule: ruleNames[Number(r.rule_id)], true_pairs_found: Number(r.found), share: allowedTrue > 0 ? Number(r.found) / allowedTrue : 0 })),
     },
-    by_province: await provinceQuality(db, linkage),
-    threshold_curve: await thresholdCurve(db, truePairs, threshold),
-    weight_histogram: await weightHistogram(db),
   };
 }
 
-/**
- * eval_records gets the province of each record's golden record (cluster_province) and the province its true
- * person is counted in (person_province: the golden record of the person's first record). Without a
- * dtsen_person table the record's own province stands in for its golden record's.
- */
-function provinceColumnsSql(withPerson: boolean): string {
-  const golden = withPerson
-    ? `LEFT JOIN (SELECT cluster_id, province_code FROM dtsen_person) d USING (cluster_id)`
-    : `LEFT JOIN (SELECT rec_id, province_code FROM person_clean) d USING (rec_id)`;
-  // the person's province by a hash aggregate joined back, not a window (a sort of every record)
-  return `
-    CREATE OR REPLACE TEMP TABLE eval_records AS
-    WITH e AS (SELECT e.*, coalesce(d.province_code, '') AS cluster_province FROM eval_records e ${golden}),
-         pp AS (SELECT person_id, arg_min(cluster_province, rec_id) AS person_province FROM e GROUP BY person_id)
-    SELECT e.*, pp.person_province FROM e JOIN pp USING (person_id)`;
+/** False positives: the links (pairs that joined two records) between records of different persons. */
+async function falsePositiveFigures(db: Db, records: string, linkage: Linkage, linkable: string): Promise<EvaluationFigures['false_positives']> {
+  const links = `scored_pairs s JOIN ${records} l ON l.rec_id = s.rec_id_l JOIN ${records} r ON r.rec_id = s.rec_id_r
+    WHERE ${linkable} AND l.person_id <> r.person_id`;
+  const fp = await db.all<{ sources: string; pairs: string; same_family: string }>(`
+    SELECT l.source || '-' || r.source AS sources, count(*) AS pairs, count(*) FILTER (WHERE l.family_id = r.family_id) AS same_family
+    FROM ${links} GROUP BY ALL ORDER BY pairs DESC, sources`);
+  const gammas = COMPARISONS.map((c) => gammaColumn(c));
+  const patterns = linkage.engine === 'probabilistic'
+    ? await db.all<Record<string, string>>(`
+        SELECT ${gammas.map((g) => `s.${g}`).join(', ')}, count(*) AS pairs, avg(s.match_weight) AS mean_weight, count(*) FILTER (WHERE l.family_id = r.family_id) AS same_family
+        FROM ${links} GROUP BY ALL ORDER BY pairs DESC, ${gammas.map((g) => `s.${g}`).join(', ')} LIMIT 10`)
+    : [];
+  const levelLabel = (ci: number, g: number) => (g < 0 ? 'null' : COMPARISONS[ci].levels[g]?.label ?? String(g));
+  return {
+    pairs_linked_across_persons: fp.reduce((a, r) => a + Number(r.pairs), 0),
+    same_family: fp.reduce((a, r) => a + Number(r.same_family), 0),
+    by_source_pair: fp.map((r) => ({ sources: r.sources, pairs: Number(r.pairs) })),
+    by_pattern: patterns.map((p) => ({
+      levels: Object.fromEntries(COMPARISONS.map((c, i) => [c.name, levelLabel(i, Number(p[gammas[i]]))])),
+      pairs: Number(p.pairs),
+      same_family: Number(p.same_family),
+      mean_weight: Number(Number(p.mean_weight).toFixed(2)),
+    })),
+  };
 }
 
-async function provinceQuality(db: Db, linkage: Linkage): Promise<ProvinceQuality[]> {
-  const rows = await db.all<{ code: string; province: string; t: string; tf: string; p: string; pt: string }>(`
-    WITH t AS (${pairCountSql('eval_records', 'person_id', linkage, 'person_province')}),
-         tf AS (${pairCountSql('eval_records', 'cluster_id, person_id', linkage, 'person_province')}),
-         p AS (${pairCountSql('eval_records', 'cluster_id', linkage, 'cluster_province')}),
-         pt AS (${pairCountSql('eval_records', 'cluster_id, person_id', linkage, 'cluster_province')}),
-         codes AS (SELECT DISTINCT cluster_province AS grp FROM eval_records UNION SELECT DISTINCT person_province FROM eval_records)
-    SELECT codes.grp AS code, coalesce(r.name, 'unknown') AS province,
-           coalesce(t.pairs, 0) AS t, coalesce(tf.pairs, 0) AS tf, coalesce(p.pairs, 0) AS p, coalesce(pt.pairs, 0) AS pt
-    FROM codes LEFT JOIN t USING (grp) LEFT JOIN tf USING (grp) LEFT JOIN p USING (grp) LEFT JOIN pt USING (grp)
-    LEFT JOIN ref_province r ON r.code = codes.grp
-    ORDER BY code`);
+async function provinceQuality(db: Db, records: string, linkage: Linkage): Promise<ProvinceQuality[]> {
+  const rows = await db.all<{ code: string; province: string; true_pairs: string; true_found: string; predicted: string; predicted_true: string }>(composeSql(
+    [
+      step('true_pairs', pairCountSql(records, 'person_id', linkage, 'person_province')),
+      step('true_found', pairCountSql(records, 'cluster_id, person_id', linkage, 'person_province')),
+      step('predicted', pairCountSql(records, 'cluster_id', linkage, 'cluster_province')),
+      step('predicted_true', pairCountSql(records, 'cluster_id, person_id', linkage, 'cluster_province')),
+      step('codes', `SELECT DISTINCT cluster_province AS grp FROM ${records} UNION SELECT DISTINCT person_province FROM ${records}`),
+    ],
+    `SELECT codes.grp AS code, coalesce(r.name, 'unknown') AS province,
+       coalesce(true_pairs.pairs, 0) AS true_pairs, coalesce(true_found.pairs, 0) AS true_found,
+       coalesce(predicted.pairs, 0) AS predicted, coalesce(predicted_true.pairs, 0) AS predicted_true
+     FROM codes LEFT JOIN true_pairs USING (grp) LEFT JOIN true_found USING (grp) LEFT JOIN predicted USING (grp) LEFT JOIN predicted_true USING (grp)
+     LEFT JOIN ref_province r ON r.code = codes.grp
+     ORDER BY code`,
+  ));
   return rows.map((r) => {
-    const [t, tf, p, pt] = [r.t, r.tf, r.p, r.pt].map(Number);
+    const [truePairs, trueFound, predicted, predictedTrue] = [r.true_pairs, r.true_found, r.predicted, r.predicted_true].map(Number);
     return {
       province_code: r.code, province: r.province,
-      true_pairs: t, true_pairs_found: tf, predicted_pairs: p, predicted_pairs_true: pt,
-      precision: p > 0 ? pt / p : 1, recall: t > 0 ? tf / t : 1,
+      true_pairs: truePairs, true_pairs_found: trueFound, predicted_pairs: predicted, predicted_pairs_true: predictedTrue,
+      precision: predicted > 0 ? predictedTrue / predicted : 1, recall: truePairs > 0 ? trueFound / truePairs : 1,
     };
   });
 }
@@ -408,23 +442,36 @@ function curvePoint(truePairs: number, w: number, predicted: number, tp: number)
   return { match_weight: w, match_probability: 1 / (1 + 2 ** -w), predicted_pairs: predicted, true_positive_pairs: tp, precision: q.precision, recall: q.recall, f1: q.f1 };
 }
 
-async function thresholdCurve(db: Db, truePairs: number, threshold: number): Promise<ThresholdCurve> {
+/**
+ * The scored pairs between records with a truth row, whether the truth says they are one person (the TEMP table
+ * eval_scored while this runs): the threshold curve and the weight histogram.
+ */
+async function scoredPairFigures(db: Db, records: string, truePairs: number, threshold: number): Promise<Pick<EvaluationFigures, 'threshold_curve' | 'weight_histogram'>> {
   const hasGuard = await db.columnExists('scored_pairs', 'hard_negative');
-  await db.run(`
-    CREATE OR REPLACE TEMP TABLE eval_scored AS
+  await using scored = await materialise(db, 'eval_scored', `
     SELECT s.match_weight, s.match_probability, l.person_id = r.person_id AS is_match,
            ${hasGuard ? 'coalesce(s.hard_negative, false)' : 'false'} AS hard_negative
-    FROM scored_pairs s JOIN eval_records l ON l.rec_id = s.rec_id_l JOIN eval_records r ON r.rec_id = s.rec_id_r
+    FROM scored_pairs s JOIN ${records} l ON l.rec_id = s.rec_id_l JOIN ${records} r ON r.rec_id = s.rec_id_r
     WHERE s.match_weight IS NOT NULL AND isfinite(s.match_weight)`);
+  return {
+    threshold_curve: await thresholdCurve(db, String(scored), truePairs, threshold),
+    weight_histogram: await weightHistogram(db, String(scored)),
+  };
+}
+
+async function thresholdCurve(db: Db, scored: string, truePairs: number, threshold: number): Promise<ThresholdCurve> {
   const at = await db.one<{ predicted: string; tp: string }>(
-    `SELECT count(*) AS predicted, count(*) FILTER (WHERE is_match) AS tp FROM eval_scored WHERE match_probability >= ${threshold} AND NOT hard_negative`,
+    `SELECT count(*) AS predicted, count(*) FILTER (WHERE is_match) AS tp FROM ${scored} WHERE match_probability >= ${threshold} AND NOT hard_negative`,
   );
-  const rows = await db.all<{ w: number; predicted: string; tp: string }>(`
-    WITH pairs AS (SELECT (floor(match_weight / ${CURVE_STEP_BITS}) * ${CURVE_STEP_BITS})::DOUBLE AS w, is_match FROM eval_scored WHERE NOT hard_negative),
-    bins AS (SELECT w, count(*) AS n, count(*) FILTER (WHERE is_match) AS tp FROM pairs GROUP BY w),
-    grid AS (SELECT (unnest(range(floor(min(w) / ${CURVE_STEP_BITS})::BIGINT, floor(max(w) / ${CURVE_STEP_BITS})::BIGINT + 1)) * ${CURVE_STEP_BITS})::DOUBLE AS w FROM bins)
-    SELECT w::DOUBLE AS w, sum(coalesce(n, 0)) OVER (ORDER BY w DESC) AS predicted, sum(coalesce(tp, 0)) OVER (ORDER BY w DESC) AS tp
-    FROM grid LEFT JOIN bins USING (w) ORDER BY w`);
+  const rows = await db.all<{ w: number; predicted: string; tp: string }>(composeSql(
+    [
+      step('binned', `SELECT (floor(match_weight / ${CURVE_STEP_BITS}) * ${CURVE_STEP_BITS})::DOUBLE AS w, is_match FROM ${scored} WHERE NOT hard_negative`),
+      step('bins', `SELECT w, count(*) AS n, count(*) FILTER (WHERE is_match) AS tp FROM binned GROUP BY w`),
+      step('grid', `SELECT (unnest(range(floor(min(w) / ${CURVE_STEP_BITS})::BIGINT, floor(max(w) / ${CURVE_STEP_BITS})::BIGINT + 1)) * ${CURVE_STEP_BITS})::DOUBLE AS w FROM bins`),
+    ],
+    `SELECT w::DOUBLE AS w, sum(coalesce(n, 0)) OVER (ORDER BY w DESC) AS predicted, sum(coalesce(tp, 0)) OVER (ORDER BY w DESC) AS tp
+     FROM grid LEFT JOIN bins USING (w) ORDER BY w`,
+  ));
   return {
     step_bits: CURVE_STEP_BITS,
     true_pairs: truePairs,
@@ -434,10 +481,10 @@ async function thresholdCurve(db: Db, truePairs: number, threshold: number): Pro
 }
 
 /** Scored candidate pairs by match weight (1-bit bins), split by whether the truth says they are one person. */
-async function weightHistogram(db: Db): Promise<WeightBin[]> {
+async function weightHistogram(db: Db, scored: string): Promise<WeightBin[]> {
   const rows = await db.all<{ w: number; same: string; different: string }>(`
     SELECT floor(match_weight)::DOUBLE AS w, count(*) FILTER (WHERE is_match) AS same, count(*) FILTER (WHERE NOT is_match) AS different
-    FROM eval_scored GROUP BY ALL ORDER BY w`);
+    FROM ${scored} GROUP BY ALL ORDER BY w`);
   return rows.map((r) => ({ bin_start: r.w, bin_end: r.w + 1, same_person: Number(r.same), different_persons: Number(r.different) }));
 }
 

@@ -13,6 +13,7 @@ import { InputError } from '../../engine/errors.ts';
 import { CANONICAL_FIELD_NAMES, SOURCES, type CanonicalField } from '../../../schemas/canonical.ts';
 import { listSnapshotFiles, type SnapshotFiles } from './files.ts';
 import { readSnapshotFile } from './read.ts';
+import { TempTables } from '../../engine/sql-pipeline.ts';
 
 export interface SourceIngest {
   /** SQL mapping raw_<source> onto the canonical fields, with lineage (not a figure: dropped from them) */
@@ -75,9 +76,12 @@ async function ingestSource(
   const recordSelects: string[] = [];
   const rawSelects: string[] = [];
   const rejectSelects: string[] = [];
+  // each file's TEMP tables (its lines, its rejects), dropped once the source's tables hold them
+  await using fileTables = new TempTables();
   for (const [i, file] of files.entries()) {
-    const table = `ingest_${src.name}_${i}`;
-    const r = await readSnapshotFile(db, format, file, table, src.mapping);
+    const r = await readSnapshotFile(db, format, file, `ingest_${src.name}_${i}`, src.mapping);
+    fileTables.add(r.table);
+    fileTables.add(r.rejects);
     perFile.push({ file, rows: r.rows, rejected: r.rejected, encoding: r.encoding });
     onFile?.(file, r.rows + r.rejected);
     const cols = resolveColumns(src, file, r.columns, absent);
@@ -89,14 +93,14 @@ async function ingestSource(
     // rid: the row's identity in source_record (the source's index above the raw table's rowid; raw tables never change)
     const rid = `((${SOURCES.indexOf(src.name)}::BIGINT << 40) | rowid) AS rid`;
     recordSelects.push(`SELECT ${lineage}, ${fields.join(', ')}, ${rid} FROM raw_${src.name}${files.length > 1 ? ` WHERE _file = ${lit(file)}` : ''}`);
-    rawSelects.push(`SELECT ${lit(file)} AS _file, * FROM ${table}`);
+    rawSelects.push(`SELECT ${lit(file)} AS _file, * FROM ${r.table}`);
     rejectSelects.push(`SELECT ${lit(src.name)} AS source, ${lit(file)} AS file, row_number, reason, raw FROM ${r.rejects}`);
   }
   await db.run(`
     CREATE OR REPLACE TABLE raw_${src.name} AS ${rawSelects.join(' UNION ALL BY NAME ')};
     CREATE OR REPLACE TABLE ingest_rejects_${src.name} AS ${rejectSelects.join(' UNION ALL ')};
   `);
-  for (const i of files.keys()) await db.run(`DROP TABLE ingest_${src.name}_${i}; DROP TABLE ingest_${src.name}_${i}_rejects;`);
+  await fileTables.drop();
   const parsed = perFile.reduce((a, f) => a + f.rows, 0);
   const rejected = perFile.reduce((a, f) => a + f.rejected, 0);
   return {

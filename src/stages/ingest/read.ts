@@ -3,16 +3,17 @@
  * Lines DuckDB cannot parse go to `<table>_rejects(row_number, reason, raw)`: nothing is lost.
  */
 import type { Db } from '../../engine/db.ts';
+import { TempTable } from '../../engine/sql-pipeline.ts';
 import { ident, lit } from '../../engine/db.ts';
 import { InputError, isInterrupted, resourceKind } from '../../engine/errors.ts';
 import type { Mapping } from '../../../schemas/mapping.ts';
 import type { FileFormat } from './files.ts';
 import { detectEncoding, parseHeader, readSample } from './sniff.ts';
 
-export interface ReadResult {
-  /** table holding the accepted lines: every column VARCHAR, plus _row BIGINT */
+interface FileRead {
+  /** TEMP table holding the accepted lines: every column VARCHAR, plus _row BIGINT */
   table: string;
-  /** table of lines that could not be parsed: row_number BIGINT, reason VARCHAR, raw VARCHAR */
+  /** TEMP table of lines that could not be parsed: row_number BIGINT, reason VARCHAR, raw VARCHAR */
   rejects: string;
   columns: string[];
   rows: number;
@@ -43,7 +44,7 @@ function notTheFile(e: unknown): boolean {
   return Boolean(resourceKind(e)) || isInterrupted(e) || (e instanceof Error && (e.name === 'CancelledError' || e.name === 'StoppedError'));
 }
 
-async function readCsv(db: Db, file: string, table: string, mapping: Mapping): Promise<ReadResult> {
+async function readCsv(db: Db, file: string, table: string, mapping: Mapping): Promise<FileRead> {
   const opts = mapping.csv ?? { delimiter: ',', quote: '"', header: true as const, encoding: 'auto' as const };
   const sample = await readSample(file);
   const encoding = opts.encoding === 'auto' ? detectEncoding(sample) : opts.encoding;
@@ -63,7 +64,7 @@ async function readCsv(db: Db, file: string, table: string, mapping: Mapping): P
     throw new InputError(`cannot be read as CSV (${duckError(e)})`, { file });
   }
   await db.run(`
-    CREATE OR REPLACE TABLE ${rejects} AS
+    CREATE OR REPLACE TEMP TABLE ${rejects} AS
       SELECT line - 1 AS row_number,
              'malformed_line: ' || string_agg(DISTINCT error_type, ', ' ORDER BY error_type) || ' (' || first(error_message ORDER BY column_idx) || ')' AS reason,
              first(csv_line) AS raw
@@ -94,7 +95,7 @@ async function readCsv(db: Db, file: string, table: string, mapping: Mapping): P
   return { table, rejects, columns: header, rows, rejected, encoding };
 }
 
-async function readParquet(db: Db, file: string, table: string): Promise<ReadResult> {
+async function readParquet(db: Db, file: string, table: string): Promise<FileRead> {
   let columns: string[];
   try {
     columns = (await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${lit(file)})`)).map((r) => r.column_name);
@@ -108,11 +109,11 @@ async function readParquet(db: Db, file: string, table: string): Promise<ReadRes
     if (notTheFile(e)) throw e;
     throw new InputError(`not a readable Parquet file (${duckError(e)})`, { file });
   }
-  await db.run(`CREATE OR REPLACE TABLE ${table}_rejects (row_number BIGINT, reason VARCHAR, raw VARCHAR);`);
+  await db.run(`CREATE OR REPLACE TEMP TABLE ${table}_rejects (row_number BIGINT, reason VARCHAR, raw VARCHAR);`);
   return { table, rejects: `${table}_rejects`, columns, rows: await db.count(`SELECT count(*) FROM ${table}`), rejected: 0 };
 }
 
-async function readJsonl(db: Db, file: string, table: string, mapping: Mapping): Promise<ReadResult> {
+async function readJsonl(db: Db, file: string, table: string, mapping: Mapping): Promise<FileRead> {
   const sample = await readSample(file);
   if (sample.length === 0) throw new InputError('file is empty', { file, expected: 'one JSON object per line' });
   const encoding = detectEncoding(sample);
@@ -131,7 +132,7 @@ async function readJsonl(db: Db, file: string, table: string, mapping: Mapping):
   }
   const keys = Object.values(mapping.columns) as string[];
   await db.run(`
-    CREATE OR REPLACE TABLE ${table}_rejects AS
+    CREATE OR REPLACE TEMP TABLE ${table}_rejects AS
       SELECT _row AS row_number, 'malformed_line: not a JSON object' AS reason, line AS raw FROM ${table}_lines
       WHERE NOT CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END;
     CREATE OR REPLACE TEMP TABLE ${table} AS
@@ -149,8 +150,13 @@ async function readJsonl(db: Db, file: string, table: string, mapping: Mapping):
   };
 }
 
+/** What a file read gives: its two TEMP tables as handles (dropped when the caller's scope ends). */
+export interface ReadResult extends Omit<FileRead, 'table' | 'rejects'> {
+  table: TempTable;
+  rejects: TempTable;
+}
+
 export async function readSnapshotFile(db: Db, format: FileFormat, file: string, table: string, mapping: Mapping): Promise<ReadResult> {
-  if (format === 'csv') return readCsv(db, file, table, mapping);
-  if (format === 'parquet') return readParquet(db, file, table);
-  return readJsonl(db, file, table, mapping);
+  const read = format === 'csv' ? await readCsv(db, file, table, mapping) : format === 'parquet' ? await readParquet(db, file, table) : await readJsonl(db, file, table, mapping);
+  return { ...read, table: new TempTable(db, read.table), rejects: new TempTable(db, read.rejects) };
 }

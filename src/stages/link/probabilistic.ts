@@ -13,6 +13,7 @@ import { comparisonVectorsSql, prepareCompareInput } from '../../linkage/compari
 import { trainModel } from '../../linkage/train.ts';
 import { scorePairs } from '../../linkage/score.ts';
 import type { Model } from '../../../schemas/model.ts';
+import { materialise } from '../../engine/sql-pipeline.ts';
 
 export interface ProbabilisticOptions {
   /** a trained model to use instead of training (dtsen run --model) */
@@ -25,9 +26,10 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
   const blocking = await buildCandidatePairs(db, config.linkage);
   const tBlock = performance.now();
   ctx.progress.update('link', blocking.candidate_pairs, 'candidate pairs');
-  await prepareCompareInput(db);
+  // compare_input and comparison_vectors (read by training and scoring) live until this function returns.
   // Temporary: scored_pairs keeps every gamma; the vectors themselves need not reach the database file.
-  await db.run(`CREATE OR REPLACE TEMP TABLE comparison_vectors AS ${comparisonVectorsSql('candidate_pairs', ['rule_id', 'rules'])}`);
+  await using _compareInput = await prepareCompareInput(db);
+  await using _vectors = await materialise(db, 'comparison_vectors', comparisonVectorsSql('candidate_pairs', ['rule_id', 'rules']));
   const tCompare = performance.now();
   const model =
     opts.model ??
@@ -40,7 +42,6 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
   const tTrain = performance.now();
   const scored = await scorePairs(db, model);
   const tScore = performance.now();
-  await db.run(`DROP TABLE compare_input; DROP TABLE comparison_vectors;`);
   if (ctx.stagingDir) await writeModelFile(join(ctx.stagingDir, 'model.json'), model);
   const s = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
   return {

@@ -6,7 +6,8 @@ import { defineStage, type TableDeclaration } from '../../engine/context.ts';
 import { ingestStage } from '../ingest/index.ts';
 import { lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
-import { classifySql } from './rules.sql.ts';
+import { classifyQuery } from './rules.sql.ts';
+import { materialise } from '../../engine/sql-pipeline.ts';
 import { checkFieldQuality } from './quality.ts';
 
 export interface Reconciliation {
@@ -29,29 +30,28 @@ export const validateStage = defineStage({
   produces: VALIDATE_TABLES,
   async run(ctx, prior) {
     const { db } = ctx;
-    await db.run(classifySql());
-    await db.run(`
-      CREATE OR REPLACE TEMP TABLE quarantined_record AS
-        SELECT s.source, s.source_record_id, s.file, s.row_number, v.reason
-        FROM (SELECT source, source_record_id, file, row_number, rid FROM source_record) s JOIN validation_reason v USING (rid);`);
+    // validation_reason(rid, reason) and quarantined_record(source, source_record_id, file, row_number, reason): while this runs
+    await using quarantineReasons = await materialise(db, 'validation_reason', classifyQuery());
+    await using quarantined = await materialise(db, 'quarantined_record', `
+      SELECT s.source, s.source_record_id, s.file, s.row_number, v.reason
+      FROM (SELECT source, source_record_id, file, row_number, rid FROM source_record) s JOIN ${quarantineReasons} v USING (rid)`);
     const rawJoin = ctx.sources
       .map(
         (s) => `SELECT v.source, nullif(trim(v.source_record_id), '') AS source_record_id, v.file, v.row_number, v.reason, to_json(r) :: VARCHAR AS raw
-                FROM quarantined_record v JOIN raw_${s.name} r ON r._file = v.file AND r._row = v.row_number
+                FROM ${quarantined} v JOIN raw_${s.name} r ON r._file = v.file AND r._row = v.row_number
                 WHERE v.source = ${lit(s.name)}`,
       )
       .join(' UNION ALL ');
     await db.run(`
       -- accepted_record is a view (every source row not quarantined, with its rid):
       -- the records are not written to the database a second time.
-      CREATE OR REPLACE TABLE validation_quarantined AS SELECT rid FROM validation_reason;
+      CREATE OR REPLACE TABLE validation_quarantined AS SELECT rid FROM ${quarantineReasons};
       CREATE OR REPLACE VIEW accepted_record AS
         SELECT s.* FROM source_record s WHERE s.rid NOT IN (SELECT rid FROM validation_quarantined);
       CREATE OR REPLACE TABLE quarantine AS
         SELECT source, NULL::VARCHAR AS source_record_id, file, row_number, reason, raw FROM ingest_rejects
         UNION ALL ${rawJoin}
         ORDER BY source, file, row_number;
-      DROP TABLE validation_reason; DROP TABLE quarantined_record;
     `);
     const ingest = prior.ingest?.sources ?? [];
     const counts = await db.all<{ source: string; accepted: string; quarantined: string }>(`

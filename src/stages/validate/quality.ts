@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import type { Ctx } from '../../engine/context.ts';
 import { lit } from '../../engine/db.ts';
 import { InputError } from '../../engine/errors.ts';
+import { materialise, step, type Query } from '../../engine/sql-pipeline.ts';
 import { loadReference } from '../../engine/reference.ts';
 import { DEFAULT_MIN_PARSE_RATE, GATED_FIELDS, type GatedField } from '../../../schemas/config.ts';
 import type { Mapping } from '../../../schemas/mapping.ts';
@@ -108,53 +109,56 @@ const FIELD_WORDS: Record<GatedField, string> = {
 };
 
 /**
- * SQL: vq_counts(source, file, field, status, shape, n) over accepted_record; status 'parsed' | 'missing' | 'rejected',
- * shape only for rejected values. Dates, village codes and coded fields are judged once per distinct value (they
- * repeat a lot), NIK and family card per row; the rows are counted in one grouped pass, then unpivoted.
+ * The field statuses over accepted_record: `rows`, the rows counted by source, file and status of every field (one
+ * grouped pass: dates, village codes and coded fields are judged once per distinct value, as they repeat a lot; NIK
+ * and family card per row), and `counts(rows)`, the counts unpivoted to (source, file, field, status, shape, n) —
+ * status 'parsed' | 'missing' | 'rejected', shape only for rejected values.
  */
-export function fieldQualitySql(mappings: Mapping[], snapshotDate: string): string {
-  const st = (parsedWhen: string, missingWhen: string) => `CASE WHEN ${missingWhen} THEN 'missing' WHEN ${parsedWhen} THEN 'parsed' ELSE 'rejected' END`;
+export function fieldQualityQueries(mappings: Mapping[], snapshotDate: string): { rows: Query; counts: (rows: string) => string } {
+  const stateOf = (parsedWhen: string, missingWhen: string) => `CASE WHEN ${missingWhen} THEN 'missing' WHEN ${parsedWhen} THEN 'parsed' ELSE 'rejected' END`;
   const fields: [GatedField, string, string][] = [
-    ['birth_date', 'st_bd', 'birth_date'],
-    ['nik', 'st_nik', 'nik'],
-    ['no_kk', 'st_kk', 'no_kk'],
-    ['village_code', 'st_vc', 'village_code'],
-    ['relation', 'st_rel', 'relation'],
-    ['sex', 'st_sex', 'sex'],
+    ['birth_date', 'birth_date_state', 'birth_date'],
+    ['nik', 'nik_state', 'nik'],
+    ['no_kk', 'no_kk_state', 'no_kk'],
+    ['village_code', 'village_code_state', 'village_code'],
+    ['relation', 'relation_state', 'relation'],
+    ['sex', 'sex_state', 'sex'],
   ];
-  return `
-  CREATE OR REPLACE TEMP TABLE vq_date AS
-    SELECT raw, ${st(`status = 'ok'`, `status = 'missing'`)} AS st
+  const steps = [
+    step('birth_date_states', `
+    SELECT raw, ${stateOf(`status = 'ok'`, `status = 'missing'`)} AS state
     FROM (SELECT raw, date_status(raw, date_parse(raw, ${dateFormatsSql(mappings)}), DATE ${lit(snapshotDate)}) AS status
-          FROM (SELECT DISTINCT birth_date AS raw FROM accepted_record WHERE birth_date IS NOT NULL));
-  CREATE OR REPLACE TEMP TABLE vq_village AS
-    SELECT raw, ${st(`village_status_of(vc, v.code IS NOT NULL) = 'ok'`, `vc = ''`)} AS st
+          FROM (SELECT DISTINCT birth_date AS raw FROM accepted_record WHERE birth_date IS NOT NULL))`),
+    step('village_code_states', `
+    SELECT raw, ${stateOf(`village_status_of(vc, v.code IS NOT NULL) = 'ok'`, `vc = ''`)} AS state
     FROM (SELECT raw, village_digits(raw) AS vc FROM (SELECT DISTINCT village_code AS raw FROM accepted_record WHERE village_code IS NOT NULL))
-    LEFT JOIN ref_village v ON v.code = vc;
-  CREATE OR REPLACE TEMP TABLE vq_code AS
+    LEFT JOIN ref_village v ON v.code = vc`),
+    step('code_states', `
     SELECT source AS code_source, sex AS raw_sex, relation AS raw_relation,
-      ${st(`coalesce(${valueCodes(mappings, 'sex', 'sex')}, sex_of(sex)) IS NOT NULL`, 'is_blank(sex)')} AS st_sex,
-      ${st(`coalesce(${valueCodes(mappings, 'relation', 'relation')}, relation_of(relation)) IS NOT NULL`, 'is_blank(relation)')} AS st_rel
-    FROM (SELECT DISTINCT source, sex, relation FROM accepted_record);
-  CREATE OR REPLACE TEMP TABLE vq_rows AS
+      ${stateOf(`coalesce(${valueCodes(mappings, 'sex', 'sex')}, sex_of(sex)) IS NOT NULL`, 'is_blank(sex)')} AS sex_state,
+      ${stateOf(`coalesce(${valueCodes(mappings, 'relation', 'relation')}, relation_of(relation)) IS NOT NULL`, 'is_blank(relation)')} AS relation_state
+    FROM (SELECT DISTINCT source, sex, relation FROM accepted_record)`),
+  ];
+  const rows = `
     SELECT source, file, ${fields.map(([, c, raw]) => `${c}, CASE WHEN ${c} = 'rejected' THEN value_shape(${raw}) END AS ${c}_shape`).join(', ')}, count(*) AS n
     FROM (
       SELECT r.source, r.file, r.nik, r.no_kk, r.birth_date, r.village_code, r.relation, r.sex,
-        coalesce(d.st, 'missing') AS st_bd,
-        ${st(`nik_status_of(r.nik, r.nik_d, pn.code IS NOT NULL, r.kk_d) = 'valid'`, 'is_blank(r.nik)')} AS st_nik,
-        ${st('kk_is_valid(r.no_kk, r.kk_d, pk.code IS NOT NULL)', 'is_blank(r.no_kk)')} AS st_kk,
-        coalesce(vv.st, 'missing') AS st_vc,
-        c.st_rel, c.st_sex
+        coalesce(birth.state, 'missing') AS birth_date_state,
+        ${stateOf(`nik_status_of(r.nik, r.nik_d, nik_province.code IS NOT NULL, r.kk_d) = 'valid'`, 'is_blank(r.nik)')} AS nik_state,
+        ${stateOf('kk_is_valid(r.no_kk, r.kk_d, kk_province.code IS NOT NULL)', 'is_blank(r.no_kk)')} AS no_kk_state,
+        coalesce(village.state, 'missing') AS village_code_state,
+        codes.relation_state, codes.sex_state
       FROM (SELECT source, file, nik, no_kk, birth_date, village_code, relation, sex, id_digits(nik) AS nik_d, id_digits(no_kk) AS kk_d FROM accepted_record) r
-      LEFT JOIN vq_date d ON d.raw = r.birth_date
-      LEFT JOIN vq_village vv ON vv.raw = r.village_code
-      JOIN vq_code c ON c.code_source = r.source AND c.raw_sex IS NOT DISTINCT FROM r.sex AND c.raw_relation IS NOT DISTINCT FROM r.relation
-      LEFT JOIN ref_province pn ON pn.code = substr(r.nik_d, 1, 2)
-      LEFT JOIN ref_province pk ON pk.code = substr(r.kk_d, 1, 2))
-    GROUP BY ALL;
-  CREATE OR REPLACE TEMP TABLE vq_counts AS
-    ${fields.map(([f, c]) => `SELECT source, file, '${f}' AS field, ${c} AS status, ${c}_shape AS shape, sum(n) AS n FROM vq_rows GROUP BY ALL`).join('\n    UNION ALL ')};
-  DROP TABLE vq_date; DROP TABLE vq_village; DROP TABLE vq_code; DROP TABLE vq_rows;`;
+      LEFT JOIN birth_date_states birth ON birth.raw = r.birth_date
+      LEFT JOIN village_code_states village ON village.raw = r.village_code
+      JOIN code_states codes ON codes.code_source = r.source AND codes.raw_sex IS NOT DISTINCT FROM r.sex AND codes.raw_relation IS NOT DISTINCT FROM r.relation
+      LEFT JOIN ref_province nik_province ON nik_province.code = substr(r.nik_d, 1, 2)
+      LEFT JOIN ref_province kk_province ON kk_province.code = substr(r.kk_d, 1, 2))
+    GROUP BY ALL`;
+  return {
+    rows: { steps, select: rows },
+    counts: (table) => fields.map(([f, c]) => `SELECT source, file, '${f}' AS field, ${c} AS status, ${c}_shape AS shape, sum(n) AS n FROM ${table} GROUP BY ALL`).join('\n    UNION ALL '),
+  };
 }
 
 interface Tally {
@@ -190,11 +194,12 @@ export async function checkFieldQuality(ctx: Ctx): Promise<{ field_quality: Fiel
   await loadReference(db);
   await createNormaliseMacros(db);
   await db.run(MACROS);
-  await db.run(fieldQualitySql(ctx.sources.map((s) => s.mapping), ctx.config.snapshot_date));
-  const rows = await db.all<{ source: string; file: string; field: GatedField; status: 'parsed' | 'missing' | 'rejected'; shape: string | null; n: string }>(
-    `SELECT source, file, field, status, shape, n FROM vq_counts ORDER BY source, file, field, status, shape`,
-  );
-  await db.run('DROP TABLE vq_counts');
+  const queries = fieldQualityQueries(ctx.sources.map((s) => s.mapping), ctx.config.snapshot_date);
+  let rows: { source: string; file: string; field: GatedField; status: 'parsed' | 'missing' | 'rejected'; shape: string | null; n: string }[];
+  {
+    await using statusRows = await materialise(db, 'field_status_rows', queries.rows);
+    rows = await db.all(`SELECT source, file, field, status, shape, n FROM (${queries.counts(String(statusRows))}) ORDER BY source, file, field, status, shape`);
+  }
 
   const tally = () => ({ parsed: 0, missing: 0, rejected: 0, shapes: new Map<string, number>() });
   const bySource = new Map<string, Tally>();

@@ -1,3 +1,6 @@
+import { lit } from '../../engine/db.ts';
+import { step, type Query } from '../../engine/sql-pipeline.ts';
+
 /**
  * Row-level validation rules. A row is quarantined only when it cannot be a person record at all;
  * a row with one bad field is kept (normalise nulls that field and flags it). First matching rule wins.
@@ -16,22 +19,23 @@ export const QUARANTINE_RULES: { reason: string; when: string }[] = [
 ];
 
 /**
- * SQL: source_record → validation_reason(rid, reason), the rids of the source_record rows that are quarantined.
- * Narrow tables only: the repeated-id check sorts ids, not whole rows.
+ * SELECT: source_record → (rid, reason), the rids of the source_record rows that are quarantined.
+ * Narrow steps only: the repeated-id check sorts ids, not whole rows.
  */
-export function classifySql(): string {
-  const cases = QUARANTINE_RULES.map((r) => `WHEN ${r.when} THEN '${r.reason.replaceAll("'", "''")}'`).join('\n        ');
-  return `
-    CREATE OR REPLACE TEMP TABLE validation_dup AS
-      SELECT rid FROM (
-        SELECT rid, row_number() OVER (PARTITION BY source, trim(source_record_id) ORDER BY file, row_number) AS n FROM source_record)
-      WHERE n > 1;
-    CREATE OR REPLACE TEMP TABLE validation_reason AS
-      SELECT rid, reason FROM (
+export function classifyQuery(): Query {
+  const cases = QUARANTINE_RULES.map((r) => `WHEN ${r.when} THEN ${lit(r.reason)}`).join('\n        ');
+  return {
+    steps: [
+      step('repeated_id', `
+        SELECT rid FROM (
+          SELECT rid, row_number() OVER (PARTITION BY source, trim(source_record_id) ORDER BY file, row_number) AS n FROM source_record)
+        WHERE n > 1`),
+      step('classified', `
         SELECT s.rid, CASE
           ${cases}
         END AS reason
-        FROM source_record s LEFT JOIN (SELECT rid, true AS _is_dup FROM validation_dup) d USING (rid)
-      ) WHERE reason IS NOT NULL;
-    DROP TABLE validation_dup;`;
+        FROM source_record s LEFT JOIN (SELECT rid, true AS _is_dup FROM repeated_id) d USING (rid)`),
+    ],
+    select: 'SELECT rid, reason FROM classified WHERE reason IS NOT NULL',
+  };
 }
