@@ -4,8 +4,15 @@ NODE_MODULES_STAMP := node_modules/.package-lock.json
 SIZE ?= 1000000
 # DuckDB memory limit of the benchmark batch (spills to disk beyond it); empty: DuckDB's default, 16GB from 5M persons
 MEMORY_LIMIT ?=
+# DuckDB threads of the benchmark batch; several (THREADS=1,2) run it once per count and print each stage's parallel efficiency
+THREADS ?= 2
+# The reference workload the batch's wall time is measured against, in the same run (empty: no ratio)
+CALIB ?= ../shared/bench/calib.mjs
+# Population sizes of make bench-scale, each run with --memory-limit SCALE_MEMORY_LIMIT
+SCALE_SIZES ?= 1000000 3000000 10000000 30000000
+SCALE_MEMORY_LIMIT ?= 16GB
 
-.PHONY: install build browser run validate test typecheck bench bench-series bench-quality clean sample docs
+.PHONY: install build browser run validate test typecheck bench bench-scale bench-series bench-quality clean sample docs
 
 # Installs exactly what package-lock.json pins, when it changed or was never installed.
 $(NODE_MODULES_STAMP): package.json package-lock.json
@@ -40,8 +47,13 @@ test: build browser
 	node test/run-tests.mjs
 
 bench: build
-	npx tsx bench/run.ts --persons $(SIZE) $(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT))
+	npx tsx bench/run.ts --persons $(SIZE) --threads $(THREADS) $(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT)) $(if $(CALIB),--calib $(abspath $(CALIB)))
 	$(MAKE) bench-series
+
+# Growth with the population: per size wall time, µs per record (per stage too), peak RSS, spill, pairs per record,
+# precision and recall (bench/scale.ts).
+bench-scale: build
+	npx tsx bench/scale.ts --sizes "$(SCALE_SIZES)" --memory-limit $(SCALE_MEMORY_LIMIT) --threads $(THREADS) $(if $(CALIB),--calib $(abspath $(CALIB)))
 
 # A living register: MONTHS monthly snapshots of one population, one batch a month continuing the previous one;
 # id stability, the change log against the truth, wall time per month (bench/series.ts).

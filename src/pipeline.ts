@@ -11,6 +11,7 @@ import type { AnyStage, Ctx, FiguresOf, Progress, StageTiming } from './engine/c
 import { checkContract } from './engine/contract.ts';
 import { StoppedError } from './engine/errors.ts';
 import { asResourceError } from './engine/resources.ts';
+import { startProfile, summariseProfile } from './engine/profile.ts';
 import { noProgress } from './engine/context.ts';
 import type { LoadedConfig } from './engine/config.ts';
 import type { Logger } from './engine/log.ts';
@@ -78,6 +79,8 @@ export interface RunOptions {
   notice?: (message: string) => void;
   /** aborting it stops the batch: the running query is interrupted and a StoppedError is thrown (the CLI's SIGINT/SIGTERM) */
   signal?: AbortSignal;
+  /** keep DuckDB's profile of every statement in this folder, named by stage and step (engine/profile.ts) */
+  profile?: string;
 }
 
 /** The signal's name, from the reason the CLI aborted with ('SIGINT' or 'SIGTERM'; SIGTERM for anything else). */
@@ -109,6 +112,7 @@ async function runStages(ctx: Ctx, stages: readonly AnyStage[], figures: Record<
     if (unmet.length) throw new Error(`stage ${stage.name} reads the figures of ${unmet.join(', ')}, which did not run before it`);
     if (signal?.aborted) throw new StoppedError(signalName(signal), stage.name);
     const t0 = performance.now();
+    ctx.db.profileStage(stage.name);
     ctx.log.info({ stage: stage.name }, 'stage started');
     ctx.progress.start(stage.name);
     // A failure of the stage, or of its checkpoint, is named after the stage: a signal → StoppedError, a lack of
@@ -156,7 +160,9 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
     try {
       const ctx: Ctx = { db, config, sources: loaded.sources, outDir: loaded.outDir, stagingDir: '', truthPath: loaded.truthPath, log: opts.log, progress, signal: opts.signal };
       const figures: Record<string, unknown> = {};
+      if (opts.profile) await startProfile(db, opts.profile);
       const timings = await runStages(ctx, stages, figures, {}, opts.signal);
+      if (opts.profile) await summariseProfile(opts.profile);
       return { outDir: loaded.outDir, files: [], timings, figures: figures as BatchFigures };
     } finally {
       await db.close();
@@ -210,6 +216,7 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
       await writeFingerprint(db, fp);
     }
     const stagingDir = version.dir;
+    if (opts.profile) await startProfile(db, opts.profile);
     const ctx: Ctx = { db, config, sources: loaded.sources, outDir, stagingDir, truthPath: loaded.truthPath, log: opts.log, progress, pseudonymKey: opts.pseudonymKey, signal: opts.signal };
     const figures: Record<string, unknown> = {};
     for (const f of finished) if (f.figures) figures[f.stage] = f.figures;
@@ -224,6 +231,7 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
     await db.run('CHECKPOINT');
     await db.close();
     db = undefined;
+    if (opts.profile) await summariseProfile(opts.profile);
     await rm(join(stagingDir, 'spill'), { recursive: true, force: true });
     // Everything on disk before the one rename that publishes it; the batch it replaces is kept as the previous one.
     await fsyncPath(stagingDir, true);

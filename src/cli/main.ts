@@ -145,8 +145,9 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .option('--resume', "continue the output folder's unfinished batch (after a crash, a kill or a full disk) from its first unfinished stage")
     .option('--previous <dir>', "the previous batch's output folder: continue its register (ids, history, change log); may be the --out folder itself")
     .option('--decisions <file>', 'the decisions store (JSON lines) every batch applies (overrides the config)')
+    .option('--profile <dir>', "keep DuckDB's profile of every statement in this folder (one JSON file per statement, named by stage and step; summary.tsv lists them slowest first)")
     .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (f: RunFlags) => {
+    .action(async (f: RunFlags & { profile?: string }) => {
       const loaded = await loadConfig(f.config, overrides(f));
       await checkOutDir(loaded.outDir);
       // The key is read here only, and only when asked for; it is passed down, never logged or written.
@@ -161,9 +162,11 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
           resume: f.resume,
           notice: (m) => notices.push(m),
           signal,
+          profile: f.profile === undefined ? undefined : resolve(f.profile),
         }),
       );
       printBatch(io.out, result);
+      if (f.profile !== undefined) io.out.write(`\nStatement profiles in ${resolve(f.profile)} (summary.tsv: slowest first)\n`);
     });
 
   batchOptions(program.command('validate'))

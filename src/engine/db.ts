@@ -1,5 +1,7 @@
 /** The one thin object that talks to DuckDB. Stages compose SQL; this runs it. */
 import { DuckDBInstance, listValue, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBResultReader, type DuckDBValue, type StatementType } from '@duckdb/node-api';
+import { readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface DbOptions {
   /** database file, or ':memory:' */
@@ -58,6 +60,32 @@ interface Shared {
   readonly readOnly: boolean;
   /** the SQL pipelines' debug mode (DbOptions.debugSql) */
   readonly debugSql: boolean;
+  /** set by profileInto(): every statement's DuckDB profile is written to a file of its own there */
+  profile?: ProfileState;
+}
+
+/** Where statements are profiled, the stage running, and the number of the last statement profiled (shared by the forks). */
+interface ProfileState {
+  dir: string;
+  stage: string;
+  seq: number;
+}
+
+/**
+ * A short file-name label of a statement: what it makes or does (`create-dtsen_person`, `insert-dtsen_link`,
+ * `copy-dtsen_person.parquet`, `select`), from its first words; never a value of the data.
+ */
+export function statementLabel(sql: string): string {
+  const text = sql.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ').trim();
+  const clean = (name: string) => name.replace(/^.*\//, '').replace(/[^\w.-]+/g, '').slice(0, 60) || 'x';
+  let m = /^CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?(?:TABLE|VIEW|MACRO|SEQUENCE|INDEX)\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w."]+)/i.exec(text);
+  if (m) return `create-${clean(m[1]!)}`;
+  m = /^INSERT\s+(?:OR\s+\w+\s+)?INTO\s+([\w."]+)/i.exec(text);
+  if (m) return `insert-${clean(m[1]!)}`;
+  m = /^COPY\s+([\w."]+)?[\s\S]*?\bTO\s+'([^']*)'/i.exec(text);
+  if (m) return `copy-${clean(m[2]!)}`;
+  m = /^(\w+)/.exec(text);
+  return (m?.[1] ?? 'statement').toLowerCase();
 }
 
 /** How often a cancelled connection is interrupted again while its query has not ended (a query still waiting for a native thread misses an interrupt). */
@@ -73,6 +101,8 @@ export class Db {
   private closed = false;
   /** set by cancel(): this connection refuses new queries with it */
   private refusal?: Error;
+  /** profiling was switched on for this connection (enable_profiling is a setting of each connection) */
+  private profiling = false;
 
   private constructor(
     private readonly shared: Shared,
@@ -136,6 +166,66 @@ export class Db {
     if (allowedPaths.length) await this.run(`SET allowed_paths = [${allowedPaths.map(lit).join(', ')}]`);
     await this.run('SET enable_external_access = false');
     await this.run('SET lock_configuration = true');
+  }
+
+  /**
+   * Keeps DuckDB's profile of every statement from now on, on this connection and its forks: one JSON file per
+   * statement in `dir` (`enable_profiling = 'json'`, `profiling_output`), named by its number, the stage set by
+   * profileStage() and what the statement makes (statementLabel), e.g. `0042-survive-create-dtsen_person.json`.
+   */
+  profileInto(dir: string, stage = 'batch'): void {
+    this.shared.profile = { dir, stage, seq: 0 };
+  }
+
+  /** Names the statements profiled from now on after `stage` (see profileInto); nothing when not profiling. */
+  profileStage(stage: string): void {
+    if (this.shared.profile) this.shared.profile.stage = stage;
+  }
+
+  /** Switches profiling on for this connection; the file of the next statement's profile, named by its number and stage. */
+  private async profileTarget(): Promise<string> {
+    const p = this.shared.profile!;
+    if (!this.profiling) {
+      await this.conn.run(`SET enable_profiling = 'json'`);
+      this.profiling = true;
+    }
+    p.seq += 1;
+    const file = join(p.dir, `${String(p.seq).padStart(5, '0')}-${p.stage}`);
+    await this.conn.run(`SET profiling_output = ${lit(`${file}.json`)}`);
+    return file;
+  }
+
+  /** Adds what the statement made (statementLabel of the profile's query_name) to its profile file's name. */
+  private static labelProfile(file: string): void {
+    try {
+      const query = (JSON.parse(readFileSync(`${file}.json`, 'utf8')) as { query_name?: string }).query_name ?? '';
+      renameSync(`${file}.json`, `${file}-${statementLabel(query)}.json`);
+    } catch {
+      // a statement DuckDB wrote no profile for: nothing to name
+    }
+  }
+
+  /** Runs one statement (or one call) with its profile kept. */
+  private async profiled<T>(work: () => Promise<T>): Promise<T> {
+    const file = await this.profileTarget();
+    try {
+      return await work();
+    } finally {
+      Db.labelProfile(file);
+    }
+  }
+
+  /** run() while profiling: the statements one by one, each with a profile file of its own. */
+  private async runProfiled(sql: string, params?: Params): Promise<void> {
+    if (params) {
+      await this.profiled(() => this.conn.run(sql, params as DuckDBValue[]));
+      return;
+    }
+    const statements = await this.conn.extractStatements(sql);
+    for (let i = 0; i < statements.count; i++) {
+      const prepared = await statements.prepare(i);
+      await this.profiled(() => prepared.run());
+    }
   }
 
   /** Throws when this connection may not start a query (closed, cancelled, stopped). */
@@ -235,12 +325,16 @@ export class Db {
 
   /** Run one or more statements; results are discarded. */
   async run(sql: string, params?: Params): Promise<void> {
-    await this.track(() => this.conn.run(sql, params as DuckDBValue[] | undefined));
+    if (this.shared.profile) await this.track(() => this.runProfiled(sql, params));
+    else await this.track(() => this.conn.run(sql, params as DuckDBValue[] | undefined));
   }
 
   /** Rows as plain JSON-safe objects: BIGINT and DATE come back as strings, never lossy JS numbers. */
   async all<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T[]> {
-    const reader = await this.track(() => this.conn.runAndReadAll(sql, params as DuckDBValue[] | undefined));
+    const reader = await this.track(async () => {
+      const read = () => this.conn.runAndReadAll(sql, params as DuckDBValue[] | undefined);
+      return this.shared.profile ? this.profiled(read) : read();
+    });
     return reader.getRowObjectsJson() as T[];
   }
 

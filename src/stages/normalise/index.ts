@@ -70,120 +70,131 @@ export function lookupSql(mappings: Mapping[], snapshotDate: string): string {
   `;
 }
 
+/**
+ * accepted_record → person_clean in four named steps (CTEs), each adding columns to the row it is given:
+ * - `looked_up`: the row's rec_id and what the lookup tables (lookupSql) hold for its name, mother's name, dates,
+ *   address and codes; the NIK's and KK's digits;
+ * - `checked`: the NIK, KK and village code checked against the reference tables of regions;
+ * - `dated`: the birth date kept when valid, the age, the NIK's digits kept for comparison, the decile as stated;
+ * - `decoded`: the birth date the NIK encodes, the decile kept, the programme flags.
+ * The final SELECT names the columns of person_clean (schemas/canonical.ts).
+ */
 export function personCleanSql(mappings: Mapping[], snapshotDate: string): string {
+  const nikSex = `CASE WHEN substr(nik_given_digits, 7, 2)::INT > 40 THEN 'P' ELSE 'L' END`;
   return `
   CREATE OR REPLACE TABLE person_clean AS
-  WITH a AS (
+  WITH looked_up AS (
     SELECT r.*, ri.rec_id,
-      id_digits(r.nik) AS nik_d,
-      id_digits(r.no_kk) AS kk_d,
-      nn.fullname AS nm_full, nn.own AS nm_own, nn.parent AS nm_parent, nn.phonetic AS nm_phonetic, nm.own AS mother_own,
-      nd.parsed AS bd_parsed, coalesce(nd.status, 'missing') AS bd_st,
-      nc.sx, nc.rel, nc.progs_listed,
-      nu.parsed AS upd,
-      na.norm AS addr_norm, na.rt AS addr_rt, na.rw AS addr_rw,
-      try_cast(trim(r.age) AS INTEGER) AS age_given,
-      ${ageReference(mappings, snapshotDate)} AS age_ref,
-      village_digits(r.village_code) AS vc,
-      nullif(trim(coalesce(r.address, '')), '') AS addr
+      id_digits(r.nik) AS nik_given_digits,
+      id_digits(r.no_kk) AS kk_given_digits,
+      name_lookup.own AS clean_name, name_lookup.parent AS clean_parent_name, name_lookup.phonetic AS clean_name_phonetic,
+      mother_lookup.own AS clean_mother_name,
+      birth_lookup.parsed AS birth_date_parsed, coalesce(birth_lookup.status, 'missing') AS birth_date_check,
+      code_lookup.sx AS sex_decoded, code_lookup.rel AS relation_decoded, code_lookup.progs_listed AS programmes_listed,
+      updated_lookup.parsed AS updated_parsed,
+      address_lookup.norm AS address_clean, address_lookup.rt AS address_rt, address_lookup.rw AS address_rw,
+      try_cast(trim(r.age) AS INTEGER) AS age_stated,
+      ${ageReference(mappings, snapshotDate)} AS age_reference_date,
+      village_digits(r.village_code) AS village_given_digits
     FROM accepted_record r
     JOIN norm_rec_id ri ON ri.rid = r.rid
-    LEFT JOIN norm_name nn ON nn.raw = r.name
-    LEFT JOIN norm_name nm ON nm.raw = r.mother_name
-    LEFT JOIN norm_date nd ON nd.raw = r.birth_date
-    LEFT JOIN norm_date nu ON nu.raw = r.updated_at
-    LEFT JOIN norm_address na ON na.raw = r.address
-    JOIN norm_code nc ON nc.code_source = r.source AND nc.raw_sex IS NOT DISTINCT FROM r.sex AND nc.raw_relation IS NOT DISTINCT FROM r.relation
-      AND nc.raw_programmes IS NOT DISTINCT FROM r.programme_list
+    LEFT JOIN norm_name name_lookup ON name_lookup.raw = r.name
+    LEFT JOIN norm_name mother_lookup ON mother_lookup.raw = r.mother_name
+    LEFT JOIN norm_date birth_lookup ON birth_lookup.raw = r.birth_date
+    LEFT JOIN norm_date updated_lookup ON updated_lookup.raw = r.updated_at
+    LEFT JOIN norm_address address_lookup ON address_lookup.raw = r.address
+    JOIN norm_code code_lookup ON code_lookup.code_source = r.source AND code_lookup.raw_sex IS NOT DISTINCT FROM r.sex
+      AND code_lookup.raw_relation IS NOT DISTINCT FROM r.relation AND code_lookup.raw_programmes IS NOT DISTINCT FROM r.programme_list
   ),
-  b AS (
-    SELECT a.*,
-      nik_status_of(a.nik, a.nik_d, pn.code IS NOT NULL, a.kk_d) AS nik_st,
-      CASE WHEN kk_is_valid(a.no_kk, a.kk_d, pk.code IS NOT NULL) THEN a.kk_d END AS kk_ok,
-      v.code AS v_code, v.district_code AS v_district, v.regency_code AS v_regency, v.province_code AS v_province,
-      village_status_of(a.vc, v.code IS NOT NULL) AS v_st,
-      d.code AS d_code, rg.code AS rg_code, pv.code AS pv_code
-    FROM a
-    LEFT JOIN ref_province pn ON pn.code = substr(a.nik_d, 1, 2)
-    LEFT JOIN ref_province pk ON pk.code = substr(a.kk_d, 1, 2)
-    LEFT JOIN ref_village v ON v.code = a.vc
-    LEFT JOIN ref_district d ON d.code = substr(a.vc, 1, 6)
-    LEFT JOIN ref_regency rg ON rg.code = substr(a.vc, 1, 4)
-    LEFT JOIN ref_province pv ON pv.code = substr(a.vc, 1, 2)
+  checked AS (
+    SELECT looked_up.*,
+      nik_status_of(nik, nik_given_digits, nik_province.code IS NOT NULL, kk_given_digits) AS nik_check,
+      CASE WHEN kk_is_valid(no_kk, kk_given_digits, kk_province.code IS NOT NULL) THEN kk_given_digits END AS kk_valid_digits,
+      village.code AS village_ref_code, village.district_code AS village_ref_district, village.regency_code AS village_ref_regency,
+      village.province_code AS village_ref_province,
+      village_status_of(village_given_digits, village.code IS NOT NULL) AS village_check,
+      district.code AS district_ref_code, regency.code AS regency_ref_code, province.code AS province_ref_code
+    FROM looked_up
+    LEFT JOIN ref_province nik_province ON nik_province.code = substr(nik_given_digits, 1, 2)
+    LEFT JOIN ref_province kk_province ON kk_province.code = substr(kk_given_digits, 1, 2)
+    LEFT JOIN ref_village village ON village.code = village_given_digits
+    LEFT JOIN ref_district district ON district.code = substr(village_given_digits, 1, 6)
+    LEFT JOIN ref_regency regency ON regency.code = substr(village_given_digits, 1, 4)
+    LEFT JOIN ref_province province ON province.code = substr(village_given_digits, 1, 2)
   ),
-  c AS (
-    SELECT b.*,
-      CASE WHEN b.bd_st = 'ok' THEN b.bd_parsed END AS bd,
-      coalesce(b.age_given, CASE WHEN b.bd_st = 'ok' THEN date_diff('year', b.bd_parsed, b.age_ref) END) AS age_i,
-      CASE WHEN b.nik_st IN ('valid', 'bad_province', 'bad_month', 'bad_day', 'bad_serial', 'is_kk') THEN b.nik_d END AS nik_dig,
-      try_cast(trim(b.decile) AS INTEGER) AS dec_raw
-    FROM b
+  dated AS (
+    SELECT checked.*,
+      CASE WHEN birth_date_check = 'ok' THEN birth_date_parsed END AS birth_date_valid,
+      coalesce(age_stated, CASE WHEN birth_date_check = 'ok' THEN date_diff('year', birth_date_parsed, age_reference_date) END) AS age_years,
+      CASE WHEN nik_check IN ('valid', 'bad_province', 'bad_month', 'bad_day', 'bad_serial', 'is_kk') THEN nik_given_digits END AS nik_compared_digits,
+      try_cast(trim(decile) AS INTEGER) AS decile_stated
+    FROM checked
   ),
-  d AS (
-    SELECT c.*,
-      CASE WHEN c.nik_st = 'valid' THEN nik_birth_date_of(c.nik_d, c.bd, c.age_i, year(c.age_ref)) END AS nik_bd,
-      CASE WHEN c.dec_raw BETWEEN 1 AND 10 THEN c.dec_raw END AS dec,
-      coalesce(flag_of(c.prog_pkh), CASE WHEN c.programme_list IS NOT NULL THEN list_contains(c.progs_listed, 'PKH') END) AS f_pkh,
-      coalesce(flag_of(c.prog_bpnt), CASE WHEN c.programme_list IS NOT NULL THEN list_contains(c.progs_listed, 'BPNT') END) AS f_bpnt,
-      coalesce(flag_of(c.prog_pbi_jkn), CASE WHEN c.programme_list IS NOT NULL THEN list_contains(c.progs_listed, 'PBI_JKN') END) AS f_pbi
-    FROM c
+  decoded AS (
+    SELECT dated.*,
+      CASE WHEN nik_check = 'valid' THEN nik_birth_date_of(nik_given_digits, birth_date_valid, age_years, year(age_reference_date)) END AS nik_encoded_birth_date,
+      CASE WHEN decile_stated BETWEEN 1 AND 10 THEN decile_stated END AS decile_valid,
+      coalesce(flag_of(prog_pkh), CASE WHEN programme_list IS NOT NULL THEN list_contains(programmes_listed, 'PKH') END) AS pkh_flag,
+      coalesce(flag_of(prog_bpnt), CASE WHEN programme_list IS NOT NULL THEN list_contains(programmes_listed, 'BPNT') END) AS bpnt_flag,
+      coalesce(flag_of(prog_pbi_jkn), CASE WHEN programme_list IS NOT NULL THEN list_contains(programmes_listed, 'PBI_JKN') END) AS pbi_jkn_flag
+    FROM dated
   )
   SELECT
     rec_id,
     source, trim(source_record_id) AS source_record_id, file, row_number, snapshot_id,
     nik AS nik_raw,
-    CASE WHEN nik_st = 'valid' THEN nik_d END AS nik,
-    nik_dig AS nik_digits,
-    nik_st AS nik_status,
-    CASE WHEN nik_st = 'valid' THEN substr(nik_d, 1, 6) END AS nik_region,
-    nik_bd AS nik_birth_date,
-    CASE WHEN nik_st = 'valid' THEN CASE WHEN substr(nik_d, 7, 2)::INT > 40 THEN 'P' ELSE 'L' END END AS nik_sex,
-    kk_ok AS no_kk,
-    kk_ok IS NOT NULL AS kk_valid,
+    CASE WHEN nik_check = 'valid' THEN nik_given_digits END AS nik,
+    nik_compared_digits AS nik_digits,
+    nik_check AS nik_status,
+    CASE WHEN nik_check = 'valid' THEN substr(nik_given_digits, 1, 6) END AS nik_region,
+    nik_encoded_birth_date AS nik_birth_date,
+    CASE WHEN nik_check = 'valid' THEN ${nikSex} END AS nik_sex,
+    kk_valid_digits AS no_kk,
+    kk_valid_digits IS NOT NULL AS kk_valid,
     CASE WHEN nullif(trim(family_id), '') IS NOT NULL THEN source || ':' || trim(family_id)
-         WHEN kk_ok IS NOT NULL THEN source || '-kk:' || kk_ok END AS family_id,
+         WHEN kk_valid_digits IS NOT NULL THEN source || '-kk:' || kk_valid_digits END AS family_id,
     name AS name_raw,
-    nm_own AS name_norm,
-    CASE WHEN nm_own IS NOT NULL THEN string_split(nm_own, ' ') END AS name_tokens,
-    split_part(nm_own, ' ', 1) AS name_first,
-    CASE WHEN nm_own IS NOT NULL THEN string_split(nm_own, ' ')[-1] END AS name_last,
-    nm_phonetic AS name_phonetic,
-    nm_parent AS name_parent,
-    bd AS birth_date,
-    bd_st AS birth_date_status,
-    coalesce(year(bd), year(nik_bd)) AS birth_year,
-    age_i AS age,
-    sx AS sex,
-    rel AS relation,
-    v_code AS village_code,
-    v_st AS village_status,
-    coalesce(v_district, d_code) AS district_code,
-    coalesce(v_regency, rg_code) AS regency_code,
-    coalesce(v_province, pv_code) AS province_code,
-    rt_rw_pad(coalesce(nullif(trim(rt), ''), addr_rt)) AS rt,
-    rt_rw_pad(coalesce(nullif(trim(rw), ''), addr_rw)) AS rw,
-    addr_norm AS address_norm,
-    string_split(addr_norm, ' ') AS address_tokens,
-    mother_own AS mother_name_norm,
-    dec AS decile,
-    f_pkh AS pkh, f_bpnt AS bpnt, f_pbi AS pbi_jkn,
-    list_sort(list_distinct(list_concat(progs_listed, list_filter(['PKH', 'BPNT', 'PBI_JKN'],
-      p -> (p = 'PKH' AND f_pkh) OR (p = 'BPNT' AND f_bpnt) OR (p = 'PBI_JKN' AND f_pbi))))) AS programmes,
+    clean_name AS name_norm,
+    CASE WHEN clean_name IS NOT NULL THEN string_split(clean_name, ' ') END AS name_tokens,
+    split_part(clean_name, ' ', 1) AS name_first,
+    CASE WHEN clean_name IS NOT NULL THEN string_split(clean_name, ' ')[-1] END AS name_last,
+    clean_name_phonetic AS name_phonetic,
+    clean_parent_name AS name_parent,
+    birth_date_valid AS birth_date,
+    birth_date_check AS birth_date_status,
+    coalesce(year(birth_date_valid), year(nik_encoded_birth_date)) AS birth_year,
+    age_years AS age,
+    sex_decoded AS sex,
+    relation_decoded AS relation,
+    village_ref_code AS village_code,
+    village_check AS village_status,
+    coalesce(village_ref_district, district_ref_code) AS district_code,
+    coalesce(village_ref_regency, regency_ref_code) AS regency_code,
+    coalesce(village_ref_province, province_ref_code) AS province_code,
+    rt_rw_pad(coalesce(nullif(trim(rt), ''), address_rt)) AS rt,
+    rt_rw_pad(coalesce(nullif(trim(rw), ''), address_rw)) AS rw,
+    address_clean AS address_norm,
+    string_split(address_clean, ' ') AS address_tokens,
+    clean_mother_name AS mother_name_norm,
+    decile_valid AS decile,
+    pkh_flag AS pkh, bpnt_flag AS bpnt, pbi_jkn_flag AS pbi_jkn,
+    list_sort(list_distinct(list_concat(programmes_listed, list_filter(['PKH', 'BPNT', 'PBI_JKN'],
+      p -> (p = 'PKH' AND pkh_flag) OR (p = 'BPNT' AND bpnt_flag) OR (p = 'PBI_JKN' AND pbi_jkn_flag))))) AS programmes,
     CASE WHEN regexp_replace(upper(trim(dukcapil_status)), '[^A-Z]', '', 'g') = 'PADAN' THEN true
          WHEN regexp_replace(upper(trim(dukcapil_status)), '[^A-Z]', '', 'g') = 'TIDAKPADAN' THEN false END AS dukcapil_match,
-    upd AS updated_at,
+    updated_parsed AS updated_at,
     list_filter([
-      CASE WHEN nik_st NOT IN ('valid', 'missing') THEN 'nik:' || nik_st END,
-      CASE WHEN bd_st IN ('unparsed', 'impossible') THEN 'birth_date:' || bd_st END,
-      CASE WHEN v_st IN ('malformed', 'unknown') THEN 'village:' || v_st END,
-      CASE WHEN dec_raw IS NOT NULL AND dec IS NULL OR (dec_raw IS NULL AND NOT is_blank(decile)) THEN 'decile:invalid' END,
-      CASE WHEN sx IS NULL AND NOT is_blank(sex) THEN 'sex:unknown_code' END,
-      CASE WHEN nik_bd IS NOT NULL AND bd IS NOT NULL AND nik_bd <> bd THEN 'nik_date_mismatch' END,
-      CASE WHEN nik_st = 'valid' AND sx IS NOT NULL AND sx <> CASE WHEN substr(nik_d, 7, 2)::INT > 40 THEN 'P' ELSE 'L' END THEN 'nik_sex_mismatch' END,
-      CASE WHEN NOT is_blank(no_kk) AND kk_ok IS NULL THEN 'no_kk:invalid' END,
-      CASE WHEN NOT is_blank(updated_at) AND upd IS NULL THEN 'updated_at:unparsed' END
+      CASE WHEN nik_check NOT IN ('valid', 'missing') THEN 'nik:' || nik_check END,
+      CASE WHEN birth_date_check IN ('unparsed', 'impossible') THEN 'birth_date:' || birth_date_check END,
+      CASE WHEN village_check IN ('malformed', 'unknown') THEN 'village:' || village_check END,
+      CASE WHEN decile_stated IS NOT NULL AND decile_valid IS NULL OR (decile_stated IS NULL AND NOT is_blank(decile)) THEN 'decile:invalid' END,
+      CASE WHEN sex_decoded IS NULL AND NOT is_blank(sex) THEN 'sex:unknown_code' END,
+      CASE WHEN nik_encoded_birth_date IS NOT NULL AND birth_date_valid IS NOT NULL AND nik_encoded_birth_date <> birth_date_valid THEN 'nik_date_mismatch' END,
+      CASE WHEN nik_check = 'valid' AND sex_decoded IS NOT NULL AND sex_decoded <> ${nikSex} THEN 'nik_sex_mismatch' END,
+      CASE WHEN NOT is_blank(no_kk) AND kk_valid_digits IS NULL THEN 'no_kk:invalid' END,
+      CASE WHEN NOT is_blank(updated_at) AND updated_parsed IS NULL THEN 'updated_at:unparsed' END
     ], f -> f IS NOT NULL) AS flags
-  FROM d
+  FROM decoded
   `;
 }
 

@@ -6,7 +6,7 @@
  * family_id = 'FM' + the first 16 hex digits of md5 of the smallest dtsen_id among the members (deterministic).
  */
 import { lit } from '../../engine/db.ts';
-import { digitPart, pick } from './person.sql.ts';
+import { digitPart, idDigit, pick } from './person.sql.ts';
 import type { SourceName } from '../../../schemas/canonical.ts';
 
 export const FAMILY_RULES: readonly { field: string; rule: string }[] = [
@@ -59,16 +59,39 @@ CREATE OR REPLACE TEMP TABLE fam_heads AS
 SELECT cluster_id, count(*) FILTER (WHERE relation = 1) AS head_votes FROM surv_member GROUP BY cluster_id;
 `;
 
+/** The members (fam_members) and family keys (fam_keys) of a family's SQL (familySql): read from these tables. */
+const FAMILY_MEMBERS = `SELECT p.family_id, p.dtsen_id, p.birth_date, p.village_code, p.decile, p.decile_source, p.pkh, p.bpnt, p.pbi_jkn, p.programmes, h.head_votes
+  FROM dtsen_person p JOIN fam_heads h USING (cluster_id)`;
+const FAMILY_KEYS = `SELECT f.family_id,
+         coalesce(list_sort(list_distinct(list(s.no_kk) FILTER (WHERE s.no_kk IS NOT NULL))), []) AS no_kks,
+         coalesce(list_sort(list_distinct(list(s.family_id) FILTER (WHERE s.family_id IS NOT NULL AND s.family_id NOT LIKE '%-kk:%'))), []) AS source_family_ids
+  FROM surv_member s JOIN fam_person f USING (cluster_id)`;
+
+/**
+ * For families built in several parts: the members and the family keys of every family, computed once and stored in
+ * the order of the family id's first hex digit (family_digit), so that each part reads its own row groups instead
+ * of joining every person and record again.
+ */
+export const FAMILY_PARTS_SQL = `
+CREATE OR REPLACE TEMP TABLE fam_members AS
+SELECT *, ${idDigit('family_id')} AS family_digit FROM (${FAMILY_MEMBERS}) ORDER BY family_digit;
+CREATE OR REPLACE TEMP TABLE fam_keys_all AS
+SELECT *, ${idDigit('family_id')} AS family_digit FROM (${FAMILY_KEYS} GROUP BY f.family_id) ORDER BY family_digit;
+`;
+
 /**
  * dtsen_family from dtsen_person (family_id set from fam_person) and the members' records; built in parts of the
  * family id space like dtsen_person (`range`: first hex digits of family_id, see idDigitRanges; `into`: create or
- * append).
+ * append). `split`: the part is read from FAMILY_PARTS_SQL's tables.
  */
-export function familySql(decileSource: SourceName, range: [number, number] = [0, 15], into: 'create' | 'append' = 'create'): string {
+export function familySql(decileSource: SourceName, range: [number, number] = [0, 15], into: 'create' | 'append' = 'create', split = false): string {
   const ds = lit(decileSource);
+  const inPart = `family_digit BETWEEN ${range[0]} AND ${range[1]}`;
+  const mem = split ? `SELECT * FROM fam_members WHERE ${inPart}` : `${FAMILY_MEMBERS} WHERE ${digitPart('p.family_id', range)}`;
+  const keys = split ? `SELECT family_id, no_kks, source_family_ids FROM fam_keys_all WHERE ${inPart}` : `${FAMILY_KEYS} WHERE ${digitPart('f.family_id', range)} GROUP BY f.family_id`;
   return `
 ${into === 'create' ? 'CREATE OR REPLACE TABLE dtsen_family AS' : 'INSERT INTO dtsen_family'}
-WITH mem AS (SELECT p.*, h.head_votes FROM dtsen_person p JOIN fam_heads h USING (cluster_id) WHERE ${digitPart('p.family_id', range)}),
+WITH mem AS (${mem}),
 head AS (
   SELECT family_id, h.head.head_dtsen_id AS head_dtsen_id, CASE WHEN h.head.head_votes > 0 THEN 'relation' ELSE 'oldest' END AS head_basis,
          h.head.head_village AS head_village
@@ -92,12 +115,7 @@ agg AS (
          list_sort(list_distinct(flatten(list(programmes)))) AS programmes
   FROM mem GROUP BY family_id
 ),
-keys AS (
-  SELECT f.family_id,
-         coalesce(list_sort(list_distinct(list(s.no_kk) FILTER (WHERE s.no_kk IS NOT NULL))), []) AS no_kks,
-         coalesce(list_sort(list_distinct(list(s.family_id) FILTER (WHERE s.family_id IS NOT NULL AND s.family_id NOT LIKE '%-kk:%'))), []) AS source_family_ids
-  FROM surv_member s JOIN fam_person f USING (cluster_id) WHERE ${digitPart('f.family_id', range)} GROUP BY f.family_id
-),
+keys AS (${keys}),
 region AS (SELECT family_id, coalesce(h.head_village, v.village_code) AS village_code FROM head h LEFT JOIN village v USING (family_id))
 SELECT a.family_id, h.head_dtsen_id, h.head_basis, a.n_members, a.members,
        r.village_code, substr(r.village_code, 1, 4) AS regency_code, substr(r.village_code, 1, 2) AS province_code,

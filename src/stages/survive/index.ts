@@ -10,7 +10,7 @@ import { connectedComponents } from '../../engine/connected-components.ts';
 import type { SourceName } from '../../../schemas/canonical.ts';
 import { digitPart, idDigitRanges, memberSql, personSql, RECORDS_PER_PART, type SurviveOptions } from './person.sql.ts';
 import { CONFLICT_SQL, CONFLICT_TYPES } from './conflict.sql.ts';
-import { FAMILY_EDGES_SQL, FAMILY_HEADS_SQL, FAMILY_PERSON_SQL, familySql } from './family.sql.ts';
+import { FAMILY_EDGES_SQL, FAMILY_HEADS_SQL, FAMILY_PARTS_SQL, FAMILY_PERSON_SQL, familySql } from './family.sql.ts';
 
 export { SURVIVORSHIP_RULES } from './person.sql.ts';
 export { FAMILY_RULES } from './family.sql.ts';
@@ -42,7 +42,9 @@ export function surviveOptions(decileSource: SourceName, sources: readonly Resol
  * through the aggregations too (personSql).
  */
 export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART, singles = true): Promise<number> {
-  await db.run(memberSql(o));
+  // several parts: the members are stored part by part (memberSql), so each part reads only its own rows
+  const byPart = idDigitRanges(await db.count(`SELECT count(*) FROM clusters`), recordsPerPart).length > 1;
+  await db.run(memberSql(o, byPart));
   // families first: dtsen_person takes its family_id from fam_person
   await db.run(FAMILY_EDGES_SQL);
   await connectedComponents(db, 'fam_edges', 'fam_component');
@@ -62,7 +64,10 @@ export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORD
   await db.run(CONFLICT_SQL);
   await db.run(FAMILY_HEADS_SQL);
   const familyRanges = idDigitRanges(Number(ids?.persons ?? records), recordsPerPart);
-  for (const [i, range] of familyRanges.entries()) await db.run(familySql(o.decileSource, range, i === 0 ? 'create' : 'append'));
+  const split = familyRanges.length > 1;
+  if (split) await db.run(FAMILY_PARTS_SQL);
+  for (const [i, range] of familyRanges.entries()) await db.run(familySql(o.decileSource, range, i === 0 ? 'create' : 'append', split));
+  if (split) await db.run(`DROP TABLE fam_members; DROP TABLE fam_keys_all;`);
   await db.run(`DROP TABLE fam_key; DROP TABLE fam_edges; DROP TABLE fam_component; DROP TABLE fam_person; DROP TABLE fam_heads; DROP TABLE surv_member;`);
   return db.count(`SELECT count(*) FROM dtsen_person`);
 }

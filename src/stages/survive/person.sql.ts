@@ -71,8 +71,15 @@ export function pick(value: string | [string, string][], keys: string[], filter?
 /** Ascending key of a boolean that should come first when true. */
 const first = (b: string) => `NOT coalesce(${b}, false)`;
 
-/** Members of every cluster with the columns survivorship reads; kept as surv_member for conflicts and families. */
-export function memberSql(o: SurviveOptions): string {
+/** The first hex digit (0-15) of an id ('DT…', 'FM…'): which part of the id space (idDigitRanges) it is built in. */
+export const idDigit = (column: string) => `(strpos('0123456789ABCDEF', substr(${column}, 3, 1)) - 1)::UTINYINT`;
+
+/**
+ * Members of every cluster with the columns survivorship reads; kept as surv_member for conflicts and families.
+ * `byPart`: stored in id_digit order, so that each part of the id space is read from its own row groups (the
+ * zone maps skip the others) rather than by a scan of every member per part.
+ */
+export function memberSql(o: SurviveOptions, byPart = false): string {
   return `
 CREATE OR REPLACE TEMP TABLE surv_member AS
 -- not materialized: ids reads only two columns of the join, so the wide rows are built once
@@ -86,7 +93,7 @@ WITH m AS NOT MATERIALIZED (
 ),
 ids AS (SELECT cluster_id, 'DT' || upper(substr(md5(min(record_key)), 1, 16)) AS dtsen_id, count(*) AS cluster_records FROM m GROUP BY cluster_id)
 -- id_digit: the first hex digit of dtsen_id (0-15), which part of the id space the person is built in
-SELECT ids.dtsen_id, (strpos('0123456789ABCDEF', substr(ids.dtsen_id, 3, 1)) - 1)::UTINYINT AS id_digit, ids.cluster_records, m.* FROM m JOIN ids USING (cluster_id);
+SELECT ids.dtsen_id, ${idDigit('ids.dtsen_id')} AS id_digit, ids.cluster_records, m.* FROM m JOIN ids USING (cluster_id)${byPart ? ' ORDER BY id_digit' : ''};
 `;
 }
 
