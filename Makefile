@@ -16,7 +16,7 @@ install: $(NODE_MODULES_STAMP)
 
 # The compiled CLI (dist/), rebuilt when a source, a tsconfig or the dependencies changed.
 DIST_STAMP := dist/.built
-$(DIST_STAMP): $(NODE_MODULES_STAMP) package.json tsconfig.json tsconfig.build.json $(shell find src schemas -name '*.ts')
+$(DIST_STAMP): $(NODE_MODULES_STAMP) package.json tsconfig.json tsconfig.build.json $(shell find src schemas -name '*.ts') $(wildcard src/review/ui/*)
 	npm run build --silent
 	@touch $(DIST_STAMP)
 
