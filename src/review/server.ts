@@ -104,6 +104,7 @@ export function reviewApp(session: ReviewSession, o: { token: string; log: Logge
     c.header('x-frame-options', 'DENY');
     return c.html(html);
   });
+  app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('/app.js', (c) => {
     const f = read('app.js', join(UI, 'app.js'), 'text/javascript');
     return c.body(f.body, 200, { 'content-type': 'text/javascript; charset=utf-8' });

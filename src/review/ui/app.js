@@ -215,7 +215,7 @@ function PairView({ pos, refs, from, refresh }) {
     }
   };
   const skip = () => { if (item?.pos) api(`/api/queue/pairs/next?after=${item.pos}`).then((r) => { if (r.item) { history.replaceState(null, '', `#/pairs/${r.pos}`); setItem(r.item); } }); };
-  const reveal = () => item && api('/api/reveal', { records: item.records.map((r) => r.record), view: 'pair' }).then(load).catch((e) => setError(e.message));
+  const reveal = () => item && api('/api/reveal', { records: item.records.map((r) => r.record), view: 'pair' }).then(() => load()).catch((e) => setError(e.message));
   useEffect(() => {
     const key = (e) => {
       if (typing(e) || e.ctrlKey || e.metaKey || e.altKey) return;
@@ -297,7 +297,7 @@ function ClusterView({ pos, refresh }) {
     load();
   }).catch((e) => setError(e.message));
   const next = () => api(`/api/queue/clusters/next?after=${pos}`).then((r) => (r.pos === null ? setError('The cluster queue is done.') : go(`#/clusters/${r.pos}`)));
-  const reveal = () => api('/api/reveal', { records: item.records.map((r) => r.record), view: 'cluster' }).then(load).catch((e) => setError(e.message));
+  const reveal = () => api('/api/reveal', { records: item.records.map((r) => r.record), view: 'cluster' }).then(() => load()).catch((e) => setError(e.message));
   if (!item) return html`${error ? html`<div class="error">${error}</div>` : html`<p class="loading">Loading…</p>`}`;
   return html`<div id="cluster-view" data-pos=${pos}>
     ${error && html`<div class="error">${error}</div>`}${notice && html`<div class="notice" id="notice">${notice}</div>`}
@@ -328,7 +328,7 @@ function PersonView({ pos, id, state, refresh }) {
   const [form, setForm] = useState({ field: 'birth_date', value: '', reference: '', note: '' });
   const load = () => (pos !== undefined ? api(`/api/queue/persons/${pos}`) : api(`/api/person/${encodeURIComponent(id)}`)).then(setItem).catch((e) => setError(e.message));
   useEffect(() => { load(); }, []);
-  const reveal = () => api('/api/reveal', { dtsen_id: item.dtsen_id, view: 'person' }).then(load).catch((e) => setError(e.message));
+  const reveal = () => api('/api/reveal', { dtsen_id: item.dtsen_id, view: 'person' }).then(() => load()).catch((e) => setError(e.message));
   const submit = (e) => {
     e.preventDefault();
     setError(null);
