@@ -5,7 +5,7 @@ SIZE ?= 1000000
 # DuckDB memory limit of the benchmark batch (spills to disk beyond it); empty: DuckDB's default, 16GB from 5M persons
 MEMORY_LIMIT ?=
 
-.PHONY: install build browser run validate test typecheck bench bench-series bench-quality clean sample docs
+.PHONY: install build browser run validate test typecheck bench bench-series bench-quality bench-review clean sample docs
 
 # Installs exactly what package-lock.json pins, when it changed or was never installed.
 $(NODE_MODULES_STAMP): package.json package-lock.json
@@ -55,6 +55,12 @@ QUALITY_SIZE ?= 100000
 RANDOM_SEEDS ?=
 bench-quality: build
 	npx tsx bench/quality.ts --persons $(QUALITY_SIZE) $(if $(RANDOM_SEEDS),--random-seeds $(RANDOM_SEEDS),--random 3)
+
+# The review app over a batch of SIZE persons: app start, page open and next pair after a decision, measured in
+# headless Chromium (bench/review.ts); screenshots of each view to SHOTS.
+SHOTS ?= /tmp/review-shots
+bench-review: build browser
+	npx tsx bench/review.ts --persons $(SIZE) --shots $(SHOTS)
 
 sample: build
 	node bin/dtsen.js generate --persons 3000 --seed 42 --out data-samples/sample

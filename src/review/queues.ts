@@ -11,7 +11,7 @@
  *   it split (outcome `split`) and clusters it only flagged.
  * - rv_person: persons with conflicting NIKs, birth dates or sexes (dtsen_conflict).
  * - rv_decision: decisions of the store the batch did not apply (orphaned, contradicted).
- * - rv_rec: the fields of every record those queues show, by rec_id.
+ * - rv_rec: the fields of every record those queues show, with its dtsen_id, by rec_id.
  */
 import type { Db } from '../engine/db.ts';
 import { lit } from '../engine/db.ts';
@@ -106,7 +106,7 @@ ${hasStatus
          '' AS source_l, '' AS source_record_id_l, '' AS source_r, '' AS source_record_id_r, '' AS target, '' AS field WHERE false`};
 
 CREATE OR REPLACE TEMP TABLE rv_rec AS
-SELECT p.* FROM person_clean p SEMI JOIN (
+SELECT p.*, r.dtsen_id FROM person_clean p LEFT JOIN rv_person_risk r ON r.rec_id = p.rec_id SEMI JOIN (
   SELECT rec_id_l AS rec_id FROM rv_pair UNION SELECT rec_id_r FROM rv_pair
   UNION SELECT c.rec_id FROM clusters c JOIN rv_cc g ON g.cluster_id = c.cluster_id) k ON k.rec_id = p.rec_id;
 CREATE INDEX rv_rec_id ON rv_rec (rec_id);

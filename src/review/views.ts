@@ -57,8 +57,8 @@ const mask = (v: string | null) => (v === null ? MASK_MISSING : MASK_PRESENT);
 export async function recordsOf(db: Db, table: string, recIds: string[], revealed: Set<string>): Promise<{ records: ShownRecord[]; fields: FieldRow[] }> {
   if (recIds.length === 0) return { records: [], fields: [] };
   const rows = await db.all<Record<string, string | null>>(`
-    SELECT r.rec_id::VARCHAR AS rec_id, r.source, r.source_record_id, l.dtsen_id, ${RECORD_FIELDS.map((f, i) => `${f.sql} AS f${i}`).join(', ')}
-    FROM ${table} r LEFT JOIN dtsen_link l ON l.rec_id = r.rec_id
+    SELECT r.rec_id::VARCHAR AS rec_id, r.source, r.source_record_id, ${table === 'rv_rec' ? 'r.dtsen_id' : 'l.dtsen_id'}, ${RECORD_FIELDS.map((f, i) => `${f.sql} AS f${i}`).join(', ')}
+    FROM ${table} r ${table === 'rv_rec' ? '' : 'LEFT JOIN dtsen_link l ON l.rec_id = r.rec_id'}
     WHERE r.rec_id IN (${recIds.map((x) => BigInt(x)).join(', ')}) ORDER BY r.rec_id`);
   const records = rows.map((row): ShownRecord => {
     const record = formatRef({ source: row.source as SourceName, sourceRecordId: String(row.source_record_id) });
