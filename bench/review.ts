@@ -21,6 +21,8 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     decisions: { type: 'string', default: '50' },
     shots: { type: 'string', default: join(tmpdir(), 'review-shots') },
+    /** how long the reviewer looks at a pair before deciding (the page fetches the next one meanwhile) */
+    think: { type: 'string', default: '1000' },
   },
 });
 const persons = Number(values.persons);
@@ -67,16 +69,25 @@ try {
   await page.screenshot({ path: join(shots, 'pair.png'), fullPage: true });
 
   const n = Number(values.decisions);
+  const think = Number(values.think);
   const keys = ['s', 'd', 'u'];
-  const outside: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const before = await page.getAttribute('#pair-view', 'data-pos');
-    const t = performance.now();
-    await page.keyboard.press(keys[i % keys.length]);
-    await page.waitForFunction((p) => document.querySelector('#pair-view')?.getAttribute('data-pos') !== p, before, { polling: 'raf' });
-    outside.push(performance.now() - t);
-  }
-  const inside = (await page.evaluate(() => (window as unknown as { __review: { timings: number[] } }).__review.timings)).slice();
+  const timings = () => page.evaluate(() => (window as unknown as { __review: { timings: number[] } }).__review.timings.slice());
+  /** n decisions, each `wait` ms after the pair was drawn; the page's own timings and the driver's */
+  const play = async (count: number, wait: number) => {
+    const outside: number[] = [];
+    const already = (await timings()).length;
+    for (let i = 0; i < count; i++) {
+      if (wait) await page.waitForTimeout(wait);
+      const before = await page.getAttribute('#pair-view', 'data-pos');
+      const t = performance.now();
+      await page.keyboard.press(keys[i % keys.length]);
+      await page.waitForFunction((p) => document.querySelector('#pair-view')?.getAttribute('data-pos') !== p, before, { polling: 'raf' });
+      outside.push(performance.now() - t);
+    }
+    return { inside: (await timings()).slice(already), outside };
+  };
+  const read = await play(n, think);
+  const rushed = await play(Math.min(n, 20), 0);
   await page.keyboard.press('v');
   await page.waitForFunction(() => !document.querySelector('#pair-view table.fields thead')?.textContent?.includes('(masked)'));
   await page.screenshot({ path: join(shots, 'pair-revealed.png'), fullPage: true });
@@ -104,8 +115,9 @@ try {
   console.log(`queues: ${state.queues.map((q) => `${q.queue} ${fmt(q.items)}`).join(', ')}`);
   console.log(`app start (open the batch, build the queues): ${review.startSeconds.toFixed(2)} s`);
   console.log(`page open (token URL to the overview drawn): ${(openOverview / 1000).toFixed(2)} s; first pair drawn after ${firstPair.toFixed(0)} ms`);
-  console.log(`next pair after a decision, ${inside.length} decisions, key to next pair drawn (in the page): ${stats(inside)}`);
-  console.log(`the same seen from the test driver (key press to the new pair in the DOM): ${stats(outside)}`);
+  console.log(`next pair after a decision, ${read.inside.length} decisions ${think} ms after each pair was drawn, key to next pair drawn (in the page): ${stats(read.inside)}`);
+  console.log(`  the same seen from the test driver (key press to the new pair in the DOM): ${stats(read.outside)}`);
+  console.log(`back to back, ${rushed.inside.length} decisions each at once after the pair was drawn (the next one not fetched yet): ${stats(rushed.inside)}`);
   console.log(`screenshots in ${shots}`);
 } finally {
   await browser.close();

@@ -8,7 +8,7 @@
  *   refused with 403; a request that writes must come from this origin (Origin or Sec-Fetch-Site).
  * - The page, its script and the front-end libraries (Preact, htm) are served from the package: nothing comes
  *   from the network. A Content-Security-Policy allows only this origin.
- * - The server logs method, route, status and time (pino, stderr): never a query string, a body, a NIK or a name.
+ * - The server logs method, path (never the query string), status and time (pino, stderr): never a query string, a body, a NIK or a name.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -67,7 +67,7 @@ export function reviewApp(session: ReviewSession, o: { token: string; log: Logge
   app.use('*', async (c, next) => {
     const t0 = performance.now();
     await next();
-    o.log.info({ method: c.req.method, route: c.req.routePath, status: c.res.status, ms: Math.round(performance.now() - t0) }, 'request');
+    o.log.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - t0) }, 'request');
   });
 
   // host, origin, token
@@ -167,8 +167,9 @@ export function reviewApp(session: ReviewSession, o: { token: string; log: Logge
     const records = Array.isArray(b.records) && b.records.length === 2 && b.records.every((r) => typeof r === 'string') ? (b.records as [string, string]) : undefined;
     const queue = str(b.queue) as QueueName | 'search' | undefined;
     const r = await session.decidePair({ kind: str(b.kind) ?? '', pos: typeof b.pos === 'number' ? b.pos : undefined, records, queue, note: str(b.note), reference: str(b.reference) });
-    // the next item comes back with the answer: one round trip from the key to the next pair
-    if (queue === undefined || queue === 'pairs') {
+    // the next item comes back with the answer (one round trip from the key to the next pair), unless the page
+    // has it already (`next: false`: it fetched it while the reviewer looked at this one)
+    if ((queue === undefined || queue === 'pairs') && b.next !== false) {
       const after = typeof b.pos === 'number' ? b.pos : 0;
       const pos = await session.next('pairs', after);
       return c.json({ ...r, next: pos === null ? null : await session.pairAt(pos) });

@@ -50,6 +50,10 @@ export class ReviewSession {
   /** per queue, the positions decided (in the store before, or in this session) */
   readonly done: Record<QueueName, Set<number>> = { pairs: new Set(), clusters: new Set(), persons: new Set(), decisions: new Set() };
   private readonly dbq = new PQueue({ concurrency: 1 });
+  /** what a decision on a pair of the queue needs, noted when the pair is shown: no database work to decide it */
+  private readonly pairMeta = new Map<number, { refs: [string, string]; model: 'same' | 'different'; probability: number }>();
+  /** the notes of decisions in rv_store not awaited by the decision (pair queue) */
+  private noting: Promise<unknown> = Promise.resolve();
   private writing = Promise.resolve();
   startedMs = 0;
   written = 0;
@@ -178,6 +182,8 @@ export class ReviewSession {
       if (!row) throw new InputError(`the pair queue has no item ${pos}`);
       const recIds = [String(row.rec_id_l), String(row.rec_id_r)];
       const { records, fields } = await recordsOf(this.db, 'rv_rec', recIds, this.revealed);
+      this.pairMeta.set(pos, { refs: [records[0].record, records[1].record], model: row.same_person === true ? 'same' : 'different', probability: Number(row.match_probability) });
+      if (this.pairMeta.size > 10_000) this.pairMeta.delete(this.pairMeta.keys().next().value!);
       return {
         queue: 'pairs' as const,
         pos,
@@ -366,15 +372,20 @@ export class ReviewSession {
     return this.reviewer;
   }
 
-  /** Appends decisions to the store, one at a time in order, and notes them in rv_store. Returns their lines. */
-  private async write(decisions: Decision[]): Promise<number[]> {
+  /**
+   * Appends decisions to the store, one at a time in order, and notes them in rv_store (awaited, or not when
+   * `awaitNote` is false: the caller keeps its own mark). Returns their lines once they are on disk.
+   */
+  private async write(decisions: Decision[], awaitNote = true): Promise<number[]> {
     const run = this.writing.then(async () => {
       const lines: number[] = [];
       for (const d of decisions) {
         const line = await appendDecision(this.store, d);
         lines.push(line);
         this.written++;
-        await this.q(() => this.db.run(`INSERT INTO rv_store VALUES ${this.storeRow(line, d, true)}`));
+        const note = this.q(() => this.db.run(`INSERT INTO rv_store VALUES ${this.storeRow(line, d, true)}`));
+        if (awaitNote) await note;
+        else this.noting = Promise.all([this.noting, note.catch(() => undefined)]);
       }
       return lines;
     });
@@ -400,7 +411,12 @@ export class ReviewSession {
     let probability: number | undefined;
     let queue: ReviewQueue = input.queue ?? 'pairs';
     const pos = input.pos;
-    if (pos !== undefined && (input.queue ?? 'pairs') === 'pairs') {
+    const meta = pos !== undefined ? this.pairMeta.get(pos) : undefined;
+    if (pos !== undefined && (input.queue ?? 'pairs') === 'pairs' && meta) {
+      refs = meta.refs;
+      model = meta.model;
+      probability = meta.probability;
+    } else if (pos !== undefined && (input.queue ?? 'pairs') === 'pairs') {
       const row = await this.q(() => this.db.one<{ l: string; r: string; same_person: boolean; match_probability: number }>(`
         SELECT ${refSql('a')} AS l, ${refSql('b')} AS r, same_person, match_probability FROM rv_pair p JOIN rv_rec a ON a.rec_id = p.rec_id_l JOIN rv_rec b ON b.rec_id = p.rec_id_r WHERE pos = $1`, [pos]));
       if (!row) throw new InputError(`the pair queue has no item ${pos}`);
@@ -416,8 +432,10 @@ export class ReviewSession {
     } else throw new InputError('a pair decision names the pair queue position (pos) or two records');
     const fallback = { same_person: 'clerical review: same person', different_persons: 'clerical review: different persons', unsure: 'clerical review: unsure' }[kind];
     const decision = { kind, records: refs, ...this.common(input.note, input.reference, fallback), review: { queue, model, ...(probability !== undefined && Number.isFinite(probability) ? { match_probability: probability } : {}) } } as Decision;
-    const [line] = await this.write([decision]);
-    if (queue === 'pairs' && input.pos !== undefined) this.done.pairs.add(input.pos);
+    const inQueue = queue === 'pairs' && pos !== undefined;
+    // a pair of the queue is marked done here, in memory: its note in rv_store (progress figures) follows
+    const [line] = await this.write([decision], !inQueue);
+    if (inQueue) this.done.pairs.add(pos);
     else await this.q(() => this.refreshDone());
     return { lines: [line] };
   }
@@ -475,6 +493,7 @@ export class ReviewSession {
 
   async idle(): Promise<void> {
     await this.writing;
+    await this.noting;
     await this.dbq.onIdle();
   }
 }

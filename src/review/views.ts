@@ -166,37 +166,57 @@ export interface FamilyContext {
   source_family_records: string[];
 }
 
-/** The household and family of each record: its person's family in dtsen_family, and its source family. */
+/**
+ * The household and family of each record: its person's family in dtsen_family, and its source family. Point
+ * lookups by filter only (no join against a whole table), so that a pair view stays fast on a large batch.
+ */
 export async function familyContext(db: Db, recs: ShownRecord[], table: string): Promise<FamilyContext[]> {
-  const out: FamilyContext[] = [];
-  for (const r of recs) {
-    const fam = r.dtsen_id
-      ? await db.one<{ family_id: string | null; head: string | null; members: string[] | null }>(`
-          SELECT p.family_id, f.head_dtsen_id AS head, f.members FROM dtsen_person p LEFT JOIN dtsen_family f USING (family_id) WHERE p.dtsen_id = $1`, [r.dtsen_id])
-      : undefined;
-    const ids = (fam?.members ?? []).slice(0, 40);
-    const members = ids.length
-      ? await db.all<{ dtsen_id: string; relation: number | null; decile: number | null; programmes: string[] | null; n_records: string }>(`
-          SELECT dtsen_id, relation, decile, programmes, n_records FROM dtsen_person WHERE dtsen_id IN (${ids.map((_, i) => `$${i + 1}`).join(', ')}) ORDER BY dtsen_id`, ids)
-      : [];
-    const srcFam = await db.all<{ source_record_id: string }>(`
-      SELECT p.source_record_id FROM person_clean p JOIN ${table} t ON t.rec_id = ${BigInt(r.rec_id)}
-      WHERE t.family_id IS NOT NULL AND p.source = t.source AND p.family_id = t.family_id AND p.rec_id <> t.rec_id ORDER BY p.source_record_id LIMIT 40`);
-    out.push({
+  if (!recs.length) return [];
+  const inList = (xs: string[]) => xs.map((_, i) => `$${i + 1}`).join(', ');
+  const personIds = [...new Set(recs.map((r) => r.dtsen_id).filter((x): x is string => x !== null))];
+  const persons = personIds.length
+    ? await db.all<{ dtsen_id: string; family_id: string | null }>(`SELECT dtsen_id, family_id FROM dtsen_person WHERE dtsen_id IN (${inList(personIds)})`, personIds)
+    : [];
+  const familyOf = new Map(persons.map((p) => [p.dtsen_id, p.family_id]));
+  const familyIds = [...new Set(persons.map((p) => p.family_id).filter((x): x is string => x !== null))];
+  const families = familyIds.length
+    ? await db.all<{ family_id: string; head: string | null; members: string[] | null }>(`SELECT family_id, head_dtsen_id AS head, members FROM dtsen_family WHERE family_id IN (${inList(familyIds)})`, familyIds)
+    : [];
+  const family = new Map(families.map((f) => [f.family_id, f]));
+  const memberIds = [...new Set(families.flatMap((f) => (f.members ?? []).slice(0, 40)))];
+  const members = memberIds.length
+    ? await db.all<{ dtsen_id: string; relation: number | null; decile: number | null; programmes: string[] | null; n_records: string }>(`
+        SELECT dtsen_id, relation, decile, programmes, n_records FROM dtsen_person WHERE dtsen_id IN (${inList(memberIds)}) ORDER BY dtsen_id`, memberIds)
+    : [];
+  const member = new Map(members.map((m) => [m.dtsen_id, m]));
+  const own = await db.all<{ rec_id: string; source: string; family_id: string | null }>(
+    `SELECT rec_id::VARCHAR AS rec_id, source, family_id FROM ${table} WHERE rec_id IN (${recs.map((r) => BigInt(r.rec_id)).join(', ')})`);
+  const srcFamilies = [...new Set(own.map((o) => o.family_id).filter((x): x is string => x !== null))];
+  const housemates = srcFamilies.length
+    ? await db.all<{ rec_id: string; source: string; family_id: string; source_record_id: string }>(`
+        SELECT rec_id::VARCHAR AS rec_id, source, family_id, source_record_id FROM person_clean WHERE family_id IN (${inList(srcFamilies)}) ORDER BY source_record_id LIMIT 200`, srcFamilies)
+    : [];
+  return recs.map((r) => {
+    const o = own.find((x) => x.rec_id === r.rec_id);
+    const fid = r.dtsen_id ? (familyOf.get(r.dtsen_id) ?? null) : null;
+    const f = fid ? family.get(fid) : undefined;
+    return {
       record: r.record,
       dtsen_id: r.dtsen_id,
-      family_id: fam?.family_id ?? null,
-      members: members.map((m) => ({
+      family_id: fid,
+      members: (f?.members ?? []).slice(0, 40).map((id) => member.get(id)).filter((m) => m !== undefined).map((m) => ({
         dtsen_id: m.dtsen_id,
-        head: m.dtsen_id === fam?.head,
+        head: m.dtsen_id === f?.head,
         relation: m.relation === null ? null : Number(m.relation),
         decile: m.decile === null ? null : Number(m.decile),
         programmes: m.programmes ?? [],
         n_records: Number(m.n_records),
         this: m.dtsen_id === r.dtsen_id,
       })),
-      source_family_records: srcFam.map((s) => `${r.source}:${s.source_record_id}`),
-    });
-  }
-  return out;
+      source_family_records: housemates
+        .filter((h) => o && o.family_id !== null && h.source === o.source && h.family_id === o.family_id && h.rec_id !== r.rec_id)
+        .slice(0, 40)
+        .map((h) => `${h.source}:${h.source_record_id}`),
+    };
+  });
 }

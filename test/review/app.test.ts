@@ -6,6 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/engine/config.ts';
@@ -195,7 +198,7 @@ describe('a review session in the browser', () => {
     } finally {
       await batch.close();
     }
-  });
+  }, 300_000);
 });
 
 /** A raw request (to set Host and Origin freely). */
@@ -214,8 +217,11 @@ function raw(port: number, path: string, headers: Record<string, string>, method
 describe('the review server', () => {
   let review: RunningReview;
   let host: string;
+  /** the server's log lines (pino, at debug: every request) */
+  const logs: string[] = [];
   beforeAll(async () => {
-    review = await startReview({ out, decisions: join(dir, 'security.jsonl'), audit: join(dir, 'audit.jsonl'), reviewer: 'Budi Auditor', log: silentLogger() });
+    const log = pino({ level: 'debug' }, new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }));
+    review = await startReview({ out, decisions: join(dir, 'security.jsonl'), audit: join(dir, 'audit.jsonl'), reviewer: 'Budi Auditor', log });
     host = `127.0.0.1:${review.port}`;
   });
   afterAll(async () => {
@@ -283,8 +289,57 @@ describe('the review server', () => {
       expect(reveal).toMatchObject({ reviewer: 'Budi Auditor', records, view: 'pair' });
       expect(Date.now() - Date.parse(reveal!.time)).toBeLessThan(60_000);
       expect(elsewhere).toEqual([]);
+      // the search by a NIK and a name finds the person, and neither reaches the log
+      const nik = secrets.find((x) => /^\d{16}$/.test(x))!;
+      const name = secrets.find((x) => /^[A-Z ]+$/.test(x) && x.includes(' '))!;
+      for (const q of [nik, name]) {
+        await page.goto(`http://${host}/#/search?q=${encodeURIComponent(q)}`);
+        await page.waitForSelector('#search-results');
+      }
+      expect(logs.length).toBeGreaterThan(10);
+      expect(logs.join('\n')).toContain('"path":"/api/search"');
+      expect(secrets.filter((x) => logs.join('\n').includes(x))).toEqual([]);
     } finally {
       await page.close();
     }
+  });
+
+  it('puts first the persons in deciles 1-4 or receiving a programme, then the pairs closest to the threshold', async () => {
+    const rows = (await review.session.list('pairs', 0, 200)) as unknown as { priority: number; match_weight: number }[];
+    const tw = Math.log2(0.99 / 0.01);
+    expect(rows.length).toBeGreaterThan(20);
+    expect(rows.map((r) => r.priority)).toEqual([...rows.map((r) => r.priority)].sort((a, b) => a - b));
+    for (let i = 1; i < rows.length; i++) {
+      if (rows[i].priority === rows[i - 1].priority) expect(Math.abs(rows[i].match_weight - tw)).toBeGreaterThanOrEqual(Math.abs(rows[i - 1].match_weight - tw));
+      expect(Math.abs(rows[i].match_weight - tw)).toBeLessThanOrEqual(4);
+    }
+    expect(new Set(rows.map((r) => r.priority))).toEqual(new Set([1, 2]));
+  });
+});
+
+describe('dtsen review on the command line', () => {
+  it('prints the URL with its token, and closes the server and the database on SIGTERM (exit 0)', async () => {
+    const child = spawn(process.execPath, [resolve('bin/dtsen.js'), 'review', '--out', out, '--decisions', join(dir, 'cli.jsonl'), '--reviewer', 'Sari', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    const url = await new Promise<string>((ok, fail) => {
+      child.stdout.on('data', (c) => {
+        stdout += c;
+        const m = /open (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(stdout);
+        if (m) ok(m[1]);
+      });
+      child.on('exit', (code) => fail(new Error(`exited ${code}: ${stderr}`)));
+    });
+    const port = Number(new URL(url).port);
+    const token = new URL(url).searchParams.get('token')!;
+    expect((await raw(port, '/api/state', { host: `127.0.0.1:${port}`, 'x-review-token': token })).status).toBe(200);
+    const code = await new Promise<number | null>((ok) => {
+      child.on('exit', (c) => ok(c));
+      child.kill('SIGTERM');
+    });
+    expect(code).toBe(0);
+    expect(stdout).toContain('stopped by SIGTERM');
+    await expect(raw(port, '/api/state', { host: `127.0.0.1:${port}` })).rejects.toThrow();
   });
 });

@@ -185,6 +185,8 @@ function PairView({ pos, refs, from, refresh }) {
   const [reference, setReference] = useReference();
   const busy = useRef(false);
   const t0 = useRef(null);
+  // the pair after this one, fetched while the reviewer looks at this one
+  const upcoming = useRef(null);
   const load = (at = item?.pos ?? pos) => (refs ? api(`/api/pair?a=${encodeURIComponent(refs[0])}&b=${encodeURIComponent(refs[1])}`) : api(`/api/queue/pairs/${at}`)).then(setItem).catch((e) => setError(e.message));
   useEffect(() => { if (!item || (!refs && item.pos !== pos)) load(pos); }, [pos]);
   useEffect(() => {
@@ -193,20 +195,34 @@ function PairView({ pos, refs, from, refresh }) {
       t0.current = null;
     }
     if (item && window.__review.opened === null) window.__review.opened = performance.now();
+    if (item?.pos) {
+      const after = item.pos;
+      upcoming.current = { after, promise: api(`/api/queue/pairs/next?after=${after}`).then((r) => r.item).catch(() => null) };
+    }
   }, [item]);
+  const prefetched = async (after) => {
+    const u = upcoming.current;
+    if (!u || u.after !== after) return undefined;
+    const next = await u.promise;
+    return next && next.pos !== after ? next : undefined;
+  };
   const decide = async (kind) => {
     if (busy.current || !item) return;
     busy.current = true;
     t0.current = performance.now();
     setError(null);
     try {
-      const r = await api('/api/decide', refs ? { kind, records: refs, queue: from, note, reference } : { kind, pos: item.pos, note, reference });
+      const ready = refs ? undefined : upcoming.current?.after === item.pos;
+      const r = await api('/api/decide', refs ? { kind, records: refs, queue: from, note, reference } : { kind, pos: item.pos, note, reference, next: !ready });
       setNote('');
       setNotice(`${kind.replace('_', ' ')} written to the decisions store (line ${r.lines.join(', ')}).`);
       if (refs) { t0.current = null; refresh(); history.back(); return; }
-      if (r.next) { history.replaceState(null, '', `#/pairs/${r.next.pos}`); setItem(r.next); }
+      const next = r.next ?? (await prefetched(item.pos)) ?? (await api(`/api/queue/pairs/next?after=${item.pos}`)).item;
+      if (next) { history.replaceState(null, '', `#/pairs/${next.pos}`); setItem(next); }
       else { t0.current = null; setItem(null); setError('The pair queue is done.'); }
-      refresh();
+      // the counts in the header follow once the reviewer pauses: the next pair comes first
+      clearTimeout(window.__review.refresh);
+      window.__review.refresh = setTimeout(refresh, 1500);
     } catch (e) {
       t0.current = null;
       setError(e.message);
@@ -214,7 +230,11 @@ function PairView({ pos, refs, from, refresh }) {
       busy.current = false;
     }
   };
-  const skip = () => { if (item?.pos) api(`/api/queue/pairs/next?after=${item.pos}`).then((r) => { if (r.item) { history.replaceState(null, '', `#/pairs/${r.pos}`); setItem(r.item); } }); };
+  const skip = async () => {
+    if (!item?.pos) return;
+    const next = (await prefetched(item.pos)) ?? (await api(`/api/queue/pairs/next?after=${item.pos}`)).item;
+    if (next) { history.replaceState(null, '', `#/pairs/${next.pos}`); setItem(next); }
+  };
   const reveal = () => item && api('/api/reveal', { records: item.records.map((r) => r.record), view: 'pair' }).then(() => load()).catch((e) => setError(e.message));
   useEffect(() => {
     const key = (e) => {
