@@ -277,7 +277,7 @@ function PairView({ pos, refs, from, refresh }) {
 const COLOURS = ['#0b5cad', '#b3261e', '#1b7a3a', '#9a6700', '#6f42c1', '#0f7b8a', '#c2410c', '#4b5563'];
 
 function Graph({ records, edges, conflicts, chosen, toggle }) {
-  const W = 900, H = 420, R = Math.min(W, H) / 2 - 60;
+  const W = 1000, H = 480, R = Math.min(W, H) / 2 - 40;
   const pos = new Map(records.map((r, i) => {
     const a = (2 * Math.PI * i) / records.length - Math.PI / 2;
     return [r.record, [W / 2 + R * Math.cos(a), H / 2 + R * Math.sin(a)]];
@@ -295,8 +295,9 @@ function Graph({ records, edges, conflicts, chosen, toggle }) {
     })}
     ${records.map((r) => {
       const [x, y] = pos.get(r.record);
+      const left = x < W / 2 - 1;
       return html`<g><circle cx=${x} cy=${y} r="14" fill=${colour(r)} class=${chosen.has(r.record) ? 'chosen' : ''} data-record=${r.record} onClick=${() => toggle(r.record)} />
-        <text x=${x + 18} y=${y + 4}>${r.record}</text></g>`;
+        <text x=${left ? x - 18 : x + 18} y=${y + 4} text-anchor=${left ? 'end' : 'start'}>${r.record}</text></g>`;
     })}</svg>`;
 }
 
