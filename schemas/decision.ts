@@ -50,6 +50,8 @@ const common = {
       model: z.enum(['same', 'different']).optional(),
       /** the reviewed batch's match probability of the pair, where it scored it */
       match_probability: z.number().min(0).max(1).optional(),
+      /** when the reviewer decided (ISO 8601, UTC) */
+      at: z.iso.datetime().optional(),
     })
     .strict()
     .optional(),

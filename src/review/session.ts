@@ -431,7 +431,7 @@ export class ReviewSession {
       probability = pair.waterfall.match_probability;
     } else throw new InputError('a pair decision names the pair queue position (pos) or two records');
     const fallback = { same_person: 'clerical review: same person', different_persons: 'clerical review: different persons', unsure: 'clerical review: unsure' }[kind];
-    const decision = { kind, records: refs, ...this.common(input.note, input.reference, fallback), review: { queue, model, ...(probability !== undefined && Number.isFinite(probability) ? { match_probability: probability } : {}) } } as Decision;
+    const decision = { kind, records: refs, ...this.common(input.note, input.reference, fallback), review: { queue, model, ...(probability !== undefined && Number.isFinite(probability) ? { match_probability: probability } : {}), at: new Date().toISOString() } } as Decision;
     const inQueue = queue === 'pairs' && pos !== undefined;
     // a pair of the queue is marked done here, in memory: its note in rv_store (progress figures) follows
     const [line] = await this.write([decision], !inQueue);
@@ -450,9 +450,10 @@ export class ReviewSession {
     if (part.size * rest.length > MAX_SPLIT_PAIRS) throw new InputError(`this split would write ${part.size * rest.length} decisions`, { expected: `at most ${MAX_SPLIT_PAIRS}: split off fewer records at a time` });
     const sameNow = new Map(view.records.map((r) => [r.record, r.dtsen_id]));
     const base = this.common(input.note, input.reference, 'clerical review: cluster split');
+    const at = new Date().toISOString();
     const decisions = [...part].flatMap((a) => rest.map((b) => ({
       kind: 'different_persons', records: [a, b], ...base,
-      review: { queue: 'clusters', model: sameNow.get(a) !== null && sameNow.get(a) === sameNow.get(b) ? 'same' : 'different' },
+      review: { queue: 'clusters', model: sameNow.get(a) !== null && sameNow.get(a) === sameNow.get(b) ? 'same' : 'different', at },
     }) as Decision));
     const lines = await this.write(decisions);
     this.done.clusters.add(input.pos);
@@ -462,7 +463,7 @@ export class ReviewSession {
   /** A corrected value of a golden record's field, with its reference. */
   async fieldValue(input: { dtsen_id: string; field: string; value: string; reference?: string; note?: string; queue?: ReviewQueue }) {
     if (!input.reference?.trim()) throw new InputError('a field decision needs its reference (the usul/sanggah number or groundcheck form)');
-    const decision = { kind: 'field_value', target: input.dtsen_id, field: input.field, value: input.value, ...this.common(input.note, input.reference, 'clerical review: field corrected'), review: { queue: input.queue ?? 'persons' } };
+    const decision = { kind: 'field_value', target: input.dtsen_id, field: input.field, value: input.value, ...this.common(input.note, input.reference, 'clerical review: field corrected'), review: { queue: input.queue ?? 'persons', at: new Date().toISOString() } };
     const lines = await this.write([decision as unknown as Decision]);
     await this.q(() => this.refreshDone());
     return { lines };
