@@ -12,7 +12,7 @@ CALIB ?= ../shared/bench/calib.mjs
 SCALE_SIZES ?= 1000000 3000000 10000000 30000000
 SCALE_MEMORY_LIMIT ?= 16GB
 
-.PHONY: install build browser run validate test typecheck bench bench-scale bench-series bench-quality clean sample docs
+.PHONY: install build browser run validate test typecheck bench bench-scale bench-series bench-quality bench-review clean sample docs
 
 # Installs exactly what package-lock.json pins, when it changed or was never installed.
 $(NODE_MODULES_STAMP): package.json package-lock.json
@@ -23,7 +23,7 @@ install: $(NODE_MODULES_STAMP)
 
 # The compiled CLI (dist/), rebuilt when a source, a tsconfig or the dependencies changed.
 DIST_STAMP := dist/.built
-$(DIST_STAMP): $(NODE_MODULES_STAMP) package.json tsconfig.json tsconfig.build.json $(shell find src schemas -name '*.ts')
+$(DIST_STAMP): $(NODE_MODULES_STAMP) package.json tsconfig.json tsconfig.build.json $(shell find src schemas -name '*.ts') $(wildcard src/review/ui/*)
 	npm run build --silent
 	@touch $(DIST_STAMP)
 
@@ -67,6 +67,12 @@ QUALITY_SIZE ?= 100000
 RANDOM_SEEDS ?=
 bench-quality: build
 	npx tsx bench/quality.ts --persons $(QUALITY_SIZE) $(if $(RANDOM_SEEDS),--random-seeds $(RANDOM_SEEDS),--random 3)
+
+# The review app over a batch of SIZE persons: app start, page open and next pair after a decision, measured in
+# headless Chromium (bench/review.ts); screenshots of each view to SHOTS.
+SHOTS ?= /tmp/review-shots
+bench-review: build browser
+	npx tsx bench/review.ts --persons $(SIZE) --shots $(SHOTS)
 
 sample: build
 	node bin/dtsen.js generate --persons 3000 --seed 42 --out data-samples/sample

@@ -6,7 +6,9 @@
  * - different_persons: the two records are two persons; neither the model nor clustering ever puts them in one.
  * - field_value: the golden record of a person (named by one of its records, `source:source_record_id`, or by a
  *   dtsen_id, also a retired one) takes this value for the field, whatever survivorship would choose.
- * Each carries its reference (the usul/sanggah or groundcheck number), author, date and reason.
+ * - unsure: a reviewer looked at the pair and could not tell; kept in the store (and counted), never applied.
+ * Each carries its reference (the usul/sanggah or groundcheck number), author, date and reason; a decision made in
+ * the review app (`dtsen review`) also says where: the queue it came from and what the batch had made of it.
  */
 import { z } from 'zod';
 import { SOURCES } from './canonical.ts';
@@ -40,6 +42,19 @@ const common = {
   author: z.string().min(1, 'an author is needed'),
   date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD'),
   reason: z.string().min(1, 'a reason is needed'),
+  /** written by `dtsen review`: the queue the decision came from, and the batch's call on it at the time */
+  review: z
+    .object({
+      queue: z.enum(['pairs', 'clusters', 'persons', 'decisions', 'search']),
+      /** the records were in one person (`same`) or not (`different`) in the batch reviewed; absent for field values */
+      model: z.enum(['same', 'different']).optional(),
+      /** the reviewed batch's match probability of the pair, where it scored it */
+      match_probability: z.number().min(0).max(1).optional(),
+      /** when the reviewer decided (ISO 8601, UTC) */
+      at: z.iso.datetime().optional(),
+    })
+    .strict()
+    .optional(),
 };
 
 const pair = z
@@ -49,6 +64,7 @@ const pair = z
 export const Decision = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('same_person'), records: pair, ...common }).strict(),
   z.object({ kind: z.literal('different_persons'), records: pair, ...common }).strict(),
+  z.object({ kind: z.literal('unsure'), records: pair, ...common }).strict(),
   z
     .object({ kind: z.literal('field_value'), target: PersonRef, field: z.enum(FIELD_NAMES), value: z.union([z.string(), z.number(), z.boolean()]).transform(String), ...common })
     .strict()
@@ -59,4 +75,5 @@ export const Decision = z.discriminatedUnion('kind', [
 ]);
 export type Decision = z.infer<typeof Decision>;
 export type DecisionKind = Decision['kind'];
-export const DECISION_KINDS: readonly DecisionKind[] = ['same_person', 'different_persons', 'field_value'];
+export const DECISION_KINDS: readonly DecisionKind[] = ['same_person', 'different_persons', 'field_value', 'unsure'];
+export type ReviewQueue = NonNullable<Decision['review']>['queue'];

@@ -13,6 +13,7 @@ import { terminalProgress } from './progress.ts';
 import { printTable } from '../engine/text-table.ts';
 import { addExplainCommands } from './explain.ts';
 import { addInitCommand } from './init.ts';
+import { addReviewCommand } from './review.ts';
 import { positiveInt } from './args.ts';
 import type { EvaluationFigures, SkippedEvaluation } from '../stages/evaluate/index.ts';
 import { PROFILE_NAMES, profileByName } from '../generate/profiles.ts';
@@ -313,6 +314,7 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     });
   addExplainCommands(program, io.out);
   addInitCommand(program, io.out);
+  addReviewCommand(program, io.out, io.log);
   return program;
 }
 

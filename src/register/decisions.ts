@@ -11,9 +11,10 @@
  * - every other pair decision is applied: decision_pair holds them for clustering (src/stages/cluster).
  *
  * Field decisions are resolved by the register stage, once the persons and their ids are known (fields.sql.ts).
+ * An `unsure` decision (a reviewer could not tell) is kept: status `kept`, never applied.
  * Nothing is dropped silently: every decision has a row in decision_status, counted in report.json.
  */
-import { appendFile, readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { Decision } from '../../schemas/decision.ts';
 import { InputError } from '../engine/errors.ts';
@@ -71,9 +72,23 @@ export async function appendDecision(file: string, input: unknown): Promise<numb
   }
   const lead = text.length && !text.endsWith('\n') ? '\n' : '';
   const lines = text.length ? (text + lead).split('\n').length - 1 : 0;
-  // one write in append mode: a concurrent append adds its own whole line
-  await appendFile(file, `${lead}${JSON.stringify(input)}\n`, { flag: 'a' });
+  await appendLine(file, `${lead}${JSON.stringify(input)}\n`);
   return lines + 1;
+}
+
+/**
+ * Appends `text` (whole lines) to `file` in one write in append mode — a concurrent append adds its own whole
+ * line — and flushes it to the disk before returning, so that a crash after the call has it and a crash during it
+ * leaves at most a line the next read names.
+ */
+export async function appendLine(file: string, text: string): Promise<void> {
+  const fh = await open(file, 'a');
+  try {
+    await fh.write(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 const cell = (v: string | undefined | null) => (v === undefined || v === null ? 'NULL' : lit(v));
@@ -90,13 +105,13 @@ export async function loadDecisions(db: Db, decisions: readonly StoredDecision[]
     CREATE OR REPLACE TABLE decision (
       decision_no INTEGER, kind VARCHAR, reference VARCHAR, author VARCHAR, decided_on DATE, reason VARCHAR,
       source_l VARCHAR, source_record_id_l VARCHAR, source_r VARCHAR, source_record_id_r VARCHAR,
-      target VARCHAR, field VARCHAR, value VARCHAR)`);
+      target VARCHAR, field VARCHAR, value VARCHAR, review_queue VARCHAR, review_model VARCHAR, review_probability DOUBLE)`);
   for (let i = 0; i < decisions.length; i += 1000) {
     const rows = decisions.slice(i, i + 1000).map(({ line, decision: d }) => {
       const [sl, il] = d.kind === 'field_value' ? [undefined, undefined] : splitRecord(d.records[0]);
       const [sr, ir] = d.kind === 'field_value' ? [undefined, undefined] : splitRecord(d.records[1]);
       const target = d.kind === 'field_value' ? d.target : undefined;
-      return `(${line}, ${lit(d.kind)}, ${lit(d.reference)}, ${lit(d.author)}, ${lit(d.date)}::DATE, ${lit(d.reason)}, ${cell(sl)}, ${cell(il)}, ${cell(sr)}, ${cell(ir)}, ${cell(target)}, ${cell(d.kind === 'field_value' ? d.field : undefined)}, ${cell(d.kind === 'field_value' ? d.value : undefined)})`;
+      return `(${line}, ${lit(d.kind)}, ${lit(d.reference)}, ${lit(d.author)}, ${lit(d.date)}::DATE, ${lit(d.reason)}, ${cell(sl)}, ${cell(il)}, ${cell(sr)}, ${cell(ir)}, ${cell(target)}, ${cell(d.kind === 'field_value' ? d.field : undefined)}, ${cell(d.kind === 'field_value' ? d.value : undefined)}, ${cell(d.review?.queue)}, ${cell(d.review?.model)}, ${d.review?.match_probability ?? 'NULL'})`;
     });
     await db.run(`INSERT INTO decision VALUES ${rows.join(',\n')}`);
   }
@@ -179,7 +194,7 @@ export async function statusCounts(db: Db): Promise<Record<string, number>> {
 export async function applyDecisionStore(db: Db, file: string | undefined): Promise<DecisionFigures> {
   if (!file) {
     await db.run(EMPTY_SQL);
-    await db.run(`CREATE OR REPLACE TABLE decision AS SELECT * FROM (SELECT 1::INTEGER AS decision_no, NULL::VARCHAR AS kind, NULL::VARCHAR AS reference, NULL::VARCHAR AS author, NULL::DATE AS decided_on, NULL::VARCHAR AS reason, NULL::VARCHAR AS source_l, NULL::VARCHAR AS source_record_id_l, NULL::VARCHAR AS source_r, NULL::VARCHAR AS source_record_id_r, NULL::VARCHAR AS target, NULL::VARCHAR AS field, NULL::VARCHAR AS value) WHERE false`);
+    await db.run(`CREATE OR REPLACE TABLE decision AS SELECT * FROM (SELECT 1::INTEGER AS decision_no, NULL::VARCHAR AS kind, NULL::VARCHAR AS reference, NULL::VARCHAR AS author, NULL::DATE AS decided_on, NULL::VARCHAR AS reason, NULL::VARCHAR AS source_l, NULL::VARCHAR AS source_record_id_l, NULL::VARCHAR AS source_r, NULL::VARCHAR AS source_record_id_r, NULL::VARCHAR AS target, NULL::VARCHAR AS field, NULL::VARCHAR AS value, NULL::VARCHAR AS review_queue, NULL::VARCHAR AS review_model, NULL::DOUBLE AS review_probability) WHERE false`);
     return { store: null, decisions: 0, by_kind: {}, by_status: {} };
   }
   const decisions = await readDecisions(file);
@@ -187,6 +202,7 @@ export async function applyDecisionStore(db: Db, file: string | undefined): Prom
   await db.run(RESOLVE_PAIRS_SQL);
   await connectedComponents(db, 'decision_same_edges', 'decision_same_cc');
   await db.run(PAIR_STATUS_SQL);
+  await db.run(`INSERT INTO decision_status SELECT decision_no, kind, reference, 'kept', 'unsure: kept in the store, not applied' FROM decision WHERE kind = 'unsure' ORDER BY decision_no`);
   const byKind: Record<string, number> = {};
   for (const d of decisions) byKind[d.decision.kind] = (byKind[d.decision.kind] ?? 0) + 1;
   return { store: file, decisions: decisions.length, by_kind: byKind, by_status: await statusCounts(db) };

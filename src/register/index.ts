@@ -72,6 +72,40 @@ export interface RegisterFigures {
   /** the decisions this batch could not apply as written (orphaned, contradicted), at most 500 */
   decisions_not_applied: { decision_no: number; kind: string; reference: string; status: string; detail: string | null }[];
   ids_issued: number;
+  /** the decisions of the store made in the review app (`dtsen review`): absent in batches written before it */
+  review?: ReviewFigures;
+}
+
+export interface ReviewFigures {
+  /** decisions made in the review app, in the whole store */
+  decisions: number;
+  by_kind_and_queue: { queue: string; kind: string; n: number }[];
+  /** same-person and different-persons decisions on pairs whose call by the reviewed batch is known */
+  pair_decisions: number;
+  /** of those, the ones that say the opposite of the batch reviewed (same person where it kept two, or the reverse) */
+  overturned: number;
+  overturned_share: number | null;
+  by_status: Record<string, number>;
+}
+
+async function reviewFigures(db: Db): Promise<ReviewFigures> {
+  const rows = await db.all<{ queue: string; kind: string; n: string }>(`
+    SELECT review_queue AS queue, kind, count(*) AS n FROM decision WHERE review_queue IS NOT NULL GROUP BY ALL ORDER BY queue, kind`);
+  const calls = await db.one<{ n: string; overturned: string }>(`
+    SELECT count(*) AS n, count(*) FILTER (WHERE (kind = 'same_person' AND review_model = 'different') OR (kind = 'different_persons' AND review_model = 'same')) AS overturned
+    FROM decision WHERE review_queue IS NOT NULL AND review_model IS NOT NULL AND kind IN ('same_person', 'different_persons')`);
+  const statuses = await db.all<{ status: string; n: string }>(`
+    SELECT s.status, count(*) AS n FROM decision d JOIN decision_status s USING (decision_no) WHERE d.review_queue IS NOT NULL GROUP BY ALL ORDER BY status`);
+  const n = Number(calls?.n ?? 0);
+  const overturned = Number(calls?.overturned ?? 0);
+  return {
+    decisions: rows.reduce((a, r) => a + Number(r.n), 0),
+    by_kind_and_queue: rows.map((r) => ({ queue: r.queue, kind: r.kind, n: Number(r.n) })),
+    pair_decisions: n,
+    overturned,
+    overturned_share: n ? overturned / n : null,
+    by_status: Object.fromEntries(statuses.map((r) => [r.status, Number(r.n)])),
+  };
 }
 
 /** Runs one piece of work in a transaction: all of it is written, or none. */
@@ -158,7 +192,8 @@ async function registerFigures(db: Db, seq: number, previous: string | null): Pr
     changes_by_province: byProvince.map((r) => ({ province_code: r.province_code ?? 'unknown', kind: r.kind, n: Number(r.n) })),
     decisions: await statusCounts(db),
     decisions_not_applied: (await db.all<{ decision_no: number; kind: string; reference: string; status: string; detail: string | null }>(
-      `SELECT decision_no, kind, reference, status, detail FROM decision_status WHERE status <> 'applied' ORDER BY decision_no LIMIT 500`)),
+      `SELECT decision_no, kind, reference, status, detail FROM decision_status WHERE status NOT IN ('applied', 'kept') ORDER BY decision_no LIMIT 500`)),
+    review: await reviewFigures(db),
     ids_issued: await db.count(`SELECT count(*) FROM dtsen_id_history`),
   };
 }
