@@ -50,7 +50,7 @@ export function printBlocking(out: NodeJS.WritableStream, b: BlockingFigures, tr
   );
   out.write(`candidate pairs: ${b.candidate_pairs.toLocaleString('en-US')}${truth ? `; true pairs found by any rule: ${pct(truth.recall)}` : ''}\n`);
   out.write('\nLargest blocks (the key is personal data: a short hash stands for it)\n');
-  printTable(out, b.largest_blocks as unknown as Record<string, unknown>[], ['rule', 'records', 'key_hash']);
+  printTable(out, b.largest_blocks, ['rule', 'records', 'key_hash']);
   for (const r of b.rules) out.write(`  ${r.rule}: ${r.description}\n`);
 }
 

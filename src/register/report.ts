@@ -15,7 +15,7 @@ function reviewBlock(review: ReviewFigures | undefined): string {
   const share = review.overturned_share === null ? 'none of them on a pair' : `${review.overturned.toLocaleString('en-US')} of ${review.pair_decisions.toLocaleString('en-US')} pair decisions (${(review.overturned_share * 100).toFixed(1)}%) overturned the call of the batch reviewed`;
   return `<h3>Clerical review</h3>
       <p class="explain">${review.decisions.toLocaleString('en-US')} decisions of the store were made in the review app (<code>dtsen review</code>); ${share}. Unsure decisions are kept, never applied.</p>
-      ${table(review.by_kind_and_queue as unknown as Row[], ['queue', 'kind', { key: 'n', label: 'decisions' }], 'review decisions by queue and kind')}
+      ${table(review.by_kind_and_queue, ['queue', 'kind', { key: 'n', label: 'decisions' }], 'review decisions by queue and kind')}
       ${table(Object.entries(review.by_status).map(([status, n]) => ({ status, decisions: n })), ['status', 'decisions'], 'what this batch did with them')}`;
 }
 
@@ -44,7 +44,7 @@ export function registerSection(json: { register?: RegisterFigures }): Section {
       ${fields.length ? table(fields, ['field', 'persons']) : '<p class="none">No field of a golden record changed.</p>'}
       <h3>Decisions</h3>
       ${table(Object.entries(reg.decisions).map(([status, n]) => ({ status, decisions: n })), ['status', 'decisions'])}
-      ${notApplied.length ? table(notApplied as unknown as Row[], [{ key: 'decision_no', label: 'decision (line)' }, 'kind', 'reference', 'status', 'detail'], 'decisions not applied as written (orphaned or contradicted)') : '<p class="none">Every decision of the store was applied.</p>'}
+      ${notApplied.length ? table(notApplied, [{ key: 'decision_no', label: 'decision (line)' }, 'kind', 'reference', 'status', 'detail'], 'decisions not applied as written (orphaned or contradicted)') : '<p class="none">Every decision of the store was applied.</p>'}
       ${reviewBlock(reg.review)}`,
   };
 }
