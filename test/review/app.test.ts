@@ -87,8 +87,9 @@ describe('a review session in the browser', () => {
       // every queue opens and lists its items (the decisions queue holds the orphaned decision)
       for (const q of ['pairs', 'clusters', 'persons', 'decisions']) {
         await page.click(`nav a[data-queue=${q}]`);
-        await page.waitForSelector('#queue-list');
-        expect(await page.locator('#queue-list tbody tr').count(), q).toBeGreaterThan(0);
+        // the list of this queue, not the one of the queue shown before (it stays on the page until this one loads)
+        await page.waitForSelector(`#queue-list[data-queue=${q}] tbody tr`);
+        expect(await page.locator(`#queue-list[data-queue=${q}] tbody tr`).count(), q).toBeGreaterThan(0);
       }
 
       // pairs: one key each; the next pair appears
@@ -141,7 +142,7 @@ describe('a review session in the browser', () => {
         ['clusters', 'different_persons', String(split.rest.length), String(split.rest.length)], ['persons', 'field_value', '1', '1'],
       ]));
       await page.click(`nav a[data-queue=pairs]`);
-      await page.waitForSelector('#queue-list');
+      await page.waitForSelector('#queue-list[data-queue=pairs] tbody tr');
       // the three decided (a split may also settle a pair of the queue: it counts as decided too)
       expect(await page.$$eval('#queue-list tbody tr.done', (trs) => trs.map((tr) => tr.getAttribute('data-pos')))).toEqual(expect.arrayContaining(['1', '2', '3']));
       expect(elsewhere).toEqual([]);

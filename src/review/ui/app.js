@@ -139,7 +139,7 @@ function QueueList({ queue }) {
   }[queue];
   return html`<section class="card"><h2>${QUEUE_LABEL[queue]}</h2>
     <div class="actions"><button class="primary" id="start" onClick=${start}>Review the next one</button><span class="muted">${rows.length} shown, in order of priority</span></div>
-    <table id="queue-list"><thead><tr><th>#</th><th></th>${cols.map(([c]) => html`<th>${c}</th>`)}</tr></thead>
+    <table id="queue-list" data-queue=${queue}><thead><tr><th>#</th><th></th>${cols.map(([c]) => html`<th>${c}</th>`)}</tr></thead>
     <tbody>${rows.map((r) => html`<tr class=${r.done ? 'done' : ''} data-pos=${r.pos}><td><a href=${`#/${QUEUE_ROUTE[queue]}/${r.pos}`}>${r.pos}</a></td><td><${Priority} p=${r.priority} /></td>${cols.map(([, f]) => html`<td>${f(r)}</td>`)}</tr>`)}</tbody></table></section>`;
 }
 
