@@ -146,18 +146,33 @@ export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [strin
   });
 }
 
-/** The fields shown beside a pair: masked to present/missing unless values are asked for. */
-export const PAIR_FIELDS: { field: string; sql: string; personal: boolean }[] = [
+/**
+ * The fields of a source record as `explain` and the review app show them (SQL over person_clean), each marked
+ * whether it is personal (masked to present/missing unless values are asked for).
+ */
+export const RECORD_FIELDS: readonly { field: string; sql: string; personal: boolean }[] = [
   { field: 'NIK', sql: 'nik_digits', personal: true },
   { field: 'NIK status', sql: 'nik_status', personal: false },
   { field: 'name', sql: 'name_norm', personal: true },
   { field: 'birth date', sql: 'birth_date::VARCHAR', personal: true },
   { field: 'date in the NIK', sql: 'nik_birth_date::VARCHAR', personal: true },
   { field: 'sex', sql: 'sex', personal: true },
+  { field: "mother's name", sql: 'mother_name_norm', personal: true },
   { field: 'family card', sql: 'no_kk', personal: true },
+  { field: 'source family', sql: 'family_id', personal: true },
+  { field: 'relation to head', sql: 'relation::VARCHAR', personal: false },
   { field: 'village code', sql: 'village_code', personal: true },
   { field: 'RT/RW', sql: `CASE WHEN rt IS NOT NULL OR rw IS NOT NULL THEN concat_ws('/', rt, rw) END`, personal: true },
+  { field: 'address', sql: 'address_norm', personal: true },
+  { field: 'province', sql: 'province_code', personal: false },
+  { field: 'decile', sql: 'decile::VARCHAR', personal: false },
+  { field: 'programmes', sql: `array_to_string(programmes, ', ')`, personal: false },
+  { field: 'updated', sql: 'updated_at::VARCHAR', personal: false },
 ];
+
+/** The fields `dtsen explain` shows beside a pair, in the order of RECORD_FIELDS. */
+const PAIR_FIELD_NAMES = new Set(['NIK', 'NIK status', 'name', 'birth date', 'date in the NIK', 'sex', 'family card', 'village code', 'RT/RW']);
+export const PAIR_FIELDS = RECORD_FIELDS.filter((f) => PAIR_FIELD_NAMES.has(f.field));
 
 export const MASK_PRESENT = 'present';
 export const MASK_MISSING = 'missing';

@@ -9,30 +9,9 @@ import type { OpenBatch } from '../engine/batch.ts';
 import type { Model } from '../../schemas/model.ts';
 import { COMPARISONS } from '../linkage/comparisons.ts';
 import { priorWeight } from '../linkage/score.ts';
-import { MASK_MISSING, MASK_PRESENT, scorePairsOf, type ComparisonTerm } from '../explain/pair.ts';
+import { MASK_MISSING, MASK_PRESENT, RECORD_FIELDS, scorePairsOf, type ComparisonTerm } from '../explain/pair.ts';
 import { formatRef } from '../explain/batch.ts';
 import type { SourceName } from '../../schemas/canonical.ts';
-
-/** The fields of a record shown in the pair, cluster and person views (SQL over person_clean / rv_rec). */
-export const RECORD_FIELDS: { field: string; sql: string; personal: boolean }[] = [
-  { field: 'NIK', sql: 'nik_digits', personal: true },
-  { field: 'NIK status', sql: 'nik_status', personal: false },
-  { field: 'name', sql: 'name_norm', personal: true },
-  { field: 'birth date', sql: 'birth_date::VARCHAR', personal: true },
-  { field: 'date in the NIK', sql: 'nik_birth_date::VARCHAR', personal: true },
-  { field: 'sex', sql: 'sex', personal: true },
-  { field: "mother's name", sql: 'mother_name_norm', personal: true },
-  { field: 'family card', sql: 'no_kk', personal: true },
-  { field: 'source family', sql: 'family_id', personal: true },
-  { field: 'relation to head', sql: 'relation::VARCHAR', personal: false },
-  { field: 'village code', sql: 'village_code', personal: true },
-  { field: 'RT/RW', sql: `CASE WHEN rt IS NOT NULL OR rw IS NOT NULL THEN concat_ws('/', rt, rw) END`, personal: true },
-  { field: 'address', sql: 'address_norm', personal: true },
-  { field: 'province', sql: 'province_code', personal: false },
-  { field: 'decile', sql: 'decile::VARCHAR', personal: false },
-  { field: 'programmes', sql: `array_to_string(programmes, ', ')`, personal: false },
-  { field: 'updated', sql: 'updated_at::VARCHAR', personal: false },
-];
 
 export interface ShownRecord {
   record: string;
