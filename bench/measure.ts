@@ -4,7 +4,7 @@
  * workload calib.mjs on the same files, and the per-stage table with the time per record.
  */
 import { populationSources, runCommand, ROOT } from './population.ts';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { printTable } from '../src/engine/text-table.ts';
 
@@ -14,6 +14,10 @@ export interface BenchResult {
   /** records read (the ingest stage's rows) */
   records: number;
   wall: number;
+  /** CPU seconds (user + system) of the batch's process */
+  cpuSeconds: number;
+  /** CPU seconds per stage */
+  stageCpu: Record<string, number>;
   peakRssBytes: number;
   /** the largest size DuckDB's spill folder reached during the batch */
   peakSpillBytes: number;
@@ -60,15 +64,38 @@ export function runBench(cache: string, persons: number, seed: string, threads: 
   return { ...r, persons, threads, records };
 }
 
+/** The reference workload's wall seconds and CPU seconds (user + system, every thread). */
+export interface CalibResult {
+  seconds: number;
+  cpuSeconds: number;
+}
+
+/**
+ * CPU seconds of the child processes this process has waited for (Linux: cutime + cstime of /proc/self/stat, in
+ * clock ticks of 1/100 s); 0 elsewhere.
+ */
+function childCpuSeconds(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is the state (field 3): cutime and cstime are fields 16 and 17
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * The reference workload (calib.mjs, see the Makefile's CALIB) on the same files, run from the checkout so that it
- * uses the project's DuckDB; its seconds.
+ * uses the project's DuckDB; its seconds and CPU seconds.
  */
-export function runCalib(calib: string, cache: string): number {
+export function runCalib(calib: string, cache: string): CalibResult {
+  const cpu0 = childCpuSeconds();
   const out = runCommand('node', [calib, cache], { capture: true });
+  const cpuSeconds = childCpuSeconds() - cpu0;
   const m = /calib_s\s+([\d.]+)/.exec(out);
   if (!m) throw new Error(`${calib} printed no "calib_s N" line: ${out.slice(0, 200)}`);
-  return Number(m[1]);
+  return { seconds: Number(m[1]), cpuSeconds };
 }
 
 /** µs per record of `seconds`. */
@@ -77,15 +104,15 @@ export const perRecord = (seconds: number, records: number) => (records > 0 ? (s
 /** The candidate pairs the linkage scored. */
 export const candidatePairs = (r: BenchResult): number | undefined => r.figures.link?.candidate_pairs ?? r.figures.link?.candidatePairs;
 
-/** The stage table: seconds, µs per record, rows and rows/s per stage, then the total. */
+/** The stage table: seconds, µs per record, CPU seconds, rows and rows/s per stage, then the total. */
 export function printStages(r: BenchResult): void {
   printTable(
     process.stdout,
     [
-      ...r.timings.map((t) => ({ stage: t.stage, seconds: t.seconds.toFixed(2), us_per_record: perRecord(t.seconds, r.records).toFixed(2), rows: t.rows, rows_per_s: Math.round(t.rows / Math.max(t.seconds, 1e-3)) })),
-      { stage: 'total (wall)', seconds: r.wall.toFixed(2), us_per_record: perRecord(r.wall, r.records).toFixed(2), rows: r.records, rows_per_s: Math.round(r.records / Math.max(r.wall, 1e-3)) },
+      ...r.timings.map((t) => ({ stage: t.stage, seconds: t.seconds.toFixed(2), us_per_record: perRecord(t.seconds, r.records).toFixed(2), cpu_s: r.stageCpu?.[t.stage]?.toFixed(2) ?? '', rows: t.rows, rows_per_s: Math.round(t.rows / Math.max(t.seconds, 1e-3)) })),
+      { stage: 'total (wall)', seconds: r.wall.toFixed(2), us_per_record: perRecord(r.wall, r.records).toFixed(2), cpu_s: r.cpuSeconds?.toFixed(2) ?? '', rows: r.records, rows_per_s: Math.round(r.records / Math.max(r.wall, 1e-3)) },
     ],
-    ['stage', 'seconds', 'us_per_record', 'rows', 'rows_per_s'],
+    ['stage', 'seconds', 'us_per_record', 'cpu_s', 'rows', 'rows_per_s'],
   );
 }
 

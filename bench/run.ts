@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { printBlocking, printEvaluation } from '../src/cli/quality.ts';
-import { candidatePairs, fmt, population, printStages, printThreads, runBench, runCalib, type BenchResult } from './measure.ts';
+import { candidatePairs, fmt, population, printStages, printThreads, runBench, runCalib, type BenchResult, type CalibResult } from './measure.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +31,7 @@ const threadCounts = values.threads!.split(',').map(Number);
 if (threadCounts.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`--threads: thread counts, e.g. 2 or 1,2 (got ${values.threads})`);
 
 const cache = population(persons, seed);
-let calib: number | undefined;
+let calib: CalibResult | undefined;
 if (values.calib) {
   console.log(`reference workload ${values.calib} …`);
   calib = runCalib(values.calib, cache);
@@ -50,7 +50,11 @@ for (const threads of threadCounts) {
   }
   console.log(`total wall time: ${r.wall.toFixed(1)} s`);
   console.log(`peak RSS: ${(r.peakRssBytes / 2 ** 30).toFixed(2)} GiB; spill peak: ${(r.peakSpillBytes / 2 ** 20).toFixed(0)} MiB`);
-  if (calib !== undefined) console.log(`reference workload (calib.mjs): ${calib.toFixed(2)} s; batch / reference: ${(r.wall / calib).toFixed(2)}`);
+  if (calib !== undefined) {
+    console.log(`reference workload (calib.mjs): ${calib.seconds.toFixed(2)} s; batch / reference: ${(r.wall / calib.seconds).toFixed(2)}`);
+    // the same in CPU seconds: much less sensitive than wall time to other work on a shared machine
+    console.log(`reference workload CPU: ${calib.cpuSeconds.toFixed(2)} s; batch CPU: ${r.cpuSeconds.toFixed(2)} s; batch / reference (CPU): ${(r.cpuSeconds / Math.max(calib.cpuSeconds, 1e-3)).toFixed(2)}`);
+  }
 }
 const last = results.at(-1)!;
 const ev = last.figures.evaluate;

@@ -39,8 +39,8 @@ for (const persons of sizes) {
     pairs_per_record: (pairs / Math.max(r.records, 1)).toFixed(2),
     precision: ev?.precision?.toFixed(4) ?? '',
     recall: ev?.recall?.toFixed(4) ?? '',
-    calib_s: calib?.toFixed(1) ?? '',
-    ratio: calib ? (r.wall / calib).toFixed(2) : '',
+    calib_s: calib?.seconds.toFixed(1) ?? '',
+    ratio: calib ? (r.wall / calib.seconds).toFixed(2) : '',
   });
   // the table so far after every size: a long run that is stopped still leaves its figures
   console.log(`\nscaling (threads ${values.threads}, memory limit ${values['memory-limit']})`);

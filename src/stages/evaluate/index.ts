@@ -122,8 +122,7 @@ function quality(truePairs: number, predicted: number, tp: number): QualityFigur
   return { precision, recall, f1, true_pairs: truePairs, predicted_pairs: predicted, true_positive_pairs: tp };
 }
 
-/** The columns of a truth file; family_id may be left out. */
-const TRUTH_COLUMNS = ['source', 'source_record_id', 'person_id', 'family_id'] as const;
+/** The columns a truth file must have (family_id may be left out). */
 const REQUIRED_TRUTH_COLUMNS = ['source', 'source_record_id', 'person_id'];
 const TRUTH_EXPECTED = 'a CSV with the header source,source_record_id,person_id (and optionally family_id)';
 
@@ -201,27 +200,35 @@ async function truthHeader(truthPath: string): Promise<string[]> {
  * The truth file into the TEMP table truth (source, source_record_id, person_id, family_id), which lives as long
  * as the handle returned: nothing is written into the batch's database. Extra columns are ignored; a row without a
  * source, record id or person id, or a record given twice, is an input error naming the line.
+ *
+ * The file is read once, in parallel and without line numbers; only when a check fails is it read again, in order
+ * and numbered, to name the line.
  */
 export async function loadTruth(db: Db, truthPath: string): Promise<TempTable> {
   const names = await truthHeader(truthPath);
   // Columns by position (c0, c1, …): the file's own names never go into the SQL.
   const columns = names.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ');
   const col = (name: string) => (names.includes(name) ? `c${names.indexOf(name)}` : 'NULL::VARCHAR');
-  let raw: TempTable;
-  try {
-    raw = await materialise(
-      db,
-      'truth_raw',
-      `SELECT row_number() OVER () + 1 AS line,
-              trim(${col('source')}) AS source, trim(${col('source_record_id')}) AS source_record_id, trim(${col('person_id')}) AS person_id,
-              nullif(trim(${col('family_id')}), '') AS family_id
-       FROM read_csv($1, header = true, auto_detect = false, columns = {${columns}}, delim = ',', quote = '"', escape = '"', parallel = false)`,
-      [truthPath],
-    );
-  } catch (e) {
-    throw new InputError(`truth file cannot be read as CSV (${(e as Error).message.split('\n')[0]})`, { file: truthPath, expected: TRUTH_EXPECTED });
-  }
-  await using _raw = raw;
+  const read = (numbered: boolean) =>
+    `SELECT ${numbered ? 'row_number() OVER () + 1 AS line,' : ''}
+            trim(${col('source')}) AS source, trim(${col('source_record_id')}) AS source_record_id, trim(${col('person_id')}) AS person_id,
+            nullif(trim(${col('family_id')}), '') AS family_id
+     FROM read_csv($1, header = true, auto_detect = false, columns = {${columns}}, delim = ',', quote = '"', escape = '"', parallel = ${numbered})`;
+  const load = async (name: string, numbered: boolean): Promise<TempTable> => {
+    try {
+      return await materialise(db, name, read(numbered), [truthPath]);
+    } catch (e) {
+      throw new InputError(`truth file cannot be read as CSV (${(e as Error).message.split('\n')[0]})`, { file: truthPath, expected: TRUTH_EXPECTED });
+    }
+  };
+  const truth = await load('truth', false);
+  const bad = await db.one<{ empty: boolean; twice: boolean }>(`
+    SELECT (SELECT bool_or(${REQUIRED_TRUTH_COLUMNS.map((c) => `nullif(${c}, '') IS NULL`).join(' OR ')}) FROM ${truth}) AS empty,
+           EXISTS (SELECT 1 FROM ${truth} GROUP BY source, source_record_id HAVING count(*) > 1) AS twice`);
+  if (!bad?.empty && !bad?.twice) return truth;
+  await truth.drop();
+  // A check failed: the file again, numbered, to name the first line at fault.
+  await using raw = await load('truth_raw', true);
   for (const c of REQUIRED_TRUTH_COLUMNS) {
     const empty = await db.one<{ line: string }>(`SELECT min(line) AS line FROM ${raw} WHERE nullif(${c}, '') IS NULL HAVING count(*) > 0`);
     if (empty) throw new InputError(`${c} is empty`, { file: truthPath, row: Number(empty.line), column: c, expected: TRUTH_EXPECTED });
@@ -229,7 +236,7 @@ export async function loadTruth(db: Db, truthPath: string): Promise<TempTable> {
   const dup = await db.one<{ line: string; first: string }>(`
     SELECT max(line) AS line, min(line) AS first FROM ${raw} GROUP BY source, source_record_id HAVING count(*) > 1 ORDER BY min(line) LIMIT 1`);
   if (dup) throw new InputError(`the record of line ${dup.first} is given again`, { file: truthPath, row: Number(dup.line), column: 'source_record_id', expected: 'one truth row per source record' });
-  return await materialise(db, 'truth', `SELECT ${TRUTH_COLUMNS.join(', ')} FROM ${raw}`);
+  throw new Error('the truth file failed a check on the first read but not when read again');
 }
 
 /**

@@ -23,7 +23,12 @@ export const PERSON_EXPORT_COLUMNS = exportColumns('dtsen_person');
 export const LINK_EXPORT_COLUMNS = exportColumns('dtsen_link');
 export const QUARANTINE_EXPORT_COLUMNS = exportColumns('quarantine');
 
-const PARQUET_OPTIONS = `FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}`;
+/**
+ * zstd at level 1 (DuckDB's default is 3): measured at 200,000 persons on one thread, the person file costs 5% less
+ * CPU (0.437 s instead of 0.462 s) and its province partitions 4% less (0.694 s instead of 0.725 s), for files 0.6%
+ * larger (9.94 MB instead of 9.88 MB).
+ */
+const PARQUET_OPTIONS = `FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}`;
 
 /**
  * Tables the survive stage creates in their export order (CREATE TABLE … ORDER BY the table's `order`): DuckDB

@@ -93,7 +93,7 @@ async function ingestSource(
     // rid: the row's identity in source_record (the source's index above the raw table's rowid; raw tables never change)
     const rid = `((${SOURCES.indexOf(src.name)}::BIGINT << 40) | rowid) AS rid`;
     recordSelects.push(`SELECT ${lineage}, ${fields.join(', ')}, ${rid} FROM raw_${src.name}${files.length > 1 ? ` WHERE _file = ${lit(file)}` : ''}`);
-    rawSelects.push(`SELECT ${lit(file)} AS _file, * FROM ${r.table}`);
+    rawSelects.push(`SELECT ${lit(file)} AS _file, *${r.rowFromRowid ? ', rowid + 1 AS _row' : ''} FROM ${r.table}`);
     rejectSelects.push(`SELECT ${lit(src.name)} AS source, ${lit(file)} AS file, row_number, reason, raw FROM ${r.rejects}`);
   }
   await db.run(`

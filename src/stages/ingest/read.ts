@@ -11,8 +11,13 @@ import type { FileFormat } from './files.ts';
 import { detectEncoding, parseHeader, readSample } from './sniff.ts';
 
 interface FileRead {
-  /** TEMP table holding the accepted lines: every column VARCHAR, plus _row BIGINT */
+  /**
+   * TEMP table holding the accepted lines: every column VARCHAR, plus _row BIGINT (or, with `rowFromRowid`, without
+   * it: the data row number is the table's rowid + 1)
+   */
   table: string;
+  /** the table has no _row column: its rows are the file's data rows in order, _row is rowid + 1 */
+  rowFromRowid?: boolean;
   /** TEMP table of lines that could not be parsed: row_number BIGINT, reason VARCHAR, raw VARCHAR */
   rejects: string;
   columns: string[];
@@ -73,10 +78,14 @@ async function readCsv(db: Db, file: string, table: string, mapping: Mapping): P
   // The scan keeps the file's order (insertion order is preserved), so with no rejected line the k-th row read is
   // data row k. Otherwise the k-th accepted line is the k-th data row that was not rejected (reject line numbers
   // count the header).
-  const anyRejected = (await db.count(`SELECT count(*) FROM ${rejects}`)) > 0;
-  await db.run(
-    anyRejected
-      ? `
+  const rejected = await db.count(`SELECT count(*) FROM ${rejects}`);
+  if (rejected === 0) {
+    // Every data row was read, in order: the scan is the table (no copy), its rowid + 1 the row number.
+    await db.run(`ALTER TABLE ${table}_scan RENAME TO ${table}`);
+    const rows = await db.count(`SELECT count(*) FROM ${table}`);
+    return { table, rejects, columns: header, rows, rejected, encoding, rowFromRowid: true };
+  }
+  await db.run(`
     CREATE OR REPLACE TEMP TABLE ${table}_rownums AS
       WITH total AS (SELECT (SELECT count(*) FROM ${table}_scan) + (SELECT count(*) FROM ${rejects}) AS n)
       SELECT row_number() OVER (ORDER BY r) AS k, r AS _row
@@ -85,13 +94,8 @@ async function readCsv(db: Db, file: string, table: string, mapping: Mapping): P
     CREATE OR REPLACE TEMP TABLE ${table} AS
       SELECT s.* EXCLUDE (_k), n._row FROM (SELECT *, rowid + 1 AS _k FROM ${table}_scan) s JOIN ${table}_rownums n ON n.k = s._k
       ORDER BY n._row;
-    DROP TABLE ${table}_scan; DROP TABLE ${table}_rownums;`
-      : `
-    CREATE OR REPLACE TEMP TABLE ${table} AS SELECT *, rowid + 1 AS _row FROM ${table}_scan;
-    DROP TABLE ${table}_scan;`,
-  );
+    DROP TABLE ${table}_scan; DROP TABLE ${table}_rownums;`);
   const rows = await db.count(`SELECT count(*) FROM ${table}`);
-  const rejected = await db.count(`SELECT count(*) FROM ${rejects}`);
   return { table, rejects, columns: header, rows, rejected, encoding };
 }
 

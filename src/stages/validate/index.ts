@@ -30,11 +30,17 @@ export const validateStage = defineStage({
   produces: VALIDATE_TABLES,
   async run(ctx, prior) {
     const { db } = ctx;
+    // The columns validate reads of every source row, read once from the raw tables (source_record is a view over
+    // them) into memory: the rules, the reconciliation and the quality gates all read this copy while this runs.
+    await using input = await materialise(db, 'validate_input', `
+      SELECT rid, source, file, row_number, source_record_id, nik, name, no_kk, birth_date, village_code, relation, sex FROM source_record`);
     // validation_reason(rid, reason) and quarantined_record(source, source_record_id, file, row_number, reason): while this runs
-    await using quarantineReasons = await materialise(db, 'validation_reason', classifyQuery());
+    await using quarantineReasons = await materialise(db, 'validation_reason', classifyQuery(String(input)));
     await using quarantined = await materialise(db, 'quarantined_record', `
       SELECT s.source, s.source_record_id, s.file, s.row_number, v.reason
-      FROM (SELECT source, source_record_id, file, row_number, rid FROM source_record) s JOIN ${quarantineReasons} v USING (rid)`);
+      FROM (SELECT source, source_record_id, file, row_number, rid FROM ${input}) s JOIN ${quarantineReasons} v USING (rid)`);
+    // the accepted rows of the copy (what accepted_record holds, with the columns above)
+    const acceptedRows = `(SELECT * FROM ${input} WHERE rid NOT IN (SELECT rid FROM ${quarantineReasons}))`;
     const rawJoin = ctx.sources
       .map(
         (s) => `SELECT v.source, nullif(trim(v.source_record_id), '') AS source_record_id, v.file, v.row_number, v.reason, to_json(r) :: VARCHAR AS raw
@@ -57,7 +63,7 @@ export const validateStage = defineStage({
     const counts = await db.all<{ source: string; accepted: string; quarantined: string }>(`
       SELECT s.source, coalesce(a.n, 0) AS accepted, coalesce(q.n, 0) AS quarantined
       FROM (SELECT unnest(${`[${ctx.sources.map((s) => lit(s.name)).join(', ')}]`}) AS source) s
-      LEFT JOIN (SELECT source, count(*) AS n FROM accepted_record GROUP BY ALL) a USING (source)
+      LEFT JOIN (SELECT source, count(*) AS n FROM ${acceptedRows} GROUP BY ALL) a USING (source)
       LEFT JOIN (SELECT source, count(*) AS n FROM quarantine GROUP BY ALL) q USING (source)`);
     // in the order of the batch's sources (the join above gives its rows in no set order)
     const order = (source: string) => ctx.sources.findIndex((s) => s.name === source);
@@ -89,7 +95,7 @@ export const validateStage = defineStage({
       }
     }
     // Data-quality gates: a field that mostly fails to parse (a wrong format, a wrong column) fails the batch here.
-    const quality = await checkFieldQuality(ctx);
+    const quality = await checkFieldQuality(ctx, acceptedRows);
     const accepted = reconciliation.reduce((a, r) => a + r.rows_accepted, 0);
     return {
       rows: accepted,

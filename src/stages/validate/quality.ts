@@ -114,7 +114,7 @@ const FIELD_WORDS: Record<GatedField, string> = {
  * and family card per row), and `counts(rows)`, the counts unpivoted to (source, file, field, status, shape, n) —
  * status 'parsed' | 'missing' | 'rejected', shape only for rejected values.
  */
-export function fieldQualityQueries(mappings: Mapping[], snapshotDate: string): { rows: Query; counts: (rows: string) => string } {
+export function fieldQualityQueries(mappings: Mapping[], snapshotDate: string, accepted = 'accepted_record'): { rows: Query; counts: (rows: string) => string } {
   const stateOf = (parsedWhen: string, missingWhen: string) => `CASE WHEN ${missingWhen} THEN 'missing' WHEN ${parsedWhen} THEN 'parsed' ELSE 'rejected' END`;
   const fields: [GatedField, string, string][] = [
     ['birth_date', 'birth_date_state', 'birth_date'],
@@ -128,16 +128,16 @@ export function fieldQualityQueries(mappings: Mapping[], snapshotDate: string): 
     step('birth_date_states', `
     SELECT raw, ${stateOf(`status = 'ok'`, `status = 'missing'`)} AS state
     FROM (SELECT raw, date_status(raw, date_parse(raw, ${dateFormatsSql(mappings)}), DATE ${lit(snapshotDate)}) AS status
-          FROM (SELECT DISTINCT birth_date AS raw FROM accepted_record WHERE birth_date IS NOT NULL))`),
+          FROM (SELECT DISTINCT birth_date AS raw FROM ${accepted} WHERE birth_date IS NOT NULL))`),
     step('village_code_states', `
     SELECT raw, ${stateOf(`village_status_of(vc, v.code IS NOT NULL) = 'ok'`, `vc = ''`)} AS state
-    FROM (SELECT raw, village_digits(raw) AS vc FROM (SELECT DISTINCT village_code AS raw FROM accepted_record WHERE village_code IS NOT NULL))
+    FROM (SELECT raw, village_digits(raw) AS vc FROM (SELECT DISTINCT village_code AS raw FROM ${accepted} WHERE village_code IS NOT NULL))
     LEFT JOIN ref_village v ON v.code = vc`),
     step('code_states', `
     SELECT source AS code_source, sex AS raw_sex, relation AS raw_relation,
       ${stateOf(`coalesce(${valueCodes(mappings, 'sex', 'sex')}, sex_of(sex)) IS NOT NULL`, 'is_blank(sex)')} AS sex_state,
       ${stateOf(`coalesce(${valueCodes(mappings, 'relation', 'relation')}, relation_of(relation)) IS NOT NULL`, 'is_blank(relation)')} AS relation_state
-    FROM (SELECT DISTINCT source, sex, relation FROM accepted_record)`),
+    FROM (SELECT DISTINCT source, sex, relation FROM ${accepted})`),
   ];
   const rows = `
     SELECT source, file, ${fields.map(([, c, raw]) => `${c}, CASE WHEN ${c} = 'rejected' THEN value_shape(${raw}) END AS ${c}_shape`).join(', ')}, count(*) AS n
@@ -148,7 +148,7 @@ export function fieldQualityQueries(mappings: Mapping[], snapshotDate: string): 
         ${stateOf('kk_is_valid(r.no_kk, r.kk_d, kk_province.code IS NOT NULL)', 'is_blank(r.no_kk)')} AS no_kk_state,
         coalesce(village.state, 'missing') AS village_code_state,
         codes.relation_state, codes.sex_state
-      FROM (SELECT source, file, nik, no_kk, birth_date, village_code, relation, sex, id_digits(nik) AS nik_d, id_digits(no_kk) AS kk_d FROM accepted_record) r
+      FROM (SELECT source, file, nik, no_kk, birth_date, village_code, relation, sex, id_digits(nik) AS nik_d, id_digits(no_kk) AS kk_d FROM ${accepted}) r
       LEFT JOIN birth_date_states birth ON birth.raw = r.birth_date
       LEFT JOIN village_code_states village ON village.raw = r.village_code
       JOIN code_states codes ON codes.code_source = r.source AND codes.raw_sex IS NOT DISTINCT FROM r.sex AND codes.raw_relation IS NOT DISTINCT FROM r.relation
@@ -188,13 +188,13 @@ function shapesText(shapes: ValueShape[], rejected: number): string {
  * Measures every gated field of every source, stores the figures, logs and returns the warnings, and throws an
  * InputError (exit 2) naming the first failing file and column when a field's parse rate is below its floor.
  */
-export async function checkFieldQuality(ctx: Ctx): Promise<{ field_quality: FieldQuality[]; quality_warnings: QualityWarning[] }> {
+export async function checkFieldQuality(ctx: Ctx, accepted = 'accepted_record'): Promise<{ field_quality: FieldQuality[]; quality_warnings: QualityWarning[] }> {
   const { db } = ctx;
   const gates = ctx.config.quality_gates;
   await loadReference(db);
   await createNormaliseMacros(db);
   await db.run(MACROS);
-  const queries = fieldQualityQueries(ctx.sources.map((s) => s.mapping), ctx.config.snapshot_date);
+  const queries = fieldQualityQueries(ctx.sources.map((s) => s.mapping), ctx.config.snapshot_date, accepted);
   let rows: { source: string; file: string; field: GatedField; status: 'parsed' | 'missing' | 'rejected'; shape: string | null; n: string }[];
   {
     await using statusRows = await materialise(db, 'field_status_rows', queries.rows);

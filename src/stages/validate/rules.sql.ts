@@ -19,22 +19,25 @@ export const QUARANTINE_RULES: { reason: string; when: string }[] = [
 ];
 
 /**
- * SELECT: source_record → (rid, reason), the rids of the source_record rows that are quarantined.
- * Narrow steps only: the repeated-id check sorts ids, not whole rows.
+ * SELECT: `input` (source_record, or a copy of its rows) → (rid, reason), the rids of the rows that are quarantined.
+ * Narrow steps only: the repeated-id check groups ids (the first row of an id is found by an aggregate, not a sort
+ * of every row), and joins back only the ids given more than once.
  */
-export function classifyQuery(): Query {
+export function classifyQuery(input = 'source_record'): Query {
   const cases = QUARANTINE_RULES.map((r) => `WHEN ${r.when} THEN ${lit(r.reason)}`).join('\n        ');
   return {
     steps: [
       step('repeated_id', `
-        SELECT rid FROM (
-          SELECT rid, row_number() OVER (PARTITION BY source, trim(source_record_id) ORDER BY file, row_number) AS n FROM source_record)
-        WHERE n > 1`),
+        SELECT s.rid FROM ${input} s
+        JOIN (SELECT source, trim(source_record_id) AS id, arg_min(rid, (file, row_number)) AS first_rid FROM ${input}
+              GROUP BY ALL HAVING count(*) > 1) d
+          ON d.source = s.source AND d.id IS NOT DISTINCT FROM trim(s.source_record_id)
+        WHERE s.rid <> d.first_rid`),
       step('classified', `
         SELECT s.rid, CASE
           ${cases}
         END AS reason
-        FROM source_record s LEFT JOIN (SELECT rid, true AS _is_dup FROM repeated_id) d USING (rid)`),
+        FROM ${input} s LEFT JOIN (SELECT rid, true AS _is_dup FROM repeated_id) d USING (rid)`),
     ],
     select: 'SELECT rid, reason FROM classified WHERE reason IS NOT NULL',
   };
