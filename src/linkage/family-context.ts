@@ -12,7 +12,7 @@
  * prior estimated by EM among the member pairs (the non-matches there are relatives: one address, often one
  * family card, shared family names, twins), no term-frequency adjustment (a name common in the country is
  * not common inside one family). A pair keeps the larger of its two weights; the score of the family model is
- * marked (family_context) so it can be explained. Inside two families a record is one person at most once, so
+ * marked (family_context, with the bits its competitors took in family_competition) so it can be explained. Inside two families a record is one person at most once, so
  * the pairs sharing a record compete: each pair's weight is lowered by the odds of its competitors.
  */
 import type { Db } from '../engine/db.ts';
@@ -52,6 +52,8 @@ export interface FamilyContextFigures {
   converged: boolean;
   /** u per comparison and level among the member pairs of linked families */
   u: Record<string, number[]>;
+  /** what model.json keeps of it (Model.family_context) */
+  model: NonNullable<Model['family_context']>;
 }
 
 /**
@@ -105,13 +107,8 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     model.comparisons.map((c) => ({ levels: c.levels.length, m: c.levels.map((l) => l.m), u: c.levels.map((l) => l.u) })),
     { lambda: 0.2, fixM: true, estimateU: true, maxIterations: 200 },
   );
-  const familyModel: Model = {
-    ...model,
-    lambda: em.lambda,
-    conditional_u: [],
-    tf_max_adjustment: 0,
-    comparisons: model.comparisons.map((c, i) => ({ ...c, levels: c.levels.map((l, g) => ({ ...l, u: em.u[i][g] })) })),
-  };
+  const familyContext = { lambda: em.lambda, member_pairs: memberPairs, u: Object.fromEntries(model.comparisons.map((c, i) => [c.name, em.u[i]])) };
+  const familyModel = familyModelOf({ ...model, family_context: familyContext })!;
   // A record is one person at most once in the other family (duplicates inside a source aside): its candidates
   // there compete. Each pair's weight drops by log2(1 + the posterior odds of the pairs that share one of its
   // records within the two families) — a member with no birth date beside a father and a son of one name is
@@ -126,7 +123,8 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     c AS (
       SELECT r.*, r.match_weight - log2(1 + greatest(tl.odds - r.odds, 0) + greatest(tr.odds - r.odds, 0)) AS w
       FROM r JOIN total tl ON tl.rec = r.rec_id_l AND tl.fam = r.fam_r JOIN total tr ON tr.rec = r.rec_id_r AND tr.fam = r.fam_l)
-    SELECT * EXCLUDE (fam_l, fam_r, odds, w) REPLACE (w AS match_weight, 1.0 / (1.0 + pow(2.0, -w)) AS match_probability) FROM c`);
+    SELECT * EXCLUDE (fam_l, fam_r, odds, w) REPLACE (w AS match_weight, 1.0 / (1.0 + pow(2.0, -w)) AS match_probability),
+      match_weight - w AS family_competition FROM c`);
   const counts = await db.one<{ new_pairs: bigint; raised: bigint }>(`
     SELECT count(*) FILTER (WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}) AS new_pairs,
            count(*) FILTER (WHERE NOT f.new_pair AND f.match_weight > s.match_weight) AS raised
@@ -136,7 +134,7 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   await db.run(`
     CREATE OR REPLACE TABLE scored_pairs AS
     WITH both_models AS (
-      SELECT s.*, false AS family_context FROM scored_pairs s
+      SELECT s.*, false AS family_context, NULL::DOUBLE AS family_competition FROM scored_pairs s
       UNION ALL BY NAME
       SELECT f.* EXCLUDE (new_pair), true AS family_context FROM ${familyScored} f
       WHERE NOT f.new_pair OR f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY})
@@ -158,6 +156,23 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     lambda: em.lambda,
     iterations: em.iterations,
     converged: em.converged,
-    u: Object.fromEntries(model.comparisons.map((c, i) => [c.name, em.u[i]])),
+    u: familyContext.u,
+    model: familyContext,
+  };
+}
+
+/**
+ * The family model as a Model the scoring SQL takes: the batch's m, the prior and u of the member pairs, no
+ * conditional u, term-frequency adjustments bounded to nothing. Undefined when the model has no family context.
+ */
+export function familyModelOf(model: Model): Model | undefined {
+  const f = model.family_context;
+  if (!f) return undefined;
+  return {
+    ...model,
+    lambda: f.lambda,
+    conditional_u: [],
+    tf_max_adjustment: 0,
+    comparisons: model.comparisons.map((c) => ({ ...c, levels: c.levels.map((l, g) => ({ ...l, u: f.u[c.name]?.[g] ?? l.u })) })),
   };
 }

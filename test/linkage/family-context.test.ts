@@ -93,3 +93,25 @@ describe('the family context', () => {
     expect(over).toBe(0);
   });
 });
+
+describe('explaining a pair the family context scored', () => {
+  it('re-scores it with the family model of model.json and agrees with the stored row exactly', async () => {
+    const { batchModel } = await import('../../src/explain/batch.ts');
+    const { scorePairsOf } = await import('../../src/explain/pair.ts');
+    const batch = await openBatch(outs.with);
+    onTestFinished(() => batch.close());
+    const model = await batchModel(batch);
+    expect(model.family_context?.lambda).toBeCloseTo(reports.with.link.family_context!.lambda, 12);
+    const rows = await batch.db.all<{ l: string; r: string }>(`
+      (SELECT rec_id_l::VARCHAR AS l, rec_id_r::VARCHAR AS r FROM scored_pairs WHERE family_context AND family_competition > 0.5 ORDER BY ALL LIMIT 3)
+      UNION ALL (SELECT rec_id_l::VARCHAR, rec_id_r::VARCHAR FROM scored_pairs WHERE NOT family_context ORDER BY ALL LIMIT 2)`);
+    expect(rows.length).toBe(5);
+    const scores = await scorePairsOf(batch, model, rows.map((x) => [x.l, x.r]));
+    expect(scores.map((x) => x.family_context !== null)).toEqual([true, true, true, false, false]);
+    for (const s of scores) {
+      expect(s.stored?.differing).toEqual([]);
+      const sum = s.prior.weight + s.comparisons.reduce((a, c) => a + c.weight + (c.tf_adjustment ?? 0), 0) - (s.family_context?.competition ?? 0);
+      expect(sum).toBeCloseTo(s.match_weight, 9);
+    }
+  });
+});

@@ -58,17 +58,20 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
     }
   }
   const tFamily = performance.now();
-  if (ctx.stagingDir) await writeModelFile(join(ctx.stagingDir, 'model.json'), model);
+  // model.json keeps the family model beside the batch's (explain re-scores family-context pairs with it).
+  const { model: familyModel, ...familyFigures } = family ?? {};
+  const written = family ? { ...model, family_context: familyModel } : model;
+  if (ctx.stagingDir) await writeModelFile(join(ctx.stagingDir, 'model.json'), written);
   const s = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
   return {
     candidatePairs: blocking.candidate_pairs,
     scoredPairs: scored,
-    model,
+    model: written,
     figures: {
       engine: 'probabilistic' as const,
       blocking,
       model_source: opts.model ? ('given' as const) : ('trained' as const),
-      ...(family ? { family_context: family } : {}),
+      ...(family ? { family_context: familyFigures } : {}),
       seconds: { blocking: s(t0, tBlock), compare: s(tBlock, tCompare), train: s(tCompare, tTrain), score: s(tTrain, tScore), family_context: s(tScore, tFamily) },
     },
   };
