@@ -109,20 +109,36 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   );
   const familyContext = { lambda: em.lambda, member_pairs: memberPairs, u: Object.fromEntries(model.comparisons.map((c, i) => [c.name, em.u[i]])) };
   const familyModel = familyModelOf({ ...model, family_context: familyContext })!;
-  // A record is one person at most once in the other family (duplicates inside a source aside): its candidates
-  // there compete. Each pair's weight drops by log2(1 + the posterior odds of the pairs that share one of its
-  // records within the two families) — a member with no birth date beside a father and a son of one name is
-  // either's with even odds, not both's with the odds of one.
+  // A record is one person at most once in the other family: its candidates there compete. Each pair's weight
+  // drops by log2(1 + the posterior odds of the pairs that share one of its records within the two families) —
+  // a member with no birth date beside a father and a son of one name is either's with even odds, not both's with
+  // the odds of one. A competitor that is the same person as the pair's own record (two records of one family
+  // linked at the seed threshold: a duplicate inside a source) does not compete.
   await using familyScored = await materialise(db, 'family_scored', `
     WITH f AS (${scoreSql(familyModel, vectors.name, ['rule_id', 'rules', 'new_pair'])}),
     r AS (
       SELECT f.*, ml.family_id AS fam_l, mr.family_id AS fam_r, pow(2.0, least(f.match_weight, 200)) AS odds
       FROM f JOIN ${members} ml ON ml.rec_id = f.rec_id_l JOIN ${members} mr ON mr.rec_id = f.rec_id_r),
-    side AS (SELECT rec_id_l AS rec, fam_r AS fam, odds FROM r UNION ALL SELECT rec_id_r, fam_l, odds FROM r),
-    total AS (SELECT rec, fam, sum(odds) AS odds FROM side GROUP BY ALL),
+    side AS (
+      SELECT rec_id_l AS rec, rec_id_r AS other, fam_r AS other_fam, odds FROM r
+      UNION ALL SELECT rec_id_r, rec_id_l, fam_l, odds FROM r),
+    same_family AS (
+      SELECT s.rec_id_l, s.rec_id_r FROM scored_pairs s
+      JOIN ${members} ml ON ml.rec_id = s.rec_id_l JOIN ${members} mr ON mr.rec_id = s.rec_id_r
+      WHERE ml.family_id = mr.family_id AND s.match_probability >= ${seedThreshold} AND NOT coalesce(s.hard_negative, false)),
+    competitor AS (
+      -- (x, y) and a pair (y, o) or (x, o) sharing one record, o in the family of the other record and not its duplicate
+      SELECT r.rec_id_l, r.rec_id_r, sd.odds
+      FROM r JOIN side sd ON (sd.rec = r.rec_id_r AND sd.other_fam = r.fam_l AND sd.other <> r.rec_id_l)
+      ANTI JOIN same_family d ON d.rec_id_l = least(sd.other, r.rec_id_l) AND d.rec_id_r = greatest(sd.other, r.rec_id_l)
+      UNION ALL
+      SELECT r.rec_id_l, r.rec_id_r, sd.odds
+      FROM r JOIN side sd ON (sd.rec = r.rec_id_l AND sd.other_fam = r.fam_r AND sd.other <> r.rec_id_r)
+      ANTI JOIN same_family d ON d.rec_id_l = least(sd.other, r.rec_id_r) AND d.rec_id_r = greatest(sd.other, r.rec_id_r)),
+    competition AS (SELECT rec_id_l, rec_id_r, sum(odds) AS odds FROM competitor GROUP BY ALL),
     c AS (
-      SELECT r.*, r.match_weight - log2(1 + greatest(tl.odds - r.odds, 0) + greatest(tr.odds - r.odds, 0)) AS w
-      FROM r JOIN total tl ON tl.rec = r.rec_id_l AND tl.fam = r.fam_r JOIN total tr ON tr.rec = r.rec_id_r AND tr.fam = r.fam_l)
+      SELECT r.*, r.match_weight - log2(1 + coalesce(k.odds, 0)) AS w
+      FROM r LEFT JOIN competition k USING (rec_id_l, rec_id_r))
     SELECT * EXCLUDE (fam_l, fam_r, odds, w) REPLACE (w AS match_weight, 1.0 / (1.0 + pow(2.0, -w)) AS match_probability),
       match_weight - w AS family_competition FROM c`);
   const counts = await db.one<{ new_pairs: bigint; raised: bigint }>(`
