@@ -40,6 +40,8 @@ export const Linkage = z
     threshold: z.union([z.number().gt(0).lt(1), z.literal('auto')]).default('auto'),
     /** the expected precision the "auto" threshold keeps to */
     precision_floor: z.number().gt(0).lt(1).default(0.995),
+    /** compare every member pair of two families linked by another member pair, scored by a model of its own (src/linkage/family-context.ts) */
+    family_context: z.boolean().default(true),
     /** split clusters holding records that are plainly distinct persons (else such clusters are only flagged) */
     split_conflicts: z.boolean().default(true),
     /** the conflict reasons that split a cluster; conflicts of the others are only flagged */

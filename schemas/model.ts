@@ -47,6 +47,17 @@ export const Model = z.object({
   lambda: z.number().gt(0).lt(1),
   comparisons: z.array(ModelComparison).min(1),
   conditional_u: z.array(ConditionalU).default([]),
+  /**
+   * The family context's model (src/linkage/family-context.ts), estimated on the member pairs of linked families:
+   * the prior and u per comparison and level among them (m is the model's). A run with --model estimates it again.
+   */
+  family_context: z
+    .object({
+      lambda: z.number().gt(0).lt(1),
+      member_pairs: z.number().int().min(0),
+      u: z.record(z.string(), z.array(z.number().gt(0).lte(1)).min(2)),
+    })
+    .optional(),
   /** upper bound on the absolute term-frequency adjustment, in bits */
   tf_max_adjustment: z.number().min(0).default(6),
   training: z

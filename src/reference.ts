@@ -33,6 +33,7 @@ export const CONFIG_KEYS: Record<string, string> = {
   'linkage.link': 'source pairs whose records are compared',
   'linkage.threshold': 'pairs at or above this match probability are linked; `"auto"`: the largest expected F1 whose expected precision is at least `precision_floor`',
   'linkage.precision_floor': 'the expected precision the `"auto"` threshold keeps to',
+  'linkage.family_context': 'once two families are linked by one pair of their members, compare all their members pairwise and score those pairs by a model estimated on them (a member without NIK or birth date, or who moved with the family, is found by name among a few relatives instead of the whole register)',
   'linkage.split_conflicts': 'split clusters holding records that are plainly different persons (else only flag them)',
   'linkage.split_reasons': 'the conflict reasons that split a cluster (`nik`, `family`, `hard_negative`); the others only flag',
   'linkage.split_tiers': 'match weights (bits, ascending) a conflicted cluster is re-clustered at, one after another',

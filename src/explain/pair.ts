@@ -10,6 +10,7 @@ import { materialise, step, type TempTable } from '../engine/sql-pipeline.ts';
 import { COMPARISONS } from '../linkage/comparisons.ts';
 import { comparisonVectorsSql, prepareCompareInput } from '../linkage/comparison-vectors.ts';
 import { priorWeight, scoreSql } from '../linkage/score.ts';
+import { familyModelOf } from '../linkage/family-context.ts';
 import { linkableSql } from '../linkage/threshold.ts';
 import { allowedSourcePairsSql } from '../linkage/blocking.ts';
 import type { Model } from '../../schemas/model.ts';
@@ -57,6 +58,12 @@ export interface PairScore {
   blocking_rules: string[];
   /** null when the pair is not in scored_pairs */
   stored: StoredCheck | null;
+  /**
+   * Scored in the family context (src/linkage/family-context.ts): the prior and weights are the family model's,
+   * and `competition` bits (the odds of the pairs sharing one of its records within the two families) were taken
+   * off the sum. Null: the batch's model scored it.
+   */
+  family_context: { competition: number } | null;
 }
 
 const num = (v: unknown): number => Number(v);
@@ -65,10 +72,10 @@ const num = (v: unknown): number => Number(v);
  * explain_scored(k, rec_id_l, rec_id_r, gammas, weights, match_weight, …): the pairs (k their index, the smaller
  * rec_id left), their comparison vectors and their scores in one statement. compare_input lives only while it runs.
  */
-async function scoreValues(db: Db, model: Model, pairs: [bigint, bigint][]): Promise<TempTable> {
+async function scoreValues(db: Db, model: Model, pairs: [bigint, bigint][], name = 'explain_scored'): Promise<TempTable> {
   await using _compareInput = await prepareCompareInput(db);
   // awaited here: compare_input is dropped when this returns
-  return await materialise(db, 'explain_scored', {
+  return await materialise(db, name, {
     steps: [
       step('given', 'SELECT unnest(range(len($1::BIGINT[]))) AS k, unnest($1::BIGINT[]) AS rec_id_a, unnest($2::BIGINT[]) AS rec_id_b'),
       step('explain_pairs', 'SELECT k, least(rec_id_a, rec_id_b) AS rec_id_l, greatest(rec_id_a, rec_id_b) AS rec_id_r FROM given'),
@@ -82,10 +89,24 @@ async function scoreValues(db: Db, model: Model, pairs: [bigint, bigint][]): Pro
 export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [string, string][]): Promise<PairScore[]> {
   const { db } = batch;
   if (pairs.length === 0) return [];
-  await using scored = await scoreValues(db, model, pairs.map(([a, b]) => [BigInt(a), BigInt(b)]));
-  const scoredCols = (await db.all<{ column_name: string }>(`DESCRIBE ${scored}`)).map((c) => c.column_name);
+  const given = pairs.map(([a, b]): [bigint, bigint] => [BigInt(a), BigInt(b)]);
   const hasScored = await db.tableExists('scored_pairs');
   const storedCols = hasScored ? new Set((await db.all<{ column_name: string }>(`DESCRIBE scored_pairs`)).map((c) => c.column_name)) : new Set<string>();
+  // A pair the family context scored (scored_pairs.family_context) is re-scored with the family model of model.json,
+  // less the bits its competitors in the two families took (stored: they depend on the other members' pairs).
+  const family = familyModelOf(model);
+  const withFamily = family !== undefined && storedCols.has('family_context');
+  await using globalScored = await scoreValues(db, model, given);
+  await using familyScored = withFamily ? await scoreValues(db, family, given, 'explain_family_scored') : undefined;
+  await using scored = await materialise(db, 'explain_chosen', withFamily
+    ? `SELECT g.*, false AS family_context, NULL::DOUBLE AS family_competition FROM ${globalScored} g
+         WHERE NOT EXISTS (SELECT 1 FROM scored_pairs s WHERE s.rec_id_l = g.rec_id_l AND s.rec_id_r = g.rec_id_r AND s.family_context)
+       UNION ALL BY NAME
+       SELECT f.* REPLACE (f.match_weight - s.family_competition AS match_weight, 1.0 / (1.0 + pow(2.0, -(f.match_weight - s.family_competition))) AS match_probability),
+         true AS family_context, s.family_competition
+       FROM ${familyScored} f JOIN scored_pairs s ON s.rec_id_l = f.rec_id_l AND s.rec_id_r = f.rec_id_r AND s.family_context`
+    : `SELECT * FROM ${globalScored}`);
+  const scoredCols = (await db.all<{ column_name: string }>(`DESCRIBE ${scored}`)).map((c) => c.column_name);
   const shared = scoredCols.filter((c) => c !== 'k' && c !== 'rec_id_l' && c !== 'rec_id_r' && storedCols.has(c));
   const hasCandidates = await db.tableExists('candidate_pairs');
   const threshold = thresholdOf(batch.linkage);
@@ -106,8 +127,9 @@ export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [strin
   const ruleNames = blockingRuleNames(batch);
   const byName = new Map(model.comparisons.map((c) => [c.name, c]));
   const terms = COMPARISONS.filter((c) => scoredCols.includes(`bf_${c.name}`));
-  const prior = priorWeight(model);
   return rows.map((r) => {
+    const inFamily = r.family_context === true && family !== undefined;
+    const prior = priorWeight(inFamily ? family : model);
     let running = prior;
     const comparisons = terms.map((c): ComparisonTerm => {
       const gamma = num(r[`gamma_${c.name}`]);
@@ -129,7 +151,8 @@ export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [strin
     return {
       rec_id_l: String(r.rec_id_l),
       rec_id_r: String(r.rec_id_r),
-      prior: { lambda: model.lambda, weight: prior },
+      prior: { lambda: inFamily ? family.lambda : model.lambda, weight: prior },
+      family_context: inFamily ? { competition: num(r.family_competition) } : null,
       comparisons,
       match_weight: num(r.match_weight),
       match_probability: num(r.match_probability),

@@ -60,6 +60,8 @@ export function renderPair(out: NodeJS.WritableStream, e: PairExplanation): void
     steps.push({ from: prev, to: c.running });
     prev = c.running;
   }
+  const competition = e.family_context?.competition ?? 0;
+  if (e.family_context) steps.push({ from: prev, to: prev - competition });
   const { bars, lo, hi } = waterfallBars(steps);
   const scale = `${lo.toFixed(1)} .. ${hi.toFixed(1)} bits`;
   const rows: Record<string, unknown>[] = [
@@ -73,8 +75,15 @@ export function renderPair(out: NodeJS.WritableStream, e: PairExplanation): void
       running: bits(c.running),
       [scale]: bars[i + 1],
     })),
+    ...(e.family_context
+      ? [{ term: 'competitors', gamma: '', level: 'pairs sharing a record in the two families', weight: bits(-competition), 'tf adj': '', running: bits(prev - competition), [scale]: bars[bars.length - 1] }]
+      : []),
   ];
-  out.write('\nMatch weight (bits): a running sum from the prior\n');
+  out.write(
+    e.family_context
+      ? '\nMatch weight (bits): a running sum from the prior — scored in the family context (its two families are linked by\nanother pair of their members): the family model\'s prior and u, less the odds of the competing pairs\n'
+      : '\nMatch weight (bits): a running sum from the prior\n',
+  );
   printTable(out, rows, ['term', 'gamma', 'level', 'weight', 'tf adj', 'running', scale]);
   out.write(`total match weight  ${bits(e.match_weight)} bits\n`);
 

@@ -44,9 +44,20 @@ const ADJACENT_SWAP = `hamming(l.nik_digits, r.nik_digits) = 2 AND list_bool_or(
   substr(l.nik_digits, i, 1) = substr(r.nik_digits, i + 1, 1) AND substr(l.nik_digits, i + 1, 1) = substr(r.nik_digits, i, 1)
   AND substr(l.nik_digits, i, 1) <> substr(l.nik_digits, i + 1, 1)))`;
 
-/** The stated birth date, else the one decoded from the NIK — unless both records carry the same NIK, whose date
- *  the NIK comparison has already counted. */
-const BD = (s: 'l' | 'r') => `coalesce(${s}.birth_date, CASE WHEN l.nik_digits IS DISTINCT FROM r.nik_digits THEN ${s}.nik_birth_date END)`;
+/**
+ * The two NIKs carry one birth date and the NIK comparison has counted it: its levels exact, one substitution in
+ * the region code, serial differs and same date for the other sex all hold the same date digits. (Two persons born
+ * the same day in one district carry such NIKs: counting their decoded dates again as a birth date agreeing would
+ * count one fact twice.)
+ */
+const NIK_COUNTS_DATE = `(${NIK_OK('l')} AND ${NIK_OK('r')} AND substr(l.nik_digits, 8, 5) = substr(r.nik_digits, 8, 5) AND (
+    substr(l.nik_digits, 1, 7) = substr(r.nik_digits, 1, 7)
+    OR (substr(l.nik_digits, 1, 6) = substr(r.nik_digits, 1, 6) AND abs(substr(l.nik_digits, 7, 1)::INT - substr(r.nik_digits, 7, 1)::INT) = 4)
+    OR (hamming(l.nik_digits, r.nik_digits) = 1 AND substr(l.nik_digits, 7) = substr(r.nik_digits, 7))))`;
+
+/** The stated birth date, else the one decoded from the NIK — unless the NIK comparison has already counted the
+ *  NIKs' date (NIK_COUNTS_DATE). */
+const BD = (s: 'l' | 'r') => `coalesce(${s}.birth_date, CASE WHEN NOT ${NIK_COUNTS_DATE} THEN ${s}.nik_birth_date END)`;
 
 /** A conventional birth date: 1 January, 1 July or 31 December (domain.md). */
 const CONVENTIONAL = (d: string) => `(strftime(${d}, '%m%d') IN ('0101', '0701', '1231'))`;
@@ -90,6 +101,17 @@ export const COMPARISONS: readonly Comparison[] = [
       { label: 'same tokens, other order', when: `length(l.name_norm) = length(r.name_norm) AND list_sort(l.name_tokens) = list_sort(r.name_tokens)`, m: 0.03 },
       { label: 'one token missing', when: `len(l.name_tokens) <> len(r.name_tokens) AND abs(len(l.name_tokens) - len(r.name_tokens)) = 1
           AND (list_has_all(l.name_tokens, r.name_tokens) OR list_has_all(r.name_tokens, l.name_tokens))`, m: 0.05 },
+      // Tokens abbreviated to their initial (I K SUDIARTA / I KOMANG SUDIARTA, M RIDWAN / MUHAMMAD RIDWAN): older
+      // records keep abbreviations, and a Balinese birth-order name is often written as its letter. Every token
+      // agrees or is the initial of the other's, and a token of three letters or more is written out in both.
+      {
+        label: 'tokens agree, some abbreviated to an initial',
+        when: `len(l.name_tokens) = len(r.name_tokens) AND list_has_any(list_filter(l.name_tokens, t -> length(t) >= 3), r.name_tokens)
+          AND list_bool_and(list_transform(range(1, len(l.name_tokens) + 1), i -> l.name_tokens[i] = r.name_tokens[i]
+            OR (length(l.name_tokens[i]) = 1 AND left(r.name_tokens[i], 1) = l.name_tokens[i])
+            OR (length(r.name_tokens[i]) = 1 AND left(l.name_tokens[i], 1) = r.name_tokens[i])))`,
+        m: 0.01,
+      },
       { label: 'Jaro-Winkler >= 0.95', when: `jaro_winkler_similarity(l.name_norm, r.name_norm) >= 0.95`, m: 0.07 },
       // One typed, missing or extra letter where Jaro-Winkler is weak: short names, or a wrong first letter
       // (NENENG/RENENG, JUSUF/YUSUF); Jaro-Winkler already counts swapped letters. levenshtein runs only where one
@@ -116,7 +138,7 @@ export const COMPARISONS: readonly Comparison[] = [
     // one agreeing with the stated date of the other counts only when the NIKs differ (equal NIKs carry equal
     // dates: the NIK comparison has already counted that).
     name: 'birth_date',
-    columns: ['birth_date', 'nik_birth_date', 'nik_digits'],
+    columns: ['birth_date', 'nik_birth_date', 'nik_digits', 'nik_status'],
     trainedBy: ['phonetic_village'],
     description: 'birth date (stated; decoded from the NIK where none is stated)',
     isNull: `${BD('l')} IS NULL OR ${BD('r')} IS NULL`,
@@ -127,7 +149,7 @@ export const COMPARISONS: readonly Comparison[] = [
       { label: 'exact, a conventional date', when: `${BD('l')} = ${BD('r')}`, m: 0.05 },
       { label: 'day and month swapped', when: `year(${BD('l')}) = year(${BD('r')}) AND day(${BD('l')}) = month(${BD('r')}) AND month(${BD('l')}) = day(${BD('r')})`, m: 0.02 },
       { label: 'one year apart', when: `month(${BD('l')}) = month(${BD('r')}) AND day(${BD('l')}) = day(${BD('r')}) AND abs(year(${BD('l')}) - year(${BD('r')})) = 1 AND NOT ${CONVENTIONAL(BD('l'))}`, m: 0.02 },
-      { label: 'NIK-decoded date agrees', when: `l.nik_digits IS DISTINCT FROM r.nik_digits AND (l.birth_date = r.nik_birth_date OR l.nik_birth_date = r.birth_date)`, m: 0.04 },
+      { label: 'NIK-decoded date agrees', when: `NOT ${NIK_COUNTS_DATE} AND (l.birth_date = r.nik_birth_date OR l.nik_birth_date = r.birth_date)`, m: 0.04 },
       { label: 'same year and month', when: `year(${BD('l')}) = year(${BD('r')}) AND month(${BD('l')}) = month(${BD('r')})`, m: 0.03 },
       // The same person often carries a real date in one source and a conventional one (of an estimated year) in
       // another, or two conventions: such a disagreement is weak evidence, weighed apart from a real one.
@@ -169,6 +191,8 @@ export const COMPARISONS: readonly Comparison[] = [
 
 /** Household levels: the two records live together (one family card, or one neighbourhood). */
 export const HOUSEHOLD_LEVELS = ['same family card and village', 'same village and RT/RW', 'same family card'] as const;
+/** Household levels: the two records live in one village. */
+export const SAME_VILLAGE_LEVELS = ['same family card and village', 'same village and RT/RW', 'same village'] as const;
 /** Household levels: the two records live near each other, not together. */
 export const NEARBY_LEVELS = ['same village', 'same district', 'same regency'] as const;
 

@@ -80,6 +80,14 @@ describe('comparison levels', () => {
     expect((await levels(db, {}, b as Rec)).name).toBe(expected);
   });
 
+  it('name: tokens abbreviated to their initial (a birth-order name, MUHAMMAD as M), not initials alone', async () => {
+    expect((await levels(db, { name: 'I KOMANG SUDIARTA' }, { name: 'I K SUDIARTA' })).name).toBe('tokens agree, some abbreviated to an initial');
+    expect((await levels(db, { name: 'M RIDWAN' }, { name: 'MUHAMMAD RIDWAN' })).name).toBe('tokens agree, some abbreviated to an initial');
+    // another birth-order name, or no token written out in both: not an abbreviation
+    expect((await levels(db, { name: 'I KOMANG SUDIARTA' }, { name: 'I P SUDIARTA' })).name).not.toBe('tokens agree, some abbreviated to an initial');
+    expect((await levels(db, { name: 'SITI AMINAH' }, { name: 'S A' })).name).not.toBe('tokens agree, some abbreviated to an initial');
+  });
+
   it('name: one typed letter in a one-word name (Jaro-Winkler too weak there)', async () => {
     expect((await levels(db, { name: 'NENENG' }, { name: 'RENENG' })).name).toBe('one typo');
     expect((await levels(db, { name: 'JUSUF' }, { name: 'YUSUF' })).name).toBe('one typo');
@@ -88,7 +96,7 @@ describe('comparison levels', () => {
   it.each([
     ['exact', {}, 'exact'],
     ['one year apart', { dob: '1986-08-17', nik: '3171010101900001', nikDob: '1990-01-01' }, 'one year apart'],
-    ['the NIK-decoded date of one is the stated date of the other', { dob: '1985-09-20', nik: '3204125708850009', nikDob: '1985-08-17' }, 'NIK-decoded date agrees'],
+    ['the NIK-decoded date of one is the stated date of the other', { dob: '1985-09-20', nik: '3171015708850009', nikDob: '1985-08-17' }, 'NIK-decoded date agrees'],
     ['same year and month', { dob: '1985-08-02', nik: '3171010101900001', nikDob: '1990-01-01' }, 'same year and month'],
     ['different', { dob: '1990-01-01', nik: '3171010101900001', nikDob: '1990-01-01' }, 'different'],
     ['missing everywhere', { dob: null, nikDob: null, nik: null, status: 'missing' }, 'null'],
@@ -98,6 +106,15 @@ describe('comparison levels', () => {
 
   it('birth date: swapped day and month', async () => {
     expect((await levels(db, { dob: '1985-08-07', nikDob: null, nik: null, status: 'missing' }, { dob: '1985-07-08', nikDob: null, nik: null, status: 'missing' })).birth_date).toBe('day and month swapped');
+  });
+
+  it('birth date: NIKs of one date and district (another serial, the other sex) do not count their date again', async () => {
+    // no stated dates: the NIK comparison has counted the NIKs' date, the birth date carries nothing more
+    const twin = { dob: null, nikDob: '1985-08-17' };
+    expect((await levels(db, twin, { ...twin, nik: '3204125708850003' })).birth_date).toBe('null');
+    expect((await levels(db, { dob: '1985-08-17' }, { ...twin, nik: '3204121708850002' })).birth_date).toBe('null');
+    // NIKs of other districts that happen to hold one date: the NIK comparison says only "different"
+    expect((await levels(db, twin, { ...twin, nik: '3171015708850002' })).birth_date).toBe('exact');
   });
 
   it('birth date: a shared NIK does not also count as a shared date', async () => {
@@ -145,6 +162,7 @@ describe('hard negatives (twins)', () => {
     ['serial differs, the same name: one person, a typo in the serial', { nik: 'same first 12 digits, serial differs', name: 'exact' }, false],
     ['the same NIK and a mistyped name', { nik: 'exact', name: 'Jaro-Winkler >= 0.95' }, false],
     ['no NIK, one typo in the name', { nik: 'null', name: 'one typo' }, false],
+    ['no NIK, a token abbreviated (I K SUDIARTA)', { nik: 'null', name: 'tokens agree, some abbreviated to an initial' }, false],
   ])('born the same day in one household: %s', async (_label, x, expected) => {
     expect(await hard({ ...twins, ...x })).toBe(expected);
   });

@@ -15,6 +15,7 @@ import type { Linkage } from '../../../schemas/config.ts';
 import { thresholdOf } from '../../../schemas/config.ts';
 import { allowedSourcePairsSql } from '../../linkage/blocking.ts';
 import { BLOCKING_RULES } from '../../linkage/blocking-rules.ts';
+import { FAMILY_RULE } from '../../linkage/family-context.ts';
 import { linkableSql } from '../../linkage/threshold.ts';
 import { COMPARISONS } from '../../linkage/comparisons.ts';
 import { gammaColumn } from '../../linkage/comparison-sql.ts';
@@ -364,7 +365,7 @@ async function truePairFigures(db: Db, records: string, linkage: Linkage, thresh
            count(*) FILTER (WHERE candidate) AS candidates,
            count(*) AS allowed_true
     FROM ${truePairs}`);
-  const ruleNames = linkage.engine === 'probabilistic' ? BLOCKING_RULES.map((r) => r.name) : ['exact'];
+  const ruleNames = linkage.engine === 'probabilistic' ? [...BLOCKING_RULES.map((r) => r.name), ...(linkage.family_context ? [FAMILY_RULE.name] : [])] : ['exact'];
   const byRule = await db.all<{ rule_id: string; found: string }>(`
     SELECT r.rule_id, count(tp.rec_id_l) AS found
     FROM range(${ruleNames.length}) r(rule_id)

@@ -3,6 +3,7 @@
  * which is drawn from that JSON object alone (renderHtml(json) of render.ts): tables, and charts compiled with Vega-Lite
  * and rendered to inline SVG. Figures only: no NIK, name or address ever enters the report.
  */
+import type { FamilyContextFigures } from '../../linkage/family-context.ts';
 import { thresholdOf } from '../../../schemas/config.ts';
 import { join } from 'node:path';
 import { defineStage, type Ctx, type PriorFigures } from '../../engine/context.ts';
@@ -50,6 +51,7 @@ export interface ReportJson {
   normalise?: { nik_status: { source: string; value: string; rows: number }[] };
   link?: {
     engine: string; candidate_pairs?: number; scored_pairs?: number; model_source?: string; blocking?: { rules: Row[] };
+    family_context?: FamilyContextFigures;
     threshold?: { mode: string; precision_floor: number; expected_at_threshold?: { precision: number; recall: number }; expected_curve?: { expected_true_pairs: number; points: Row[] } };
   };
   cluster?: { clusters: number; size_distribution: { size: number; clusters: number }[]; threshold_mode?: string; expected?: { precision: number; recall: number; predicted_pairs: number; expected_true_positive_pairs: number } };

@@ -113,6 +113,13 @@ function thresholdRows(json: ReportJson): { figures: string; precision: number; 
   return rows;
 }
 
+/** What the family context (src/linkage/family-context.ts) did, in a sentence. */
+function familyContextParagraph(json: ReportJson): string {
+  const f = json.link?.family_context;
+  if (!f) return '';
+  return `<p class="explain"><b>Family context.</b> ${int(f.linked_family_pairs)} pairs of families were linked by a pair of their members at probability ${fmt(f.seed_threshold, 'num')} or more; their ${int(f.member_pairs)} member pairs (each supported by another linked pair) were scored by a model estimated on them: m as above, u among relatives, a prior of ${fmt(f.lambda, 'num')} (EM, ${f.iterations} iterations${f.converged ? '' : ', not converged'}), a record's candidates in one family sharing one probability. It raised ${int(f.raised_pairs)} candidate pairs and added ${int(f.new_pairs)} pairs blocking had not proposed (rule <code>linked_family</code>).</p>`;
+}
+
 export function weightsSection(json: ReportJson, chart: ChartFn): Section {
   const blocking = json.link?.blocking?.rules ?? [];
   const t = json.report.threshold;
@@ -124,6 +131,7 @@ export function weightsSection(json: ReportJson, chart: ChartFn): Section {
     body: `<p class="explain">Blocking proposes candidate pairs; each is scored with a match weight, the log<sub>2</sub> odds that the two records are one person (${json.linkage.engine === 'exact' ? 'the exact linker gives every pair it finds the same weight' : 'the sum of the comparison weights below'}). Pairs at or above the threshold — probability ${fmt(t.match_probability, 'num')}, a weight of ${fmt(t.match_weight, 'dec')} bits, the dashed line — are linked. Engine: <b>${esc(json.link?.engine ?? json.linkage.engine)}</b>; ${int(json.link?.candidate_pairs)} candidate pairs.</p>
       ${rows.length ? table(rows, ['figures', { key: 'precision', format: 'pct' }, { key: 'recall', format: 'pct' }], `the threshold (${mode}): the model's expected precision and recall, from the match probabilities alone${json.evaluate ? ', and the truth' : ''}`) : ''}
       ${blocking.length ? table(blocking, ['rule', 'description', { key: 'pairs', label: 'pairs' }, { key: 'new_pairs', label: 'new pairs' }, 'blocks', { key: 'capped_blocks', label: 'blocks over the cap' }, { key: 'capped_records', label: 'records in them' }], 'blocking rules') : ''}
+      ${familyContextParagraph(json)}
       ${chart('match_weight_histogram', 'Candidate pairs by match weight (1-bit bins); the dashed line is the threshold', 'No scored pairs.')}`,
   };
 }

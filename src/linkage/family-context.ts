@@ -1,0 +1,194 @@
+/**
+ * Family context: the register is made of families (a family card in every source), and a family is mostly
+ * recorded whole in each source. Once two families are linked by one of their members (a pair at or above the
+ * threshold), their other members are far likelier to be one person pairwise than two records drawn at random:
+ * about one pair in a family's size is. A member who carries no NIK, no birth date, or who moved with the family
+ * to another village keeps only the name to go on, and among all the register's records that is weak evidence;
+ * among the few members of a linked family it is strong.
+ *
+ * So every pair of members of two linked families is compared (the new pairs are candidates of their own, rule
+ * `linked_family`), and scored by a second Fellegi–Sunter model estimated on exactly those pairs: m of every
+ * level as the batch's model has it (what a true match looks like does not depend on the family), u and the
+ * prior estimated by EM among the member pairs (the non-matches there are relatives: one address, often one
+ * family card, shared family names, twins), no term-frequency adjustment (a name common in the country is
+ * not common inside one family). A pair keeps the larger of its two weights; the score of the family model is
+ * marked (family_context, with the bits its competitors took in family_competition) so it can be explained. Inside two families a record is one person at most once, so
+ * the pairs sharing a record compete: each pair's weight is lowered by the odds of its competitors.
+ */
+import type { Db } from '../engine/db.ts';
+import { lit } from '../engine/db.ts';
+import type { Linkage } from '../../schemas/config.ts';
+import type { Model } from '../../schemas/model.ts';
+import { materialise } from '../engine/sql-pipeline.ts';
+import { allowedSourcePairsSql } from './blocking.ts';
+import { comparisonVectorsSql } from './comparison-vectors.ts';
+import { COMPARISONS } from './comparisons.ts';
+import { gammaColumn } from './comparison-sql.ts';
+import { runEm, type Pattern } from './em.ts';
+import { scoreSql } from './score.ts';
+
+export const FAMILY_RULE = {
+  name: 'linked_family',
+  description: 'members of two families already linked by another pair of their members at the threshold (scored by the family model)',
+} as const;
+
+/** Families with more members than this (institutions, damaged family ids) are left out of the family context. */
+export const FAMILY_CONTEXT_MAX_MEMBERS = 20;
+/** New member pairs (not proposed by blocking) below this match probability under the family model are not kept. */
+export const FAMILY_CONTEXT_KEEP_PROBABILITY = 0.001;
+
+export interface FamilyContextFigures {
+  /** the match probability a member pair needed to link its two families */
+  seed_threshold: number;
+  linked_family_pairs: number;
+  member_pairs: number;
+  /** member pairs blocking had not proposed, kept (family model probability at least FAMILY_CONTEXT_KEEP_PROBABILITY) */
+  new_pairs: number;
+  /** candidate pairs whose weight the family model raised */
+  raised_pairs: number;
+  /** share of member pairs EM takes for matches: the family model's prior */
+  lambda: number;
+  iterations: number;
+  converged: boolean;
+  /** u per comparison and level among the member pairs of linked families */
+  u: Record<string, number[]>;
+  /** what model.json keeps of it (Model.family_context) */
+  model: NonNullable<Model['family_context']>;
+}
+
+/**
+ * Adds the family context to scored_pairs (and its new pairs to candidate_pairs, under `ruleBit`). Needs
+ * compare_input (prepareCompareInput) and the term-frequency tables of the batch's scoring.
+ */
+export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, seedThreshold: number, ruleBit: number): Promise<FamilyContextFigures | undefined> {
+  const maxMembers = FAMILY_CONTEXT_MAX_MEMBERS;
+  await using members = await materialise(db, 'family_member', `
+    SELECT rec_id, source, family_id FROM person_clean
+    WHERE family_id IS NOT NULL
+    QUALIFY count(*) OVER (PARTITION BY family_id) <= ${maxMembers}`);
+  // The pairs of members that link two families at the seed threshold (never a hard negative), each oriented
+  // from the family with the smaller id.
+  await using seeds = await materialise(db, 'family_seed', `
+    SELECT CASE WHEN fl.family_id < fr.family_id THEN fl.family_id ELSE fr.family_id END AS family_l,
+      CASE WHEN fl.family_id < fr.family_id THEN fr.family_id ELSE fl.family_id END AS family_r,
+      CASE WHEN fl.family_id < fr.family_id THEN s.rec_id_l ELSE s.rec_id_r END AS seed_l,
+      CASE WHEN fl.family_id < fr.family_id THEN s.rec_id_r ELSE s.rec_id_l END AS seed_r
+    FROM scored_pairs s
+    JOIN ${members} fl ON fl.rec_id = s.rec_id_l
+    JOIN ${members} fr ON fr.rec_id = s.rec_id_r
+    WHERE s.match_probability >= ${seedThreshold} AND NOT coalesce(s.hard_negative, false) AND fl.family_id <> fr.family_id`);
+  // Every pair of their members whose sources the config pairs and that another seed pair supports (one sharing
+  // neither record: a pair is never its own evidence), with the blocking rules that had proposed it.
+  await using pairs = await materialise(db, 'family_pairs', `
+    WITH fam AS (SELECT DISTINCT family_l, family_r FROM ${seeds}),
+    mp AS (
+      SELECT DISTINCT least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r
+      FROM fam f
+      JOIN ${members} a ON a.family_id = f.family_l
+      JOIN ${members} b ON b.family_id = f.family_r
+      SEMI JOIN (${allowedSourcePairsSql(linkage)}) ok ON ok.source_l = a.source AND ok.source_r = b.source
+      SEMI JOIN ${seeds} sd ON sd.family_l = f.family_l AND sd.family_r = f.family_r AND sd.seed_l <> a.rec_id AND sd.seed_r <> b.rec_id)
+    SELECT mp.rec_id_l, mp.rec_id_r, coalesce(c.rule_id, ${ruleBit})::UTINYINT AS rule_id,
+      (coalesce(c.rules, 0) | ${1 << ruleBit})::UINTEGER AS rules, c.rec_id_l IS NULL AS new_pair
+    FROM mp LEFT JOIN candidate_pairs c USING (rec_id_l, rec_id_r)`);
+  const memberPairs = await db.count(`SELECT count(*) FROM ${pairs}`);
+  const linkedFamilies = await db.count(`SELECT count(DISTINCT (family_l, family_r)) FROM ${seeds}`);
+  if (memberPairs === 0) return undefined;
+
+  await using vectors = await materialise(db, 'family_vectors', comparisonVectorsSql(pairs.name, ['rule_id', 'rules', 'new_pair']));
+  const gammas = COMPARISONS.map((c) => gammaColumn(c));
+  const rows = await db.all<Record<string, number | bigint>>(`
+    SELECT ${gammas.join(', ')}, count(*) AS n FROM ${vectors} GROUP BY ALL ORDER BY ALL`);
+  const patterns: Pattern[] = rows.map((r) => ({ gammas: gammas.map((g) => (r[g] === null ? -1 : Number(r[g]))), count: Number(r.n) }));
+  // m as the batch's model has it; u and the prior from the member pairs. The starting u is the model's
+  // (a non-match inside a family still looks more like a random pair than like a match).
+  const em = runEm(
+    patterns,
+    model.comparisons.map((c) => ({ levels: c.levels.length, m: c.levels.map((l) => l.m), u: c.levels.map((l) => l.u) })),
+    { lambda: 0.2, fixM: true, estimateU: true, maxIterations: 200 },
+  );
+  const familyContext = { lambda: em.lambda, member_pairs: memberPairs, u: Object.fromEntries(model.comparisons.map((c, i) => [c.name, em.u[i]])) };
+  const familyModel = familyModelOf({ ...model, family_context: familyContext })!;
+  // A record is one person at most once in the other family: its candidates there compete. Each pair's weight
+  // drops by log2(1 + the posterior odds of the pairs that share one of its records within the two families) —
+  // a member with no birth date beside a father and a son of one name is either's with even odds, not both's with
+  // the odds of one. A competitor that is the same person as the pair's own record (two records of one family
+  // linked at the seed threshold: a duplicate inside a source) does not compete.
+  await using familyScored = await materialise(db, 'family_scored', `
+    WITH f AS (${scoreSql(familyModel, vectors.name, ['rule_id', 'rules', 'new_pair'])}),
+    r AS (
+      SELECT f.*, ml.family_id AS fam_l, mr.family_id AS fam_r, pow(2.0, least(f.match_weight, 200)) AS odds
+      FROM f JOIN ${members} ml ON ml.rec_id = f.rec_id_l JOIN ${members} mr ON mr.rec_id = f.rec_id_r),
+    side AS (
+      SELECT rec_id_l AS rec, rec_id_r AS other, fam_r AS other_fam, odds FROM r
+      UNION ALL SELECT rec_id_r, rec_id_l, fam_l, odds FROM r),
+    same_family AS (
+      SELECT s.rec_id_l, s.rec_id_r FROM scored_pairs s
+      JOIN ${members} ml ON ml.rec_id = s.rec_id_l JOIN ${members} mr ON mr.rec_id = s.rec_id_r
+      WHERE ml.family_id = mr.family_id AND s.match_probability >= ${seedThreshold} AND NOT coalesce(s.hard_negative, false)),
+    competitor AS (
+      -- (x, y) and a pair (y, o) or (x, o) sharing one record, o in the family of the other record and not its duplicate
+      SELECT r.rec_id_l, r.rec_id_r, sd.odds
+      FROM r JOIN side sd ON (sd.rec = r.rec_id_r AND sd.other_fam = r.fam_l AND sd.other <> r.rec_id_l)
+      ANTI JOIN same_family d ON d.rec_id_l = least(sd.other, r.rec_id_l) AND d.rec_id_r = greatest(sd.other, r.rec_id_l)
+      UNION ALL
+      SELECT r.rec_id_l, r.rec_id_r, sd.odds
+      FROM r JOIN side sd ON (sd.rec = r.rec_id_l AND sd.other_fam = r.fam_r AND sd.other <> r.rec_id_r)
+      ANTI JOIN same_family d ON d.rec_id_l = least(sd.other, r.rec_id_r) AND d.rec_id_r = greatest(sd.other, r.rec_id_r)),
+    competition AS (SELECT rec_id_l, rec_id_r, sum(odds) AS odds FROM competitor GROUP BY ALL),
+    c AS (
+      SELECT r.*, r.match_weight - log2(1 + coalesce(k.odds, 0)) AS w
+      FROM r LEFT JOIN competition k USING (rec_id_l, rec_id_r))
+    SELECT * EXCLUDE (fam_l, fam_r, odds, w) REPLACE (w AS match_weight, 1.0 / (1.0 + pow(2.0, -w)) AS match_probability),
+      match_weight - w AS family_competition FROM c`);
+  const counts = await db.one<{ new_pairs: bigint; raised: bigint }>(`
+    SELECT count(*) FILTER (WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}) AS new_pairs,
+           count(*) FILTER (WHERE NOT f.new_pair AND f.match_weight > s.match_weight) AS raised
+    FROM ${familyScored} f LEFT JOIN scored_pairs s USING (rec_id_l, rec_id_r)`);
+
+  // scored_pairs: each pair once, with the larger weight of the two models; the rule bits of both.
+  await db.run(`
+    CREATE OR REPLACE TABLE scored_pairs AS
+    WITH both_models AS (
+      SELECT s.*, false AS family_context, NULL::DOUBLE AS family_competition FROM scored_pairs s
+      UNION ALL BY NAME
+      SELECT f.* EXCLUDE (new_pair), true AS family_context FROM ${familyScored} f
+      WHERE NOT f.new_pair OR f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY})
+    SELECT * REPLACE (bit_or(rules) OVER (PARTITION BY rec_id_l, rec_id_r) AS rules)
+    FROM both_models
+    QUALIFY row_number() OVER (PARTITION BY rec_id_l, rec_id_r ORDER BY match_weight DESC, family_context) = 1`);
+  await db.run(`COMMENT ON TABLE scored_pairs IS ${lit('candidate pairs with their match weight (bits) and match probability')}`);
+  await db.run(`
+    UPDATE candidate_pairs c SET rules = c.rules | ${1 << ruleBit} FROM ${familyScored} f
+    WHERE f.rec_id_l = c.rec_id_l AND f.rec_id_r = c.rec_id_r;
+    INSERT INTO candidate_pairs SELECT rec_id_l, rec_id_r, rule_id, rules FROM ${familyScored}
+    WHERE new_pair AND match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY};`);
+  return {
+    seed_threshold: seedThreshold,
+    linked_family_pairs: linkedFamilies,
+    member_pairs: memberPairs,
+    new_pairs: Number(counts?.new_pairs ?? 0),
+    raised_pairs: Number(counts?.raised ?? 0),
+    lambda: em.lambda,
+    iterations: em.iterations,
+    converged: em.converged,
+    u: familyContext.u,
+    model: familyContext,
+  };
+}
+
+/**
+ * The family model as a Model the scoring SQL takes: the batch's m, the prior and u of the member pairs, no
+ * conditional u, term-frequency adjustments bounded to nothing. Undefined when the model has no family context.
+ */
+export function familyModelOf(model: Model): Model | undefined {
+  const f = model.family_context;
+  if (!f) return undefined;
+  return {
+    ...model,
+    lambda: f.lambda,
+    conditional_u: [],
+    tf_max_adjustment: 0,
+    comparisons: model.comparisons.map((c) => ({ ...c, levels: c.levels.map((l, g) => ({ ...l, u: f.u[c.name]?.[g] ?? l.u })) })),
+  };
+}
