@@ -10,6 +10,7 @@ import { silentLogger } from '../src/engine/log.ts';
 import { runBatch, type BatchResult } from '../src/pipeline.ts';
 import { main } from '../src/cli/main.ts';
 import type { EvaluationFigures } from '../src/stages/evaluate/index.ts';
+import { FAMILY_RULE } from '../src/linkage/family-context.ts';
 import { BLOCKING_RULES } from '../src/linkage/blocking-rules.ts';
 import { tempDir, writeConfig } from './fixtures/inputs.ts';
 import { Db, lit } from '../src/engine/db.ts';
@@ -32,6 +33,7 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 
 describe('probabilistic linkage on the sample population', () => {
   let out: string;
+  let cfgPath: string;
   let result: BatchResult;
   let ev: EvaluationFigures;
   const sample = resolve('data-samples/sample');
@@ -44,6 +46,7 @@ describe('probabilistic linkage on the sample population', () => {
       { dtks: join(sample, 'dtks.csv'), regsosek: join(sample, 'regsosek.parquet'), p3ke: join(sample, 'p3ke.csv') },
       { out, truth: join(sample, 'truth.csv'), linkage: { engine: 'probabilistic' } },
     );
+    cfgPath = cfg;
     result = await runBatch(await loadConfig(cfg), { log: silentLogger() });
     ev = result.figures.evaluate as EvaluationFigures;
   }, 120_000);
@@ -57,7 +60,8 @@ describe('probabilistic linkage on the sample population', () => {
   it('accounts for every lost true pair, and every rule finds some true pairs', () => {
     const lost = ev.true_pairs - ev.true_positive_pairs;
     expect(Object.values(ev.false_negatives).reduce((a, b) => a + b, 0)).toBe(lost);
-    expect(ev.blocking.by_rule.map((r) => r.rule)).toEqual(BLOCKING_RULES.map((r) => r.name));
+    // the rules, then the family context's pairs of linked families (candidates of their own)
+    expect(ev.blocking.by_rule.map((r) => r.rule)).toEqual([...BLOCKING_RULES.map((r) => r.name), FAMILY_RULE.name]);
     for (const r of ev.blocking.by_rule) expect(r.true_pairs_found).toBeGreaterThan(0);
     expect(ev.blocking.recall).toBeGreaterThan(0.98);
     expect(ev.blocking.found_by_any_rule).toBeGreaterThanOrEqual(Math.max(...ev.blocking.by_rule.map((r) => r.true_pairs_found)));
@@ -84,7 +88,8 @@ describe('probabilistic linkage on the sample population', () => {
   it('a batch given the saved model (--model) skips training and scores every pair the same', async () => {
     const dir = tempDir('dtsen-model-');
     const again = join(dir, 'out');
-    const r = await cli(['run', '--log-level', 'silent', '--config', 'pipelines/sample.json', '--out', again, '--model', join(out, 'model.json')]);
+    // the same config (the family context's seed threshold is the batch's threshold), the saved model
+    const r = await cli(['run', '--log-level', 'silent', '--config', cfgPath, '--out', again, '--model', join(out, 'model.json')]);
     expect(r.code).toBe(0);
     const db = await Db.open();
     try {

@@ -6,6 +6,7 @@ import { runMain } from '../fixtures/main.ts';
 import { loadConfig } from '../../src/engine/config.ts';
 import { silentLogger } from '../../src/engine/log.ts';
 import { runBatch } from '../../src/pipeline.ts';
+import { familyModelOf } from '../../src/linkage/family-context.ts';
 import { priorWeight } from '../../src/linkage/score.ts';
 import { levelWeight } from '../../src/linkage/comparison-sql.ts';
 import { batchModel, openBatch, resolveRecords, type OpenBatch } from '../../src/explain/batch.ts';
@@ -94,10 +95,12 @@ describe('explaining a pair agrees with scored_pairs', () => {
 
   it('the waterfall sums to the total: prior + Σ (weight + tf adjustment)', () => {
     for (const e of explained) {
-      expect(e.prior.weight).toBe(priorWeight(model));
-      const sum = e.prior.weight + e.comparisons.reduce((a, c) => a + c.weight + (c.tf_adjustment ?? 0), 0);
+      // a pair the family context scored starts from the family model's prior and loses its competitors' bits
+      expect(e.prior.weight).toBe(priorWeight(e.family_context ? familyModelOf(model)! : model));
+      const competition = e.family_context?.competition ?? 0;
+      const sum = e.prior.weight + e.comparisons.reduce((a, c) => a + c.weight + (c.tf_adjustment ?? 0), 0) - competition;
       expect(sum).toBeCloseTo(e.match_weight, 9);
-      expect(e.comparisons.at(-1)!.running).toBeCloseTo(e.match_weight, 9);
+      expect(e.comparisons.at(-1)!.running - competition).toBeCloseTo(e.match_weight, 9);
     }
   });
 

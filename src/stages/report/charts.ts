@@ -210,7 +210,7 @@ function weightBins(layout: Layout, title: string, transform: Spec[], colour: Sp
         encoding: {
           x: { field: 'bin_start', type: 'quantitative', title, axis: { tickMinStep: 1, tickCount: narrow ? 5 : 10 } },
           x2: { field: 'bin_end' },
-          y: { field: 'pairs', type: 'quantitative', stack: 'zero', title: 'candidate pairs', axis: { format: INT, ...(narrow ? { tickCount: 5 } : {}) } },
+          y: { field: 'pairs', type: 'quantitative', stack: 'zero', title: 'candidate pairs', axis: narrow ? { format: '~s', tickCount: 5 } : { format: INT } },
           color: colour,
         },
       },
