@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { conditionalFor, runEm, type Pattern } from '../../src/linkage/em.ts';
+import { mixByAgeGap } from '../../src/linkage/conditional-u.ts';
+import { lambdaOverAllPairs } from '../../src/linkage/train.ts';
 
 /** Expected pattern counts of a known Fellegi–Sunter mixture (independent comparisons), no sampling noise. */
 function mixture(lambda: number, m: number[][], u: number[][], pairs: number): Pattern[] {
@@ -87,5 +89,38 @@ describe('conditional u', () => {
     r.m.forEach((lv, i) => lv.forEach((p, g) => expect(p).toBeCloseTo(m[i][g], 3)));
     // Without it, the dependence is mistaken for matches.
     expect(Math.abs(fit().lambda - lambda)).toBeGreaterThan(0.01);
+  });
+});
+
+describe('conditional u as a mixture over the age gap', () => {
+  it('weighs the pairs years apart by their share among the non-matches, the rest by the pairs close in age', () => {
+    // Pairs years apart share the exact name 10% of the time (sons named after their fathers), pairs close in age 1%;
+    // 40% of the household's non-matching pairs are years apart: an exact name is 4.6% commoner, not 10%.
+    const far = [300, 2700];
+    const close = [20, 1980];
+    const mixed = mixByAgeGap(far, close, 400, 1000);
+    expect(mixed[0] / (mixed[0] + mixed[1])).toBeCloseTo(0.4 * 0.1 + 0.6 * 0.01, 12);
+    expect(mixed[0] + mixed[1]).toBeCloseTo(5000, 9);
+  });
+
+  it('falls back to the pairs years apart when the pairs close in age are too few to measure', () => {
+    expect(mixByAgeGap([300, 2700], [1, 10], 400, 1000)).toEqual([300, 2700]);
+  });
+});
+
+describe('the prior of a random pair being a match', () => {
+  it('is the fixed point of the expected matches over all pairs, each at its posterior under that prior', () => {
+    // 1,000,000 pairs holding 1,000 matches; one comparison agreeing for 90% of matches and 0.1% of non-matches.
+    const m = [[0.9, 0.1]];
+    const u = [[0.001, 0.999]];
+    const agree = 1000 * 0.9 + 999_000 * 0.001;
+    const pats = [{ gammas: [0], count: agree }, { gammas: [1], count: 1_000_000 - agree }];
+    expect(lambdaOverAllPairs(pats, m, u, [], 1_000_000, 0.01)).toBeCloseTo(0.001, 8);
+    // Only the agreeing pairs were candidates: the 100 matches blocking missed are missed by the prior too (about
+    // 0.0008), where the share of matches among the candidates (about 0.47) scaled by their share gave 0.0009 and
+    // counted every candidate's odds too high.
+    const l = lambdaOverAllPairs([pats[0]], m, u, [], 1_000_000, 0.01);
+    expect(l).toBeGreaterThan(0.0007);
+    expect(l).toBeLessThan(0.0009);
   });
 });
