@@ -206,41 +206,8 @@ async function fitM(db: Db, ruleNames: readonly string[], u: number[][], condCou
   const final = runEm(all, fixedAll, { lambda: 0.1, maxIterations: 200, fixM: true, conditionalU: cond });
   // Only lambda moves in this run: m stays as trained, u as sampled.
   const lambdaCandidates = final.lambda;
-  const lambda = lambdaOverAllPairs(all, m, u, cond, totalPairs, Math.min(Math.max((lambdaCandidates * candidatePairs) / Math.max(totalPairs, 1), 1e-12), 0.5));
+  const lambda = Math.min(Math.max((lambdaCandidates * candidatePairs) / Math.max(totalPairs, 1), 1e-12), 0.5);
   return { m, conditional, cond, sessions, lambdaCandidates, candidatePairs, lambda, final };
-}
-
-/**
- * The prior of a random pair being a match, as scoring uses it: the expected matches over every allowed pair, each
- * candidate pattern counted at its posterior under this very prior (u is that of random pairs, the prior that of
- * random pairs), pairs blocking never proposed taken as non-matches; iterated to its fixed point (EM for lambda over
- * all pairs). EM among the candidates alone, scaled by their share, counts too many: candidates are chosen for
- * agreeing, so under the u of random pairs a non-matching candidate looks like a match there (at 30,000 persons of
- * the conventional-dates profile, 42,000 expected matches among 53,000 candidates holding 28,000), and every
- * match probability came out too high by the same factor.
- */
-export function lambdaOverAllPairs(pats: readonly Pattern[], m: readonly number[][], u: readonly number[][], cond: readonly EmConditionalU[], totalPairs: number, start: number): number {
-  const used = u.map(() => true);
-  // the likelihood ratio of each pattern, once
-  const ratios = pats.map((p) => {
-    let r = 1;
-    p.gammas.forEach((g, i) => {
-      if (g >= 0) r *= m[i][g] / (conditionalFor(cond, i, p.gammas, used)?.u[g] ?? u[i][g]);
-    });
-    return r;
-  });
-  let lambda = start;
-  for (let k = 0; k < 500; k++) {
-    let matches = 0;
-    pats.forEach((p, j) => {
-      matches += (p.count * lambda * ratios[j]) / (lambda * ratios[j] + 1 - lambda);
-    });
-    const next = Math.min(Math.max(matches / Math.max(totalPairs, 1), 1e-12), 0.5);
-    const done = Math.abs(next - lambda) <= 1e-9 * lambda;
-    lambda = next;
-    if (done) break;
-  }
-  return lambda;
 }
 
 /** Number of record pairs the config allows (dedupe inside sources, link between source pairs). */

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { conditionalFor, runEm, type Pattern } from '../../src/linkage/em.ts';
 import { mixByAgeGap } from '../../src/linkage/conditional-u.ts';
-import { lambdaOverAllPairs } from '../../src/linkage/train.ts';
 
 /** Expected pattern counts of a known Fellegi–Sunter mixture (independent comparisons), no sampling noise. */
 function mixture(lambda: number, m: number[][], u: number[][], pairs: number): Pattern[] {
@@ -105,22 +104,5 @@ describe('conditional u as a mixture over the age gap', () => {
 
   it('falls back to the pairs years apart when the pairs close in age are too few to measure', () => {
     expect(mixByAgeGap([300, 2700], [1, 10], 400, 1000)).toEqual([300, 2700]);
-  });
-});
-
-describe('the prior of a random pair being a match', () => {
-  it('is the fixed point of the expected matches over all pairs, each at its posterior under that prior', () => {
-    // 1,000,000 pairs holding 1,000 matches; one comparison agreeing for 90% of matches and 0.1% of non-matches.
-    const m = [[0.9, 0.1]];
-    const u = [[0.001, 0.999]];
-    const agree = 1000 * 0.9 + 999_000 * 0.001;
-    const pats = [{ gammas: [0], count: agree }, { gammas: [1], count: 1_000_000 - agree }];
-    expect(lambdaOverAllPairs(pats, m, u, [], 1_000_000, 0.01)).toBeCloseTo(0.001, 8);
-    // Only the agreeing pairs were candidates: the 100 matches blocking missed are missed by the prior too (about
-    // 0.0008), where the share of matches among the candidates (about 0.47) scaled by their share gave 0.0009 and
-    // counted every candidate's odds too high.
-    const l = lambdaOverAllPairs([pats[0]], m, u, [], 1_000_000, 0.01);
-    expect(l).toBeGreaterThan(0.0007);
-    expect(l).toBeLessThan(0.0009);
   });
 });
