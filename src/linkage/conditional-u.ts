@@ -254,7 +254,8 @@ export function conditionalEntries(sampled: readonly ConditionalCounts[], plainU
     const free = plain.filter((p) => !p).length;
     // One pseudo-pair per level: rare, not impossible.
     const u = counts.map((c, i) => (plain[i] ? plainU[ci][i] : (rest * (c + 1)) / (pairs + free)));
-    entries.push({ comparison: spec.comparison, description: spec.description, given: spec.given, u, pairs });
+    // pairs counted: a mixture over the age gap (mixByAgeGap) weighs them, so its count need not be whole
+    entries.push({ comparison: spec.comparison, description: spec.description, given: spec.given, u, pairs: Math.round(pairs) });
   }
   return { entries, skipped };
 }
