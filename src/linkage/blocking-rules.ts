@@ -31,6 +31,12 @@ export interface BlockingRule {
   training?: { fixes: readonly string[] };
 }
 
+/** A conventional birth date: 1 January, 1 July or 31 December (domain.md); NULL for no date. */
+export const CONVENTIONAL_DATE = (d: string) => `coalesce(strftime(${d}, '%m%d') IN ('0101', '0701', '1231'), false)`;
+/** How far (years) a conventional date's estimated year may lie from the person's other dates: the birth-date
+ *  comparison's level "a conventional date, within two years" and the blocking of such records agree on it. */
+export const CONVENTIONAL_YEARS = 2;
+
 /** Digits usable for NIK blocking: the recovered 16 digits, not a placeholder nor a family-card number. */
 const NIK_DIGITS = `CASE WHEN ${usableNikSql('p')} THEN p.nik_digits END`;
 
@@ -75,11 +81,16 @@ export const BLOCKING_RULES: readonly BlockingRule[] = [
     // A village holds thousands of people and short names share a phonetic key (SITI, SRI): the key alone grows
     // with the square of the village. The birth year (a day or month typed wrong) or the day and month (a year
     // typed wrong) keeps it to the same person; a record with no date at all is compared with the whole key.
+    // A conventional date (1 January, 1 July, 31 December) is written for a person without a birth certificate, of
+    // an estimated year: the same person's other records carry a real date or another convention a year or two
+    // away. Such a record takes the years around its own too (a record with a real date keeps to its year).
     keys: `CASE WHEN p.name_phonetic IS NOT NULL AND p.village_code IS NOT NULL THEN
-             list_distinct(list_filter([
-               'y' || year(p.birth_date)::VARCHAR, 'y' || year(p.nik_birth_date)::VARCHAR,
-               'd' || strftime(p.birth_date, '%m%d'), 'd' || strftime(p.nik_birth_date, '%m%d')
-             ], k -> k IS NOT NULL).list_transform(k -> k || ':' || p.name_phonetic || ':' || p.village_code))
+             list_distinct(list_filter(flatten([
+               ['y' || year(p.birth_date)::VARCHAR, 'y' || year(p.nik_birth_date)::VARCHAR,
+                'd' || strftime(p.birth_date, '%m%d'), 'd' || strftime(p.nik_birth_date, '%m%d')],
+               CASE WHEN ${CONVENTIONAL_DATE('p.birth_date')} THEN list_transform(range(-${CONVENTIONAL_YEARS}, ${CONVENTIONAL_YEARS} + 1), k -> 'y' || (year(p.birth_date) + k)::VARCHAR) END,
+               CASE WHEN ${CONVENTIONAL_DATE('p.nik_birth_date')} THEN list_transform(range(-${CONVENTIONAL_YEARS}, ${CONVENTIONAL_YEARS} + 1), k -> 'y' || (year(p.nik_birth_date) + k)::VARCHAR) END
+             ]), k -> k IS NOT NULL).list_transform(k -> k || ':' || p.name_phonetic || ':' || p.village_code))
            END`,
     probe: {
       when: 'p.birth_date IS NULL AND p.nik_birth_date IS NULL',

@@ -60,9 +60,10 @@ export function weightSql(c: Comparison, levels: readonly LevelProbabilities[], 
 
 /**
  * The term-frequency adjustment of the comparison's tf levels, bounded to ±`bound` bits: log2(u_level / tf), tf the
- * larger of the two records' frequencies (joined from tfTable). Undefined when the comparison has none.
+ * larger of the two records' frequencies (joined from tfTable), and of their frequencies in their village
+ * (tf_village) where `sameVillage` (SQL over v) holds. Undefined when the comparison has none.
  */
-export function tfAdjustmentSql(c: Comparison, levels: readonly LevelProbabilities[], bound: number): { joins: string; sql: string } | undefined {
+export function tfAdjustmentSql(c: Comparison, levels: readonly LevelProbabilities[], bound: number, sameVillage = 'false'): { joins: string; sql: string } | undefined {
   const tfLevels = levels.map((lv, i) => ({ lv, i })).filter((x) => x.lv.tf);
   if (!c.tfColumn || tfLevels.length === 0) return undefined;
   const gamma = `v.${gammaColumn(c)}`;
@@ -70,6 +71,8 @@ export function tfAdjustmentSql(c: Comparison, levels: readonly LevelProbabiliti
   const right = `tfr_${c.name}`;
   const joins = `LEFT JOIN ${tfTable(c)} ${left} ON ${left}.rec_id = v.rec_id_l
         LEFT JOIN ${tfTable(c)} ${right} ON ${right}.rec_id = v.rec_id_r`;
-  const cases = tfLevels.map(({ lv, i }) => `WHEN ${gamma} = ${i} THEN greatest(least(log2(${lv.u} / greatest(${left}.tf, ${right}.tf)), ${bound}), -${bound})`).join(' ');
+  // greatest() passes over NULLs: a village frequency counts only for two records of one village
+  const tf = `greatest(${left}.tf, ${right}.tf, CASE WHEN ${sameVillage} THEN greatest(${left}.tf_village, ${right}.tf_village) END)`;
+  const cases = tfLevels.map(({ lv, i }) => `WHEN ${gamma} = ${i} THEN greatest(least(log2(${lv.u} / ${tf}), ${bound}), -${bound})`).join(' ');
   return { joins, sql: `coalesce(CASE ${cases} END, 0)` };
 }

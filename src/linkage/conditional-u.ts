@@ -32,7 +32,7 @@ const SAMPLE_PAIRS = 250_000;
 
 /** household: pairs of one family card or one neighbourhood; day_household: of those, born the same day;
  *  day_regency, day: born the same day in one regency, anywhere; regency: of one regency */
-type Sample = 'household' | 'day_household' | 'day_regency' | 'day' | 'regency';
+type Sample = 'household' | 'day_household' | 'day_regency' | 'day' | 'regency' | 'name';
 
 interface Spec {
   comparison: string;
@@ -46,6 +46,15 @@ interface Spec {
   /** levels that keep their plain u (the condition does not make them likelier among non-matches); the other
    *  levels share the rest in the proportions sampled */
   plain?: string[];
+  /**
+   * Estimated as a mixture over the age gap: `nonMatch` selects pairs born years apart, whose levels are counted as
+   * sampled; pairs close in age (under five years, not born the same day) are counted among those of the other sex
+   * (plainly two persons, by evidence the names do not carry); the two weigh by the share of pairs years apart
+   * among the pairs whose names differ (non-matches whatever their ages). A sample kept to pairs years apart alone
+   * holds parents and children, where a son named after his father is found, and leaves out spouses and siblings:
+   * it made an exact name in one household look several times commoner among different persons than it is.
+   */
+  byAgeGap?: boolean;
 }
 
 const g = (comparison: string, label: string) => `${gammaColumn({ name: comparison })} = ${levelIndex(comparison, label)}`;
@@ -77,10 +86,22 @@ function conditionalSpecs(): Spec[] {
   for (const x of groups) {
     const given = { comparison: 'household', levels: x.levels };
     specs.push(
-      { comparison: 'name', description: `names of two persons ${x.of} not born the same day`, given: [given, notSameDay], nonMatch: AGES_DIFFER, sample: 'household' },
+      { comparison: 'name', description: `names of two persons ${x.of} not born the same day`, given: [given, notSameDay], nonMatch: AGES_DIFFER, sample: 'household', byAgeGap: true },
       { comparison: 'birth_date', description: `birth dates of two persons ${x.of}`, given: [given], nonMatch: NAMES_DIFFER, sample: 'household' },
     );
   }
+  // Persons of one name are of one generation and one region more often than two random persons (names go in and
+  // out of fashion; conventional dates gather the old): their birth years and conventional dates agree more
+  // often. Measured among pairs of one name whose NIKs differ beyond a typo. The levels of one precise date keep
+  // their plain u: there, the few records of one person carrying another's NIK would outnumber the strangers.
+  specs.push({
+    comparison: 'birth_date',
+    description: 'birth dates of two persons of one name',
+    given: [{ comparison: 'name', levels: ['exact'] }],
+    nonMatch: g('nik', 'different'),
+    sample: 'name',
+    plain: ['exact', 'day and month swapped', 'one year apart', 'NIK-decoded date agrees'],
+  });
   for (const x of groups) {
     specs.push({ comparison: 'nik', description: `NIKs of two persons born the same day, ${x.at}`, given: [SAME_DAY, { comparison: 'household', levels: x.levels }], ...NIK_NON_MATCHES, sample: 'day_household' });
   }
@@ -89,6 +110,10 @@ function conditionalSpecs(): Spec[] {
   specs.push({ comparison: 'nik', description: 'NIKs of two persons born the same day', given: [SAME_DAY], ...NIK_NON_MATCHES, sample: 'day' });
   // Persons registered nearby share the region digits; with the low serials of one birth date (0001, 0002) two
   // NIKs of persons born days or months apart can differ in a single date digit.
+  // A record can carry a relative's NIK (a parent's, a spouse's): among persons of one household not born the same
+  // day a shared NIK is far commoner than among strangers. Estimated among pairs born years apart (no typo moves
+  // one person's date that far), every level included.
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons of one household not born the same day', given: [{ comparison: 'household', levels: [...HOUSEHOLD_LEVELS] }, notSameDay], nonMatch: AGES_DIFFER, sample: 'household' });
   specs.push({ comparison: 'nik', description: 'NIKs of two persons of one household', given: [{ comparison: 'household', levels: [...HOUSEHOLD_LEVELS] }], ...NIK_NON_MATCHES, sample: 'household' });
   specs.push({ comparison: 'nik', description: 'NIKs of two persons in the same regency', given: [nearby], ...NIK_NON_MATCHES, sample: 'regency' });
   return specs;
@@ -108,7 +133,7 @@ async function samplePairs(db: Db, linkage: Linkage, seed: number): Promise<void
     SELECT rec_id, source, coalesce(birth_date, nik_birth_date) AS day,
       CASE WHEN kk_valid THEN hash(no_kk) END AS kk,
       CASE WHEN village_code IS NOT NULL AND rt IS NOT NULL AND rw IS NOT NULL THEN hash(village_code, rt, rw) END AS nb,
-      hash(coalesce(regency_code, substr(nik_region, 1, 4))) AS reg
+      hash(coalesce(regency_code, substr(nik_region, 1, 4))) AS reg, CASE WHEN name_norm IS NOT NULL THEN hash(name_norm) END AS nm
     FROM person_clean`);
   // [group key, neighbours paired with each record, pairs kept (null: all)]. Records born the same day in one
   // household (twins, or one person in several sources) are few: all of their pairs are taken.
@@ -120,8 +145,9 @@ async function samplePairs(db: Db, linkage: Linkage, seed: number): Promise<void
     ['day_regency', 'hash(day, reg)', 2, SAMPLE_PAIRS],
     ['day', 'hash(day)', 1, SAMPLE_PAIRS],
     ['regency', 'reg', 1, SAMPLE_PAIRS],
+    ['name', 'nm', 2, SAMPLE_PAIRS],
   ];
-  const notNull: Record<string, string> = { kk: 'kk', nb: 'nb', 'hash(day, kk)': 'day IS NOT NULL AND kk', 'hash(day, nb)': 'day IS NOT NULL AND nb', 'hash(day, reg)': 'day', 'hash(day)': 'day', reg: 'reg' };
+  const notNull: Record<string, string> = { kk: 'kk', nb: 'nb', 'hash(day, kk)': 'day IS NOT NULL AND kk', 'hash(day, nb)': 'day IS NOT NULL AND nb', 'hash(day, reg)': 'day', 'hash(day)': 'day', reg: 'reg', nm: 'nm' };
   // Each record with the next `next` records of its group: equality joins on (key, k + d), one per offset (a
   // range condition on k would compare every pair of a group).
   const records = await db.count(`SELECT count(*) FROM cond_keys`);
@@ -157,6 +183,23 @@ function whereGiven(spec: Spec): string {
   return spec.given.map((c) => `${gammaColumn({ name: c.comparison })} IN (${c.levels.map((l) => index(c.comparison, l)).join(', ')})`).join(' AND ');
 }
 
+const OTHER_SEX = g('sex', 'different');
+
+/**
+ * Level counts of a mixture over the age gap (Spec.byAgeGap): the counts of pairs years apart and of pairs close in
+ * age, each as proportions, weighed by the share of pairs years apart (`far` of `known`), as counts over the pairs
+ * of both. Either part too small to estimate (fewer than MIN_CONDITIONAL_PAIRS): the other alone.
+ */
+export function mixByAgeGap(far: readonly number[], close: readonly number[], farPairs: number, knownPairs: number): number[] {
+  const nFar = far.reduce((a, b) => a + b, 0);
+  const nClose = close.reduce((a, b) => a + b, 0);
+  if (nClose < MIN_CONDITIONAL_PAIRS || knownPairs < MIN_CONDITIONAL_PAIRS) return [...far];
+  if (nFar < MIN_CONDITIONAL_PAIRS) return [...close];
+  const f = farPairs / knownPairs;
+  const n = nFar + nClose;
+  return far.map((x, i) => n * (f * (x / nFar) + (1 - f) * (close[i] / nClose)));
+}
+
 /** The level counts of every entry of CONDITIONAL_SPECS among its sampled non-matching pairs. */
 export interface ConditionalCounts {
   spec: Spec;
@@ -170,11 +213,24 @@ export async function sampleConditionalCounts(db: Db, linkage: Linkage, seed = L
   for (const spec of CONDITIONAL_SPECS) {
     const comp = COMPARISONS.find((c) => c.name === spec.comparison)!;
     const col = gammaColumn(comp);
-    const rows = await db.all<{ g: string; n: string }>(
-      `SELECT ${col} AS g, count(*) AS n FROM u_cond_vectors WHERE sample = ${lit(spec.sample)} AND ${col} >= 0 AND ${whereGiven(spec)} AND ${spec.nonMatch} GROUP BY ALL`,
-    );
-    const counts = new Array<number>(comp.levels.length).fill(0);
-    for (const r of rows) counts[Number(r.g)] = Number(r.n);
+    const levelCounts = async (nonMatch: string) => {
+      const rows = await db.all<{ g: string; n: string }>(
+        `SELECT ${col} AS g, count(*) AS n FROM u_cond_vectors WHERE sample = ${lit(spec.sample)} AND ${col} >= 0 AND ${whereGiven(spec)} AND ${nonMatch} GROUP BY ALL`,
+      );
+      const counts = new Array<number>(comp.levels.length).fill(0);
+      for (const r of rows) counts[Number(r.g)] = Number(r.n);
+      return counts;
+    };
+    const counts = await levelCounts(spec.nonMatch);
+    if (spec.byAgeGap) {
+      const close = await levelCounts(`years_apart < 5 AND ${OTHER_SEX}`);
+      const share = await db.one<{ far: number; known: number }>(
+        `SELECT count(*) FILTER (WHERE ${spec.nonMatch})::DOUBLE AS far, count(*)::DOUBLE AS known FROM u_cond_vectors
+         WHERE sample = ${lit(spec.sample)} AND ${whereGiven(spec)} AND years_apart IS NOT NULL AND ${NAMES_DIFFER}`,
+      );
+      out.push({ spec, counts: mixByAgeGap(counts, close, Number(share?.far ?? 0), Number(share?.known ?? 0)) });
+      continue;
+    }
     out.push({ spec, counts });
   }
   await db.run(`DROP TABLE u_cond_vectors; DROP TABLE allowed_source_pairs;`);
@@ -198,7 +254,8 @@ export function conditionalEntries(sampled: readonly ConditionalCounts[], plainU
     const free = plain.filter((p) => !p).length;
     // One pseudo-pair per level: rare, not impossible.
     const u = counts.map((c, i) => (plain[i] ? plainU[ci][i] : (rest * (c + 1)) / (pairs + free)));
-    entries.push({ comparison: spec.comparison, description: spec.description, given: spec.given, u, pairs });
+    // pairs counted: a mixture over the age gap (mixByAgeGap) weighs them, so its count need not be whole
+    entries.push({ comparison: spec.comparison, description: spec.description, given: spec.given, u, pairs: Math.round(pairs) });
   }
   return { entries, skipped };
 }

@@ -7,7 +7,7 @@
 import type { Db } from '../engine/db.ts';
 import { lit } from '../engine/db.ts';
 import type { Model } from '../../schemas/model.ts';
-import { COMPARISONS, HARD_NEGATIVE_SQL } from './comparisons.ts';
+import { COMPARISONS, HARD_NEGATIVE_SQL, SAME_VILLAGE_LEVELS, levelIndex } from './comparisons.ts';
 import { gammaColumn, tfAdjustmentColumn, tfAdjustmentSql, tfTable, weightColumn, weightSql } from './comparison-sql.ts';
 import { conditionalUs } from './conditional-u.ts';
 import { assertModelFits } from './model.ts';
@@ -33,9 +33,26 @@ export async function buildTermFrequencies(db: Db, model: Model): Promise<void> 
         SELECT rec_id, ${c.tfColumn} AS value, coalesce(province_code, substr(nik_region, 1, 2)) AS grp FROM person_clean WHERE ${c.tfColumn} IS NOT NULL),
       nat AS (SELECT value, count(*) / sum(count(*)) OVER () AS tf FROM v GROUP BY value),
       loc AS (SELECT grp, value, (count(*) - 1) / greatest(sum(count(*)) OVER (PARTITION BY grp) - 1, 1) AS tf FROM v WHERE grp IS NOT NULL GROUP BY grp, value)
-      SELECT v.rec_id, greatest(nat.tf, coalesce(loc.tf, 0)) AS tf FROM v JOIN nat USING (value) LEFT JOIN loc USING (grp, value);`);
+      SELECT v.rec_id, greatest(nat.tf, coalesce(loc.tf, 0)) AS tf, vil.tf AS tf_village
+      FROM v JOIN nat USING (value) LEFT JOIN loc USING (grp, value) LEFT JOIN (${villageFrequencySql(c.tfColumn!)}) vil USING (rec_id);`);
   }
 }
+
+/**
+ * How often a record's value recurs among the other records of its source in its village: (count - 1) /
+ * (records - 1). Names are local (a family name, a name of one generation or one place), so among persons of one
+ * village an exact name is commoner than the province's frequency says; counted within one source, which lists
+ * a person once, a name's recurrence there is other persons bearing it (a son named after his father), not the
+ * same person's records in the other sources. It applies only to pairs of one village (tfAdjustmentSql).
+ */
+function villageFrequencySql(column: string): string {
+  return `SELECT rec_id, (count(*) OVER (PARTITION BY village_code, source, ${column}) - 1)
+      / greatest(count(*) OVER (PARTITION BY village_code, source) - 1, 1) AS tf
+    FROM person_clean WHERE ${column} IS NOT NULL AND village_code IS NOT NULL`;
+}
+
+/** SQL over comparison vectors (alias v): the two records live in one village (the household comparison says so). */
+export const SAME_VILLAGE_SQL = `v.${gammaColumn({ name: 'household' })} IN (${SAME_VILLAGE_LEVELS.map((l) => levelIndex('household', l)).join(', ')})`;
 
 /**
  * SQL: the per-comparison weight columns (bf_<name>), the term-frequency adjustments (tf_<name>) and the totals,
@@ -55,7 +72,7 @@ export function scoreSql(model: Model, vectors: string, extraColumns: string[] =
       .filter((e) => e.comparison === ci)
       .map((e) => ({ given: e.given.map((x) => ({ gammaColumn: gammaColumn(COMPARISONS[x.comparison]), levels: x.levels })), u: e.u }));
     weightColumns.push(`${weightSql(comparison, levels, conditionalWeights)} AS ${weightColumn(comparison)}`);
-    const tf = tfAdjustmentSql(comparison, levels, model.tf_max_adjustment);
+    const tf = tfAdjustmentSql(comparison, levels, model.tf_max_adjustment, SAME_VILLAGE_SQL);
     if (tf) {
       tfJoins.push(tf.joins);
       tfColumns.push(`${tf.sql} AS ${tfAdjustmentColumn(comparison)}`);

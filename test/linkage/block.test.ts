@@ -96,4 +96,17 @@ describe('blocking', () => {
     // year keys (1960 ×2, 1961), day-month keys (0505 ×2, 0709), and the one coarse block holding the probe
     expect(pv.blocks).toBe(3);
   });
+
+  it('pairs a conventional date (1 January, 1 July, 31 December) with the same name in the village within two years', async () => {
+    const db = await people([
+      { name: 'SUPARMAN', dob: '1960-01-01' }, // a convention of an estimated year
+      { name: 'SUPARMAN', dob: '1961-03-15' }, // a real date a year later
+      { name: 'SUPARMAN', dob: '1958-07-01' }, // another convention two years earlier
+      { name: 'SUPARMAN', dob: '1957-03-15' }, // three years before the first convention, one before the second
+      { name: 'SUPARMAN', dob: '1962-09-09' }, // two years after the first convention
+    ]);
+    await buildCandidatePairs(db, Linkage.parse({}));
+    // 2-4: the same day and month; 2-3 (1961, a convention of 1958) and 4-5 (two real dates): not paired
+    expect(await pairsOf(db)).toEqual(['1-2', '1-3', '1-5', '2-4', '3-4']);
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { conditionalFor, runEm, type Pattern } from '../../src/linkage/em.ts';
+import { mixByAgeGap } from '../../src/linkage/conditional-u.ts';
 
 /** Expected pattern counts of a known Fellegi–Sunter mixture (independent comparisons), no sampling noise. */
 function mixture(lambda: number, m: number[][], u: number[][], pairs: number): Pattern[] {
@@ -87,5 +88,21 @@ describe('conditional u', () => {
     r.m.forEach((lv, i) => lv.forEach((p, g) => expect(p).toBeCloseTo(m[i][g], 3)));
     // Without it, the dependence is mistaken for matches.
     expect(Math.abs(fit().lambda - lambda)).toBeGreaterThan(0.01);
+  });
+});
+
+describe('conditional u as a mixture over the age gap', () => {
+  it('weighs the pairs years apart by their share among the non-matches, the rest by the pairs close in age', () => {
+    // Pairs years apart share the exact name 10% of the time (sons named after their fathers), pairs close in age 1%;
+    // 40% of the household's non-matching pairs are years apart: an exact name is 4.6% commoner, not 10%.
+    const far = [300, 2700];
+    const close = [20, 1980];
+    const mixed = mixByAgeGap(far, close, 400, 1000);
+    expect(mixed[0] / (mixed[0] + mixed[1])).toBeCloseTo(0.4 * 0.1 + 0.6 * 0.01, 12);
+    expect(mixed[0] + mixed[1]).toBeCloseTo(5000, 9);
+  });
+
+  it('falls back to the pairs years apart when the pairs close in age are too few to measure', () => {
+    expect(mixByAgeGap([300, 2700], [1, 10], 400, 1000)).toEqual([300, 2700]);
   });
 });

@@ -25,7 +25,7 @@ describe('scoring', () => {
     const gammas = COMPARISONS.map((c) => `gamma_${c.name}`);
     // Three pairs with the NIK exact: born the same day at home, born the same day elsewhere, born other days.
     await db.run(`CREATE TABLE v AS SELECT * FROM (VALUES (1, 2, 0, 0, 0, 0, 0), (3, 4, 0, 0, 0, 0, 6), (5, 6, 0, 0, 5, 0, 0))
-      t(rec_id_l, rec_id_r, ${gammas.join(', ')}); CREATE TABLE tf_name (rec_id BIGINT, tf DOUBLE);`);
+      t(rec_id_l, rec_id_r, ${gammas.join(', ')}); CREATE TABLE tf_name (rec_id BIGINT, tf DOUBLE, tf_village DOUBLE);`);
     const nikLevels = COMPARISONS.find((c) => c.name === 'nik')!.levels.length;
     const uHome = [0.1, ...new Array(nikLevels - 1).fill(0.9 / (nikLevels - 1))];
     const uDay = [0.01, ...new Array(nikLevels - 1).fill(0.99 / (nikLevels - 1))];
@@ -45,7 +45,9 @@ describe('scoring', () => {
     await db.run(`CREATE TABLE person_clean AS
       SELECT i::BIGINT AS rec_id, CASE WHEN i <= 4 THEN 'ASEP' WHEN i = 5 THEN 'BUDI' WHEN i <= 35 THEN 'SITI' ELSE 'N' || i END AS name_norm,
              CASE WHEN i <= 10 THEN '32' WHEN i <= 20 THEN NULL ELSE '35' END AS province_code,
-             CASE WHEN i BETWEEN 11 AND 20 THEN '330101' END AS nik_region
+             CASE WHEN i BETWEEN 11 AND 20 THEN '330101' END AS nik_region,
+             CASE WHEN i <= 10 THEN '3201012001' WHEN i > 20 THEN '3501012001' END AS village_code,
+             CASE WHEN i = 4 THEN 'p3ke' ELSE 'dtks' END AS source
       FROM range(1, 101) t(i)`);
     await buildTermFrequencies(db, model([]));
     const tf = new Map((await db.all<{ rec_id: string; tf: number }>(`SELECT rec_id::VARCHAR AS rec_id, tf FROM tf_name`)).map((r) => [Number(r.rec_id), r.tf]));
@@ -54,6 +56,12 @@ describe('scoring', () => {
     expect(tf.get(12)).toBeCloseTo(1, 12); // SITI: every other record of province 33 (from the NIK)
     expect(tf.get(30)).toBeCloseTo(30 / 100, 12); // SITI: national 30/100 beats 14/79 in province 35
     expect(tf.get(40)).toBeCloseTo(1 / 100, 12); // a name seen once
+    // In its village, counted within its source: ASEP twice more among the 8 other DTKS records of record 1's village;
+    // record 4 is alone in P3KE there; the records without a village have none.
+    const village = new Map((await db.all<{ rec_id: string; tf: number | null }>(`SELECT rec_id::VARCHAR AS rec_id, tf_village AS tf FROM tf_name`)).map((r) => [Number(r.rec_id), r.tf]));
+    expect(village.get(1)).toBeCloseTo(2 / 8, 12);
+    expect(village.get(4)).toBe(0);
+    expect(village.get(12)).toBeNull();
     db.close();
   });
 });
