@@ -47,6 +47,8 @@ export interface IncrementalLinkFigures {
   };
   /** blocks whose kept status (under the cap, holding a probe) changed since the previous batch */
   flipped_blocks: number;
+  /** previous pairs that lost a rule (their only shared block of it is no longer kept) */
+  rule_bits_cleared: number;
 }
 
 const s3 = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
@@ -163,7 +165,8 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; retrain: boo
       (SELECT count(*) FROM ${pairs}) AS pairs,
       (SELECT count(*) FROM ${todo}) AS compared,
       (SELECT count(*) FROM inc_prev_pairs pp SEMI JOIN ${pairs} p USING (rec_id_l, rec_id_r) WHERE NOT pp.flipped) AS reused,
-      (SELECT sum(flipped) FROM ${stats}) AS flipped`);
+      (SELECT sum(flipped) FROM ${stats}) AS flipped,
+      (SELECT count(*) FROM ${bitsOff}) AS bits_off`);
   const num = (k: string) => Number(n?.[k] ?? 0);
   // the previous batch's pairs: the reused ones and those dropped (a record gone or changed, or found by no rule now)
   const blocking = await blockingFigures(ctx, String(stats), String(largest), String(pairs));
@@ -171,6 +174,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; retrain: boo
     records: { total: num('total'), new: num('new'), changed: num('changed'), unchanged: num('unchanged'), gone: num('gone'), fields_changed: num('fields_changed') },
     pairs: { total: num('pairs'), reused: num('reused'), compared: num('compared'), dropped: o.previousPairs - num('reused'), scored },
     flipped_blocks: num('flipped'),
+    rule_bits_cleared: num('bits_off'),
   };
   return {
     candidatePairs: num('pairs'),

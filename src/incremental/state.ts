@@ -43,3 +43,31 @@ export async function writeRecordState(db: Db): Promise<void> {
     FROM person_clean ORDER BY rec_id;
     COMMENT ON TABLE record_state IS ${lit('per record, hashes of the values linking reads (link_hash) and of all its cleaned values (row_hash): what the next batch compares to link only what changed')};`);
 }
+
+/** What a stage recomputed: one row of batch_recompute (the report's "How this batch was computed", dtsen_change). */
+export interface RecomputeRow {
+  /** records, pairs, components, persons */
+  what: string;
+  /** how many this batch holds */
+  total: number;
+  /** how many it computed (the others were taken from the previous batch) */
+  recomputed: number;
+}
+
+/**
+ * Writes a stage's rows of batch_recompute(path, reason, what, total, recomputed), replacing the rows of the same
+ * `what` (a stage run again after an interruption writes the same rows).
+ */
+export async function recordRecompute(db: Db, path: string, reason: string, rows: readonly RecomputeRow[]): Promise<void> {
+  await db.run(`
+    CREATE TABLE IF NOT EXISTS batch_recompute (path VARCHAR, reason VARCHAR, what VARCHAR, total BIGINT, recomputed BIGINT);
+    COMMENT ON TABLE batch_recompute IS ${lit("which path the batch took ('incremental' against the previous batch, or 'full') and why, and per kind of item (records, pairs, components, persons) how many it holds and how many it computed")};
+    DELETE FROM batch_recompute WHERE what IN (${rows.map((r) => lit(r.what)).join(', ') || 'NULL'});
+    ${rows.map((r) => `INSERT INTO batch_recompute VALUES (${lit(path)}, ${lit(reason)}, ${lit(r.what)}, ${r.total}, ${r.recomputed});`).join('\n')}`);
+}
+
+/** The path the link stage recorded (batch_recompute), or undefined before it ran. */
+export async function recomputePath(db: Db): Promise<{ path: string; reason: string } | undefined> {
+  if (!(await db.tableExists('batch_recompute'))) return undefined;
+  return db.one<{ path: string; reason: string }>(`SELECT path, reason FROM batch_recompute WHERE what = 'records'`);
+}

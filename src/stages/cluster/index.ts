@@ -20,6 +20,7 @@ import { expectedClusterQuality, linkableSql } from '../../linkage/threshold.ts'
 import { allowedSourcePairsSql } from '../../linkage/blocking.ts';
 import { canClusterIncrementally, carryConflicts, incrementalScope, type IncrementalClusterFigures } from '../../incremental/cluster.ts';
 import { dropPreviousCopies } from '../../incremental/previous.ts';
+import { recomputePath, recordRecompute } from '../../incremental/state.ts';
 import { DECISION_WEIGHT, MODEL_WEIGHT_CAP, decisionConflictsSql, decisionsLeftSql, NOT_DIFFERENT_SQL, SAME_EDGES_SQL } from '../../register/cluster.sql.ts';
 
 export interface ConflictOptions {
@@ -254,6 +255,11 @@ export const clusterStage = defineStage({
       linkage.threshold = result.threshold;
     }
     if (incremental) await dropPreviousCopies(ctx.db);
+    const path = await recomputePath(ctx.db);
+    if (path) {
+      const components = result.incremental?.components ?? (await ctx.db.count(`SELECT count(*) FROM (SELECT cluster_id FROM clusters GROUP BY ALL HAVING count(*) > 1)`));
+      await recordRecompute(ctx.db, path.path, path.reason, [{ what: 'components', total: components, recomputed: result.incremental?.components_reclustered ?? components }]);
+    }
     const { rounds, clusters, conflicts, expected } = result;
     const sizes = await ctx.db.all<{ size: string; clusters: string }>(`
       SELECT size, count(*) AS clusters FROM (SELECT cluster_id, count(*) AS size FROM clusters GROUP BY ALL) GROUP BY ALL ORDER BY size`);

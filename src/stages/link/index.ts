@@ -5,7 +5,7 @@ import { exactLinker } from './exact.ts';
 import { linkProbabilistic } from './probabilistic.ts';
 import type { Linker } from './types.ts';
 import { chooseThreshold, expectedAt, expectedCurve } from '../../linkage/threshold.ts';
-import { writeRecordState } from '../../incremental/state.ts';
+import { recordRecompute, writeRecordState } from '../../incremental/state.ts';
 import { planIncremental, type IncrementalPlan } from '../../incremental/previous.ts';
 import { linkIncremental, type IncrementalLinkFigures } from '../../incremental/link.ts';
 import { writeModelFile } from '../../linkage/model.ts';
@@ -98,6 +98,13 @@ export const linkStage = defineStage({
     const inc = plan.path === 'incremental' ? await linkIncrementally(ctx, plan) : undefined;
     const r = inc ?? (await linker.link(ctx));
     const recompute: RecomputeFigures = { path: plan.path, reason: plan.reason, previous: plan.previousDir ?? ctx.config.previous ?? null, ...(inc ? { link: inc.incremental } : {}) };
+    const records = inc?.incremental.records;
+    const pairs = inc?.incremental.pairs;
+    const nRecords = records?.total ?? (await ctx.db.count(`SELECT count(*) FROM person_clean`));
+    await recordRecompute(ctx.db, plan.path, plan.reason, [
+      { what: 'records', total: nRecords, recomputed: records ? records.new + records.changed : nRecords },
+      { what: 'pairs', total: r.candidatePairs, recomputed: pairs ? pairs.compared : r.candidatePairs },
+    ]);
     // The model's expected precision and recall at every threshold; "auto" takes the best expected F1 above the
     // precision floor and is written back into the config, so every later stage (and the stored config) uses it.
     // An incremental batch scoring with the previous batch's model keeps the threshold it linked at (the cluster

@@ -10,6 +10,7 @@ import { connectedComponents } from '../../engine/connected-components.ts';
 import type { SourceName } from '../../../schemas/canonical.ts';
 import { digitPart, idDigitRanges, memberSql, personSql, RECORDS_PER_PART, type SurviveOptions } from './person.sql.ts';
 import { CONFLICT_SQL, CONFLICT_TYPES } from './conflict.sql.ts';
+import { recomputePath, recordRecompute } from '../../incremental/state.ts';
 import { FAMILY_EDGES_SQL, FAMILY_HEADS_SQL, FAMILY_PARTS_SQL, FAMILY_PERSON_SQL, familySql } from './family.sql.ts';
 
 export { SURVIVORSHIP_RULES } from './person.sql.ts';
@@ -115,6 +116,8 @@ export const surviveStage = defineStage({
   produces: SURVIVE_TABLES,
   async run(ctx) {
     const rows = await survive(ctx.db, surviveOptions(ctx.config.survivorship.decile_source, ctx.sources));
+    const path = await recomputePath(ctx.db);
+    if (path) await recordRecompute(ctx.db, path.path, path.reason, [{ what: 'persons', total: rows, recomputed: rows }]);
     return { rows, figures: { ...(await surviveFigures(ctx.db, rows)) } };
   },
 });
