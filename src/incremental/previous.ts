@@ -8,7 +8,7 @@
  * kept in the figures and in dtsen_change.
  *
  * What is copied from the previous batch's dtsen.duckdb (attached read-only once; persistent inc_prev_* tables, so
- * a resumed batch does not need the previous folder again; dropped by the cluster stage once it has used them):
+ * a resumed batch does not need the previous folder again):
  *  - incremental_record(rec_id, prev_rec_id, status, fields_changed): every record of this batch, `new` (not in the
  *    previous batch), `changed` (its link_hash differs), `unchanged`; fields_changed: the link hash is the same but
  *    another value changed. Kept in the published database.
@@ -22,6 +22,7 @@
  *    whether their cluster was named in cluster_conflicts;
  *  - inc_prev_conflicts: the previous cluster_conflicts rows on this batch's rec_ids;
  *  - inc_prev_decision(kind, rec_id_l, rec_id_r): the previous batch's pair decisions on this batch's rec_ids.
+ * The cluster stage drops them but inc_prev_cluster, which survive reads and drops.
  */
 import { existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
@@ -147,7 +148,7 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<void> {
     DROP TABLE inc_prev_map; DROP TABLE inc_prev_out;`);
 }
 
-/** Drops the copies of the previous batch's state (the cluster stage, once it has used them). */
-export async function dropPreviousCopies(db: Db): Promise<void> {
-  await db.run(INC_PREV_TABLES.map((t) => `DROP TABLE IF EXISTS ${t};`).join('\n'));
+/** Drops the copies of the previous batch's state but `keep` (the cluster stage, once it has used them; survive the rest). */
+export async function dropPreviousCopies(db: Db, keep: readonly string[] = []): Promise<void> {
+  await db.run(INC_PREV_TABLES.filter((t) => !keep.includes(t)).map((t) => `DROP TABLE IF EXISTS ${t};`).join('\n'));
 }

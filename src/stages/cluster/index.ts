@@ -254,7 +254,8 @@ export const clusterStage = defineStage({
       if (best && best.threshold !== raised.at(-1)?.match_probability) result = await at(best.threshold);
       linkage.threshold = result.threshold;
     }
-    if (incremental) await dropPreviousCopies(ctx.db);
+    // the previous clusters (inc_prev_cluster) stay for the survive stage
+    if (incremental) await dropPreviousCopies(ctx.db, ['inc_prev_cluster']);
     const path = await recomputePath(ctx.db);
     if (path) {
       const components = result.incremental?.components ?? (await ctx.db.count(`SELECT count(*) FROM (SELECT cluster_id FROM clusters GROUP BY ALL HAVING count(*) > 1)`));
