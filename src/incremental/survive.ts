@@ -52,17 +52,24 @@ export async function carriedPersons(db: Db, previousDir: string | undefined, o:
 
 /**
  * Adds to dtsen_person the kept golden records of surv_carried, with this batch's survive id, family and cluster
- * (fam_person), and to dtsen_link their records; then puts both tables back in their order.
+ * (fam_person), and to dtsen_link their records, each table in its order.
  */
 export async function insertCarried(db: Db): Promise<void> {
+  // one write of each table: the persons built and the kept ones together, in the table's order
   await db.run(`
-    INSERT INTO dtsen_person BY NAME
-    SELECT p.* EXCLUDE (dtsen_id, family_id, cluster_id, decision_refs), f.dtsen_id, f.family_id, c.cluster_id
-    FROM surv_carried c JOIN surv_prev.dtsen_person p ON p.cluster_id = c.prev_cluster_id JOIN fam_person f ON f.cluster_id = c.cluster_id;
-    INSERT INTO dtsen_link
-    SELECT dtsen_id, source, source_record_id, best_link_probability AS match_probability, rec_id FROM surv_member SEMI JOIN surv_carried USING (cluster_id);
-    CREATE OR REPLACE TABLE dtsen_person AS SELECT * FROM dtsen_person ORDER BY dtsen_id;
-    CREATE OR REPLACE TABLE dtsen_link AS SELECT * FROM dtsen_link ORDER BY dtsen_id, source, source_record_id;
+    CREATE OR REPLACE TABLE dtsen_person AS
+    SELECT * FROM (
+      SELECT * FROM dtsen_person
+      UNION ALL BY NAME
+      SELECT p.* EXCLUDE (dtsen_id, family_id, cluster_id, decision_refs), f.dtsen_id, f.family_id, c.cluster_id
+      FROM surv_carried c JOIN surv_prev.dtsen_person p ON p.cluster_id = c.prev_cluster_id JOIN fam_person f ON f.cluster_id = c.cluster_id)
+    ORDER BY dtsen_id;
+    CREATE OR REPLACE TABLE dtsen_link AS
+    SELECT * FROM (
+      SELECT * FROM dtsen_link
+      UNION ALL
+      SELECT dtsen_id, source, source_record_id, best_link_probability AS match_probability, rec_id FROM surv_member SEMI JOIN surv_carried USING (cluster_id))
+    ORDER BY dtsen_id, source, source_record_id;
     DROP TABLE surv_carried;
     DETACH surv_prev;`);
 }
