@@ -96,7 +96,10 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; retrain: boo
       INSERT INTO ${largest}
         SELECT ${i}, records, substr(md5(key::VARCHAR), 1, 8) AS key_hash FROM ${blocks} b WHERE b.records > 1 AND (NOT b.is_probe OR b.probes > 0)
         ORDER BY records DESC, key_hash LIMIT 10;`);
-    await using kept = await materialise(db, 'inc_block_keys_kept', `SELECT k.* FROM ${keys} k SEMI JOIN ${blocks} b ON b.key = k.key AND ${keptNow('b')}`);
+    // the kept keys the pairs below read: those of the blocks holding a dirty record, and of the blocks kept now and not before
+    await using kept = await materialise(db, 'inc_block_keys_kept', `
+      WITH wanted AS (SELECT key FROM ${keys} SEMI JOIN ${dirty} USING (rec_id) UNION SELECT key FROM ${flipped} WHERE kept_now)
+      SELECT k.* FROM ${keys} k SEMI JOIN wanted w ON w.key = k.key SEMI JOIN ${blocks} b ON b.key = k.key AND ${keptNow('b')}`);
     await db.run(`
       -- the pairs of a dirty record
       INSERT INTO ${newPairs}
@@ -116,9 +119,12 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; retrain: boo
           SELECT DISTINCT pp.rec_id_l, pp.rec_id_r FROM inc_prev_pairs pp
           JOIN off_keys kl ON kl.rec_id = pp.rec_id_l JOIN off_keys kr ON kr.rec_id = pp.rec_id_r AND kr.key = kl.key
           WHERE (pp.rules >> ${i}) & 1 = 1),
+        hit_kept AS (
+          SELECT k.* FROM ${keys} k SEMI JOIN ${blocks} b ON b.key = k.key AND ${keptNow('b')}
+          WHERE k.rec_id IN (SELECT rec_id_l FROM hit UNION SELECT rec_id_r FROM hit)),
         still AS (
           SELECT DISTINCT h.rec_id_l, h.rec_id_r FROM hit h
-          JOIN ${kept} l ON l.rec_id = h.rec_id_l JOIN ${kept} r ON r.rec_id = h.rec_id_r AND r.key = l.key
+          JOIN hit_kept l ON l.rec_id = h.rec_id_l JOIN hit_kept r ON r.rec_id = h.rec_id_r AND r.key = l.key
           WHERE ${conds('l', 'r')})
         SELECT rec_id_l, rec_id_r, ${i}::UTINYINT FROM (SELECT * FROM hit EXCEPT SELECT * FROM still);`);
   }
