@@ -156,6 +156,13 @@ describe('an incremental batch gives what a full batch gives', () => {
     }
   });
 
+  it('trains the model again with --retrain, on the same pairs', async () => {
+    const r = await run('m2-retrain', months[1], { previous: out('m1'), retrain: true });
+    expect(r.figures.link!.recompute.path).toBe('incremental');
+    expect(r.figures.link!.model_source).toBe('trained');
+    expect(await differences('m2-retrain', 'm2-full', 'candidate_pairs', 'rec_id_l, rec_id_r, rule_id, rules')).toEqual([0, 0]);
+  }, 120_000);
+
   it('falls back to the full path, saying why, when a linkage setting changed', async () => {
     const r = await run('m2-cap', months[1], { previous: out('m1'), linkage: { max_block_size: 20 } });
     expect(r.figures.link!.recompute.path).toBe('full');
