@@ -9,7 +9,8 @@
  * Then (`--compare`, the default) the last month again, twice, each batch in a child process of its own
  * (bench/batch.ts): incrementally from the month before, and with --full. It prints both runs' stage timings side by
  * side, the wall ratio, each run's peak RSS, and the share of records whose person is the same in both (the same
- * records together), with the differing ones listed and why they differ.
+ * records together), with the differing ones listed and why they differ. `--same-model` also runs it --full with the
+ * previous batch's model and threshold, whose persons must be the incremental batch's exactly.
  */
 import { populationSources, runCommand, ROOT } from './population.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,8 @@ const { values } = parseArgs({
     'memory-limit': { type: 'string', default: '' },
     compare: { type: 'boolean', default: true },
     'no-compare': { type: 'boolean', default: false },
+    /** also run the last month --full with the previous model and threshold: its persons must equal the incremental batch's */
+    'same-model': { type: 'boolean', default: false },
     /** list at most this many differing records */
     list: { type: 'string', default: '20' },
   },
@@ -130,19 +133,26 @@ interface ChildRun {
   figures: Record<string, any>;
 }
 
-/** The last month in a child process of its own (its peak RSS is the batch's): incremental, or --full. */
-function runLast(path: 'incremental' | 'full'): { out: string; run: ChildRun } {
+/**
+ * The last month in a child process of its own (its peak RSS is the batch's): incremental, or --full (`sameModel`:
+ * scoring with the previous batch's model at its threshold, as the incremental batch does).
+ */
+function runLast(path: 'incremental' | 'full', sameModel = false): { out: string; run: ChildRun } {
   const m = months;
-  const out = join(cache, 'runs', `last-${path}`);
+  const name = `last-${path}${sameModel ? '-same-model' : ''}`;
+  const out = join(cache, 'runs', name);
+  const previous = outDir(m - 1);
+  const prevConfig = JSON.parse(readFileSync(join(previous, 'report.json'), 'utf8')).run?.config as { linkage?: { threshold?: number } } | undefined;
   const config = {
     batch: `series-${m}-${path}`,
     snapshot_id: `month-${m}`,
     out,
     sources: populationSources(monthDir(m)),
-    previous: outDir(m - 1),
+    previous,
     recompute: path,
+    ...(sameModel ? { linkage: { model: join(previous, 'model.json'), threshold: prevConfig?.linkage?.threshold } } : {}),
   };
-  const configPath = join(cache, 'runs', `last-${path}.json`);
+  const configPath = join(cache, 'runs', `${name}.json`);
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const spill = join(cache, 'runs', `spill-${path}`);
   const stdout = runCommand('npx', ['tsx', join(ROOT, 'bench', 'batch.ts'), configPath, out, values.threads!, values['memory-limit']!, spill], { capture: true });
@@ -153,6 +163,7 @@ async function compareLastMonth(): Promise<void> {
   console.log(`\nmonth ${months} again, incrementally and with --full (each in a process of its own) …`);
   const inc = runLast('incremental');
   const full = runLast('full');
+  const same = values['same-model'] ? runLast('full', true) : undefined;
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
   const stages = full.run.timings.map((t) => t.stage);
   const sec = (r: ChildRun, s: string) => r.timings.find((t) => t.stage === s)?.seconds ?? 0;
@@ -200,6 +211,18 @@ async function compareLastMonth(): Promise<void> {
     if (listed.length) {
       console.log(`the first ${listed.length} differing records, each with one record it is joined with in one batch only:`);
       printTable(process.stdout, listed.map((r) => ({ ...r, p_inc: r.p_inc ?? '–', p_full: r.p_full ?? '–' })), ['record', 'partner', 'p_inc', 'p_full', 'reason']);
+    }
+    if (same) {
+      // the same model at the same threshold: the incremental batch must give the persons of the full one exactly
+      await db.run(`ATTACH ${lit(join(same.out, 'dtsen.duckdb'))} AS sm (READ_ONLY)`);
+      const eq = await db.one<{ n: bigint; same: bigint; pairs_differ: bigint }>(`
+        WITH a AS (SELECT rec_id, list_sort(list(rec_id) OVER (PARTITION BY dtsen_id)) AS m FROM inc.dtsen_link),
+        b AS (SELECT rec_id, list_sort(list(rec_id) OVER (PARTITION BY dtsen_id)) AS m FROM sm.dtsen_link)
+        SELECT count(*) AS n, count(*) FILTER (WHERE a.m = b.m) AS same,
+          (SELECT count(*) FROM (SELECT rec_id_l, rec_id_r, rules FROM inc.candidate_pairs EXCEPT SELECT rec_id_l, rec_id_r, rules FROM sm.candidate_pairs)) AS pairs_differ
+        FROM a JOIN b USING (rec_id)`);
+      await db.run(`DETACH sm`);
+      console.log(`\nagainst --full with the previous model and threshold (${same.run.wall.toFixed(1)} s): ${Number(eq!.same).toLocaleString('en-US')} of ${Number(eq!.n).toLocaleString('en-US')} records with the same person; candidate pairs only in the incremental batch: ${Number(eq!.pairs_differ)}`);
     }
   } finally {
     await db.run(`DETACH inc; DETACH fl`);
