@@ -167,10 +167,11 @@ async function compareLastMonth(): Promise<void> {
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
   const stages = full.run.timings.map((t) => t.stage);
   const sec = (r: ChildRun, s: string) => r.timings.find((t) => t.stage === s)?.seconds ?? 0;
+  const sm = (v: (r: ChildRun) => number) => (same ? { full_same_model_s: v(same.run).toFixed(2) } : {});
   printTable(process.stdout, [
-    ...stages.map((s) => ({ stage: s, incremental_s: sec(inc.run, s).toFixed(2), full_s: sec(full.run, s).toFixed(2), ratio: (sec(inc.run, s) / Math.max(sec(full.run, s), 1e-3)).toFixed(2) })),
-    { stage: 'total (wall)', incremental_s: inc.run.wall.toFixed(2), full_s: full.run.wall.toFixed(2), ratio: (inc.run.wall / full.run.wall).toFixed(3) },
-  ], ['stage', 'incremental_s', 'full_s', 'ratio']);
+    ...stages.map((s) => ({ stage: s, incremental_s: sec(inc.run, s).toFixed(2), full_s: sec(full.run, s).toFixed(2), ratio: (sec(inc.run, s) / Math.max(sec(full.run, s), 1e-3)).toFixed(2), ...sm((r) => sec(r, s)) })),
+    { stage: 'total (wall)', incremental_s: inc.run.wall.toFixed(2), full_s: full.run.wall.toFixed(2), ratio: (inc.run.wall / full.run.wall).toFixed(3), ...sm((r) => r.wall) },
+  ], ['stage', 'incremental_s', 'full_s', 'ratio', ...(same ? ['full_same_model_s'] : [])]);
   const rec = inc.run.figures.link?.recompute;
   console.log(`incremental path: ${rec?.path} (${rec?.reason}); link seconds ${JSON.stringify(inc.run.figures.link?.seconds)} against ${JSON.stringify(full.run.figures.link?.seconds)}`);
   for (const r of inc.run.figures.register?.recompute ?? []) console.log(`  ${r.what}: ${r.recomputed.toLocaleString('en-US')} of ${r.total.toLocaleString('en-US')} computed (${((100 * r.recomputed) / Math.max(r.total, 1)).toFixed(2)}%)`);
