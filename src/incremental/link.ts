@@ -72,9 +72,11 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; retrain: boo
     const c = capOf(i);
     const keptNow = (b: string) => `${b}.records > 1 AND ${b}.records <= ${c} AND (NOT ${b}.is_probe OR ${b}.probes > 0)`;
     await using keys = await materialise(db, 'inc_block_keys', ruleKeysSql(r));
-    await using blocks = await materialise(db, 'inc_blocks', `
-      SELECT key, count(*) AS records, count(*) FILTER (WHERE probe) AS probes, bool_or(probe IS NOT NULL) AS is_probe FROM ${keys} GROUP BY key`);
     await using was = await materialise(db, 'inc_keys_was', ruleKeysSql(r, 'inc_prev_dirty'));
+    // the blocks of two or more records, and every block a dirty record holds now or a gone or changed one held
+    await using blocks = await materialise(db, 'inc_blocks', `
+      SELECT key, count(*) AS records, count(*) FILTER (WHERE probe) AS probes, bool_or(probe IS NOT NULL) AS is_probe FROM ${keys} GROUP BY key
+      HAVING count(*) > 1 OR key IN (SELECT key FROM ${keys} SEMI JOIN ${dirty} USING (rec_id) UNION ALL SELECT key FROM ${was})`);
     await using flipped = await materialise(db, 'inc_flipped', `
       WITH d AS (SELECT key, count(*) AS n, count(*) FILTER (WHERE probe) AS p FROM ${keys} SEMI JOIN ${dirty} USING (rec_id) GROUP BY key),
       w AS (SELECT key, count(*) AS n, count(*) FILTER (WHERE probe) AS p, bool_or(probe IS NOT NULL) AS is_probe FROM ${was} GROUP BY key),
