@@ -154,7 +154,7 @@ export const OUTPUT_TABLES: readonly OutputTable[] = [
       c('kind', 'VARCHAR', "'new' (no earlier record), 'returned' (an inactive id whose records came back), 'inactive' (none of its records in the snapshots), 'merged' (retired into related_id), 'retired' (retired, its records split over several persons; related_id the main one), 'split' (minted for a part split off related_id), 'field' (a golden-record field changed); for entity 'batch': 'incremental' or 'full', with id the batch and related_id why"),
       c('id', 'VARCHAR', 'the dtsen_id or family_id'),
       c('related_id', 'VARCHAR', 'merged into, split from, or retired into (main successor)'),
-      c('field', 'VARCHAR', "for 'field': nik, name, birth_date, sex, village_code, family_id, decile, programmes; for entity 'batch': records, pairs, components, persons"),
+      c('field', 'VARCHAR', "for 'field': nik, name, birth_date, sex, village_code, family_id, decile, programmes; for entity 'batch': records, pairs, components, persons, families"),
       c('before', 'VARCHAR', "the value in the previous batch (entity 'batch': how many this batch holds)", 'change'),
       c('after', 'VARCHAR', "the value in this batch (entity 'batch': how many it computed, the rest taken from the previous batch)", 'change'),
       c('province_code', 'VARCHAR', 'province of the person or family (this batch, else the previous)'),

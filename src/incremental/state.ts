@@ -46,7 +46,7 @@ export async function writeRecordState(db: Db): Promise<void> {
 
 /** What a stage recomputed: one row of batch_recompute (the report's "How this batch was computed", dtsen_change). */
 export interface RecomputeRow {
-  /** records, pairs, components, persons */
+  /** records, pairs, components, persons, families */
   what: string;
   /** how many this batch holds */
   total: number;
@@ -61,7 +61,7 @@ export interface RecomputeRow {
 export async function recordRecompute(db: Db, path: string, reason: string, rows: readonly RecomputeRow[]): Promise<void> {
   await db.run(`
     CREATE TABLE IF NOT EXISTS batch_recompute (path VARCHAR, reason VARCHAR, what VARCHAR, total BIGINT, recomputed BIGINT);
-    COMMENT ON TABLE batch_recompute IS ${lit("which path the batch took ('incremental' against the previous batch, or 'full') and why, and per kind of item (records, pairs, components, persons) how many it holds and how many it computed")};
+    COMMENT ON TABLE batch_recompute IS ${lit("which path the batch took ('incremental' against the previous batch, or 'full') and why, and per kind of item (records, pairs, components, persons, families) how many it holds and how many it computed")};
     DELETE FROM batch_recompute WHERE what IN (${rows.map((r) => lit(r.what)).join(', ') || 'NULL'});
     ${rows.map((r) => `INSERT INTO batch_recompute VALUES (${lit(path)}, ${lit(reason)}, ${lit(r.what)}, ${r.total}, ${r.recomputed});`).join('\n')}`);
 }

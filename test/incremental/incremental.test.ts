@@ -100,13 +100,16 @@ describe('an incremental batch gives what a full batch gives', () => {
       expect(cl.components_reclustered).toBeGreaterThan(0);
       expect(cl.components_reclustered).toBeLessThan(cl.components * 0.2);
       const rows = inc.register.recompute!;
-      expect(rows.map((x) => x.what)).toEqual(['records', 'pairs', 'components', 'persons']);
+      expect(rows.map((x) => x.what)).toEqual(['records', 'pairs', 'components', 'families', 'persons']);
       expect(rows.every((x) => x.path === 'incremental' && x.recomputed <= x.total)).toBe(true);
       expect(rows.find((x) => x.what === 'pairs')!.recomputed).toBe(r.pairs.compared);
       // golden records are built again only for the persons whose records changed
       const persons = rows.find((x) => x.what === 'persons')!;
       expect(persons.recomputed).toBeGreaterThan(0);
       expect(persons.recomputed).toBeLessThan(persons.total * 0.2);
+      const families = rows.find((x) => x.what === 'families')!;
+      expect(families.recomputed).toBeGreaterThan(0);
+      expect(families.recomputed).toBeLessThan(families.total * 0.5);
       expect(inc.register.decisions.applied).toBeGreaterThanOrEqual(3);
       const full = runs[`m${m}-full`].figures as Required<BatchResult["figures"]>;
       expect(full.link.recompute.path).toBe('full');
@@ -148,7 +151,7 @@ describe('an incremental batch gives what a full batch gives', () => {
     try {
       const rows = await db.all<{ kind: string; field: string; before: string; after: string }>(
         `SELECT kind, field, before, after FROM read_parquet(${lit(join(out('m2-inc'), 'dtsen_change.parquet'))}) WHERE entity = 'batch' ORDER BY field`);
-      expect(rows.map((r) => r.field)).toEqual(['components', 'pairs', 'persons', 'records']);
+      expect(rows.map((r) => r.field)).toEqual(['components', 'families', 'pairs', 'persons', 'records']);
       expect(rows.every((r) => r.kind === 'incremental' && Number(r.after) <= Number(r.before))).toBe(true);
       expect(Number(rows.find((r) => r.field === 'records')!.after)).toBeLessThan(Number(rows.find((r) => r.field === 'records')!.before) / 10);
     } finally {

@@ -11,7 +11,7 @@ import type { SourceName } from '../../../schemas/canonical.ts';
 import { digitPart, idDigitRanges, memberSql, personSql, RECORDS_PER_PART, type SurviveOptions } from './person.sql.ts';
 import { CONFLICT_SQL, CONFLICT_TYPES } from './conflict.sql.ts';
 import { recomputePath, recordRecompute } from '../../incremental/state.ts';
-import { carriedPersons, insertCarried, writeSurviveOptions } from '../../incremental/survive.ts';
+import { carriedFamilies, carriedPersons, insertCarried, insertCarriedFamilies, writeSurviveOptions } from '../../incremental/survive.ts';
 import { dropPreviousCopies } from '../../incremental/previous.ts';
 import { realpath } from 'node:fs/promises';
 import { FAMILY_EDGES_SQL, FAMILY_HEADS_SQL, FAMILY_PARTS_SQL, FAMILY_PERSON_SQL, familySql } from './family.sql.ts';
@@ -45,7 +45,7 @@ export function surviveOptions(decileSource: SourceName, sources: readonly Resol
  * families in parts of about `recordsPerPart` records or persons (idDigitRanges); `singles: false` builds one-record persons
  * through the aggregations too (personSql).
  */
-export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART, singles = true, previousDir?: string): Promise<{ persons: number; built: number }> {
+export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART, singles = true, previousDir?: string): Promise<{ persons: number; built: number; families: number; familiesBuilt: number }> {
   // several parts: the members are stored part by part (memberSql), so each part reads only its own rows
   const byPart = idDigitRanges(await db.count(`SELECT count(*) FROM clusters`), recordsPerPart).length > 1;
   await db.run(memberSql(o, byPart));
@@ -79,11 +79,16 @@ export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORD
   const familyRanges = idDigitRanges(Number(ids?.persons ?? records), recordsPerPart);
   const split = familyRanges.length > 1;
   if (split) await db.run(FAMILY_PARTS_SQL);
-  for (const [i, range] of familyRanges.entries()) await db.run(familySql(o.decileSource, range, i === 0 ? 'create' : 'append', split));
+  // an incremental batch keeps the previous rows of the families all of whose members kept their golden record
+  const keptFamilies = carried !== undefined ? await carriedFamilies(db) : undefined;
+  for (const [i, range] of familyRanges.entries()) await db.run(familySql(o.decileSource, range, i === 0 ? 'create' : 'append', split, keptFamilies ? 'surv_fam_carried' : undefined));
   if (split) await db.run(`DROP TABLE fam_members; DROP TABLE fam_keys_all;`);
+  if (keptFamilies !== undefined) await insertCarriedFamilies(db);
+  if (carried !== undefined) await db.run(`DETACH surv_prev`);
   await db.run(`DROP TABLE fam_key; DROP TABLE fam_edges; DROP TABLE fam_component; DROP TABLE fam_person; DROP TABLE fam_heads; DROP TABLE surv_member;`);
   const persons = await db.count(`SELECT count(*) FROM dtsen_person`);
-  return { persons, built: persons - (carried ?? 0) };
+  const families = await db.count(`SELECT count(*) FROM dtsen_family`);
+  return { persons, built: persons - (carried ?? 0), families, familiesBuilt: families - (keptFamilies ?? 0) };
 }
 
 const toCounts = (rows: { k: string | null; n: string }[]): Record<string, number> => Object.fromEntries(rows.map((r) => [r.k ?? 'none', Number(r.n)]));
@@ -130,10 +135,10 @@ export const surviveStage = defineStage({
   async run(ctx) {
     const path = await recomputePath(ctx.db);
     const previous = path?.path === 'incremental' ? ctx.config.previous : undefined;
-    const { persons: rows, built } = await survive(ctx.db, surviveOptions(ctx.config.survivorship.decile_source, ctx.sources), RECORDS_PER_PART, true, previous && (await realpath(previous)));
+    const { persons: rows, built, families, familiesBuilt } = await survive(ctx.db, surviveOptions(ctx.config.survivorship.decile_source, ctx.sources), RECORDS_PER_PART, true, previous && (await realpath(previous)));
     // the previous clusters of the unchanged records (src/incremental/previous.ts) were kept for this stage
     await dropPreviousCopies(ctx.db);
-    if (path) await recordRecompute(ctx.db, path.path, path.reason, [{ what: 'persons', total: rows, recomputed: built }]);
+    if (path) await recordRecompute(ctx.db, path.path, path.reason, [{ what: 'persons', total: rows, recomputed: built }, { what: 'families', total: families, recomputed: familiesBuilt }]);
     return { rows, figures: { ...(await surviveFigures(ctx.db, rows)) } };
   },
 });
