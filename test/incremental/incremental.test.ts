@@ -115,6 +115,8 @@ describe('an incremental batch gives what a full batch gives', () => {
       expect(full.link.recompute.path).toBe('full');
       expect(full.link.recompute.reason).toMatch(/--full/);
       expect(full.register.recompute!.every((x) => x.recomputed === x.total)).toBe(true);
+      // both count the same items
+      expect(full.register.recompute!.map((x) => [x.what, x.total])).toEqual(rows.map((x) => [x.what, x.total]));
     }
   });
 

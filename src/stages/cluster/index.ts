@@ -65,7 +65,7 @@ export async function clusterRecords(
   threshold: number,
   conflicts?: ConflictOptions,
   opts: { incremental?: boolean } = {},
-): Promise<{ rounds: number; clusters: number; conflicts?: ConflictFigures; incremental?: IncrementalClusterFigures }> {
+): Promise<{ rounds: number; clusters: number; components: number; conflicts?: ConflictFigures; incremental?: IncrementalClusterFigures }> {
   const hasHard = await db.columnExists('scored_pairs', 'hard_negative');
   const weight = (await db.columnExists('scored_pairs', 'match_weight'))
     ? 'match_weight'
@@ -103,7 +103,13 @@ export async function clusterRecords(
       c.cluster_id IS NOT NULL AND c.cluster_id IN (SELECT cluster_id FROM flagged) AS conflicted
     FROM person_clean p LEFT JOIN ${final} c USING (rec_id) LEFT JOIN best b USING (rec_id)
     ORDER BY p.rec_id`);
-  return { rounds, clusters: await db.count(`SELECT count(DISTINCT cluster_id) FROM clusters`), conflicts: resolved?.figures, incremental: scope?.figures };
+  return {
+    rounds,
+    clusters: await db.count(`SELECT count(DISTINCT cluster_id) FROM clusters`),
+    components: scope?.figures.components ?? (await db.count(`SELECT count(DISTINCT cluster_id) FROM ${linked}`)),
+    conflicts: resolved?.figures,
+    incremental: scope?.figures,
+  };
 }
 
 /** SELECT (rec_id, cluster_id, orig): `clusters` with the pieces of a split applied; `orig` the cluster before the first split. */
@@ -258,8 +264,8 @@ export const clusterStage = defineStage({
     if (incremental) await dropPreviousCopies(ctx.db, ['inc_prev_cluster']);
     const path = await recomputePath(ctx.db);
     if (path) {
-      const components = result.incremental?.components ?? (await ctx.db.count(`SELECT count(*) FROM (SELECT cluster_id FROM clusters GROUP BY ALL HAVING count(*) > 1)`));
-      await recordRecompute(ctx.db, path.path, path.reason, [{ what: 'components', total: components, recomputed: result.incremental?.components_reclustered ?? components }]);
+      // connected components of the links (before conflicts split them), as the incremental path counts them
+      await recordRecompute(ctx.db, path.path, path.reason, [{ what: 'components', total: result.components, recomputed: result.incremental?.components_reclustered ?? result.components }]);
     }
     const { rounds, clusters, conflicts, expected } = result;
     const sizes = await ctx.db.all<{ size: string; clusters: string }>(`
