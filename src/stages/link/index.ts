@@ -62,6 +62,22 @@ export const LINK_TABLES: readonly TableDeclaration[] = [
   },
 ];
 
+/** What every batch keeps for the next one to link incrementally, and the path it took (src/incremental/). */
+export const RECOMPUTE_TABLES: readonly TableDeclaration[] = [
+  {
+    name: 'record_state',
+    description: 'per record, hashes of the values linking reads and of all its values: what the next batch compares to link only what changed',
+    columns: [{ name: 'source', type: 'VARCHAR' }, { name: 'source_record_id', type: 'VARCHAR' }, { name: 'rec_id', type: 'BIGINT' }, { name: 'link_hash', type: 'UBIGINT' }, { name: 'row_hash', type: 'UBIGINT' }],
+    grain: ['rec_id'],
+  },
+  {
+    name: 'batch_recompute',
+    description: 'the path the batch took (incremental or full) and how many records, pairs, components, persons and families it computed',
+    columns: [{ name: 'path', type: 'VARCHAR' }, { name: 'reason', type: 'VARCHAR' }, { name: 'what', type: 'VARCHAR' }, { name: 'total', type: 'BIGINT' }, { name: 'recomputed', type: 'BIGINT' }],
+    grain: ['what'],
+  },
+];
+
 /** What the link stage says of the path it took (report "How this batch was computed", dtsen_change). */
 export interface RecomputeFigures {
   path: 'incremental' | 'full';
@@ -87,7 +103,7 @@ async function linkIncrementally(ctx: Ctx, plan: IncrementalPlan): Promise<LinkR
 
 export const linkStage = defineStage({
   name: 'link',
-  produces: LINK_TABLES,
+  produces: [...LINK_TABLES, ...RECOMPUTE_TABLES],
   async run(ctx) {
     const linkage = ctx.config.linkage;
     const linker = LINKERS[linkage.engine];
