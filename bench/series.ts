@@ -5,8 +5,14 @@
  * identity did not change, and all persons present both months), the persons new, inactive, merged and split by
  * the change log against the truth's new and gone persons, the wall time of the batch and of its register
  * stage; at the end whether every id ever issued resolves.
+ *
+ * Then (`--compare`, the default) the last month again, twice, each batch in a child process of its own
+ * (bench/batch.ts): incrementally from the month before, and with --full. It prints both runs' stage timings side by
+ * side, the wall ratio, each run's peak RSS, and the share of records whose person is the same in both (the same
+ * records together), with the differing ones listed and why they differ. `--same-model` also runs it --full with the
+ * previous batch's model and threshold, whose persons must be the incremental batch's exactly.
  */
-import { populationSources } from './population.ts';
+import { populationSources, runCommand, ROOT } from './population.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +32,13 @@ const { values } = parseArgs({
     months: { type: 'string', default: '6' },
     seed: { type: 'string', default: '7' },
     threads: { type: 'string', default: '2' },
+    'memory-limit': { type: 'string', default: '' },
+    compare: { type: 'boolean', default: true },
+    'no-compare': { type: 'boolean', default: false },
+    /** also run the last month --full with the previous model and threshold: its persons must equal the incremental batch's */
+    'same-model': { type: 'boolean', default: false },
+    /** list at most this many differing records */
+    list: { type: 'string', default: '20' },
   },
 });
 const persons = Number(values.persons);
@@ -95,6 +108,8 @@ for (let m = 1; m <= months; m++) {
 const fmt = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? (k.startsWith('stable') ? `${(v * 100).toFixed(3)}%` : v.toFixed(1)) : v])));
 printTable(process.stdout, fmt, ['month', 'wall_s', 'register_s', 'persons', 'unchanged_persons', 'stable_unchanged', 'stable_all', 'new_log', 'new_truth', 'inactive_log', 'gone_truth', 'merged', 'split', 'returned']);
 
+if (values.compare && !values['no-compare'] && months > 1) await compareLastMonth();
+
 const last = await openBatch(outDir(months));
 try {
   const all = (await last.db.all<{ id: string }>(`SELECT id FROM dtsen_id_history`)).map((r) => r.id);
@@ -107,4 +122,110 @@ try {
 } finally {
   await last.close();
   await db.close();
+}
+
+interface ChildRun {
+  wall: number;
+  peakRssBytes: number;
+  peakSpillBytes: number;
+  timings: { stage: string; rows: number; seconds: number }[];
+  // biome-ignore lint: the batch's figures as report.json holds them
+  figures: Record<string, any>;
+}
+
+/**
+ * The last month in a child process of its own (its peak RSS is the batch's): incremental, or --full (`sameModel`:
+ * scoring with the previous batch's model at its threshold, as the incremental batch does).
+ */
+function runLast(path: 'incremental' | 'full', sameModel = false): { out: string; run: ChildRun } {
+  const m = months;
+  const name = `last-${path}${sameModel ? '-same-model' : ''}`;
+  const out = join(cache, 'runs', name);
+  const previous = outDir(m - 1);
+  const prevConfig = JSON.parse(readFileSync(join(previous, 'report.json'), 'utf8')).run?.config as { linkage?: { threshold?: number } } | undefined;
+  const config = {
+    batch: `series-${m}-${path}`,
+    snapshot_id: `month-${m}`,
+    out,
+    sources: populationSources(monthDir(m)),
+    previous,
+    recompute: path,
+    ...(sameModel ? { linkage: { model: join(previous, 'model.json'), threshold: prevConfig?.linkage?.threshold } } : {}),
+  };
+  const configPath = join(cache, 'runs', `${name}.json`);
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const spill = join(cache, 'runs', `spill-${path}`);
+  const stdout = runCommand('npx', ['tsx', join(ROOT, 'bench', 'batch.ts'), configPath, out, values.threads!, values['memory-limit']!, spill], { capture: true });
+  return { out, run: JSON.parse(stdout.trim().split('\n').pop()!) as ChildRun };
+}
+
+async function compareLastMonth(): Promise<void> {
+  console.log(`\nmonth ${months} again, incrementally and with --full (each in a process of its own) …`);
+  const inc = runLast('incremental');
+  const full = runLast('full');
+  const same = values['same-model'] ? runLast('full', true) : undefined;
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  const stages = full.run.timings.map((t) => t.stage);
+  const sec = (r: ChildRun, s: string) => r.timings.find((t) => t.stage === s)?.seconds ?? 0;
+  const sm = (v: (r: ChildRun) => number) => (same ? { full_same_model_s: v(same.run).toFixed(2) } : {});
+  printTable(process.stdout, [
+    ...stages.map((s) => ({ stage: s, incremental_s: sec(inc.run, s).toFixed(2), full_s: sec(full.run, s).toFixed(2), ratio: (sec(inc.run, s) / Math.max(sec(full.run, s), 1e-3)).toFixed(2), ...sm((r) => sec(r, s)) })),
+    { stage: 'total (wall)', incremental_s: inc.run.wall.toFixed(2), full_s: full.run.wall.toFixed(2), ratio: (inc.run.wall / full.run.wall).toFixed(3), ...sm((r) => r.wall) },
+  ], ['stage', 'incremental_s', 'full_s', 'ratio', ...(same ? ['full_same_model_s'] : [])]);
+  const rec = inc.run.figures.link?.recompute;
+  console.log(`incremental path: ${rec?.path} (${rec?.reason}); link seconds ${JSON.stringify(inc.run.figures.link?.seconds)} against ${JSON.stringify(full.run.figures.link?.seconds)}`);
+  for (const r of inc.run.figures.register?.recompute ?? []) console.log(`  ${r.what}: ${r.recomputed.toLocaleString('en-US')} of ${r.total.toLocaleString('en-US')} computed (${((100 * r.recomputed) / Math.max(r.total, 1)).toFixed(2)}%)`);
+  console.log(`wall: incremental ${inc.run.wall.toFixed(1)} s, full ${full.run.wall.toFixed(1)} s: ${((100 * inc.run.wall) / full.run.wall).toFixed(1)}% of the full batch`);
+  console.log(`peak RSS: incremental ${gib(inc.run.peakRssBytes)}, full ${gib(full.run.peakRssBytes)}; peak spill: ${gib(inc.run.peakSpillBytes)}, ${gib(full.run.peakSpillBytes)}`);
+  console.log(`thresholds: incremental ${inc.run.figures.cluster?.threshold} (${inc.run.figures.link?.threshold?.mode}, model ${inc.run.figures.link?.model_source}), full ${full.run.figures.cluster?.threshold} (${full.run.figures.link?.threshold?.mode}, model ${full.run.figures.link?.model_source})`);
+
+  // Persons record by record: the same records together in both (rec_ids are the same: one snapshot, normalised alike).
+  await db.run(`ATTACH ${lit(join(inc.out, 'dtsen.duckdb'))} AS inc (READ_ONLY); ATTACH ${lit(join(full.out, 'dtsen.duckdb'))} AS fl (READ_ONLY)`);
+  try {
+    await db.run(`
+      CREATE OR REPLACE TEMP TABLE cmp_members AS
+      WITH a AS (SELECT l.rec_id, list_sort(list(l.rec_id) OVER (PARTITION BY l.dtsen_id)) AS members, l.dtsen_id FROM inc.dtsen_link l),
+      b AS (SELECT l.rec_id, list_sort(list(l.rec_id) OVER (PARTITION BY l.dtsen_id)) AS members, l.dtsen_id FROM fl.dtsen_link l)
+      SELECT a.rec_id, a.members AS inc_members, b.members AS full_members, a.dtsen_id = b.dtsen_id AS same_id FROM a JOIN b USING (rec_id);
+      CREATE OR REPLACE TEMP TABLE cmp_diff AS
+      WITH d AS (SELECT rec_id, list_filter(list_concat(inc_members, full_members), x -> NOT (list_contains(inc_members, x) AND list_contains(full_members, x))) AS partners FROM cmp_members WHERE inc_members <> full_members),
+      one AS (SELECT rec_id, list_min(partners) AS partner FROM d),
+      pr AS (
+        SELECT o.rec_id, o.partner, si.match_probability AS p_inc, sf.match_probability AS p_full,
+          si.match_probability >= (SELECT (config->'linkage'->>'threshold')::DOUBLE FROM inc.batch_info) AND NOT coalesce(si.hard_negative, false) AS linked_inc,
+          sf.match_probability >= (SELECT (config->'linkage'->>'threshold')::DOUBLE FROM fl.batch_info) AND NOT coalesce(sf.hard_negative, false) AS linked_full
+        FROM one o LEFT JOIN inc.scored_pairs si ON si.rec_id_l = least(o.rec_id, o.partner) AND si.rec_id_r = greatest(o.rec_id, o.partner)
+        LEFT JOIN fl.scored_pairs sf ON sf.rec_id_l = least(o.rec_id, o.partner) AND sf.rec_id_r = greatest(o.rec_id, o.partner))
+      SELECT pr.*, CASE
+          WHEN p_inc IS NULL AND p_full IS NULL THEN 'joined through other records in one batch only'
+          WHEN linked_inc <> linked_full THEN 'the two models weigh the pair on either side of the threshold'
+          ELSE 'linked in both, parted differently (conflict split over other weights)' END AS reason
+      FROM pr;`);
+    const s = await db.one<{ n: bigint; same: bigint; same_id: bigint }>(`SELECT count(*) AS n, count(*) FILTER (WHERE inc_members = full_members) AS same, count(*) FILTER (WHERE same_id) AS same_id FROM cmp_members`);
+    const n = Number(s!.n);
+    console.log(`\nrecords whose person is the same in both: ${Number(s!.same).toLocaleString('en-US')} of ${n.toLocaleString('en-US')} (${((100 * Number(s!.same)) / n).toFixed(3)}%); with the same dtsen_id: ${((100 * Number(s!.same_id)) / n).toFixed(3)}%`);
+    const reasons = await db.all<{ reason: string; records: bigint }>(`SELECT reason, count(*) AS records FROM cmp_diff GROUP BY ALL ORDER BY records DESC`);
+    if (reasons.length) printTable(process.stdout, reasons.map((r) => ({ reason: r.reason, records: Number(r.records) })), ['reason', 'records']);
+    const listed = await db.all<{ record: string; partner: string; p_inc: number | null; p_full: number | null; reason: string }>(`
+      SELECT pi.source || ':' || pi.source_record_id AS record, pp.source || ':' || pp.source_record_id AS partner, round(d.p_inc, 6) AS p_inc, round(d.p_full, 6) AS p_full, d.reason
+      FROM cmp_diff d JOIN inc.person_clean pi ON pi.rec_id = d.rec_id JOIN inc.person_clean pp ON pp.rec_id = d.partner ORDER BY d.rec_id LIMIT ${Number(values.list)}`);
+    if (listed.length) {
+      console.log(`the first ${listed.length} differing records, each with one record it is joined with in one batch only:`);
+      printTable(process.stdout, listed.map((r) => ({ ...r, p_inc: r.p_inc ?? '–', p_full: r.p_full ?? '–' })), ['record', 'partner', 'p_inc', 'p_full', 'reason']);
+    }
+    if (same) {
+      // the same model at the same threshold: the incremental batch must give the persons of the full one exactly
+      await db.run(`ATTACH ${lit(join(same.out, 'dtsen.duckdb'))} AS sm (READ_ONLY)`);
+      const eq = await db.one<{ n: bigint; same: bigint; pairs_differ: bigint }>(`
+        WITH a AS (SELECT rec_id, list_sort(list(rec_id) OVER (PARTITION BY dtsen_id)) AS m FROM inc.dtsen_link),
+        b AS (SELECT rec_id, list_sort(list(rec_id) OVER (PARTITION BY dtsen_id)) AS m FROM sm.dtsen_link)
+        SELECT count(*) AS n, count(*) FILTER (WHERE a.m = b.m) AS same,
+          (SELECT count(*) FROM (SELECT rec_id_l, rec_id_r, rules FROM inc.candidate_pairs EXCEPT SELECT rec_id_l, rec_id_r, rules FROM sm.candidate_pairs)) AS pairs_differ
+        FROM a JOIN b USING (rec_id)`);
+      await db.run(`DETACH sm`);
+      console.log(`\nagainst --full with the previous model and threshold (${same.run.wall.toFixed(1)} s): ${Number(eq!.same).toLocaleString('en-US')} of ${Number(eq!.n).toLocaleString('en-US')} records with the same person; candidate pairs only in the incremental batch: ${Number(eq!.pairs_differ)}`);
+    }
+  } finally {
+    await db.run(`DETACH inc; DETACH fl`);
+  }
 }

@@ -129,6 +129,13 @@ export const BatchConfig = z
     pseudonymise: z.boolean().default(false),
     /** the previous batch's output folder: the register's state this batch continues (ids, history); absolute or relative to the config */
     previous: z.string().min(1).optional(),
+    /**
+     * with a previous batch: "incremental" (default) links, clusters and builds golden records again only for what
+     * changed since it (src/incremental/); "full" recomputes everything, as a batch without a previous one
+     */
+    recompute: z.enum(['incremental', 'full']).default('incremental'),
+    /** an incremental batch trains the model again on all its pairs instead of scoring with the previous batch's model */
+    retrain: z.boolean().default(false),
     /** the decisions store (JSON lines, schemas/decision.ts), applied by every batch; absolute or relative to the config */
     decisions: z.string().min(1).optional(),
   })

@@ -95,6 +95,8 @@ function overrides(f: RunFlags): ConfigOverrides {
     pseudonymise: f.pseudonymise,
     previous: f.previous,
     decisions: f.decisions,
+    full: f.full,
+    retrain: f.retrain,
   };
 }
 
@@ -146,6 +148,8 @@ export function buildProgram(io: { out: NodeJS.WritableStream; log: (level: stri
     .option('--resume', "continue the output folder's unfinished batch (after a crash, a kill or a full disk) from its first unfinished stage")
     .option('--previous <dir>', "the previous batch's output folder: continue its register (ids, history, change log); may be the --out folder itself")
     .option('--decisions <file>', 'the decisions store (JSON lines) every batch applies (overrides the config)')
+    .option('--full', 'with --previous: recompute every link, cluster and golden record instead of only what changed since the previous batch')
+    .option('--retrain', 'with --previous: train the model again instead of scoring with the previous batch\'s model')
     .option('--profile <dir>', "keep DuckDB's profile of every statement in this folder (one JSON file per statement, named by stage and step; summary.tsv lists them slowest first)")
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (f: RunFlags & { profile?: string }) => {

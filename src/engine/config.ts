@@ -28,6 +28,10 @@ export interface ConfigOverrides {
   previous?: string;
   /** --decisions: the decisions store */
   decisions?: string;
+  /** --full: recompute everything although a previous batch is given */
+  full?: boolean;
+  /** --retrain: an incremental batch trains the model again */
+  retrain?: boolean;
 }
 
 export interface LoadedConfig {
@@ -103,6 +107,8 @@ export async function loadConfig(configPath: string | undefined, o: ConfigOverri
   if (o.threads !== undefined) config.threads = o.threads;
   if (o.memoryLimit !== undefined) config.memory_limit = o.memoryLimit;
   if (o.pseudonymise) config.pseudonymise = true;
+  if (o.full) config.recompute = 'full';
+  if (o.retrain) config.retrain = true;
   // A spill folder given on the command line is relative to the working directory; one in the config to the config.
   if (o.tempDirectory !== undefined) config.temp_directory = resolve(o.tempDirectory);
   else if (config.temp_directory) config.temp_directory = resolve(base, config.temp_directory);

@@ -49,12 +49,29 @@ export function allowedSourceMask(linkage: Pick<Linkage, 'dedupe' | 'link'>): nu
   return allowedSourcePairs(linkage).reduce((mask, [a, b]) => mask | (1 << (SOURCES.indexOf(a) * SOURCES.length + SOURCES.indexOf(b))), 0);
 }
 
+/** A source coded as a small integer (its index in SOURCES), over `p.source`. */
+const SOURCE_CODE_SQL = `CASE p.source ${SOURCES.map((x, i) => `WHEN ${lit(x)} THEN ${i}`).join(' ')} END::UTINYINT`;
+
+/**
+ * SELECT key, rec_id, src, aux, probe: the keys of rule `r` of every record of `table` (alias p, the columns of
+ * person_clean). Keys are hashed to 64-bit integers (joins and groups on integers, not on 16-digit strings), sources
+ * coded as small integers; a hash collision only adds a candidate pair, which is then scored like any other.
+ * Coarse keys of a rule with probes are hashed apart from its own keys (probe true or false; NULL for own keys).
+ */
+export function ruleKeysSql(r: BlockingRule, table = 'person_clean'): string {
+  const own = `SELECT hash(key) AS key, rec_id, src, CASE WHEN aux IS NOT NULL THEN hash(aux) END AS aux, NULL::BOOLEAN AS probe
+      FROM (SELECT unnest(${r.keys}) AS key, p.rec_id, ${SOURCE_CODE_SQL} AS src, ${r.distinctOn ?? 'NULL'}::VARCHAR AS aux FROM ${table} p)
+      WHERE key IS NOT NULL`;
+  const probe = r.probe
+    ? `UNION ALL SELECT hash('probe', p_key) AS key, rec_id, src, NULL::UBIGINT AS aux, coalesce(is_probe, false) AS probe
+      FROM (SELECT ${r.probe.key} AS p_key, ${r.probe.when} AS is_probe, p.rec_id, ${SOURCE_CODE_SQL} AS src FROM ${table} p) WHERE p_key IS NOT NULL`
+    : '';
+  return `${own} ${probe}`;
+}
+
 export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: readonly BlockingRule[] = BLOCKING_RULES): Promise<BlockingFigures> {
   const cap = linkage.max_block_size;
   const capOf = (r: BlockingRule) => Math.min(r.maxBlockSize ?? cap, cap);
-  // Keys are hashed to 64-bit integers (joins and groups on integers, not on 16-digit strings), sources coded as
-  // small integers; a hash collision only adds a candidate pair, which is then scored like any other.
-  const src = `CASE p.source ${SOURCES.map((x, i) => `WHEN ${lit(x)} THEN ${i}`).join(' ')} END::UTINYINT`;
   const allowed = `(${allowedSourceMask(linkage)}::UINTEGER >> (l.src * ${SOURCES.length} + r.src)::INTEGER) & 1 = 1`;
   await db.run(`
     CREATE OR REPLACE TEMP TABLE block_pairs (rec_id_l BIGINT, rec_id_r BIGINT, rule_id UTINYINT);
@@ -62,17 +79,8 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
     CREATE OR REPLACE TEMP TABLE blocking_largest (rule_id UTINYINT, records BIGINT, key_hash VARCHAR);`);
   // One rule at a time: its keys, its blocks (capped), its pairs; the work and memory of a rule are its own.
   for (const [i, r] of rules.entries()) {
-    const own = `SELECT hash(key) AS key, rec_id, src, CASE WHEN aux IS NOT NULL THEN hash(aux) END AS aux, NULL::BOOLEAN AS probe
-      FROM (SELECT unnest(${r.keys}) AS key, p.rec_id, ${src} AS src, ${r.distinctOn ?? 'NULL'}::VARCHAR AS aux FROM person_clean p)
-      WHERE key IS NOT NULL`;
-    // Coarse keys of a rule with probes (hashed apart from its own keys): only their blocks holding a probe are
-    // kept, and a pair needs a probe on one side.
-    const probe = r.probe
-      ? `UNION ALL SELECT hash('probe', p_key) AS key, rec_id, src, NULL::UBIGINT AS aux, coalesce(is_probe, false) AS probe
-      FROM (SELECT ${r.probe.key} AS p_key, ${r.probe.when} AS is_probe, p.rec_id, ${src} AS src FROM person_clean p) WHERE p_key IS NOT NULL`
-      : '';
     await db.run(`
-      CREATE OR REPLACE TEMP TABLE block_keys AS ${own} ${probe};
+      CREATE OR REPLACE TEMP TABLE block_keys AS ${ruleKeysSql(r)};
       -- a coarse block counts only when it holds a probe (bool_or(probe) is NULL for the rule's own keys)
       CREATE OR REPLACE TEMP TABLE blocking_blocks AS
         SELECT key, count(*) AS records FROM block_keys GROUP BY key HAVING count(*) > 1 AND coalesce(bool_or(probe), true);

@@ -26,6 +26,9 @@ import { COMPARISONS } from './comparisons.ts';
 import { gammaColumn } from './comparison-sql.ts';
 import { runEm, type Pattern } from './em.ts';
 import { scoreSql } from './score.ts';
+import { BLOCKING_RULES } from './blocking-rules.ts';
+import type { BlockingFigures } from './blocking.ts';
+import { chooseThreshold, expectedCurve } from './threshold.ts';
 
 export const FAMILY_RULE = {
   name: 'linked_family',
@@ -177,6 +180,26 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     model: familyContext,
   };
 }
+
+/**
+ * The family context as a step of a batch's linking, after its pairs are scored (`linkage.family_context`): seeded
+ * at `seedThreshold`, else the configured threshold, else the one "auto" would choose on the scored pairs. Adds its
+ * rule to the blocking figures; returns the model as model.json keeps it (with the family model) and the figures.
+ */
+export async function linkFamilyContext(db: Db, linkage: Linkage, model: Model, blocking: BlockingFigures, seedThreshold?: number): Promise<{ model: Model; figures?: Omit<FamilyContextFigures, 'model'> }> {
+  if (!linkage.family_context) return { model };
+  const t = linkage.threshold;
+  const seed = seedThreshold ?? (t !== 'auto' ? t : chooseThreshold(await expectedCurve(db), linkage.precision_floor)?.match_probability);
+  const family = seed === undefined ? undefined : await addFamilyContext(db, linkage, model, seed, BLOCKING_RULES.length);
+  if (!family) return { model };
+  blocking.rules.push({ rule: FAMILY_RULE.name, description: FAMILY_RULE.description, keys: 0, blocks: family.linked_family_pairs, capped_blocks: 0, capped_records: 0, pairs: family.member_pairs, new_pairs: family.new_pairs });
+  blocking.candidate_pairs += family.new_pairs;
+  const { model: familyModel, ...figures } = family;
+  return { model: { ...model, family_context: familyModel }, figures };
+}
+
+/** The rule bits of blocking's own rules (the family context's bit, BLOCKING_RULES.length, left out). */
+export const BLOCKING_RULE_MASK = 2 ** BLOCKING_RULES.length - 1;
 
 /**
  * The family model as a Model the scoring SQL takes: the batch's m, the prior and u of the member pairs, no

@@ -74,6 +74,8 @@ export interface RegisterFigures {
   ids_issued: number;
   /** the decisions of the store made in the review app (`dtsen review`): absent in batches written before it */
   review?: ReviewFigures;
+  /** the path the batch took (incremental or full) and how much it recomputed: the rows of batch_recompute */
+  recompute?: { path: string; reason: string; what: string; total: number; recomputed: number }[];
 }
 
 export interface ReviewFigures {
@@ -151,6 +153,12 @@ export async function continueRegister(db: Db, o: { previous?: string; batch: st
     ${applyFieldsSql()}`);
 
   await db.run(changeSql(seq));
+  // the path the batch took and how much it recomputed (src/incremental/state.ts): entity 'batch'
+  if (await db.tableExists('batch_recompute')) {
+    await db.run(`
+      INSERT INTO dtsen_change (batch_seq, entity, kind, id, related_id, field, before, after, province_code)
+      SELECT ${seq}, 'batch', path, ${lit(o.batch)}, reason, what, total::VARCHAR, recomputed::VARCHAR, NULL FROM batch_recompute ORDER BY what;`);
+  }
   await db.run(`
     CREATE OR REPLACE TABLE dtsen_record_history AS
     SELECT * FROM (
@@ -178,7 +186,7 @@ async function registerFigures(db: Db, seq: number, previous: string | null): Pr
     out.active = out.continued + out.returned + out.new + out.split;
     return out;
   };
-  const byKind = await db.all<{ entity: string; kind: string; n: string }>(`SELECT entity, kind, count(*) AS n FROM dtsen_change GROUP BY ALL ORDER BY entity, kind`);
+  const byKind = await db.all<{ entity: string; kind: string; n: string }>(`SELECT entity, kind, count(*) AS n FROM dtsen_change WHERE entity <> 'batch' GROUP BY ALL ORDER BY entity, kind`);
   const fields = await db.all<{ field: string; n: string }>(`SELECT field, count(*) AS n FROM dtsen_change WHERE kind = 'field' GROUP BY ALL ORDER BY field`);
   const byProvince = await db.all<{ province_code: string | null; kind: string; n: string }>(`
     SELECT province_code, kind, count(*) AS n FROM dtsen_change WHERE entity = 'person' GROUP BY ALL ORDER BY province_code NULLS LAST, kind`);
@@ -194,6 +202,10 @@ async function registerFigures(db: Db, seq: number, previous: string | null): Pr
     decisions_not_applied: (await db.all<{ decision_no: number; kind: string; reference: string; status: string; detail: string | null }>(
       `SELECT decision_no, kind, reference, status, detail FROM decision_status WHERE status NOT IN ('applied', 'kept') ORDER BY decision_no LIMIT 500`)),
     review: await reviewFigures(db),
+    recompute: (await db.tableExists('batch_recompute'))
+      ? (await db.all<{ path: string; reason: string; what: string; total: bigint; recomputed: bigint }>(`SELECT * FROM batch_recompute ORDER BY CASE what WHEN 'records' THEN 0 WHEN 'pairs' THEN 1 WHEN 'components' THEN 2 ELSE 3 END, what`))
+          .map((r) => ({ ...r, total: Number(r.total), recomputed: Number(r.recomputed) }))
+      : undefined,
     ids_issued: await db.count(`SELECT count(*) FROM dtsen_id_history`),
   };
 }

@@ -18,6 +18,9 @@ import { CONFLICT_REASONS, conflictMembersSql, conflictPairsSql } from './confli
 import { splitConflicted, type SplitResult } from './split.ts';
 import { expectedClusterQuality, linkableSql } from '../../linkage/threshold.ts';
 import { allowedSourcePairsSql } from '../../linkage/blocking.ts';
+import { canClusterIncrementally, carryConflicts, incrementalScope, type IncrementalClusterFigures } from '../../incremental/cluster.ts';
+import { dropPreviousCopies } from '../../incremental/previous.ts';
+import { recomputePath, recordRecompute } from '../../incremental/state.ts';
 import { DECISION_WEIGHT, MODEL_WEIGHT_CAP, decisionConflictsSql, decisionsLeftSql, NOT_DIFFERENT_SQL, SAME_EDGES_SQL } from '../../register/cluster.sql.ts';
 
 export interface ConflictOptions {
@@ -61,7 +64,8 @@ export async function clusterRecords(
   db: Db,
   threshold: number,
   conflicts?: ConflictOptions,
-): Promise<{ rounds: number; clusters: number; conflicts?: ConflictFigures }> {
+  opts: { incremental?: boolean } = {},
+): Promise<{ rounds: number; clusters: number; components: number; conflicts?: ConflictFigures; incremental?: IncrementalClusterFigures }> {
   const hasHard = await db.columnExists('scored_pairs', 'hard_negative');
   const weight = (await db.columnExists('scored_pairs', 'match_weight'))
     ? 'match_weight'
@@ -78,9 +82,16 @@ export async function clusterRecords(
     ${decided ? SAME_EDGES_SQL : ''}`);
   const { rounds, components } = await temporaryComponents(db, String(edges), 'cluster_linked');
   await using linked = components;
-  const resolved = conflicts ? await resolveConflicts(db, threshold, conflicts, { edges, linked, hasHard, decided }) : undefined;
+  // An incremental batch (src/incremental/cluster.ts) resolves the conflicts of the components it must cluster
+  // again, and takes the previous clusters of the others.
+  const scope = opts.incremental && conflicts ? await incrementalScope(db, { linked, threshold, hasHard, decided }) : undefined;
+  await using _region = scope?.region;
+  await using untouched = scope?.untouched;
+  const resolved = conflicts ? await resolveConflicts(db, threshold, conflicts, { edges, linked: scope?.region ?? linked, hasHard, decided }) : undefined;
   await using _final = resolved?.final;
-  const final = resolved?.final ?? linked;
+  if (untouched) await carryConflicts(db, untouched);
+  await using _all = resolved && untouched ? await materialise(db, 'cluster_final_all', `SELECT rec_id, cluster_id, orig FROM ${resolved.final} UNION ALL SELECT rec_id, cluster_id, orig FROM ${untouched}`) : undefined;
+  const final = _all ?? resolved?.final ?? linked;
   await db.run(`
     CREATE OR REPLACE TABLE clusters AS
     WITH best AS (
@@ -92,7 +103,13 @@ export async function clusterRecords(
       c.cluster_id IS NOT NULL AND c.cluster_id IN (SELECT cluster_id FROM flagged) AS conflicted
     FROM person_clean p LEFT JOIN ${final} c USING (rec_id) LEFT JOIN best b USING (rec_id)
     ORDER BY p.rec_id`);
-  return { rounds, clusters: await db.count(`SELECT count(DISTINCT cluster_id) FROM clusters`), conflicts: resolved?.figures };
+  return {
+    rounds,
+    clusters: await db.count(`SELECT count(DISTINCT cluster_id) FROM clusters`),
+    components: scope?.figures.components ?? (await db.count(`SELECT count(DISTINCT cluster_id) FROM ${linked}`)),
+    conflicts: resolved?.figures,
+    incremental: scope?.figures,
+  };
 }
 
 /** SELECT (rec_id, cluster_id, orig): `clusters` with the pieces of a split applied; `orig` the cluster before the first split. */
@@ -213,8 +230,10 @@ export const clusterStage = defineStage({
       maxClusterSize: linkage.max_conflict_cluster_size,
       reasons: linkage.split_reasons,
     };
+    // the link stage linked incrementally and copied the previous batch's clusters (src/incremental/)
+    const incremental = linkFigures?.recompute?.path === 'incremental' && (await canClusterIncrementally(ctx.db));
     const at = async (t: number) => {
-      const r = await clusterRecords(ctx.db, t, options);
+      const r = await clusterRecords(ctx.db, t, options, { incremental });
       const expected = curve ? await expectedClusterQuality(ctx.db, allowedSourcePairsSql(linkage), curve.expected_true_pairs) : undefined;
       return { ...r, expected, threshold: t };
     };
@@ -241,6 +260,13 @@ export const clusterStage = defineStage({
       if (best && best.threshold !== raised.at(-1)?.match_probability) result = await at(best.threshold);
       linkage.threshold = result.threshold;
     }
+    // the previous clusters (inc_prev_cluster) stay for the survive stage
+    if (incremental) await dropPreviousCopies(ctx.db, ['inc_prev_cluster']);
+    const path = await recomputePath(ctx.db);
+    if (path) {
+      // connected components of the links (before conflicts split them), as the incremental path counts them
+      await recordRecompute(ctx.db, path.path, path.reason, [{ what: 'components', total: result.components, recomputed: result.incremental?.components_reclustered ?? result.components }]);
+    }
     const { rounds, clusters, conflicts, expected } = result;
     const sizes = await ctx.db.all<{ size: string; clusters: string }>(`
       SELECT size, count(*) AS clusters FROM (SELECT cluster_id, count(*) AS size FROM clusters GROUP BY ALL) GROUP BY ALL ORDER BY size`);
@@ -260,6 +286,8 @@ export const clusterStage = defineStage({
         expected,
         size_distribution: sizes.map((s) => ({ size: Number(s.size), clusters: Number(s.clusters) })),
         conflicts,
+        /** an incremental batch: the components clustered again (the conflict figures above count only theirs) */
+        incremental: result.incremental,
       },
     };
   },

@@ -5,6 +5,13 @@ import { exactLinker } from './exact.ts';
 import { linkProbabilistic } from './probabilistic.ts';
 import type { Linker } from './types.ts';
 import { chooseThreshold, expectedAt, expectedCurve } from '../../linkage/threshold.ts';
+import { recordRecompute, writeRecordState } from '../../incremental/state.ts';
+import { planIncremental, type IncrementalPlan } from '../../incremental/previous.ts';
+import { linkIncremental, type IncrementalLinkFigures } from '../../incremental/link.ts';
+import { writeModelFile } from '../../linkage/model.ts';
+import { join } from 'node:path';
+import type { Ctx } from '../../engine/context.ts';
+import type { LinkResult } from './types.ts';
 
 /** The threshold "auto" falls back to when no pair was scored, and the exact linker's (its pairs all carry 1). */
 const FALLBACK_THRESHOLD = 0.99;
@@ -55,18 +62,81 @@ export const LINK_TABLES: readonly TableDeclaration[] = [
   },
 ];
 
+/** What every batch keeps for the next one to link incrementally, and the path it took (src/incremental/). */
+export const RECOMPUTE_TABLES: readonly TableDeclaration[] = [
+  {
+    name: 'record_state',
+    description: 'per record, hashes of the values linking reads and of all its values: what the next batch compares to link only what changed',
+    columns: [{ name: 'source', type: 'VARCHAR' }, { name: 'source_record_id', type: 'VARCHAR' }, { name: 'rec_id', type: 'BIGINT' }, { name: 'link_hash', type: 'UBIGINT' }, { name: 'row_hash', type: 'UBIGINT' }],
+    grain: ['rec_id'],
+  },
+  {
+    name: 'batch_recompute',
+    description: 'the path the batch took (incremental or full) and how many records, pairs, components, persons and families it computed',
+    columns: [{ name: 'path', type: 'VARCHAR' }, { name: 'reason', type: 'VARCHAR' }, { name: 'what', type: 'VARCHAR' }, { name: 'total', type: 'BIGINT' }, { name: 'recomputed', type: 'BIGINT' }],
+    grain: ['what'],
+  },
+];
+
+/** What the link stage says of the path it took (report "How this batch was computed", dtsen_change). */
+export interface RecomputeFigures {
+  path: 'incremental' | 'full';
+  reason: string;
+  previous: string | null;
+  /** an incremental batch: its records against the previous batch's, and the pairs reused and computed */
+  link?: IncrementalLinkFigures;
+}
+
+/** The incremental linker: the pairs of what changed since the previous batch (src/incremental/link.ts). */
+async function linkIncrementally(ctx: Ctx, plan: IncrementalPlan): Promise<LinkResult & { incremental: IncrementalLinkFigures }> {
+  const given = ctx.config.linkage.model ? await readModelFile(ctx.config.linkage.model) : undefined;
+  // the family context is seeded at the threshold this batch will link at: the previous one when "auto" keeps it
+  const keepsThreshold = ctx.config.linkage.threshold === 'auto' && !given && plan.previousModel !== undefined && plan.previousThreshold !== undefined;
+  const r = await linkIncremental(ctx, {
+    model: given ?? plan.previousModel,
+    retrain: ctx.config.retrain && !given,
+    previousPairs: plan.previousPairs ?? 0,
+    seedThreshold: keepsThreshold ? plan.previousThreshold : undefined,
+  });
+  if (ctx.stagingDir) await writeModelFile(join(ctx.stagingDir, 'model.json'), r.model);
+  const source: 'given' | 'trained' | 'previous' = given ? 'given' : plan.previousModel ? 'previous' : 'trained';
+  return {
+    candidatePairs: r.candidatePairs,
+    scoredPairs: r.scoredPairs,
+    incremental: r.incremental,
+    figures: { engine: 'probabilistic', blocking: r.blocking, model_source: source, ...(r.familyContext ? { family_context: r.familyContext } : {}), seconds: r.seconds, model: r.model },
+  };
+}
+
 export const linkStage = defineStage({
   name: 'link',
-  produces: LINK_TABLES,
+  produces: [...LINK_TABLES, ...RECOMPUTE_TABLES],
   async run(ctx) {
     const linkage = ctx.config.linkage;
     const linker = LINKERS[linkage.engine];
-    const r = await linker.link(ctx);
+    // what the next batch compares its records with, then whether this one links only what changed
+    await writeRecordState(ctx.db);
+    const plan = await planIncremental(ctx.db, ctx.config);
+    ctx.log.info({ stage: 'link', path: plan.path, reason: plan.reason }, plan.path === 'incremental' ? 'linking incrementally' : 'linking every record');
+    const inc = plan.path === 'incremental' ? await linkIncrementally(ctx, plan) : undefined;
+    const r = inc ?? (await linker.link(ctx));
+    const recompute: RecomputeFigures = { path: plan.path, reason: plan.reason, previous: plan.previousDir ?? ctx.config.previous ?? null, ...(inc ? { link: inc.incremental } : {}) };
+    const records = inc?.incremental.records;
+    const pairs = inc?.incremental.pairs;
+    const nRecords = records?.total ?? (await ctx.db.count(`SELECT count(*) FROM person_clean`));
+    await recordRecompute(ctx.db, plan.path, plan.reason, [
+      { what: 'records', total: nRecords, recomputed: records ? records.new + records.changed : nRecords },
+      { what: 'pairs', total: r.candidatePairs, recomputed: pairs ? pairs.compared : r.candidatePairs },
+    ]);
     // The model's expected precision and recall at every threshold; "auto" takes the best expected F1 above the
     // precision floor and is written back into the config, so every later stage (and the stored config) uses it.
+    // An incremental batch scoring with the previous batch's model keeps the threshold it linked at (the cluster
+    // stage may have raised it): clusters it does not recompute were made at that threshold.
     const curve = await expectedCurve(ctx.db);
-    const mode = linkage.threshold === 'auto' ? 'auto' : 'configured';
-    if (linkage.threshold === 'auto') {
+    const keepPrevious = linkage.threshold === 'auto' && inc !== undefined && r.figures.model_source === 'previous' && plan.previousThreshold !== undefined;
+    const mode = keepPrevious ? 'previous' : linkage.threshold === 'auto' ? 'auto' : 'configured';
+    if (keepPrevious) linkage.threshold = plan.previousThreshold!;
+    else if (linkage.threshold === 'auto') {
       const best = linkage.engine === 'probabilistic' ? chooseThreshold(curve, linkage.precision_floor) : undefined;
       linkage.threshold = best ? best.match_probability : FALLBACK_THRESHOLD;
     }
@@ -81,6 +151,6 @@ export const linkStage = defineStage({
       expected_curve: curve,
     };
     ctx.log.info({ stage: 'link', engine: linker.name, candidate_pairs: r.candidatePairs, scored_pairs: r.scoredPairs, threshold, threshold_mode: mode }, 'linked');
-    return { rows: r.scoredPairs, figures: { ...r.figures, candidate_pairs: r.candidatePairs, scored_pairs: r.scoredPairs, threshold: thresholdFigures } };
+    return { rows: r.scoredPairs, figures: { ...r.figures, candidate_pairs: r.candidatePairs, scored_pairs: r.scoredPairs, threshold: thresholdFigures, recompute } };
   },
 });

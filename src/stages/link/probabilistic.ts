@@ -14,8 +14,7 @@ import { trainModel } from '../../linkage/train.ts';
 import { scorePairs } from '../../linkage/score.ts';
 import type { Model } from '../../../schemas/model.ts';
 import { materialise } from '../../engine/sql-pipeline.ts';
-import { addFamilyContext, FAMILY_RULE } from '../../linkage/family-context.ts';
-import { chooseThreshold, expectedCurve } from '../../linkage/threshold.ts';
+import { linkFamilyContext } from '../../linkage/family-context.ts';
 
 export interface ProbabilisticOptions {
   /** a trained model to use instead of training (dtsen run --model) */
@@ -42,36 +41,24 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
       { uSamplePairs: config.linkage.u_sample_pairs, seed: LINKAGE_SEED },
     ));
   const tTrain = performance.now();
-  let scored = await scorePairs(db, model);
+  const scored = await scorePairs(db, model);
   const tScore = performance.now();
-  // The family context: members of families linked at the threshold, compared and scored among themselves.
-  // Its seed threshold is the configured one, or the one "auto" would choose on the pairs blocking proposed.
-  let family;
-  if (config.linkage.family_context) {
-    const t = config.linkage.threshold;
-    const seed = t !== 'auto' ? t : chooseThreshold(await expectedCurve(db), config.linkage.precision_floor)?.match_probability;
-    if (seed !== undefined) family = await addFamilyContext(db, config.linkage, model, seed, BLOCKING_RULES.length);
-    if (family) {
-      scored = await db.count(`SELECT count(*) FROM scored_pairs`);
-      blocking.rules.push({ rule: FAMILY_RULE.name, description: FAMILY_RULE.description, keys: 0, blocks: family.linked_family_pairs, capped_blocks: 0, capped_records: 0, pairs: family.member_pairs, new_pairs: family.new_pairs });
-      blocking.candidate_pairs += family.new_pairs;
-    }
-  }
-  const tFamily = performance.now();
+  // The family context: members of families linked at the threshold, compared and scored among themselves;
   // model.json keeps the family model beside the batch's (explain re-scores family-context pairs with it).
-  const { model: familyModel, ...familyFigures } = family ?? {};
-  const written = family ? { ...model, family_context: familyModel } : model;
+  const family = await linkFamilyContext(db, config.linkage, model, blocking);
+  const tFamily = performance.now();
+  const written = family.model;
   if (ctx.stagingDir) await writeModelFile(join(ctx.stagingDir, 'model.json'), written);
   const s = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
   return {
     candidatePairs: blocking.candidate_pairs,
-    scoredPairs: scored,
+    scoredPairs: family.figures ? await db.count(`SELECT count(*) FROM scored_pairs`) : scored,
     model: written,
     figures: {
       engine: 'probabilistic' as const,
       blocking,
       model_source: opts.model ? ('given' as const) : ('trained' as const),
-      ...(family ? { family_context: familyFigures } : {}),
+      ...(family.figures ? { family_context: family.figures } : {}),
       seconds: { blocking: s(t0, tBlock), compare: s(tBlock, tCompare), train: s(tCompare, tTrain), score: s(tTrain, tScore), family_context: s(tScore, tFamily) },
     },
   };

@@ -9,7 +9,7 @@ export interface LinkerFigures {
   /** the exact engine's rule, in words */
   rule?: string;
   blocking?: BlockingFigures;
-  model_source?: 'given' | 'trained';
+  model_source?: 'given' | 'trained' | 'previous';
   /** the model the pairs were scored with (also model.json) */
   model?: Model;
   seconds?: { blocking: number; compare: number; train: number; score: number };

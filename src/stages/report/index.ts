@@ -28,6 +28,8 @@ import { review, runInfo, type Review, type RunInfo } from './review.ts';
 
 type Row = Record<string, unknown>;
 
+import type { RecomputeFigures } from '../link/index.ts';
+
 export interface Summary {
   rows_read: number;
   rows_accepted: number;
@@ -52,6 +54,8 @@ export interface ReportJson {
   link?: {
     engine: string; candidate_pairs?: number; scored_pairs?: number; model_source?: string; blocking?: { rules: Row[] };
     family_context?: FamilyContextFigures;
+    /** the path the batch took, and for an incremental batch its records and pairs against the previous batch (src/incremental/) */
+    recompute?: RecomputeFigures;
     threshold?: { mode: string; precision_floor: number; expected_at_threshold?: { precision: number; recall: number }; expected_curve?: { expected_true_pairs: number; points: Row[] } };
   };
   cluster?: { clusters: number; size_distribution: { size: number; clusters: number }[]; threshold_mode?: string; expected?: { precision: number; recall: number; predicted_pairs: number; expected_true_positive_pairs: number } };

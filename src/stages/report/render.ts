@@ -22,6 +22,7 @@ import {
   weightsSection,
 } from './stage-sections.ts';
 import { registerSection } from '../../register/report.ts';
+import { recomputeSection } from '../../incremental/report.ts';
 
 /** A chart as a figure: its layouts, and the paths in report.json its data came from. */
 function figure(layouts: RenderedChart[], title: string): string {
@@ -55,6 +56,7 @@ function sections(json: ReportJson, chart: ChartFn): Section[] {
   const all: (Section | undefined)[] = [
     summarySection(json),
     runSection(json),
+    recomputeSection(json),
     inputSection(json, chart),
     fieldQualitySection(json),
     completenessSection(json),

@@ -84,11 +84,15 @@ SELECT *, ${idDigit('family_id')} AS family_digit FROM (${FAMILY_KEYS} GROUP BY 
  * family id space like dtsen_person (`range`: first hex digits of family_id, see idDigitRanges; `into`: create or
  * append). `split`: the part is read from FAMILY_PARTS_SQL's tables.
  */
-export function familySql(decileSource: SourceName, range: [number, number] = [0, 15], into: 'create' | 'append' = 'create', split = false): string {
+export function familySql(decileSource: SourceName, range: [number, number] = [0, 15], into: 'create' | 'append' = 'create', split = false, skip?: string): string {
   const ds = lit(decileSource);
   const inPart = `family_digit BETWEEN ${range[0]} AND ${range[1]}`;
-  const mem = split ? `SELECT * FROM fam_members WHERE ${inPart}` : `${FAMILY_MEMBERS} WHERE ${digitPart('p.family_id', range)}`;
-  const keys = split ? `SELECT family_id, no_kks, source_family_ids FROM fam_keys_all WHERE ${inPart}` : `${FAMILY_KEYS} WHERE ${digitPart('f.family_id', range)} GROUP BY f.family_id`;
+  // `skip`: a table of family_ids not built here (an incremental batch keeps the previous ones)
+  const skipped = (col: string) => (skip ? ` AND ${col} NOT IN (SELECT family_id FROM ${skip})` : '');
+  const mem = split ? `SELECT * FROM fam_members WHERE ${inPart}${skipped('family_id')}` : `${FAMILY_MEMBERS} WHERE ${digitPart('p.family_id', range)}${skipped('p.family_id')}`;
+  const keys = split
+    ? `SELECT family_id, no_kks, source_family_ids FROM fam_keys_all WHERE ${inPart}${skipped('family_id')}`
+    : `${FAMILY_KEYS} WHERE ${digitPart('f.family_id', range)}${skipped('f.family_id')} GROUP BY f.family_id`;
   return `
 ${into === 'create' ? 'CREATE OR REPLACE TABLE dtsen_family AS' : 'INSERT INTO dtsen_family'}
 WITH mem AS (${mem}),

@@ -10,6 +10,10 @@ import { connectedComponents } from '../../engine/connected-components.ts';
 import type { SourceName } from '../../../schemas/canonical.ts';
 import { digitPart, idDigitRanges, memberSql, personSql, RECORDS_PER_PART, type SurviveOptions } from './person.sql.ts';
 import { CONFLICT_SQL, CONFLICT_TYPES } from './conflict.sql.ts';
+import { recomputePath, recordRecompute } from '../../incremental/state.ts';
+import { carriedFamilies, carriedPersons, insertCarried, insertCarriedFamilies, writeSurviveOptions } from '../../incremental/survive.ts';
+import { dropPreviousCopies } from '../../incremental/previous.ts';
+import { realpath } from 'node:fs/promises';
 import { FAMILY_EDGES_SQL, FAMILY_HEADS_SQL, FAMILY_PARTS_SQL, FAMILY_PERSON_SQL, familySql } from './family.sql.ts';
 
 export { SURVIVORSHIP_RULES } from './person.sql.ts';
@@ -41,7 +45,7 @@ export function surviveOptions(decileSource: SourceName, sources: readonly Resol
  * families in parts of about `recordsPerPart` records or persons (idDigitRanges); `singles: false` builds one-record persons
  * through the aggregations too (personSql).
  */
-export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART, singles = true): Promise<number> {
+export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART, singles = true, previousDir?: string): Promise<{ persons: number; built: number; families: number; familiesBuilt: number }> {
   // several parts: the members are stored part by part (memberSql), so each part reads only its own rows
   const byPart = idDigitRanges(await db.count(`SELECT count(*) FROM clusters`), recordsPerPart).length > 1;
   await db.run(memberSql(o, byPart));
@@ -53,23 +57,38 @@ export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORD
   const ids = await db.one<{ persons: string; ids: string }>(`SELECT count(*) AS persons, count(DISTINCT dtsen_id) AS ids FROM fam_person`);
   if (ids?.persons !== ids?.ids) throw new Error('dtsen_id collision: two persons share an id');
   const records = await db.count(`SELECT count(*) FROM surv_member`);
-  const ranges = idDigitRanges(records, recordsPerPart);
+  // an incremental batch keeps the previous golden records of the persons none of whose records changed (src/incremental/survive.ts)
+  const carried = await carriedPersons(db, previousDir, o);
+  if (carried !== undefined) await db.run(`CREATE OR REPLACE TEMP TABLE surv_todo AS SELECT * FROM surv_member ANTI JOIN surv_carried USING (cluster_id)`);
+  const todo = carried !== undefined ? 'surv_todo' : 'surv_member';
+  const ranges = idDigitRanges(carried !== undefined ? await db.count(`SELECT count(*) FROM surv_todo`) : records, recordsPerPart);
   for (const [i, range] of ranges.entries()) {
     // a part's rows copied out once: the statement reads them several times
-    if (ranges.length > 1) await db.run(`CREATE OR REPLACE TEMP TABLE surv_part AS SELECT * FROM surv_member WHERE id_digit BETWEEN ${range[0]} AND ${range[1]}`);
-    const members = ranges.length > 1 ? 'surv_part' : 'surv_member';
+    if (ranges.length > 1) await db.run(`CREATE OR REPLACE TEMP TABLE surv_part AS SELECT * FROM ${todo} WHERE id_digit BETWEEN ${range[0]} AND ${range[1]}`);
+    const members = ranges.length > 1 ? 'surv_part' : todo;
     await db.run(personSql(o, { members, part: digitPart('dtsen_id', range), into: i === 0 ? 'create' : 'append', singles }));
   }
   if (ranges.length > 1) await db.run(`DROP TABLE surv_part`);
+  if (carried !== undefined) {
+    await db.run(`DROP TABLE surv_todo`);
+    await insertCarried(db);
+  }
+  await writeSurviveOptions(db, o);
   await db.run(CONFLICT_SQL);
   await db.run(FAMILY_HEADS_SQL);
   const familyRanges = idDigitRanges(Number(ids?.persons ?? records), recordsPerPart);
   const split = familyRanges.length > 1;
   if (split) await db.run(FAMILY_PARTS_SQL);
-  for (const [i, range] of familyRanges.entries()) await db.run(familySql(o.decileSource, range, i === 0 ? 'create' : 'append', split));
+  // an incremental batch keeps the previous rows of the families all of whose members kept their golden record
+  const keptFamilies = carried !== undefined ? await carriedFamilies(db) : undefined;
+  for (const [i, range] of familyRanges.entries()) await db.run(familySql(o.decileSource, range, i === 0 ? 'create' : 'append', split, keptFamilies ? 'surv_fam_carried' : undefined));
   if (split) await db.run(`DROP TABLE fam_members; DROP TABLE fam_keys_all;`);
+  if (keptFamilies !== undefined) await insertCarriedFamilies(db);
+  if (carried !== undefined) await db.run(`DETACH surv_prev`);
   await db.run(`DROP TABLE fam_key; DROP TABLE fam_edges; DROP TABLE fam_component; DROP TABLE fam_person; DROP TABLE fam_heads; DROP TABLE surv_member;`);
-  return db.count(`SELECT count(*) FROM dtsen_person`);
+  const persons = await db.count(`SELECT count(*) FROM dtsen_person`);
+  const families = await db.count(`SELECT count(*) FROM dtsen_family`);
+  return { persons, built: persons - (carried ?? 0), families, familiesBuilt: families - (keptFamilies ?? 0) };
 }
 
 const toCounts = (rows: { k: string | null; n: string }[]): Record<string, number> => Object.fromEntries(rows.map((r) => [r.k ?? 'none', Number(r.n)]));
@@ -114,7 +133,12 @@ export const surviveStage = defineStage({
   name: 'survive',
   produces: SURVIVE_TABLES,
   async run(ctx) {
-    const rows = await survive(ctx.db, surviveOptions(ctx.config.survivorship.decile_source, ctx.sources));
+    const path = await recomputePath(ctx.db);
+    const previous = path?.path === 'incremental' ? ctx.config.previous : undefined;
+    const { persons: rows, built, families, familiesBuilt } = await survive(ctx.db, surviveOptions(ctx.config.survivorship.decile_source, ctx.sources), RECORDS_PER_PART, true, previous && (await realpath(previous)));
+    // the previous clusters of the unchanged records (src/incremental/previous.ts) were kept for this stage
+    await dropPreviousCopies(ctx.db);
+    if (path) await recordRecompute(ctx.db, path.path, path.reason, [{ what: 'persons', total: rows, recomputed: built }, { what: 'families', total: families, recomputed: familiesBuilt }]);
     return { rows, figures: { ...(await surviveFigures(ctx.db, rows)) } };
   },
 });

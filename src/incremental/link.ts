@@ -1,0 +1,240 @@
+/**
+ * Incremental linking: the candidate pairs and scored pairs a full batch would make, from the previous batch's
+ * pairs and the records that changed (incremental_record, inc_prev_* of previous.ts).
+ *
+ * Blocking. Rule by rule the keys of every record are computed (linear, as a full batch) and grouped, so that every
+ * block's size — and whether it is kept under the rule's cap — is this batch's. Then only:
+ *  - the pairs of a new or changed ("dirty") record: its kept keys joined with every record's;
+ *  - the blocks whose kept status flipped since the previous batch (their sizes then are their sizes now, minus
+ *    the dirty records' keys, plus the keys the gone and changed records had): a block kept now and not then
+ *    adds the pairs of its unchanged records; a block kept then and not now takes the rule's bit off the
+ *    previous pairs of two of its records that share no other kept key of the rule;
+ *  - every other pair of two unchanged records is the previous batch's, with its rules.
+ * A pair's rule_id is its lowest rule, as in a full batch (the first rule that finds it).
+ *
+ * Comparison vectors are computed only for the pairs the previous batch did not hold (and for those whose two
+ * records changed order); the others keep their gammas. Term frequencies are computed again from this batch's
+ * records and every pair is scored again from its gammas (a linear pass): a pair's weight is then exactly what
+ * a full batch scoring with the same model gives, whatever the frequencies did.
+ */
+import type { Ctx } from '../engine/context.ts';
+import { lit } from '../engine/db.ts';
+import { materialise } from '../engine/sql-pipeline.ts';
+import type { Model } from '../../schemas/model.ts';
+import { SOURCES } from '../../schemas/canonical.ts';
+import { allowedSourceMask, ruleKeysSql, type BlockingFigures } from '../linkage/blocking.ts';
+import { BLOCKING_RULES } from '../linkage/blocking-rules.ts';
+import { COMPARISONS } from '../linkage/comparisons.ts';
+import { gammaColumn } from '../linkage/comparison-sql.ts';
+import { compareColumns, comparisonVectorsSql, prepareCompareInput } from '../linkage/comparison-vectors.ts';
+import { trainModel } from '../linkage/train.ts';
+import { scorePairs } from '../linkage/score.ts';
+import { LINKAGE_SEED } from '../linkage/seed.ts';
+import { linkFamilyContext } from '../linkage/family-context.ts';
+
+export interface IncrementalLinkFigures {
+  records: { total: number; new: number; changed: number; unchanged: number; gone: number; fields_changed: number };
+  pairs: {
+    /** candidate pairs of this batch (blocking's and the family context's) */
+    total: number;
+    /** pairs of the previous batch kept, with their gammas */
+    reused: number;
+    /** pairs whose comparison vector was computed (new, or whose records changed order; the family context's new pairs) */
+    compared: number;
+    /** pairs of the previous batch not kept (a record gone or changed, or no rule finds them any more) */
+    dropped: number;
+    /** pairs scored: every pair, from its gammas, with this batch's term frequencies */
+    scored: number;
+  };
+  /** blocks whose kept status (under the cap, holding a probe) changed since the previous batch */
+  flipped_blocks: number;
+  /** previous pairs that lost a rule (their only shared block of it is no longer kept) */
+  rule_bits_cleared: number;
+}
+
+const s3 = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
+
+export async function linkIncremental(ctx: Ctx, o: { model?: Model; retrain: boolean; previousPairs: number; seedThreshold?: number }) {
+  const { db, config } = ctx;
+  const linkage = config.linkage;
+  const rules = BLOCKING_RULES;
+  const cap = linkage.max_block_size;
+  const capOf = (i: number) => Math.min(rules[i].maxBlockSize ?? cap, cap);
+  const t0 = performance.now();
+  const mask = allowedSourceMask(linkage);
+  const conds = (l: string, r: string) => `(${l}.aux IS NULL OR ${l}.aux IS DISTINCT FROM ${r}.aux) AND (${l}.probe IS NULL OR ${l}.probe OR ${r}.probe)
+    AND (${mask}::UINTEGER >> (${l}.src * ${SOURCES.length} + ${r}.src)::INTEGER) & 1 = 1`;
+  await using dirty = await materialise(db, 'inc_dirty', `SELECT rec_id FROM incremental_record WHERE status IN ('new', 'changed')`);
+  await using newPairs = await materialise(db, 'inc_new_pairs', `SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::UTINYINT AS rule_id WHERE false`);
+  await using bitsOff = await materialise(db, 'inc_bits_off', `SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::UTINYINT AS rule_id WHERE false`);
+  await using stats = await materialise(db, 'inc_blocking_stats', `SELECT NULL::UTINYINT AS rule_id, NULL::BIGINT AS keys, NULL::BIGINT AS blocks, NULL::BIGINT AS capped_blocks, NULL::BIGINT AS capped_records, NULL::BIGINT AS flipped WHERE false`);
+  await using largest = await materialise(db, 'inc_blocking_largest', `SELECT NULL::UTINYINT AS rule_id, NULL::BIGINT AS records, NULL::VARCHAR AS key_hash WHERE false`);
+  for (const [i, r] of rules.entries()) {
+    const c = capOf(i);
+    const keptNow = (b: string) => `${b}.records > 1 AND ${b}.records <= ${c} AND (NOT ${b}.is_probe OR ${b}.probes > 0)`;
+    await using keys = await materialise(db, 'inc_block_keys', ruleKeysSql(r));
+    await using was = await materialise(db, 'inc_keys_was', ruleKeysSql(r, 'inc_prev_dirty'));
+    // the blocks of two or more records, and every block a dirty record holds now or a gone or changed one held
+    await using blocks = await materialise(db, 'inc_blocks', `
+      SELECT key, count(*) AS records, count(*) FILTER (WHERE probe) AS probes, bool_or(probe IS NOT NULL) AS is_probe FROM ${keys} GROUP BY key
+      HAVING count(*) > 1 OR key IN (SELECT key FROM ${keys} SEMI JOIN ${dirty} USING (rec_id) UNION ALL SELECT key FROM ${was})`);
+    await using flipped = await materialise(db, 'inc_flipped', `
+      WITH d AS (SELECT key, count(*) AS n, count(*) FILTER (WHERE probe) AS p FROM ${keys} SEMI JOIN ${dirty} USING (rec_id) GROUP BY key),
+      w AS (SELECT key, count(*) AS n, count(*) FILTER (WHERE probe) AS p, bool_or(probe IS NOT NULL) AS is_probe FROM ${was} GROUP BY key),
+      k AS (SELECT key FROM d UNION SELECT key FROM w),
+      s AS (
+        SELECT k.key, coalesce(b.records, 0) AS n_now, coalesce(b.probes, 0) AS p_now,
+          coalesce(b.records, 0) - coalesce(d.n, 0) + coalesce(w.n, 0) AS n_was, coalesce(b.probes, 0) - coalesce(d.p, 0) + coalesce(w.p, 0) AS p_was,
+          coalesce(b.is_probe, w.is_probe) AS is_probe
+        FROM k LEFT JOIN ${blocks} b USING (key) LEFT JOIN d USING (key) LEFT JOIN w USING (key)),
+      t AS (
+        SELECT key, n_now > 1 AND n_now <= ${c} AND (NOT is_probe OR p_now > 0) AS kept_now,
+          n_was > 1 AND n_was <= ${c} AND (NOT is_probe OR p_was > 0) AS kept_was FROM s)
+      SELECT key, kept_now FROM t WHERE kept_now <> kept_was`);
+    await db.run(`
+      INSERT INTO ${stats}
+        SELECT ${i}, (SELECT count(*) FILTER (WHERE probe IS NULL OR probe) FROM ${keys}), count(*),
+          count(*) FILTER (WHERE records > ${c}), coalesce(sum(records) FILTER (WHERE records > ${c}), 0), (SELECT count(*) FROM ${flipped})
+        FROM ${blocks} b WHERE b.records > 1 AND (NOT b.is_probe OR b.probes > 0);
+      INSERT INTO ${largest}
+        SELECT ${i}, records, substr(md5(key::VARCHAR), 1, 8) AS key_hash FROM ${blocks} b WHERE b.records > 1 AND (NOT b.is_probe OR b.probes > 0)
+        ORDER BY records DESC, key_hash LIMIT 10;`);
+    // the kept keys the pairs below read: those of the blocks holding a dirty record, and of the blocks kept now and not before
+    await using kept = await materialise(db, 'inc_block_keys_kept', `
+      WITH wanted AS (SELECT key FROM ${keys} SEMI JOIN ${dirty} USING (rec_id) UNION SELECT key FROM ${flipped} WHERE kept_now)
+      SELECT k.* FROM ${keys} k SEMI JOIN wanted w ON w.key = k.key SEMI JOIN ${blocks} b ON b.key = k.key AND ${keptNow('b')}`);
+    await db.run(`
+      -- the pairs of a dirty record
+      INSERT INTO ${newPairs}
+        SELECT DISTINCT least(d.rec_id, x.rec_id), greatest(d.rec_id, x.rec_id), ${i}::UTINYINT
+        FROM (SELECT * FROM ${kept} SEMI JOIN ${dirty} USING (rec_id)) d JOIN ${kept} x ON x.key = d.key AND x.rec_id <> d.rec_id
+        WHERE ${conds('d', 'x')};
+      -- blocks kept now and not before: the pairs of their unchanged records
+      INSERT INTO ${newPairs}
+        SELECT DISTINCT l.rec_id, r.rec_id, ${i}::UTINYINT
+        FROM (SELECT * FROM ${kept} SEMI JOIN ${flipped} f ON f.key = ${kept}.key AND f.kept_now ANTI JOIN ${dirty} USING (rec_id)) l
+        JOIN (SELECT * FROM ${kept} ANTI JOIN ${dirty} USING (rec_id)) r ON r.key = l.key AND l.rec_id < r.rec_id
+        WHERE ${conds('l', 'r')};
+      -- blocks kept before and not now: the previous pairs of this rule sharing one, and no other kept key of the rule
+      INSERT INTO ${bitsOff}
+        WITH off_keys AS (SELECT k.rec_id, k.key FROM ${keys} k SEMI JOIN ${flipped} f ON f.key = k.key AND NOT f.kept_now),
+        hit AS (
+          SELECT DISTINCT pp.rec_id_l, pp.rec_id_r FROM inc_prev_pairs pp
+          JOIN off_keys kl ON kl.rec_id = pp.rec_id_l JOIN off_keys kr ON kr.rec_id = pp.rec_id_r AND kr.key = kl.key
+          WHERE (pp.rules >> ${i}) & 1 = 1),
+        hit_kept AS (
+          SELECT k.* FROM ${keys} k SEMI JOIN ${blocks} b ON b.key = k.key AND ${keptNow('b')}
+          WHERE k.rec_id IN (SELECT rec_id_l FROM hit UNION SELECT rec_id_r FROM hit)),
+        still AS (
+          SELECT DISTINCT h.rec_id_l, h.rec_id_r FROM hit h
+          JOIN hit_kept l ON l.rec_id = h.rec_id_l JOIN hit_kept r ON r.rec_id = h.rec_id_r AND r.key = l.key
+          WHERE ${conds('l', 'r')})
+        SELECT rec_id_l, rec_id_r, ${i}::UTINYINT FROM (SELECT * FROM hit EXCEPT SELECT * FROM still);`);
+  }
+  const lowestRule = `list_min(list_filter(range(${rules.length}), i -> (rules >> i::INTEGER) & 1 = 1))::UTINYINT`;
+  await using pairs = await materialise(db, 'inc_pairs', `
+    WITH off AS (SELECT rec_id_l, rec_id_r, bit_or((1::UINTEGER) << rule_id::INTEGER) AS off FROM ${bitsOff} GROUP BY ALL),
+    prev AS (SELECT pp.rec_id_l, pp.rec_id_r, pp.rules - (pp.rules & coalesce(off.off, 0::UINTEGER)) AS rules FROM inc_prev_pairs pp LEFT JOIN off USING (rec_id_l, rec_id_r)),
+    added AS (SELECT rec_id_l, rec_id_r, bit_or((1::UINTEGER) << rule_id::INTEGER) AS rules FROM ${newPairs} GROUP BY ALL),
+    u AS (SELECT rec_id_l, rec_id_r, bit_or(rules) AS rules FROM (SELECT * FROM prev UNION ALL SELECT * FROM added) GROUP BY ALL HAVING bit_or(rules) <> 0)
+    SELECT rec_id_l, rec_id_r, ${lowestRule} AS rule_id, rules::UINTEGER AS rules FROM u`);
+  const tBlock = performance.now();
+
+  // Comparison vectors: reused, or computed for the pairs the previous batch did not hold.
+  const gammas = COMPARISONS.map((c) => gammaColumn(c));
+  await using todo = await materialise(db, 'inc_compare_pairs', `
+    SELECT p.* FROM ${pairs} p ANTI JOIN (SELECT rec_id_l, rec_id_r FROM inc_prev_pairs WHERE NOT flipped) pp USING (rec_id_l, rec_id_r)`);
+  // compare_input: every record when training again (u is sampled over all), else the records of the pairs to compare
+  await using _compareInput = o.retrain
+    ? await prepareCompareInput(db)
+    : await materialise(db, 'compare_input', `
+        SELECT ${compareColumns().join(', ')} FROM person_clean
+        WHERE rec_id IN (SELECT rec_id_l FROM ${todo} UNION SELECT rec_id_r FROM ${todo})`);
+  await using _vectors = await materialise(db, 'comparison_vectors', `
+    SELECT p.rec_id_l, p.rec_id_r, p.rule_id, p.rules, ${gammas.map((g) => `pp.${g}`).join(', ')}
+    FROM ${pairs} p JOIN inc_prev_pairs pp USING (rec_id_l, rec_id_r) WHERE NOT pp.flipped
+    UNION ALL
+    ${comparisonVectorsSql(String(todo), ['rule_id', 'rules'])}`);
+  await db.run(`
+    CREATE OR REPLACE TABLE candidate_pairs AS SELECT rec_id_l, rec_id_r, rule_id, rules FROM comparison_vectors ORDER BY rec_id_l, rec_id_r;
+    COMMENT ON TABLE candidate_pairs IS ${lit('pairs of records blocking proposed, with the first rule and the bit mask of every rule that found them')};`);
+  const tCompare = performance.now();
+  const model = o.model ?? (await trainModel(db, linkage, rules.map((r) => r.name), { uSamplePairs: linkage.u_sample_pairs, seed: LINKAGE_SEED }));
+  const tTrain = performance.now();
+  let scored = await scorePairs(db, model);
+  const tScore = performance.now();
+
+  const n = await db.one<Record<string, bigint | number>>(`
+    SELECT (SELECT count(*) FROM incremental_record) AS total,
+      (SELECT count(*) FILTER (WHERE status = 'new') FROM incremental_record) AS new,
+      (SELECT count(*) FILTER (WHERE status = 'changed') FROM incremental_record) AS changed,
+      (SELECT count(*) FILTER (WHERE status = 'unchanged') FROM incremental_record) AS unchanged,
+      (SELECT count(*) FILTER (WHERE fields_changed) FROM incremental_record) AS fields_changed,
+      (SELECT count(*) FROM inc_prev_gone) AS gone,
+      (SELECT count(*) FROM ${pairs}) AS pairs,
+      (SELECT count(*) FROM ${todo}) AS compared,
+      (SELECT count(*) FROM inc_prev_pairs pp SEMI JOIN ${pairs} p USING (rec_id_l, rec_id_r) WHERE NOT pp.flipped) AS reused,
+      (SELECT sum(flipped) FROM ${stats}) AS flipped,
+      (SELECT count(*) FROM ${bitsOff}) AS bits_off`);
+  const num = (k: string) => Number(n?.[k] ?? 0);
+  // the previous batch's pairs: the reused ones and those dropped (a record gone or changed, or found by no rule now)
+  const blocking = await blockingFigures(ctx, String(stats), String(largest), String(pairs));
+  // The family context over every scored pair, as a full batch makes it (its member pairs are few; the families a
+  // change touches can link others far away), on every record's comparison inputs.
+  const tFamily0 = performance.now();
+  let family: Awaited<ReturnType<typeof linkFamilyContext>> = { model };
+  if (linkage.family_context) {
+    // compare_input (the handle above drops it) then holds every record
+    if (!o.retrain) await db.run(`CREATE OR REPLACE TEMP TABLE compare_input AS SELECT ${compareColumns().join(', ')} FROM person_clean`);
+    family = await linkFamilyContext(db, linkage, model, blocking, o.seedThreshold);
+    if (family.figures) scored = await db.count(`SELECT count(*) FROM scored_pairs`);
+  }
+  const tFamily = performance.now();
+  const figures: IncrementalLinkFigures = {
+    records: { total: num('total'), new: num('new'), changed: num('changed'), unchanged: num('unchanged'), gone: num('gone'), fields_changed: num('fields_changed') },
+    // total: with the pairs the family context added, as a full batch counts its scored pairs
+    pairs: { total: blocking.candidate_pairs, reused: num('reused'), compared: num('compared') + (family.figures?.new_pairs ?? 0), dropped: o.previousPairs - num('reused'), scored },
+    flipped_blocks: num('flipped'),
+    rule_bits_cleared: num('bits_off'),
+  };
+  return {
+    candidatePairs: blocking.candidate_pairs,
+    scoredPairs: scored,
+    model: family.model,
+    familyContext: family.figures,
+    blocking,
+    incremental: figures,
+    seconds: { blocking: s3(t0, tBlock), compare: s3(tBlock, tCompare), train: s3(tCompare, tTrain), score: s3(tTrain, tScore), family_context: s3(tFamily0, tFamily) },
+  };
+}
+
+async function blockingFigures(ctx: Ctx, stats: string, largest: string, pairs: string): Promise<BlockingFigures> {
+  const { db, config } = ctx;
+  const rules = BLOCKING_RULES;
+  const cap = config.linkage.max_block_size;
+  const perRule = await db.all<Record<string, string>>(`
+    WITH p AS (SELECT r.rule_id, count(*) AS pairs FROM ${pairs} c JOIN range(${rules.length}) r(rule_id) ON (c.rules >> r.rule_id::INT) & 1 = 1 GROUP BY ALL),
+         n AS (SELECT rule_id, count(*) AS new_pairs FROM ${pairs} GROUP BY ALL)
+    SELECT r.rule_id, coalesce(b.keys, 0) AS keys, coalesce(b.blocks, 0) AS blocks, coalesce(b.capped_blocks, 0) AS capped_blocks,
+           coalesce(b.capped_records, 0) AS capped_records, coalesce(p.pairs, 0) AS pairs, coalesce(n.new_pairs, 0) AS new_pairs
+    FROM range(${rules.length}) r(rule_id) LEFT JOIN ${stats} b USING (rule_id) LEFT JOIN p USING (rule_id) LEFT JOIN n USING (rule_id)
+    ORDER BY r.rule_id`);
+  const big = await db.all<{ rule_id: string; records: string; key_hash: string }>(`SELECT rule_id, records, key_hash FROM ${largest} ORDER BY records DESC, rule_id, key_hash LIMIT 10`);
+  const caps = rules.map((r) => Math.min(r.maxBlockSize ?? cap, cap));
+  return {
+    rules: perRule.map((r) => ({
+      rule: rules[Number(r.rule_id)].name,
+      description: rules[Number(r.rule_id)].description,
+      keys: Number(r.keys),
+      blocks: Number(r.blocks),
+      capped_blocks: Number(r.capped_blocks),
+      capped_records: Number(r.capped_records),
+      pairs: Number(r.pairs),
+      new_pairs: Number(r.new_pairs),
+    })),
+    candidate_pairs: await db.count(`SELECT count(*) FROM ${pairs}`),
+    max_block_size: cap,
+    rule_caps: Object.fromEntries(rules.map((r, i) => [r.name, caps[i]])),
+    largest_blocks: big.map((b) => ({ rule: rules[Number(b.rule_id)].name, records: Number(b.records), key_hash: b.key_hash })),
+  };
+}

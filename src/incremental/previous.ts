@@ -1,0 +1,157 @@
+/**
+ * Whether a batch links incrementally, and the previous batch's state it starts from.
+ *
+ * A batch given a previous one (`--previous`) links incrementally unless `--full` (config `recompute: "full"`) is
+ * given, the exact engine runs, or the previous batch cannot serve: it has no record_state (written before this
+ * existed), its linkage settings differ from this batch's in what decides pairs and clusters, its blocking rules
+ * differ from the code's, or its model no longer fits the code's comparisons (and no --retrain). The reason is
+ * kept in the figures and in dtsen_change.
+ *
+ * What is copied from the previous batch's dtsen.duckdb (attached read-only once; persistent inc_prev_* tables, so
+ * a resumed batch does not need the previous folder again):
+ *  - incremental_record(rec_id, prev_rec_id, status, fields_changed): every record of this batch, `new` (not in the
+ *    previous batch), `changed` (its link_hash differs), `unchanged`; fields_changed: the link hash is the same but
+ *    another value changed. Kept in the published database.
+ *  - inc_prev_gone(prev_rec_id): the previous batch's records that are gone;
+ *  - inc_prev_dirty: the previous person_clean rows of the records gone or changed (their blocking keys then);
+ *  - inc_prev_pairs: the previous scored pairs of two unchanged records, on this batch's rec_ids (rec_id_l <
+ *    rec_id_r; `flipped` when the order of the two changed, their gammas are then computed again), with their rules
+ *    (blocking's: the family context's pairs are made again after scoring, so a pair only it found has none),
+ *    gammas and previous weight and linkability;
+ *  - inc_prev_cut(rec_id): unchanged records that had a link to a record gone or changed;
+ *  - inc_prev_cluster(rec_id, prev_cluster_id, conflicted): the previous clusters of the unchanged records, and
+ *    whether their cluster was named in cluster_conflicts;
+ *  - inc_prev_conflicts: the previous cluster_conflicts rows on this batch's rec_ids;
+ *  - inc_prev_decision(kind, rec_id_l, rec_id_r): the previous batch's pair decisions on this batch's rec_ids.
+ * The cluster stage drops them but inc_prev_cluster, which survive reads and drops.
+ */
+import { existsSync } from 'node:fs';
+import { BLOCKING_RULE_MASK, FAMILY_RULE } from '../linkage/family-context.ts';
+import { realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Db } from '../engine/db.ts';
+import { lit } from '../engine/db.ts';
+import type { BatchConfig } from '../../schemas/config.ts';
+import type { Model } from '../../schemas/model.ts';
+import { readModelFile } from '../linkage/model.ts';
+import { BLOCKING_RULES } from '../linkage/blocking-rules.ts';
+import { COMPARISONS } from '../linkage/comparisons.ts';
+import { gammaColumn } from '../linkage/comparison-sql.ts';
+import { linkableSql } from '../linkage/threshold.ts';
+
+/** The linkage settings that decide which pairs are proposed and how clusters are split: equal, or a full batch. */
+const SAME_LINKAGE_KEYS = ['engine', 'max_block_size', 'dedupe', 'link', 'split_conflicts', 'split_reasons', 'split_tiers', 'max_conflict_cluster_size'] as const;
+
+export const INC_PREV_TABLES = ['inc_prev_gone', 'inc_prev_dirty', 'inc_prev_pairs', 'inc_prev_cut', 'inc_prev_cluster', 'inc_prev_conflicts', 'inc_prev_decision'];
+
+export interface IncrementalPlan {
+  path: 'incremental' | 'full';
+  /** why the path was taken */
+  reason: string;
+  /** the previous batch's folder, followed */
+  previousDir?: string;
+  /** the previous batch's model (model.json), when this batch scores with it */
+  previousModel?: Model;
+  /** the threshold the previous batch linked at, after the cluster stage moved it ("auto") */
+  previousThreshold?: number;
+  /** the previous batch's scored pairs */
+  previousPairs?: number;
+}
+
+const full = (reason: string, previousDir?: string): IncrementalPlan => ({ path: 'full', reason, previousDir });
+
+async function prevHas(db: Db, table: string, column?: string): Promise<boolean> {
+  return (await db.count(`SELECT count(*) FROM duckdb_columns() WHERE database_name = 'inc_prev' AND table_name = ${lit(table)}${column ? ` AND column_name = ${lit(column)}` : ''}`)) > 0;
+}
+
+/**
+ * Decides the path and, for an incremental batch, copies the previous state (see the file's comment). The
+ * previous batch's folder is attached read-only and detached before returning. record_state must be written.
+ */
+export async function planIncremental(db: Db, config: BatchConfig): Promise<IncrementalPlan> {
+  if (!config.previous) return full('no previous batch');
+  if (config.recompute === 'full') return full('--full (recompute: "full")');
+  if (config.linkage.engine !== 'probabilistic') return full('the exact engine links every batch from scratch');
+  if (!existsSync(config.previous)) return full('the previous batch folder is missing');
+  const dir = await realpath(config.previous);
+  const dbPath = join(dir, 'dtsen.duckdb');
+  if (!existsSync(dbPath) || !existsSync(join(dir, 'report.json'))) return full('the previous folder holds no finished batch', dir);
+  await db.run(`ATTACH ${lit(dbPath)} AS inc_prev (READ_ONLY)`);
+  try {
+    for (const t of ['record_state', 'person_clean', 'scored_pairs', 'clusters', 'cluster_conflicts', 'batch_info']) {
+      if (!(await prevHas(db, t))) return full(`the previous batch has no ${t} table (written before incremental batches, or by the exact engine)`, dir);
+    }
+    for (const c of COMPARISONS) if (!(await prevHas(db, 'scored_pairs', gammaColumn(c)))) return full(`the previous batch's scored pairs have no ${gammaColumn(c)}`, dir);
+    const info = await db.one<{ config: string; figures: string }>(`SELECT config::VARCHAR AS config, figures::VARCHAR AS figures FROM inc_prev.batch_info`);
+    const prevConfig = JSON.parse(info?.config ?? '{}') as Partial<BatchConfig>;
+    const prevFigures = JSON.parse(info?.figures ?? '{}') as { link?: { blocking?: { rules?: { rule: string }[] } } };
+    const differ = SAME_LINKAGE_KEYS.filter((k) => JSON.stringify(prevConfig.linkage?.[k]) !== JSON.stringify(config.linkage[k]));
+    if (differ.length) return full(`linkage settings differ from the previous batch's: ${differ.join(', ')}`, dir);
+    // blocking's rules (the family context's pairs, listed after them, are made again after scoring)
+    const rules = (prevFigures.link?.blocking?.rules?.map((r) => r.rule) ?? []).filter((r) => r !== FAMILY_RULE.name);
+    if (JSON.stringify(rules) !== JSON.stringify(BLOCKING_RULES.map((r) => r.name))) return full("the blocking rules differ from the previous batch's", dir);
+    const prevThreshold = prevConfig.linkage?.threshold;
+    if (typeof prevThreshold !== 'number') return full('the previous batch holds no threshold', dir);
+    let previousModel: Model | undefined;
+    if (!config.retrain && !config.linkage.model) {
+      if (!existsSync(join(dir, 'model.json'))) return full('the previous batch has no model.json', dir);
+      try {
+        previousModel = await readModelFile(join(dir, 'model.json'));
+      } catch (e) {
+        return full(`the previous batch's model does not fit the code's comparisons (${(e as Error).message.split('\n')[0]})`, dir);
+      }
+    }
+    await copyPrevious(db, prevThreshold);
+    const previousPairs = await db.count(`SELECT count(*) FROM inc_prev.scored_pairs`);
+    return { previousPairs, path: 'incremental', reason: config.retrain ? 'previous batch given (--retrain: the model trained again)' : 'previous batch given', previousDir: dir, previousModel, previousThreshold: prevThreshold };
+  } finally {
+    await db.run(`DETACH inc_prev`);
+  }
+}
+
+async function copyPrevious(db: Db, prevThreshold: number): Promise<void> {
+  const gammas = COMPARISONS.map((c) => gammaColumn(c));
+  const hasDecisions = await prevHas(db, 'decision_pair');
+  const prevLinkable = `${linkableSql(prevThreshold, await prevHas(db, 'scored_pairs', 'hard_negative'))}${hasDecisions
+    ? ` AND NOT EXISTS (SELECT 1 FROM inc_prev.decision_pair d WHERE d.kind = 'different_persons' AND least(d.rec_id_l, d.rec_id_r) = s.rec_id_l AND greatest(d.rec_id_l, d.rec_id_r) = s.rec_id_r)`
+    : ''}`;
+  await db.run(`
+    CREATE OR REPLACE TABLE incremental_record AS
+    SELECT n.rec_id, o.rec_id AS prev_rec_id,
+      CASE WHEN o.rec_id IS NULL THEN 'new' WHEN o.link_hash <> n.link_hash THEN 'changed' ELSE 'unchanged' END AS status,
+      o.rec_id IS NOT NULL AND o.link_hash = n.link_hash AND o.row_hash <> n.row_hash AS fields_changed
+    FROM record_state n LEFT JOIN inc_prev.record_state o USING (source, source_record_id)
+    ORDER BY n.rec_id;
+    COMMENT ON TABLE incremental_record IS ${lit("every record of an incremental batch against the previous batch: 'new', 'changed' (a value linking reads changed: linked again) or 'unchanged' (its pairs reused); fields_changed: only other values changed (its golden record is rebuilt)")};
+    CREATE OR REPLACE TABLE inc_prev_gone AS
+    SELECT o.rec_id AS prev_rec_id FROM inc_prev.record_state o ANTI JOIN record_state n USING (source, source_record_id);
+    CREATE OR REPLACE TEMP TABLE inc_prev_map AS SELECT prev_rec_id, rec_id FROM incremental_record WHERE status = 'unchanged';
+    CREATE OR REPLACE TEMP TABLE inc_prev_out AS
+    SELECT prev_rec_id FROM inc_prev_gone UNION ALL SELECT prev_rec_id FROM incremental_record WHERE status = 'changed';
+    CREATE OR REPLACE TABLE inc_prev_dirty AS SELECT p.* FROM inc_prev.person_clean p SEMI JOIN inc_prev_out o ON o.prev_rec_id = p.rec_id;
+    CREATE OR REPLACE TABLE inc_prev_pairs AS
+    SELECT least(l.rec_id, r.rec_id) AS rec_id_l, greatest(l.rec_id, r.rec_id) AS rec_id_r, l.rec_id > r.rec_id AS flipped, s.rule_id, (s.rules & ${BLOCKING_RULE_MASK}::UINTEGER)::UINTEGER AS rules,
+      ${gammas.map((g) => `s.${g}`).join(', ')}, s.match_weight AS prev_weight, (${prevLinkable}) AS prev_linkable
+    FROM inc_prev.scored_pairs s JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
+    CREATE OR REPLACE TABLE inc_prev_cut AS
+    SELECT m.rec_id FROM inc_prev.scored_pairs s JOIN inc_prev_out o ON o.prev_rec_id = s.rec_id_l JOIN inc_prev_map m ON m.prev_rec_id = s.rec_id_r WHERE ${prevLinkable}
+    UNION
+    SELECT m.rec_id FROM inc_prev.scored_pairs s JOIN inc_prev_out o ON o.prev_rec_id = s.rec_id_r JOIN inc_prev_map m ON m.prev_rec_id = s.rec_id_l WHERE ${prevLinkable};
+    CREATE OR REPLACE TABLE inc_prev_cluster AS
+    WITH named AS (SELECT cluster_id_l AS cluster_id FROM inc_prev.cluster_conflicts UNION SELECT cluster_id_r FROM inc_prev.cluster_conflicts)
+    SELECT m.rec_id, c.cluster_id AS prev_cluster_id, c.cluster_id IN (SELECT cluster_id FROM named WHERE cluster_id IS NOT NULL) AS conflicted
+    FROM inc_prev.clusters c JOIN inc_prev_map m ON m.prev_rec_id = c.rec_id;
+    CREATE OR REPLACE TABLE inc_prev_conflicts AS
+    SELECT l.rec_id AS rec_id_l, r.rec_id AS rec_id_r, c.reason, c.outcome, c.cluster_id_l AS prev_cluster_id_l, c.cluster_id_r AS prev_cluster_id_r
+    FROM inc_prev.cluster_conflicts c LEFT JOIN inc_prev_map l ON l.prev_rec_id = c.rec_id_l LEFT JOIN inc_prev_map r ON r.prev_rec_id = c.rec_id_r;
+    CREATE OR REPLACE TABLE inc_prev_decision (kind VARCHAR, rec_id_l BIGINT, rec_id_r BIGINT);
+    ${hasDecisions ? `INSERT INTO inc_prev_decision
+    SELECT DISTINCT d.kind, least(l.rec_id, r.rec_id), greatest(l.rec_id, r.rec_id)
+    FROM inc_prev.decision_pair d JOIN inc_prev_map l ON l.prev_rec_id = d.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = d.rec_id_r;` : ''}
+    DROP TABLE inc_prev_map; DROP TABLE inc_prev_out;`);
+}
+
+/** Drops the copies of the previous batch's state but `keep` (the cluster stage, once it has used them; survive the rest). */
+export async function dropPreviousCopies(db: Db, keep: readonly string[] = []): Promise<void> {
+  await db.run(INC_PREV_TABLES.filter((t) => !keep.includes(t)).map((t) => `DROP TABLE IF EXISTS ${t};`).join('\n'));
+}

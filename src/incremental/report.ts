@@ -1,0 +1,29 @@
+/**
+ * The section "How this batch was computed" of report.html, drawn from report.json alone: the path the batch took
+ * (`register.recompute`, the rows of batch_recompute) and, for an incremental batch, its records against the
+ * previous batch's and the pairs reused and compared (`link.recompute`).
+ */
+import { esc, fmt, table, type Section } from '../stages/report/html.ts';
+import type { RegisterFigures } from '../register/index.ts';
+import type { IncrementalLinkFigures } from './link.ts';
+
+export function recomputeSection(json: { register?: RegisterFigures; link?: { recompute?: { path: string; reason: string; link?: IncrementalLinkFigures } } }): Section | undefined {
+  const rows = json.register?.recompute ?? [];
+  const rec = json.link?.recompute;
+  if (!rows.length && !rec) return undefined;
+  const path = rec?.path ?? rows[0]?.path;
+  const reason = rec?.reason ?? rows[0]?.reason;
+  const inc = rec?.link;
+  const share = (r: { total: number; recomputed: number }) => (r.total ? r.recomputed / r.total : null);
+  return {
+    id: 'recompute',
+    heading: 'How this batch was computed',
+    body: `<p class="explain">Path: <strong>${esc(path)}</strong> (${esc(reason)}). An incremental batch links, clusters and builds again only what changed since the previous batch and takes the rest from it; <code>--full</code> recomputes everything. The same counts are in <code>dtsen_change</code> (entity <code>batch</code>) and <code>batch_recompute</code>.</p>
+      ${table(rows.map((r) => ({ ...r, share: share(r) })), ['what', { key: 'total', label: 'in this batch' }, { key: 'recomputed', label: 'computed' }, { key: 'share', label: 'share computed', format: 'pct' }])}
+      ${inc ? `<h3>Records against the previous batch</h3>
+      ${table([inc.records], ['total', 'new', 'changed', 'unchanged', { key: 'fields_changed', label: 'other values changed' }, { key: 'gone', label: 'gone' }], 'changed: a value linking reads changed; other values changed: linked as before, golden record rebuilt')}
+      <h3>Pairs</h3>
+      ${table([inc.pairs], ['total', { key: 'reused', label: 'reused (gammas kept)' }, { key: 'compared', label: 'compared' }, { key: 'dropped', label: 'dropped' }, { key: 'scored', label: 'scored again' }], 'every pair is scored again from its gammas with this batch\'s term frequencies')}
+      <p>${fmt(inc.flipped_blocks, 'int')} blocks changed whether they are kept (their size crossed the cap, or they gained or lost a second record or a probe).</p>` : ''}`,
+  };
+}

@@ -1,0 +1,176 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { generateMonths, type MonthFigures } from '../../src/generate/months.ts';
+import { loadConfig } from '../../src/engine/config.ts';
+import { silentLogger } from '../../src/engine/log.ts';
+import { Db, lit } from '../../src/engine/db.ts';
+import { runBatch, type BatchResult } from '../../src/pipeline.ts';
+import { appendDecision } from '../../src/register/decisions.ts';
+import { tempDir, writeConfig } from '../fixtures/inputs.ts';
+
+const common = { author: 'operator desa', reason: 'groundcheck' };
+
+/**
+ * Month after month of a generated population, each month run incrementally (--previous) and in full with the
+ * previous batch's model and threshold: the two must hold the same pairs, clusters and persons, record by record.
+ * A small block cap makes blocks cross it from month to month (the incremental blocking's hardest case). Human
+ * decisions come in month 2 (clusters parted and joined, a golden record's field set) and one more in month 3.
+ */
+describe('an incremental batch gives what a full batch gives', () => {
+  let dir: string;
+  let months: MonthFigures[];
+  const runs: Record<string, BatchResult> = {};
+  const out = (name: string) => join(dir, 'runs', name);
+  const linkage = { max_block_size: 12 };
+
+  async function run(name: string, m: MonthFigures, extra: Record<string, unknown> = {}): Promise<BatchResult> {
+    const cfg = writeConfig(join(dir, 'cfg', name), { dtks: join(m.folder, 'dtks.csv'), regsosek: join(m.folder, 'regsosek.parquet'), p3ke: join(m.folder, 'p3ke.csv') },
+      { out: out(name), batch: name, snapshot_id: `month-${m.month}`, ...extra, linkage: { ...linkage, ...((extra.linkage as object) ?? {}) } });
+    runs[name] = await runBatch(await loadConfig(cfg), { log: silentLogger() });
+    return runs[name];
+  }
+
+  /** rows of `table` (the columns given) in one batch and not in the other, both ways */
+  async function differences(a: string, b: string, table: string, columns: string): Promise<[number, number]> {
+    const db = await Db.open();
+    try {
+      await db.run(`ATTACH ${lit(join(out(a), 'dtsen.duckdb'))} AS a (READ_ONLY); ATTACH ${lit(join(out(b), 'dtsen.duckdb'))} AS b (READ_ONLY)`);
+      const diff = (x: string, y: string) => db.count(`SELECT count(*) FROM (SELECT ${columns} FROM ${x}.${table} EXCEPT ALL SELECT ${columns} FROM ${y}.${table})`);
+      return [await diff('a', 'b'), await diff('b', 'a')];
+    } finally {
+      await db.close();
+    }
+  }
+
+  async function previousThreshold(name: string): Promise<number> {
+    const db = await Db.open({ path: join(out(name), 'dtsen.duckdb'), readOnly: true });
+    try {
+      return Number((await db.one<{ t: string }>(`SELECT config->'linkage'->>'threshold' AS t FROM batch_info`))!.t);
+    } finally {
+      await db.close();
+    }
+  }
+
+  beforeAll(async () => {
+    dir = tempDir('dtsen-incremental-');
+    months = await generateMonths({ persons: 3000, seed: 11, months: 3, out: join(dir, 'pop') });
+    await run('m1', months[0]);
+    const store = join(dir, 'decisions.jsonl');
+    const db = await Db.open();
+    try {
+      const link = lit(join(out('m1'), 'dtsen_link.parquet'));
+      const keys = (having: string, n: number) => db.all<{ keys: string[] }>(`SELECT list(source || ':' || source_record_id ORDER BY source, source_record_id) AS keys FROM read_parquet(${link}) GROUP BY dtsen_id HAVING ${having} ORDER BY dtsen_id LIMIT ${n}`);
+      const [big, big2] = await keys('count(*) >= 3', 2);
+      const singles = (await keys('count(*) = 1', 2)).map((r) => r.keys[0]);
+      const [pair] = await keys('count(*) = 2', 1);
+      await appendDecision(store, { ...common, kind: 'different_persons', records: [big.keys[0], big.keys[1]], reference: 'SANGGAH-001', date: '2026-01-05' });
+      await appendDecision(store, { ...common, kind: 'same_person', records: [singles[0], singles[1]], reference: 'USUL-002', date: '2026-01-06' });
+      await appendDecision(store, { ...common, kind: 'field_value', target: pair.keys[0], field: 'decile', value: 7, reference: 'SANGGAH-003', date: '2026-01-07' });
+      for (const m of [2, 3]) {
+        const prev = m === 2 ? 'm1' : 'm2-inc';
+        if (m === 3) await appendDecision(store, { ...common, kind: 'different_persons', records: [big2.keys[0], big2.keys[1]], reference: 'SANGGAH-004', date: '2026-02-05' });
+        await run(`m${m}-inc`, months[m - 1], { previous: out(prev), decisions: store });
+        // the full path, scoring with the model and at the threshold the incremental batch keeps
+        await run(`m${m}-full`, months[m - 1], { previous: out(prev), decisions: store, recompute: 'full', linkage: { model: join(out(prev), 'model.json'), threshold: await previousThreshold(prev) } });
+      }
+    } finally {
+      await db.close();
+    }
+    // a cap of 2: the block of a person's records grows over it when a record comes, and the previous pairs of
+    // the block lose the rule
+    await run('c2-m1', months[0], { linkage: { max_block_size: 2 } });
+    await run('c2-m2-inc', months[1], { previous: out('c2-m1'), linkage: { max_block_size: 2 } });
+    await run('c2-m2-full', months[1], { previous: out('c2-m1'), recompute: 'full', linkage: { max_block_size: 2, model: join(out('c2-m1'), 'model.json'), threshold: await previousThreshold('c2-m1') } });
+  }, 600_000);
+
+  it('takes the incremental path with a previous batch, and says how much it recomputed', () => {
+    for (const m of [2, 3]) {
+      const inc = runs[`m${m}-inc`].figures as Required<BatchResult["figures"]>;
+      expect(inc.link.recompute.path).toBe('incremental');
+      const r = inc.link.recompute.link!;
+      expect(r.records.new + r.records.changed).toBeGreaterThan(0);
+      expect(r.records.gone).toBeGreaterThan(0);
+      expect(r.records.new + r.records.changed + r.records.unchanged).toBe(r.records.total);
+      expect(r.pairs.reused).toBeGreaterThan(r.pairs.total * 0.8);
+      expect(r.pairs.reused + r.pairs.compared).toBe(r.pairs.total);
+      expect(r.pairs.compared).toBeGreaterThan(0);
+      expect(r.flipped_blocks).toBeGreaterThan(0);
+      expect(inc.link.model_source).toBe('previous');
+      const cl = inc.cluster.incremental!;
+      expect(cl.components_reclustered).toBeGreaterThan(0);
+      expect(cl.components_reclustered).toBeLessThan(cl.components * 0.2);
+      const rows = inc.register.recompute!;
+      expect(rows.map((x) => x.what)).toEqual(['records', 'pairs', 'components', 'families', 'persons']);
+      expect(rows.every((x) => x.path === 'incremental' && x.recomputed <= x.total)).toBe(true);
+      expect(rows.find((x) => x.what === 'pairs')!.recomputed).toBe(r.pairs.compared);
+      // golden records are built again only for the persons whose records changed
+      const persons = rows.find((x) => x.what === 'persons')!;
+      expect(persons.recomputed).toBeGreaterThan(0);
+      expect(persons.recomputed).toBeLessThan(persons.total * 0.2);
+      const families = rows.find((x) => x.what === 'families')!;
+      expect(families.recomputed).toBeGreaterThan(0);
+      expect(families.recomputed).toBeLessThan(families.total * 0.5);
+      expect(inc.register.decisions.applied).toBeGreaterThanOrEqual(3);
+      const full = runs[`m${m}-full`].figures as Required<BatchResult["figures"]>;
+      expect(full.link.recompute.path).toBe('full');
+      expect(full.link.recompute.reason).toMatch(/--full/);
+      expect(full.register.recompute!.every((x) => x.recomputed === x.total)).toBe(true);
+      // both count the same items
+      expect(full.register.recompute!.map((x) => [x.what, x.total])).toEqual(rows.map((x) => [x.what, x.total]));
+    }
+  });
+
+  it('holds the same candidate and scored pairs as the full batch', async () => {
+    for (const m of [2, 3]) {
+      expect(await differences(`m${m}-inc`, `m${m}-full`, 'candidate_pairs', 'rec_id_l, rec_id_r, rule_id, rules')).toEqual([0, 0]);
+      expect(await differences(`m${m}-inc`, `m${m}-full`, 'scored_pairs', 'rec_id_l, rec_id_r, gamma_nik, gamma_name, gamma_birth_date, gamma_sex, gamma_household, hard_negative, round(match_weight, 9)')).toEqual([0, 0]);
+    }
+  });
+
+  it('holds the same clusters, conflicts and persons, record by record', async () => {
+    for (const m of [2, 3]) {
+      const [a, b] = [`m${m}-inc`, `m${m}-full`];
+      expect(await differences(a, b, 'clusters', 'rec_id, cluster_id, conflicted, round(best_link_probability, 12)')).toEqual([0, 0]);
+      expect(await differences(a, b, 'cluster_conflicts', '*')).toEqual([0, 0]);
+      expect(await differences(a, b, 'dtsen_link', 'dtsen_id, source, source_record_id, round(match_probability, 12)')).toEqual([0, 0]);
+      expect(await differences(a, b, 'dtsen_person', '*')).toEqual([0, 0]);
+      expect(await differences(a, b, 'dtsen_family', '*')).toEqual([0, 0]);
+      // the change log differs only in the rows that say which path ran
+      expect(await differences(a, b, 'dtsen_change', "* EXCLUDE (before, after, kind, related_id) REPLACE (CASE WHEN entity = 'batch' THEN NULL ELSE id END AS id)")).toEqual([0, 0]);
+    }
+  });
+
+  it('follows blocks over and under the cap', async () => {
+    const r = (runs['c2-m2-inc'].figures as Required<BatchResult['figures']>).link.recompute.link!;
+    expect(await differences('c2-m2-inc', 'c2-m2-full', 'candidate_pairs', 'rec_id_l, rec_id_r, rule_id, rules')).toEqual([0, 0]);
+    expect(await differences('c2-m2-inc', 'c2-m2-full', 'dtsen_link', 'dtsen_id, source, source_record_id')).toEqual([0, 0]);
+    expect(r.rule_bits_cleared).toBeGreaterThan(0);
+    expect(r.flipped_blocks).toBeGreaterThan(0);
+  });
+
+  it('writes the path and the counts into dtsen_change', async () => {
+    const db = await Db.open();
+    try {
+      const rows = await db.all<{ kind: string; field: string; before: string; after: string }>(
+        `SELECT kind, field, before, after FROM read_parquet(${lit(join(out('m2-inc'), 'dtsen_change.parquet'))}) WHERE entity = 'batch' ORDER BY field`);
+      expect(rows.map((r) => r.field)).toEqual(['components', 'families', 'pairs', 'persons', 'records']);
+      expect(rows.every((r) => r.kind === 'incremental' && Number(r.after) <= Number(r.before))).toBe(true);
+      expect(Number(rows.find((r) => r.field === 'records')!.after)).toBeLessThan(Number(rows.find((r) => r.field === 'records')!.before) / 10);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('trains the model again with --retrain, on the same pairs', async () => {
+    const r = await run('m2-retrain', months[1], { previous: out('m1'), retrain: true });
+    expect(r.figures.link!.recompute.path).toBe('incremental');
+    expect(r.figures.link!.model_source).toBe('trained');
+    expect(await differences('m2-retrain', 'm2-full', 'candidate_pairs', 'rec_id_l, rec_id_r, rule_id, rules')).toEqual([0, 0]);
+  }, 120_000);
+
+  it('falls back to the full path, saying why, when a linkage setting changed', async () => {
+    const r = await run('m2-cap', months[1], { previous: out('m1'), linkage: { max_block_size: 20 } });
+    expect(r.figures.link!.recompute.path).toBe('full');
+    expect(r.figures.link!.recompute.reason).toMatch(/max_block_size/);
+  }, 120_000);
+});
