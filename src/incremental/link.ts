@@ -22,7 +22,7 @@ import { lit } from '../engine/db.ts';
 import { materialise } from '../engine/sql-pipeline.ts';
 import type { Model } from '../../schemas/model.ts';
 import { SOURCES } from '../../schemas/canonical.ts';
-import { allowedSourceMask, ruleKeysSql, type BlockingFigures } from '../linkage/blocking.ts';
+import { allowedSourceMask, blockingFigures, ruleKeysSql } from '../linkage/blocking.ts';
 import { BLOCKING_RULES } from '../linkage/blocking-rules.ts';
 import { COMPARISONS } from '../linkage/comparisons.ts';
 import { gammaColumn } from '../linkage/comparison-sql.ts';
@@ -178,7 +178,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; retrain: boo
       (SELECT count(*) FROM ${bitsOff}) AS bits_off`);
   const num = (k: string) => Number(n?.[k] ?? 0);
   // the previous batch's pairs: the reused ones and those dropped (a record gone or changed, or found by no rule now)
-  const blocking = await blockingFigures(ctx, String(stats), String(largest), String(pairs));
+  const blocking = await blockingFigures(db, BLOCKING_RULES, linkage.max_block_size, { pairs: String(pairs), stats: String(stats), largest: String(largest) });
   // The family context over every scored pair, as a full batch makes it (its member pairs are few; the families a
   // change touches can link others far away), on every record's comparison inputs.
   const tFamily0 = performance.now();
@@ -208,33 +208,3 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; retrain: boo
   };
 }
 
-async function blockingFigures(ctx: Ctx, stats: string, largest: string, pairs: string): Promise<BlockingFigures> {
-  const { db, config } = ctx;
-  const rules = BLOCKING_RULES;
-  const cap = config.linkage.max_block_size;
-  const perRule = await db.all<Record<string, string>>(`
-    WITH p AS (SELECT r.rule_id, count(*) AS pairs FROM ${pairs} c JOIN range(${rules.length}) r(rule_id) ON (c.rules >> r.rule_id::INT) & 1 = 1 GROUP BY ALL),
-         n AS (SELECT rule_id, count(*) AS new_pairs FROM ${pairs} GROUP BY ALL)
-    SELECT r.rule_id, coalesce(b.keys, 0) AS keys, coalesce(b.blocks, 0) AS blocks, coalesce(b.capped_blocks, 0) AS capped_blocks,
-           coalesce(b.capped_records, 0) AS capped_records, coalesce(p.pairs, 0) AS pairs, coalesce(n.new_pairs, 0) AS new_pairs
-    FROM range(${rules.length}) r(rule_id) LEFT JOIN ${stats} b USING (rule_id) LEFT JOIN p USING (rule_id) LEFT JOIN n USING (rule_id)
-    ORDER BY r.rule_id`);
-  const big = await db.all<{ rule_id: string; records: string; key_hash: string }>(`SELECT rule_id, records, key_hash FROM ${largest} ORDER BY records DESC, rule_id, key_hash LIMIT 10`);
-  const caps = rules.map((r) => Math.min(r.maxBlockSize ?? cap, cap));
-  return {
-    rules: perRule.map((r) => ({
-      rule: rules[Number(r.rule_id)].name,
-      description: rules[Number(r.rule_id)].description,
-      keys: Number(r.keys),
-      blocks: Number(r.blocks),
-      capped_blocks: Number(r.capped_blocks),
-      capped_records: Number(r.capped_records),
-      pairs: Number(r.pairs),
-      new_pairs: Number(r.new_pairs),
-    })),
-    candidate_pairs: await db.count(`SELECT count(*) FROM ${pairs}`),
-    max_block_size: cap,
-    rule_caps: Object.fromEntries(rules.map((r, i) => [r.name, caps[i]])),
-    largest_blocks: big.map((b) => ({ rule: rules[Number(b.rule_id)].name, records: Number(b.records), key_hash: b.key_hash })),
-  };
-}

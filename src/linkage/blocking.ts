@@ -102,18 +102,27 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
     CREATE OR REPLACE TABLE candidate_pairs AS
       SELECT rec_id_l, rec_id_r, min(rule_id) AS rule_id, bit_or((1::UINTEGER) << rule_id) AS rules FROM block_pairs GROUP BY rec_id_l, rec_id_r;
     DROP TABLE block_pairs;`);
+  const figures = await blockingFigures(db, rules, cap, { pairs: 'candidate_pairs', stats: 'blocking_stats', largest: 'blocking_largest' });
+  await db.run(`DROP TABLE blocking_stats; DROP TABLE blocking_largest;`);
+  return figures;
+}
+
+/**
+ * The blocking figures of a batch: per rule its keys, blocks and capped blocks (`stats`: rule_id, keys, blocks,
+ * capped_blocks, capped_records), the pairs it found and those it found first (`pairs`: candidate pairs with rule_id
+ * and the rules bit mask), and the ten largest blocks kept (`largest`: rule_id, records, key_hash).
+ */
+export async function blockingFigures(db: Db, rules: readonly BlockingRule[], cap: number, t: { pairs: string; stats: string; largest: string }): Promise<BlockingFigures> {
   const perRule = await db.all<Record<string, string>>(`
-    WITH p AS (SELECT r.rule_id, count(*) AS pairs FROM candidate_pairs c JOIN range(${rules.length}) r(rule_id) ON (c.rules >> r.rule_id::INT) & 1 = 1 GROUP BY ALL),
-         n AS (SELECT rule_id, count(*) AS new_pairs FROM candidate_pairs GROUP BY ALL)
+    WITH p AS (SELECT r.rule_id, count(*) AS pairs FROM ${t.pairs} c JOIN range(${rules.length}) r(rule_id) ON (c.rules >> r.rule_id::INT) & 1 = 1 GROUP BY ALL),
+         n AS (SELECT rule_id, count(*) AS new_pairs FROM ${t.pairs} GROUP BY ALL)
     SELECT r.rule_id, coalesce(b.keys, 0) AS keys, coalesce(b.blocks, 0) AS blocks, coalesce(b.capped_blocks, 0) AS capped_blocks,
            coalesce(b.capped_records, 0) AS capped_records, coalesce(p.pairs, 0) AS pairs, coalesce(n.new_pairs, 0) AS new_pairs
-    FROM range(${rules.length}) r(rule_id) LEFT JOIN blocking_stats b USING (rule_id) LEFT JOIN p USING (rule_id) LEFT JOIN n USING (rule_id)
+    FROM range(${rules.length}) r(rule_id) LEFT JOIN ${t.stats} b USING (rule_id) LEFT JOIN p USING (rule_id) LEFT JOIN n USING (rule_id)
     ORDER BY r.rule_id`);
   const largest = await db.all<{ rule_id: string; records: string; key_hash: string }>(`
-    SELECT rule_id, records, key_hash FROM blocking_largest ORDER BY records DESC, rule_id, key_hash LIMIT 10`);
-  const caps = rules.map(capOf);
-  const candidatePairs = await db.count(`SELECT count(*) FROM candidate_pairs`);
-  await db.run(`DROP TABLE blocking_stats; DROP TABLE blocking_largest;`);
+    SELECT rule_id, records, key_hash FROM ${t.largest} ORDER BY records DESC, rule_id, key_hash LIMIT 10`);
+  const caps = rules.map((r) => Math.min(r.maxBlockSize ?? cap, cap));
   return {
     rules: perRule.map((r) => ({
       rule: rules[Number(r.rule_id)].name,
@@ -125,7 +134,7 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
       pairs: Number(r.pairs),
       new_pairs: Number(r.new_pairs),
     })),
-    candidate_pairs: candidatePairs,
+    candidate_pairs: await db.count(`SELECT count(*) FROM ${t.pairs}`),
     max_block_size: cap,
     rule_caps: Object.fromEntries(rules.map((r, i) => [r.name, caps[i]])),
     largest_blocks: largest.map((b) => ({ rule: rules[Number(b.rule_id)].name, records: Number(b.records), key_hash: b.key_hash })),
