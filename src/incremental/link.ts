@@ -187,7 +187,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; retrain: boo
     // compare_input (the handle above drops it) then holds every record
     if (!o.retrain) await db.run(`CREATE OR REPLACE TEMP TABLE compare_input AS SELECT ${compareColumns().join(', ')} FROM person_clean`);
     family = await linkFamilyContext(db, linkage, model, blocking, o.seedThreshold);
-    if (family.figures) scored = await db.count(`SELECT count(*) FROM scored_pairs`);
+    scored += family.figures?.new_pairs ?? 0;
   }
   const tFamily = performance.now();
   const figures: IncrementalLinkFigures = {

@@ -35,6 +35,11 @@ export const FAMILY_RULE = {
   description: 'members of two families already linked by another pair of their members at the threshold (scored by the family model)',
 } as const;
 
+/** The family context's bit in the rules mask of candidate_pairs and scored_pairs: after blocking's rules. */
+export const FAMILY_RULE_BIT = BLOCKING_RULES.length;
+/** The rule bits of blocking's own rules (the family context's left out). */
+export const BLOCKING_RULE_MASK = 2 ** FAMILY_RULE_BIT - 1;
+
 /** Families with more members than this (institutions, damaged family ids) are left out of the family context. */
 export const FAMILY_CONTEXT_MAX_MEMBERS = 20;
 /** New member pairs (not proposed by blocking) below this match probability under the family model are not kept. */
@@ -60,10 +65,11 @@ export interface FamilyContextFigures {
 }
 
 /**
- * Adds the family context to scored_pairs (and its new pairs to candidate_pairs, under `ruleBit`). Needs
+ * Adds the family context to scored_pairs (and its new pairs to candidate_pairs, under FAMILY_RULE_BIT). Needs
  * compare_input (prepareCompareInput) and the term-frequency tables of the batch's scoring.
  */
-export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, seedThreshold: number, ruleBit: number): Promise<FamilyContextFigures | undefined> {
+export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, seedThreshold: number): Promise<FamilyContextFigures | undefined> {
+  const ruleBit = FAMILY_RULE_BIT;
   const maxMembers = FAMILY_CONTEXT_MAX_MEMBERS;
   await using members = await materialise(db, 'family_member', `
     SELECT rec_id, source, family_id FROM person_clean
@@ -185,21 +191,19 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
  * The family context as a step of a batch's linking, after its pairs are scored (`linkage.family_context`): seeded
  * at `seedThreshold`, else the configured threshold, else the one "auto" would choose on the scored pairs. Adds its
  * rule to the blocking figures; returns the model as model.json keeps it (with the family model) and the figures.
+ * scored_pairs then holds `new_pairs` more rows (the others were replaced one for one).
  */
 export async function linkFamilyContext(db: Db, linkage: Linkage, model: Model, blocking: BlockingFigures, seedThreshold?: number): Promise<{ model: Model; figures?: Omit<FamilyContextFigures, 'model'> }> {
   if (!linkage.family_context) return { model };
   const t = linkage.threshold;
   const seed = seedThreshold ?? (t !== 'auto' ? t : chooseThreshold(await expectedCurve(db), linkage.precision_floor)?.match_probability);
-  const family = seed === undefined ? undefined : await addFamilyContext(db, linkage, model, seed, BLOCKING_RULES.length);
+  const family = seed === undefined ? undefined : await addFamilyContext(db, linkage, model, seed);
   if (!family) return { model };
   blocking.rules.push({ rule: FAMILY_RULE.name, description: FAMILY_RULE.description, keys: 0, blocks: family.linked_family_pairs, capped_blocks: 0, capped_records: 0, pairs: family.member_pairs, new_pairs: family.new_pairs });
   blocking.candidate_pairs += family.new_pairs;
   const { model: familyModel, ...figures } = family;
   return { model: { ...model, family_context: familyModel }, figures };
 }
-
-/** The rule bits of blocking's own rules (the family context's bit, BLOCKING_RULES.length, left out). */
-export const BLOCKING_RULE_MASK = 2 ** BLOCKING_RULES.length - 1;
 
 /**
  * The family model as a Model the scoring SQL takes: the batch's m, the prior and u of the member pairs, no

@@ -19,6 +19,11 @@ interface Report {
   link: { family_context?: { linked_family_pairs: number; member_pairs: number; new_pairs: number; raised_pairs: number; lambda: number; seed_threshold: number }; blocking: { rules: { rule: string }[] } };
 }
 
+/** SQL (CTEs): `s`, every scored pair with its two records' source families `fl` and `fr`. */
+const PAIRS_WITH_FAMILIES = `
+  fam AS (SELECT rec_id, family_id FROM person_clean WHERE family_id IS NOT NULL),
+  s AS (SELECT s.*, fl.family_id AS fl, fr.family_id AS fr FROM scored_pairs s JOIN fam fl ON fl.rec_id = s.rec_id_l JOIN fam fr ON fr.rec_id = s.rec_id_r)`;
+
 let pop: string;
 const outs: Record<'with' | 'without', string> = { with: '', without: '' };
 const reports = {} as Record<'with' | 'without', Report>;
@@ -61,9 +66,7 @@ describe('the family context', () => {
     onTestFinished(() => batch.close());
     const seed = reports.with.link.family_context!.seed_threshold;
     const unsupported = await batch.db.count(`
-      WITH fam AS (SELECT rec_id, family_id FROM person_clean WHERE family_id IS NOT NULL),
-      s AS (SELECT s.rec_id_l, s.rec_id_r, s.match_probability, s.hard_negative, s.family_context, fl.family_id AS fl, fr.family_id AS fr
-            FROM scored_pairs s JOIN fam fl ON fl.rec_id = s.rec_id_l JOIN fam fr ON fr.rec_id = s.rec_id_r)
+      WITH ${PAIRS_WITH_FAMILIES}
       SELECT count(*) FROM s p WHERE p.family_context AND NOT EXISTS (
         SELECT 1 FROM s q WHERE q.match_probability >= ${seed} AND NOT q.hard_negative
           AND ((q.fl = p.fl AND q.fr = p.fr AND q.rec_id_l <> p.rec_id_l AND q.rec_id_r <> p.rec_id_r)
@@ -80,20 +83,16 @@ describe('the family context', () => {
     // one person (linked to each other at the seed threshold: a duplicate inside a source), which do not compete.
     const seed = reports.with.link.family_context!.seed_threshold;
     const over = await batch.db.count(`
-      WITH fam AS (SELECT rec_id, family_id FROM person_clean WHERE family_id IS NOT NULL),
-      s AS (SELECT s.rec_id_l, s.rec_id_r, s.match_probability AS p, fl.family_id AS fl, fr.family_id AS fr
-            FROM scored_pairs s JOIN fam fl ON fl.rec_id = s.rec_id_l JOIN fam fr ON fr.rec_id = s.rec_id_r WHERE s.family_context),
-      side AS (SELECT rec_id_l AS rec, rec_id_r AS other, fr AS fam, p FROM s UNION ALL SELECT rec_id_r, rec_id_l, fl, p FROM s),
-      dup AS (SELECT s.rec_id_l, s.rec_id_r FROM scored_pairs s JOIN fam fl ON fl.rec_id = s.rec_id_l JOIN fam fr ON fr.rec_id = s.rec_id_r
-              WHERE fl.family_id = fr.family_id AND s.match_probability >= ${seed} AND NOT s.hard_negative),
+      WITH ${PAIRS_WITH_FAMILIES},
+      fc AS (SELECT rec_id_l, rec_id_r, match_probability AS p, fl, fr FROM s WHERE family_context),
+      side AS (SELECT rec_id_l AS rec, rec_id_r AS other, fr AS fam, p FROM fc UNION ALL SELECT rec_id_r, rec_id_l, fl, p FROM fc),
+      dup AS (SELECT rec_id_l, rec_id_r FROM s WHERE fl = fr AND match_probability >= ${seed} AND NOT hard_negative),
       grp AS (SELECT rec, fam, sum(p) AS p, list(other) AS others FROM side GROUP BY ALL)
       SELECT count(*) FROM grp WHERE p > 1.000001
         AND NOT EXISTS (SELECT 1 FROM dup WHERE list_contains(grp.others, dup.rec_id_l) AND list_contains(grp.others, dup.rec_id_r))`);
     const shared = await batch.db.count(`
-      WITH fam AS (SELECT rec_id, family_id FROM person_clean WHERE family_id IS NOT NULL),
-      s AS (SELECT s.rec_id_l, s.rec_id_r, fl.family_id AS fl, fr.family_id AS fr
-            FROM scored_pairs s JOIN fam fl ON fl.rec_id = s.rec_id_l JOIN fam fr ON fr.rec_id = s.rec_id_r WHERE s.family_context),
-      side AS (SELECT rec_id_l AS rec, fr AS fam FROM s UNION ALL SELECT rec_id_r, fl FROM s)
+      WITH ${PAIRS_WITH_FAMILIES},
+      side AS (SELECT rec_id_l AS rec, fr AS fam FROM s WHERE family_context UNION ALL SELECT rec_id_r, fl FROM s WHERE family_context)
       SELECT count(*) FROM (SELECT rec, fam FROM side GROUP BY ALL HAVING count(*) > 1)`);
     expect(shared).toBeGreaterThan(0);
     expect(over).toBe(0);

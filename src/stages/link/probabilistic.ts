@@ -52,7 +52,7 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
   const s = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
   return {
     candidatePairs: blocking.candidate_pairs,
-    scoredPairs: family.figures ? await db.count(`SELECT count(*) FROM scored_pairs`) : scored,
+    scoredPairs: scored + (family.figures?.new_pairs ?? 0),
     model: written,
     figures: {
       engine: 'probabilistic' as const,
