@@ -112,6 +112,9 @@ export const BLOCKING_RULES: readonly BlockingRule[] = [
   },
   {
     name: 'name_date',
+    // Its non-matches are namesakes born the same day anywhere in the country: the household is free to vary (the
+    // household's m is learnt here).
+    training: { fixes: ['name', 'birth_date'] },
     description: 'same normalised full name and birth date (stated or from the NIK), anywhere',
     // People move between snapshots (another village, regency or province) and a NIK can be missing or damaged:
     // a full name with a birth date is specific nationwide, except a common name on a conventional date.

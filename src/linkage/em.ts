@@ -118,3 +118,22 @@ export function runEm(patterns: Pattern[], comparisons: EmComparison[], opts: Em
   }
   return { m, u, lambda, iterations, converged, matchCounts };
 }
+
+/**
+ * The posterior probability that each pattern's pairs are matches, under m, u (conditional u where its conditions
+ * hold) and the prior `lambda`, comparisons marked excluded left out. Summed in log space: a pattern of many strong
+ * levels does not overflow nor round to exactly 0 or 1 before the last step.
+ */
+export function matchPosteriors(patterns: readonly Pattern[], comparisons: readonly EmComparison[], lambda: number, conditionalU?: readonly ConditionalU[]): number[] {
+  const used = comparisons.map((c) => !c.excluded);
+  return patterns.map((p) => {
+    let logOdds = Math.log(lambda) - Math.log(1 - lambda);
+    for (let i = 0; i < comparisons.length; i++) {
+      const g = p.gammas[i];
+      if (g < 0 || !used[i]) continue;
+      const u = conditionalFor(conditionalU, i, p.gammas, used)?.u[g] ?? comparisons[i].u[g];
+      logOdds += Math.log(comparisons[i].m[g]) - Math.log(u);
+    }
+    return 1 / (1 + Math.exp(-logOdds));
+  });
+}

@@ -4,17 +4,21 @@
  *  - m: EM over the aggregated comparison vectors of candidate pairs, in sessions: a session takes the
  *    pairs one blocking rule found and leaves out the comparisons that rule conditions on (they agree by
  *    construction there), so each comparison's m is learnt where it is free to vary;
+ *  - pair priors (the sources comparison): m is the share of each level among the confident links, the candidate
+ *    pairs the other comparisons alone (with their first lambda) call matches with a posterior of CONFIDENT_LINK
+ *    or more; EM over every candidate would take the kinds of pair that hold many look-alike non-matches (the
+ *    members of one household in one source) for matches;
  *  - lambda: the share of matches among candidate pairs (final EM with m and u fixed), scaled to all pairs;
  *  - term frequencies of names over all sources together.
  * The model is plain JSON (model.json), so it can be saved, reviewed and passed back with --model.
  */
 import { LINKAGE_SEED } from './seed.ts';
 import type { Db } from '../engine/db.ts';
-import { ALL_CANDIDATE_PAIRS, COMPARISONS, type Comparison } from './comparisons.ts';
+import { ALL_CANDIDATE_PAIRS, COMPARISONS, CONFIDENT_LINKS, type Comparison } from './comparisons.ts';
 import { BLOCKING_RULES, type BlockingRule } from './blocking-rules.ts';
 import { comparisonVectorsSql } from './comparison-vectors.ts';
 import { gammaColumn } from './comparison-sql.ts';
-import { conditionalFor, runEm, type EmComparison, type Pattern } from './em.ts';
+import { conditionalFor, matchPosteriors, runEm, type EmComparison, type Pattern } from './em.ts';
 import { conditionalEntries, conditionalUs, sampleConditionalCounts, type ConditionalCounts } from './conditional-u.ts';
 import type { ConditionalU as EmConditionalU } from './em.ts';
 import { allowedSourcePairsSql } from './blocking.ts';
@@ -33,16 +37,45 @@ export interface TrainingSession {
 
 /**
  * The training sessions, from the declarations of the blocking rules and the comparisons: one per rule with
- * `training`, in the rules' order, learning the comparisons that name the rule; then one over every candidate pair
- * learning the comparisons that name ALL_CANDIDATE_PAIRS (the household: with every other comparison's m held,
- * the household members among the candidates are told apart from matches by names, NIKs and dates first).
+ * `training`, in the rules' order, learning the comparisons that name the rule; then, when a comparison names
+ * ALL_CANDIDATE_PAIRS, one over every candidate pair learning those (every other comparison's m held). The pair
+ * priors (Comparison.pairPrior) are left out of every session: their m is counted among the confident links.
  */
 export function trainingSessions(rules: readonly BlockingRule[] = BLOCKING_RULES, comparisons: readonly Comparison[] = COMPARISONS): TrainingSession[] {
-  const taught = (session: string) => comparisons.filter((c) => c.trainedBy.includes(session)).map((c) => c.name);
+  const taught = (session: string) => comparisons.filter((c) => !c.pairPrior && c.trainedBy.includes(session)).map((c) => c.name);
+  const priors = comparisons.filter((c) => c.pairPrior).map((c) => c.name);
+  const all = taught(ALL_CANDIDATE_PAIRS);
   return [
-    ...rules.filter((r) => r.training).map((r) => ({ rule: r.name, excluded: r.training!.fixes, train: taught(r.name) })),
-    { rule: null, excluded: [], train: taught(ALL_CANDIDATE_PAIRS) },
+    ...rules.filter((r) => r.training).map((r) => ({ rule: r.name, excluded: [...r.training!.fixes, ...priors], train: taught(r.name) })),
+    ...(all.length ? [{ rule: null, excluded: priors, train: all }] : []),
   ];
+}
+
+/** The posterior from which a candidate pair counts as a confident link (the pair priors' m is counted among them). */
+export const CONFIDENT_LINK = 0.999;
+
+/**
+ * m of the pair-prior comparisons `priors`: the share of each level among the confident links, the patterns whose
+ * posterior under `without` (the other comparisons; the priors excluded) and `lambda` is CONFIDENT_LINK or more.
+ * A level without confident links keeps the floor of runEm's normalisation (1e-6), not zero.
+ */
+export function pairPriorM(pats: readonly Pattern[], without: readonly EmComparison[], lambda: number, cond: readonly EmConditionalU[], priors: readonly number[]): { m: Map<number, number[]>; confident: number } {
+  const post = matchPosteriors(pats, without, lambda, cond);
+  const counts = new Map(priors.map((i) => [i, new Array<number>(without[i].levels).fill(0)]));
+  let confident = 0;
+  pats.forEach((p, k) => {
+    if (post[k] < CONFIDENT_LINK) return;
+    confident += p.count;
+    for (const i of priors) if (p.gammas[i] >= 0) counts.get(i)![p.gammas[i]] += p.count;
+  });
+  const m = new Map(
+    [...counts].map(([i, n]) => {
+      const clipped = n.map((x) => Math.max(x, 1e-6 * Math.max(confident, 1)));
+      const total = clipped.reduce((a, b) => a + b, 0);
+      return [i, clipped.map((x) => x / total)];
+    }),
+  );
+  return { m, confident };
 }
 
 async function patterns(db: Db, table: string, where = 'TRUE'): Promise<Pattern[]> {
@@ -202,11 +235,21 @@ async function fitM(db: Db, ruleNames: readonly string[], u: number[][], condCou
   // lambda among all candidate pairs, with m and u fixed; scaled to all allowed pairs (blocking recall taken as 1).
   const all = await cached('TRUE');
   const candidatePairs = all.reduce((a, p) => a + p.count, 0);
+  const scale = (lambdaAmongCandidates: number) => Math.min(Math.max((lambdaAmongCandidates * candidatePairs) / Math.max(totalPairs, 1), 1e-12), 0.5);
+  const priors = COMPARISONS.flatMap((c, i) => (c.pairPrior ? [i] : []));
+  if (priors.length) {
+    // A first lambda without the pair priors; the confident links under it give the priors' m.
+    const without: EmComparison[] = COMPARISONS.map((c, i) => ({ levels: c.levels.length, m: m[i], u: u[i], excluded: Boolean(c.pairPrior) }));
+    const first = runEm(all, without, { lambda: 0.1, maxIterations: 200, fixM: true, conditionalU: cond });
+    const prior = pairPriorM(all, without, scale(first.lambda), cond, priors);
+    m = m.map((lv, i) => prior.m.get(i) ?? lv);
+    sessions.push({ rule: CONFIDENT_LINKS, pairs: prior.confident, iterations: first.iterations, converged: first.converged, lambda: first.lambda, fixed: [] });
+  }
   const fixedAll: EmComparison[] = COMPARISONS.map((c, i) => ({ levels: c.levels.length, m: m[i], u: u[i] }));
   const final = runEm(all, fixedAll, { lambda: 0.1, maxIterations: 200, fixM: true, conditionalU: cond });
   // Only lambda moves in this run: m stays as trained, u as sampled.
   const lambdaCandidates = final.lambda;
-  const lambda = Math.min(Math.max((lambdaCandidates * candidatePairs) / Math.max(totalPairs, 1), 1e-12), 0.5);
+  const lambda = scale(lambdaCandidates);
   return { m, conditional, cond, sessions, lambdaCandidates, candidatePairs, lambda, final };
 }
 

@@ -8,18 +8,23 @@ import { gammaSql } from '../../src/linkage/comparison-sql.ts';
 describe('linkage declarations', () => {
   it('the training sessions follow from the rules and the comparisons', () => {
     expect(trainingSessions()).toEqual([
-      { rule: 'nik', excluded: ['nik', 'birth_date', 'sex', 'household'], train: ['name'] },
-      { rule: 'dob_district', excluded: ['birth_date', 'household', 'nik'], train: ['name', 'sex'] },
-      { rule: 'phonetic_village', excluded: ['name', 'household'], train: ['nik', 'birth_date', 'sex'] },
-      { rule: null, excluded: [], train: ['household'] },
+      { rule: 'nik', excluded: ['nik', 'birth_date', 'sex', 'household', 'sources'], train: ['name'] },
+      { rule: 'dob_district', excluded: ['birth_date', 'household', 'nik', 'sources'], train: ['name', 'sex'] },
+      { rule: 'phonetic_village', excluded: ['name', 'household', 'sources'], train: ['nik', 'birth_date', 'sex'] },
+      { rule: 'name_date', excluded: ['name', 'birth_date', 'sources'], train: ['household'] },
     ]);
+    // A comparison naming every candidate pair adds the session over them, after the rules'.
+    const everywhere: Comparison = { name: 'y', description: 'y', isNull: 'false', columns: [], trainedBy: ['all candidate pairs'], levels: [] };
+    expect(trainingSessions(BLOCKING_RULES, [...COMPARISONS, everywhere]).at(-1)).toEqual({ rule: null, excluded: ['sources'], train: ['y'] });
   });
 
   it('a comparison declared with a session learns there, and every comparison is learnt somewhere', () => {
     const extra: Comparison = { name: 'x', description: 'x', isNull: 'false', columns: [], trainedBy: ['dob_district'], levels: [] };
     expect(trainingSessions(BLOCKING_RULES, [...COMPARISONS, extra]).find((s) => s.rule === 'dob_district')!.train).toEqual(['name', 'sex', 'x']);
     const taught = new Set(trainingSessions().flatMap((s) => s.train));
-    for (const c of COMPARISONS) expect(taught.has(c.name), c.name).toBe(true);
+    // every comparison is learnt in a session, except the pair priors (counted among the confident links)
+    for (const c of COMPARISONS) expect(taught.has(c.name), c.name).toBe(!c.pairPrior);
+    expect(COMPARISONS.filter((c) => c.pairPrior).map((c) => c.name)).toEqual(['sources']);
     const ruleNames = new Set(BLOCKING_RULES.map((r) => r.name));
     for (const r of BLOCKING_RULES) for (const f of r.training?.fixes ?? []) expect(COMPARISONS.map((c) => c.name)).toContain(f);
     for (const c of COMPARISONS) for (const t of c.trainedBy) expect(ruleNames.has(t) || t === 'all candidate pairs', `${c.name}: ${t}`).toBe(true);

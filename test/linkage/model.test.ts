@@ -49,7 +49,7 @@ describe('model file', () => {
   it('refuses other comparisons, other levels, another term-frequency column and an older version', () => {
     const reordered = modelJson();
     reordered.comparisons.reverse();
-    expect(refusal(reordered)).toMatch(/its comparisons are household, sex, .*this version of dtsen compares nik, name/);
+    expect(refusal(reordered)).toMatch(/its comparisons are sources, household, sex, .*this version of dtsen compares nik, name/);
 
     const fewer = modelJson();
     const sex = fewer.comparisons.find((c) => c.name === 'sex')!;

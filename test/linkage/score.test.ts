@@ -24,7 +24,7 @@ describe('scoring', () => {
     const db = await Db.open();
     const gammas = COMPARISONS.map((c) => `gamma_${c.name}`);
     // Three pairs with the NIK exact: born the same day at home, born the same day elsewhere, born other days.
-    await db.run(`CREATE TABLE v AS SELECT * FROM (VALUES (1, 2, 0, 0, 0, 0, 0), (3, 4, 0, 0, 0, 0, 6), (5, 6, 0, 0, 5, 0, 0))
+    await db.run(`CREATE TABLE v AS SELECT * FROM (VALUES (1, 2, 0, 0, 0, 0, 0, 1), (3, 4, 0, 0, 0, 0, 6, 1), (5, 6, 0, 0, 5, 0, 0, 1))
       t(rec_id_l, rec_id_r, ${gammas.join(', ')}); CREATE TABLE tf_name (rec_id BIGINT, tf DOUBLE, tf_village DOUBLE);`);
     const nikLevels = COMPARISONS.find((c) => c.name === 'nik')!.levels.length;
     const uHome = [0.1, ...new Array(nikLevels - 1).fill(0.9 / (nikLevels - 1))];
