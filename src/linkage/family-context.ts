@@ -144,8 +144,9 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
       SELECT r.rec_id_l, r.rec_id_r, sd.odds
       FROM r JOIN side sd ON (sd.rec = r.rec_id_l AND sd.other_fam = r.fam_r AND sd.other <> r.rec_id_r)
       ANTI JOIN same_family d ON d.rec_id_l = least(sd.other, r.rec_id_r) AND d.rec_id_r = greatest(sd.other, r.rec_id_r)),
-    -- summed in one order (a parallel sum's order varies, and so would its last bits)
-    competition AS (SELECT rec_id_l, rec_id_r, sum(odds ORDER BY odds) AS odds FROM competitor GROUP BY ALL),
+    -- summed in one order, ascending (a parallel sum's order varies, and so would its last bits): the sorted list's
+    -- sum is that of sum(odds ORDER BY odds), bit for bit, and far faster than the ordered aggregate
+    competition AS (SELECT rec_id_l, rec_id_r, list_sum(list_sort(list(odds))) AS odds FROM competitor GROUP BY ALL),
     c AS (
       SELECT r.*, r.match_weight - log2(1 + coalesce(k.odds, 0)) AS w
       FROM r LEFT JOIN competition k USING (rec_id_l, rec_id_r))
