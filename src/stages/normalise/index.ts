@@ -101,10 +101,10 @@ export function lookupSql(mappings: Mapping[], snapshotDate: string, input = 'ac
  * - `decoded`: the birth date the NIK encodes, the decile kept.
  * The final SELECT names the columns of person_clean (schemas/canonical.ts).
  */
-export function personCleanSql(mappings: Mapping[], snapshotDate: string, input = 'accepted_record'): string {
+export function personCleanSql(mappings: Mapping[], snapshotDate: string, input = 'accepted_record', target = 'TABLE person_clean'): string {
   const nikSex = `CASE WHEN substr(nik_given_digits, 7, 2)::INT > 40 THEN 'P' ELSE 'L' END`;
   return `
-  CREATE OR REPLACE TABLE person_clean AS
+  CREATE OR REPLACE ${target} AS
   WITH looked_up AS (
     SELECT r.*, ri.rec_id,
       id_digits(r.nik) AS nik_given_digits,
@@ -258,9 +258,9 @@ export const normaliseStage = defineStage({
         mappings,
         input,
         codeSql: normaliseCodeSql(),
-        clean: async (rows) => {
+        clean: async (rows, target) => {
           await db.run(lookupSql(mappings, ctx.config.snapshot_date, rows, String(input)));
-          await db.run(personCleanSql(mappings, ctx.config.snapshot_date, rows));
+          await db.run(personCleanSql(mappings, ctx.config.snapshot_date, rows, target));
         },
       });
     }
