@@ -20,7 +20,7 @@ export function recomputeSection(json: { register?: RegisterFigures; normalise?:
   return {
     id: 'recompute',
     heading: 'How this batch was computed',
-    body: `<p class="explain">Path: <strong>${esc(path)}</strong> (${esc(reason)}). An incremental batch links, clusters and builds again only what changed since the previous batch and takes the rest from it; <code>--full</code> recomputes everything. The same counts are in <code>dtsen_change</code> (entity <code>batch</code>) and <code>batch_recompute</code>.</p>
+    body: `<p class="explain">Path: <strong>${esc(path)}</strong> (${esc(reason)}). An incremental batch cleans, links, clusters and builds again only what changed since the previous batch and takes the rest from it; <code>--full</code> recomputes everything. The same counts are in <code>dtsen_change</code> (entity <code>batch</code>) and <code>batch_recompute</code>.</p>
       ${table(rows.map((r) => ({ ...r, share: share(r) })), ['what', { key: 'total', label: 'in this batch' }, { key: 'recomputed', label: 'computed' }, { key: 'share', label: 'share computed', format: 'pct' }])}
       ${norm ? `<p>Normalise (<code>rows</code>): ${fmt(norm.cleaned, 'int')} source rows cleaned, ${fmt(norm.copied, 'int')} copied from the previous batch's cleaned rows (path <strong>${esc(norm.path)}</strong>: ${esc(norm.reason)}). A row is copied only when its source row is unchanged and the normalisation code, the mappings, the snapshot date and the region reference are the previous batch's.</p>` : ''}
       ${inc ? `<h3>Records against the previous batch</h3>
