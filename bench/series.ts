@@ -10,7 +10,10 @@
  * (bench/batch.ts): incrementally from the month before, and with --full. It prints both runs' stage timings side by
  * side, the wall ratio, each run's peak RSS, and the share of records whose person is the same in both (the same
  * records together), with the differing ones listed and why they differ. `--same-model` also runs it --full with the
- * previous batch's model and threshold, whose persons must be the incremental batch's exactly.
+ * previous batch's model and threshold, whose persons must be the incremental batch's exactly. Each stage is shown in
+ * wall seconds and in CPU seconds of the batch's process (user + system, every thread: on a shared machine the
+ * wall time grows with the others' load, the CPU time much less), with the rows normalise cleaned and copied.
+ * `--compare-only` runs only this comparison, on the months' batches already in the cache.
  */
 import { populationSources, runCommand, ROOT } from './population.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,6 +38,8 @@ const { values } = parseArgs({
     'memory-limit': { type: 'string', default: '' },
     compare: { type: 'boolean', default: true },
     'no-compare': { type: 'boolean', default: false },
+    /** only the comparison of the last month (the months' batches already in the cache) */
+    'compare-only': { type: 'boolean', default: false },
     /** also run the last month --full with the previous model and threshold: its persons must equal the incremental batch's */
     'same-model': { type: 'boolean', default: false },
     /** list at most this many differing records */
@@ -59,7 +64,12 @@ const monthDir = (m: number) => join(cache, `month-${String(m).padStart(2, '0')}
 const outDir = (m: number) => join(cache, 'runs', `month-${String(m).padStart(2, '0')}`);
 const db = await Db.open();
 const rows: Record<string, unknown>[] = [];
-for (let m = 1; m <= months; m++) {
+const compareOnly = values['compare-only'];
+if (compareOnly && !existsSync(join(outDir(months - 1), 'report.json'))) {
+  console.error(`--compare-only: no batch of month ${months - 1} in ${cache}; run without --compare-only first`);
+  process.exit(2);
+}
+for (let m = 1; m <= (compareOnly ? 0 : months); m++) {
   const src = monthDir(m);
   const config = {
     batch: `series-${m}`,
@@ -105,27 +115,34 @@ for (let m = 1; m <= months; m++) {
   rows.push(row);
   console.log(JSON.stringify(row));
 }
-const fmt = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? (k.startsWith('stable') ? `${(v * 100).toFixed(3)}%` : v.toFixed(1)) : v])));
-printTable(process.stdout, fmt, ['month', 'wall_s', 'register_s', 'persons', 'unchanged_persons', 'stable_unchanged', 'stable_all', 'new_log', 'new_truth', 'inactive_log', 'gone_truth', 'merged', 'split', 'returned']);
+if (!compareOnly) {
+  const fmt = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? (k.startsWith('stable') ? `${(v * 100).toFixed(3)}%` : v.toFixed(1)) : v])));
+  printTable(process.stdout, fmt, ['month', 'wall_s', 'register_s', 'persons', 'unchanged_persons', 'stable_unchanged', 'stable_all', 'new_log', 'new_truth', 'inactive_log', 'gone_truth', 'merged', 'split', 'returned']);
+}
 
-if (values.compare && !values['no-compare'] && months > 1) await compareLastMonth();
+if ((compareOnly || (values.compare && !values['no-compare'])) && months > 1) await compareLastMonth();
 
-const last = await openBatch(outDir(months));
+const last = existsSync(join(outDir(months), 'report.json')) ? await openBatch(outDir(months)) : undefined;
 try {
-  const all = (await last.db.all<{ id: string }>(`SELECT id FROM dtsen_id_history`)).map((r) => r.id);
-  let resolved = 0;
-  for (let i = 0; i < all.length; i += 5000) {
-    const r = await resolveIds(last.db, all.slice(i, i + 5000));
-    resolved += r.filter((x) => x.known && x.now.length + x.inactive.length > 0).length;
+  if (last) {
+    const all = (await last.db.all<{ id: string }>(`SELECT id FROM dtsen_id_history`)).map((r) => r.id);
+    let resolved = 0;
+    for (let i = 0; i < all.length; i += 5000) {
+      const r = await resolveIds(last.db, all.slice(i, i + 5000));
+      resolved += r.filter((x) => x.known && x.now.length + x.inactive.length > 0).length;
+    }
+    console.log(`\nids ever issued: ${all.length.toLocaleString('en-US')}; resolving to an active or inactive id: ${resolved.toLocaleString('en-US')}`);
   }
-  console.log(`\nids ever issued: ${all.length.toLocaleString('en-US')}; resolving to an active or inactive id: ${resolved.toLocaleString('en-US')}`);
 } finally {
-  await last.close();
+  await last?.close();
   await db.close();
 }
 
 interface ChildRun {
   wall: number;
+  /** CPU seconds of the batch's process (user + system, every thread), and per stage */
+  cpuSeconds: number;
+  stageCpu: Record<string, number>;
   peakRssBytes: number;
   peakSpillBytes: number;
   timings: { stage: string; rows: number; seconds: number }[];
@@ -167,15 +184,31 @@ async function compareLastMonth(): Promise<void> {
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
   const stages = full.run.timings.map((t) => t.stage);
   const sec = (r: ChildRun, s: string) => r.timings.find((t) => t.stage === s)?.seconds ?? 0;
-  const sm = (v: (r: ChildRun) => number) => (same ? { full_same_model_s: v(same.run).toFixed(2) } : {});
+  const cpu = (r: ChildRun, s: string) => r.stageCpu?.[s] ?? 0;
+  const sm = (v: (r: ChildRun) => number, c: (r: ChildRun) => number) => (same ? { full_same_model_s: v(same.run).toFixed(2), full_same_model_cpu_s: c(same.run).toFixed(2) } : {});
+  const ratio = (a: number, b: number) => (a / Math.max(b, 1e-3)).toFixed(2);
   printTable(process.stdout, [
-    ...stages.map((s) => ({ stage: s, incremental_s: sec(inc.run, s).toFixed(2), full_s: sec(full.run, s).toFixed(2), ratio: (sec(inc.run, s) / Math.max(sec(full.run, s), 1e-3)).toFixed(2), ...sm((r) => sec(r, s)) })),
-    { stage: 'total (wall)', incremental_s: inc.run.wall.toFixed(2), full_s: full.run.wall.toFixed(2), ratio: (inc.run.wall / full.run.wall).toFixed(3), ...sm((r) => r.wall) },
-  ], ['stage', 'incremental_s', 'full_s', 'ratio', ...(same ? ['full_same_model_s'] : [])]);
+    ...stages.map((s) => ({
+      stage: s, incremental_s: sec(inc.run, s).toFixed(2), full_s: sec(full.run, s).toFixed(2), ratio: ratio(sec(inc.run, s), sec(full.run, s)),
+      incremental_cpu_s: cpu(inc.run, s).toFixed(2), full_cpu_s: cpu(full.run, s).toFixed(2), cpu_ratio: ratio(cpu(inc.run, s), cpu(full.run, s)),
+      ...sm((r) => sec(r, s), (r) => cpu(r, s)),
+    })),
+    {
+      stage: 'total', incremental_s: inc.run.wall.toFixed(2), full_s: full.run.wall.toFixed(2), ratio: (inc.run.wall / full.run.wall).toFixed(3),
+      incremental_cpu_s: inc.run.cpuSeconds.toFixed(2), full_cpu_s: full.run.cpuSeconds.toFixed(2), cpu_ratio: (inc.run.cpuSeconds / full.run.cpuSeconds).toFixed(3),
+      ...sm((r) => r.wall, (r) => r.cpuSeconds),
+    },
+  ], ['stage', 'incremental_s', 'full_s', 'ratio', 'incremental_cpu_s', 'full_cpu_s', 'cpu_ratio', ...(same ? ['full_same_model_s', 'full_same_model_cpu_s'] : [])]);
+  const norm = (r: ChildRun) => r.figures.normalise?.recompute as { path: string; reason: string; cleaned: number; copied: number } | undefined;
+  for (const [name, r] of [['incremental', inc.run], ['full', full.run]] as const) {
+    const n = norm(r);
+    if (n) console.log(`normalise (${name}): ${n.cleaned.toLocaleString('en-US')} rows cleaned, ${n.copied.toLocaleString('en-US')} copied (${n.path}: ${n.reason})`);
+  }
   const rec = inc.run.figures.link?.recompute;
   console.log(`incremental path: ${rec?.path} (${rec?.reason}); link seconds ${JSON.stringify(inc.run.figures.link?.seconds)} against ${JSON.stringify(full.run.figures.link?.seconds)}`);
   for (const r of inc.run.figures.register?.recompute ?? []) console.log(`  ${r.what}: ${r.recomputed.toLocaleString('en-US')} of ${r.total.toLocaleString('en-US')} computed (${((100 * r.recomputed) / Math.max(r.total, 1)).toFixed(2)}%)`);
   console.log(`wall: incremental ${inc.run.wall.toFixed(1)} s, full ${full.run.wall.toFixed(1)} s: ${((100 * inc.run.wall) / full.run.wall).toFixed(1)}% of the full batch`);
+  console.log(`CPU: incremental ${inc.run.cpuSeconds.toFixed(1)} s, full ${full.run.cpuSeconds.toFixed(1)} s: ${((100 * inc.run.cpuSeconds) / full.run.cpuSeconds).toFixed(1)}% of the full batch`);
   console.log(`peak RSS: incremental ${gib(inc.run.peakRssBytes)}, full ${gib(full.run.peakRssBytes)}; peak spill: ${gib(inc.run.peakSpillBytes)}, ${gib(full.run.peakSpillBytes)}`);
   console.log(`thresholds: incremental ${inc.run.figures.cluster?.threshold} (${inc.run.figures.link?.threshold?.mode}, model ${inc.run.figures.link?.model_source}), full ${full.run.figures.cluster?.threshold} (${full.run.figures.link?.threshold?.mode}, model ${full.run.figures.link?.model_source})`);
 

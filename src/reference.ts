@@ -48,7 +48,7 @@ export const CONFIG_KEYS: Record<string, string> = {
   'quality_gates.min_values': 'a file\'s field with fewer non-missing values is measured and warned about, not failed',
   pseudonymise: 'replace NIK and family-card numbers in the exported files by a keyed hash (key: `DTSEN_PSEUDONYM_KEY`)',
   previous: "the previous batch's output folder: the register's state this batch continues (ids, history, decisions); absolute or relative to the config (`--previous`)",
-  recompute: 'with a previous batch: `incremental` links, clusters and builds golden records again only for what changed since it; `full` recomputes everything (`--full`); see "Incremental batches"',
+  recompute: 'with a previous batch: `incremental` cleans, links, clusters and builds golden records again only for what changed since it; `full` recomputes everything (`--full`); see "Incremental batches"',
   retrain: "an incremental batch trains the model again on all its pairs instead of scoring with the previous batch's model (`--retrain`)",
   decisions: 'the decisions store (JSON lines, `schemas/decision.ts`), applied by every batch; absolute or relative to the config (`--decisions`)',
 };

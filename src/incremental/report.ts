@@ -6,11 +6,13 @@
 import { esc, fmt, table, type Section } from '../stages/report/html.ts';
 import type { RegisterFigures } from '../register/index.ts';
 import type { IncrementalLinkFigures } from './link.ts';
+import type { NormaliseRecompute } from './normalise.ts';
 
-export function recomputeSection(json: { register?: RegisterFigures; link?: { recompute?: { path: string; reason: string; link?: IncrementalLinkFigures } } }): Section | undefined {
+export function recomputeSection(json: { register?: RegisterFigures; normalise?: { recompute?: NormaliseRecompute }; link?: { recompute?: { path: string; reason: string; link?: IncrementalLinkFigures } } }): Section | undefined {
   const rows = json.register?.recompute ?? [];
   const rec = json.link?.recompute;
-  if (!rows.length && !rec) return undefined;
+  const norm = json.normalise?.recompute;
+  if (!rows.length && !rec && !norm) return undefined;
   const path = rec?.path ?? rows[0]?.path;
   const reason = rec?.reason ?? rows[0]?.reason;
   const inc = rec?.link;
@@ -18,8 +20,9 @@ export function recomputeSection(json: { register?: RegisterFigures; link?: { re
   return {
     id: 'recompute',
     heading: 'How this batch was computed',
-    body: `<p class="explain">Path: <strong>${esc(path)}</strong> (${esc(reason)}). An incremental batch links, clusters and builds again only what changed since the previous batch and takes the rest from it; <code>--full</code> recomputes everything. The same counts are in <code>dtsen_change</code> (entity <code>batch</code>) and <code>batch_recompute</code>.</p>
+    body: `<p class="explain">Path: <strong>${esc(path)}</strong> (${esc(reason)}). An incremental batch cleans, links, clusters and builds again only what changed since the previous batch and takes the rest from it; <code>--full</code> recomputes everything. The same counts are in <code>dtsen_change</code> (entity <code>batch</code>) and <code>batch_recompute</code>.</p>
       ${table(rows.map((r) => ({ ...r, share: share(r) })), ['what', { key: 'total', label: 'in this batch' }, { key: 'recomputed', label: 'computed' }, { key: 'share', label: 'share computed', format: 'pct' }])}
+      ${norm ? `<p>Normalise (<code>rows</code>): ${fmt(norm.cleaned, 'int')} source rows cleaned, ${fmt(norm.copied, 'int')} copied from the previous batch's cleaned rows (path <strong>${esc(norm.path)}</strong>: ${esc(norm.reason)}). A row is copied only when its source row is unchanged and the normalisation code, the mappings, the snapshot date and the region reference are the previous batch's.</p>` : ''}
       ${inc ? `<h3>Records against the previous batch</h3>
       ${table([inc.records], ['total', 'new', 'changed', 'unchanged', { key: 'fields_changed', label: 'other values changed' }, { key: 'gone', label: 'gone' }], 'changed: a value linking reads changed; other values changed: linked as before, golden record rebuilt')}
       <h3>Pairs</h3>

@@ -203,7 +203,7 @@ async function registerFigures(db: Db, seq: number, previous: string | null): Pr
       `SELECT decision_no, kind, reference, status, detail FROM decision_status WHERE status NOT IN ('applied', 'kept') ORDER BY decision_no LIMIT 500`)),
     review: await reviewFigures(db),
     recompute: (await db.tableExists('batch_recompute'))
-      ? (await db.all<{ path: string; reason: string; what: string; total: bigint; recomputed: bigint }>(`SELECT * FROM batch_recompute ORDER BY CASE what WHEN 'records' THEN 0 WHEN 'pairs' THEN 1 WHEN 'components' THEN 2 ELSE 3 END, what`))
+      ? (await db.all<{ path: string; reason: string; what: string; total: bigint; recomputed: bigint }>(`SELECT * FROM batch_recompute ORDER BY CASE what WHEN 'rows' THEN -1 WHEN 'records' THEN 0 WHEN 'pairs' THEN 1 WHEN 'components' THEN 2 ELSE 3 END, what`))
           .map((r) => ({ ...r, total: Number(r.total), recomputed: Number(r.recomputed) }))
       : undefined,
     ids_issued: await db.count(`SELECT count(*) FROM dtsen_id_history`),

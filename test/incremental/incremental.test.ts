@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { generateMonths, type MonthFigures } from '../../src/generate/months.ts';
 import { loadConfig } from '../../src/engine/config.ts';
 import { silentLogger } from '../../src/engine/log.ts';
@@ -101,7 +102,7 @@ describe('an incremental batch gives what a full batch gives', () => {
       expect(cl.components_reclustered).toBeGreaterThan(0);
       expect(cl.components_reclustered).toBeLessThan(cl.components * 0.2);
       const rows = inc.register.recompute!;
-      expect(rows.map((x) => x.what)).toEqual(['records', 'pairs', 'components', 'families', 'persons']);
+      expect(rows.map((x) => x.what)).toEqual(['rows', 'records', 'pairs', 'components', 'families', 'persons']);
       expect(rows.every((x) => x.path === 'incremental' && x.recomputed <= x.total)).toBe(true);
       expect(rows.find((x) => x.what === 'pairs')!.recomputed).toBe(r.pairs.compared);
       // golden records are built again only for the persons whose records changed
@@ -120,6 +121,52 @@ describe('an incremental batch gives what a full batch gives', () => {
       expect(full.register.recompute!.map((x) => [x.what, x.total])).toEqual(rows.map((x) => [x.what, x.total]));
     }
   });
+
+  it('cleans only the new and changed source rows, and copies the others to exactly the rows a full normalise gives', async () => {
+    for (const m of [2, 3]) {
+      const inc = (runs[`m${m}-inc`].figures as Required<BatchResult['figures']>).normalise.recompute;
+      expect(inc.path).toBe('incremental');
+      expect(inc.cleaned + inc.copied).toBe(inc.rows);
+      expect(inc.cleaned).toBeGreaterThan(0);
+      expect(inc.copied).toBeGreaterThan(inc.rows * 0.9);
+      const full = (runs[`m${m}-full`].figures as Required<BatchResult['figures']>).normalise.recompute;
+      expect(full.path).toBe('full');
+      expect(full.cleaned).toBe(full.rows);
+      expect(full.rows).toBe(inc.rows);
+      // every column of every row, the copied ones with this batch's rec_id, file, row_number and snapshot_id
+      expect(await differences(`m${m}-inc`, `m${m}-full`, 'person_clean', '*')).toEqual([0, 0]);
+      expect(await differences(`m${m}-inc`, `m${m}-full`, 'normalise_state', '*')).toEqual([0, 0]);
+      expect(await differences(`m${m}-inc`, `m${m}-full`, 'normalise_fingerprint', '*')).toEqual([0, 0]);
+      const rows = (runs[`m${m}-inc`].figures as Required<BatchResult['figures']>).register.recompute!.find((x) => x.what === 'rows')!;
+      expect([rows.path, rows.total, rows.recomputed]).toEqual(['incremental', inc.rows, inc.cleaned]);
+    }
+  });
+
+  it('cleans every row again, saying why, when the snapshot date or a mapping changed', async () => {
+    const date = await run('m2-date', months[1], { previous: out('m1'), snapshot_date: '2026-11-01' });
+    const d = date.figures.normalise!.recompute;
+    expect(d.path).toBe('full');
+    expect(d.reason).toMatch(/snapshot date differs \(2026-10-01 → 2026-11-01\)/);
+    expect([d.cleaned, d.copied]).toEqual([d.rows, 0]);
+    // a mapping with one more value code (one no row holds: only the refusal is tested)
+    const maps = join(dir, 'maps');
+    mkdirSync(maps, { recursive: true });
+    for (const s of ['dtks', 'regsosek', 'p3ke']) {
+      const mapping = JSON.parse(readFileSync(resolve('pipelines/sources', `${s}.json`), 'utf8'));
+      if (s === 'dtks') mapping.values = { ...mapping.values, sex: { ...(mapping.values?.sex ?? {}), ZZ: 'L' } };
+      delete mapping.$schema;
+      writeFileSync(join(maps, `${s}.json`), JSON.stringify(mapping));
+    }
+    const m = months[1];
+    const files: Record<string, string> = { dtks: 'dtks.csv', regsosek: 'regsosek.parquet', p3ke: 'p3ke.csv' };
+    const mapped = await run('m2-mapping', m, { previous: out('m1'), sources: Object.fromEntries(Object.entries(files).map(([s, f]) => [s, { path: join(m.folder, f), mapping: join(maps, `${s}.json`) }])) });
+    const r = mapped.figures.normalise!.recompute;
+    expect(r.path).toBe('full');
+    expect(r.reason).toMatch(/mappings differ/);
+    expect(r.copied).toBe(0);
+    // no row holds the code: the rows are the full batch's
+    expect(await differences('m2-mapping', 'm2-full', 'person_clean', '*')).toEqual([0, 0]);
+  }, 240_000);
 
   it('holds the same candidate and scored pairs as the full batch', async () => {
     for (const m of [2, 3]) {
@@ -154,7 +201,7 @@ describe('an incremental batch gives what a full batch gives', () => {
     try {
       const rows = await db.all<{ kind: string; field: string; before: string; after: string }>(
         `SELECT kind, field, before, after FROM read_parquet(${lit(join(out('m2-inc'), 'dtsen_change.parquet'))}) WHERE entity = 'batch' ORDER BY field`);
-      expect(rows.map((r) => r.field)).toEqual(['components', 'families', 'pairs', 'persons', 'records']);
+      expect(rows.map((r) => r.field)).toEqual(['components', 'families', 'pairs', 'persons', 'records', 'rows']);
       expect(rows.every((r) => r.kind === 'incremental' && Number(r.after) <= Number(r.before))).toBe(true);
       expect(Number(rows.find((r) => r.field === 'records')!.after)).toBeLessThan(Number(rows.find((r) => r.field === 'records')!.before) / 10);
     } finally {

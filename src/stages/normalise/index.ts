@@ -10,6 +10,8 @@ import { materialise } from '../../engine/sql-pipeline.ts';
 import type { Mapping } from '../../../schemas/mapping.ts';
 import { NAME_MACROS } from './names.sql.ts';
 import { DATE_FORMATS, FIELD_MACROS } from './fields.sql.ts';
+import { normaliseRecomputeRow, normaliseRows, type NormaliseRecompute } from '../../incremental/normalise.ts';
+import { recordRecompute } from '../../incremental/state.ts';
 
 export async function createNormaliseMacros(db: Db): Promise<void> {
   await db.run(NAME_MACROS);
@@ -42,7 +44,7 @@ export function dateFormatsSql(mappings: Mapping[]): string {
   return `[${[...new Set(formats)].map(lit).join(', ')}]`;
 }
 
-export function lookupSql(mappings: Mapping[], snapshotDate: string, input = 'accepted_record'): string {
+export function lookupSql(mappings: Mapping[], snapshotDate: string, input = 'accepted_record', all = input): string {
   const fmts = dateFormatsSql(mappings);
   return `
   CREATE OR REPLACE TEMP TABLE norm_name AS
@@ -56,9 +58,10 @@ export function lookupSql(mappings: Mapping[], snapshotDate: string, input = 'ac
     SELECT raw, norm, string_split(norm, ' ') AS tokens, rt, rw
     FROM (SELECT raw, address_norm_of(raw) AS norm, rt_from_address(raw) AS rt, rw_from_address(raw) AS rw
           FROM (SELECT DISTINCT address AS raw FROM ${input} WHERE nullif(trim(address), '') IS NOT NULL));
-  -- rec_id: dense and deterministic (source, file, row number); sorted narrow, then joined back by rid.
+  -- rec_id: dense and deterministic (source, file, row number) over every row (\`all\`: an incremental batch cleans
+  -- only some); sorted narrow, then joined back by rid.
   CREATE OR REPLACE TEMP TABLE norm_rec_id AS
-    SELECT rid, row_number() OVER (ORDER BY source, file, row_number) AS rec_id FROM ${input};
+    SELECT rid, row_number() OVER (ORDER BY source, file, row_number) AS rec_id FROM ${all};
   -- Coded fields hold a handful of distinct values: decoded once each.
   CREATE OR REPLACE TEMP TABLE norm_code AS
     SELECT source AS code_source, sex AS raw_sex, relation AS raw_relation,
@@ -98,10 +101,10 @@ export function lookupSql(mappings: Mapping[], snapshotDate: string, input = 'ac
  * - `decoded`: the birth date the NIK encodes, the decile kept.
  * The final SELECT names the columns of person_clean (schemas/canonical.ts).
  */
-export function personCleanSql(mappings: Mapping[], snapshotDate: string, input = 'accepted_record'): string {
+export function personCleanSql(mappings: Mapping[], snapshotDate: string, input = 'accepted_record', target = 'TABLE person_clean'): string {
   const nikSex = `CASE WHEN substr(nik_given_digits, 7, 2)::INT > 40 THEN 'P' ELSE 'L' END`;
   return `
-  CREATE OR REPLACE TABLE person_clean AS
+  CREATE OR REPLACE ${target} AS
   WITH looked_up AS (
     SELECT r.*, ri.rec_id,
       id_digits(r.nik) AS nik_given_digits,
@@ -221,7 +224,18 @@ export function personCleanSql(mappings: Mapping[], snapshotDate: string, input 
 /** What normalise produces for linkage: one cleaned record per accepted row. */
 export const NORMALISE_TABLES: readonly TableDeclaration[] = [
   { name: 'person_clean', description: 'one cleaned record per accepted row', columns: [{ name: 'rec_id', type: 'BIGINT' }, { name: 'source', type: 'VARCHAR' }, { name: 'source_record_id', type: 'VARCHAR' }, { name: 'nik', type: 'VARCHAR' }, { name: 'nik_digits', type: 'VARCHAR' }, { name: 'nik_status', type: 'VARCHAR' }, { name: 'nik_region', type: 'VARCHAR' }, { name: 'nik_birth_date', type: 'DATE' }, { name: 'no_kk', type: 'VARCHAR' }, { name: 'kk_valid', type: 'BOOLEAN' }, { name: 'name_norm', type: 'VARCHAR' }, { name: 'name_tokens', type: 'VARCHAR[]' }, { name: 'name_first', type: 'VARCHAR' }, { name: 'name_last', type: 'VARCHAR' }, { name: 'name_phonetic', type: 'VARCHAR' }, { name: 'birth_date', type: 'DATE' }, { name: 'sex', type: 'VARCHAR' }, { name: 'village_code', type: 'VARCHAR' }, { name: 'district_code', type: 'VARCHAR' }, { name: 'regency_code', type: 'VARCHAR' }, { name: 'province_code', type: 'VARCHAR' }, { name: 'rt', type: 'VARCHAR' }, { name: 'rw', type: 'VARCHAR' }], grain: ['rec_id'] },
+  { name: 'normalise_state', description: 'per row of person_clean, the hash of its source row: what the next batch matches to copy the cleaned rows of unchanged rows', columns: [{ name: 'rec_id', type: 'BIGINT' }, { name: 'source', type: 'VARCHAR' }, { name: 'source_record_id', type: 'VARCHAR' }, { name: 'source_hash', type: 'UBIGINT' }], grain: ['rec_id'] },
+  { name: 'normalise_fingerprint', description: 'what the cleaned rows depend on besides the source row (code, mappings, snapshot date, regions)', columns: [{ name: 'part', type: 'VARCHAR' }, { name: 'fingerprint', type: 'VARCHAR' }], grain: ['part'] },
 ];
+
+/**
+ * The SQL normalisation runs, as this code writes it (with one made-up mapping, so that the SQL written per mapping
+ * is in it too): a batch copies the cleaned rows of a previous one only when it is the same (src/incremental/normalise.ts).
+ */
+export function normaliseCodeSql(): string {
+  const probe = { source: 'dtks', values: { sex: { '9': 'L' }, relation: { '9': 1 } }, age_reference_date: '2000-01-01', date_formats: ['%d%m%Y'] } as unknown as Mapping;
+  return [NAME_MACROS, FIELD_MACROS, lookupSql([probe], '2000-01-01', 'input', 'all'), personCleanSql([probe], '2000-01-01', 'input')].join('\n');
+}
 
 export const normaliseStage = defineStage({
   name: 'normalise',
@@ -231,15 +245,28 @@ export const normaliseStage = defineStage({
     await loadReference(db);
     await createNormaliseMacros(db);
     const mappings = ctx.sources.map((s) => s.mapping);
+    let recompute: NormaliseRecompute;
     {
       // accepted_record is a view over the stored raw tables (and the quarantine): read once into memory, then
       // every lookup and person_clean read it there. Written from a TEMP table, person_clean also costs far less to
       // write and to checkpoint than when it is written straight from the stored tables (measured: 200,000 persons,
       // normalise 4.0 s → see the commit).
       await using input = await materialise(db, 'norm_input', 'SELECT * FROM accepted_record');
-      await db.run(lookupSql(mappings, ctx.config.snapshot_date, String(input)));
-      await db.run(personCleanSql(mappings, ctx.config.snapshot_date, String(input)));
+      // with a previous batch only the new and changed source rows are cleaned, the others copied (src/incremental/normalise.ts)
+      recompute = await normaliseRows(db, {
+        config: ctx.config,
+        mappings,
+        input,
+        codeSql: normaliseCodeSql(),
+        clean: async (rows, target) => {
+          await db.run(lookupSql(mappings, ctx.config.snapshot_date, rows, String(input)));
+          await db.run(personCleanSql(mappings, ctx.config.snapshot_date, rows, target));
+        },
+      });
     }
+    ctx.log.info({ stage: 'normalise', path: recompute.path, reason: recompute.reason, cleaned: recompute.cleaned, copied: recompute.copied },
+      recompute.path === 'incremental' ? 'normalised the new and changed rows, copied the others' : 'normalised every row');
+    await recordRecompute(db, recompute.path, recompute.reason, [normaliseRecomputeRow(recompute)]);
     await db.run(`DROP TABLE norm_name; DROP TABLE norm_address; DROP TABLE norm_date; DROP TABLE norm_rec_id; DROP TABLE norm_code; DROP TABLE norm_programme;`);
     const rows = await db.count(`SELECT count(*) FROM person_clean`);
     const by = async (col: string) =>
@@ -249,6 +276,7 @@ export const normaliseStage = defineStage({
     return {
       rows,
       figures: {
+        recompute,
         nik_status: await by('nik_status'),
         birth_date_status: await by('birth_date_status'),
         village_status: await by('village_status'),

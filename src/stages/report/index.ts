@@ -10,6 +10,7 @@ import { defineStage, type Ctx, type PriorFigures } from '../../engine/context.t
 import { ingestStage } from '../ingest/index.ts';
 import { validateStage } from '../validate/index.ts';
 import { normaliseStage } from '../normalise/index.ts';
+import type { NormaliseRecompute } from '../../incremental/normalise.ts';
 import { linkStage } from '../link/index.ts';
 import { clusterStage } from '../cluster/index.ts';
 import { surviveStage } from '../survive/index.ts';
@@ -50,7 +51,7 @@ export interface ReportJson {
   timings?: { stage: string; rows: number; seconds: number }[];
   ingest?: { missing_optional_columns?: MissingOptionalColumn[] };
   validate?: { reconciliation: Row[]; quarantine_reasons: Row[]; field_quality?: FieldQuality[]; quality_warnings?: QualityWarning[] };
-  normalise?: { nik_status: { source: string; value: string; rows: number }[] };
+  normalise?: { nik_status: { source: string; value: string; rows: number }[]; /** rows cleaned and copied (src/incremental/normalise.ts) */ recompute?: NormaliseRecompute };
   link?: {
     engine: string; candidate_pairs?: number; scored_pairs?: number; model_source?: string; blocking?: { rules: Row[] };
     family_context?: FamilyContextFigures;

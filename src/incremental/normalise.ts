@@ -1,0 +1,181 @@
+/**
+ * Incremental normalise: a batch given a previous one (`--previous`) cleans only the source rows that are new or
+ * changed since it, and copies the cleaned rows of the others from the previous batch's person_clean.
+ *
+ * A row is known by the hash of its source row (`source_hash`: every column of accepted_record but where it sits —
+ * rid, file, row_number, snapshot_id) with its source and source_record_id. What it is cleaned into depends only on
+ * that row and on what `normalise_fingerprint` covers:
+ *  - `code`: the SQL of normalisation (its macros and statements, as this code writes them), the columns of
+ *    accepted_record, NORMALISE_VERSION and DuckDB's version (hash() and the functions the macros call);
+ *  - `mappings`: every source's mapping (value codes, date formats, age reference date …);
+ *  - `snapshot_date`: ages, impossible birth dates and NIK centuries are derived from it;
+ *  - `regions`: the reference tables of provinces, regencies, districts and villages (NIK, KK and village checks).
+ * When any part differs from the previous batch's, every row is cleaned again and the reason says which.
+ *
+ * What a batch keeps for the next one, in its dtsen.duckdb only (a batch folder alone is enough to continue):
+ * `normalise_state(rec_id, source, source_record_id, source_hash)`, one row per row of person_clean, and
+ * `normalise_fingerprint(part, fingerprint)`. A copied row takes the previous person_clean row of the same source
+ * row with this batch's rec_id, file, row_number and snapshot_id.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Db } from '../engine/db.ts';
+import { ident, lit } from '../engine/db.ts';
+import { materialise, TempTable } from '../engine/sql-pipeline.ts';
+import type { Mapping } from '../../schemas/mapping.ts';
+import type { BatchConfig } from '../../schemas/config.ts';
+import type { RecomputeRow } from './state.ts';
+
+/**
+ * Raised by hand when normalisation changes what it writes in a way its SQL text does not show (a reference file,
+ * a helper computed in TypeScript): the next batch then cleans every row again.
+ */
+export const NORMALISE_VERSION = 1;
+
+/** Columns of accepted_record that say where a row sits, not what it holds: not in source_hash. */
+const PLACE_COLUMNS = ['rid', 'file', 'row_number', 'snapshot_id'];
+
+/** The attached previous batch (read-only, detached before normaliseRows returns). */
+const PREV = 'norm_prev';
+
+export interface NormaliseRecompute {
+  path: 'incremental' | 'full';
+  /** why (for the full path: why the copy was refused) */
+  reason: string;
+  /** rows of person_clean */
+  rows: number;
+  /** rows cleaned by this batch */
+  cleaned: number;
+  /** rows copied from the previous batch's person_clean */
+  copied: number;
+}
+
+const sha = (...parts: string[]) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\u0000');
+  return h.digest('hex').slice(0, 32);
+};
+
+/** The parts normalised output depends on besides the row itself (see the file's comment). */
+export async function normaliseFingerprint(db: Db, o: { codeSql: string; mappings: readonly Mapping[]; snapshotDate: string; columns: readonly string[] }): Promise<Record<string, string>> {
+  const version = (await db.one<{ v: string }>(`SELECT version() AS v`))!.v;
+  const regions: string[] = [];
+  for (const t of ['ref_province', 'ref_regency', 'ref_district', 'ref_village']) {
+    // rows and the sum of their hashes (in any order: the codes are unique); DuckDB's version is in `code`
+    regions.push((await db.one<{ h: string }>(`SELECT count(*)::VARCHAR || ':' || coalesce(sum(hash(t)), 0)::VARCHAR AS h FROM ${t} t`))!.h);
+  }
+  const mappings = [...o.mappings].sort((a, b) => a.source.localeCompare(b.source)).map((m) => JSON.stringify(m));
+  return {
+    code: sha(String(NORMALISE_VERSION), version, o.columns.join(','), o.codeSql),
+    mappings: sha(...mappings),
+    snapshot_date: o.snapshotDate,
+    regions: sha(...regions),
+  };
+}
+
+const PART_WORDS: Record<string, string> = {
+  code: 'the normalisation code (or DuckDB) differs',
+  mappings: 'the source mappings differ',
+  snapshot_date: 'the snapshot date differs',
+  regions: 'the region reference differs',
+};
+
+async function prevHas(db: Db, table: string): Promise<boolean> {
+  return (await db.count(`SELECT count(*) FROM duckdb_tables() WHERE database_name = ${lit(PREV)} AND table_name = ${lit(table)}`)) > 0;
+}
+
+/**
+ * Whether the cleaned rows of the previous batch can be copied: the reason when not; when they can, the previous
+ * database is left attached as norm_prev.
+ */
+async function planCopy(db: Db, config: BatchConfig, fingerprint: Record<string, string>): Promise<{ path: 'incremental' | 'full'; reason: string }> {
+  const full = (reason: string) => ({ path: 'full' as const, reason });
+  if (!config.previous) return full('no previous batch');
+  if (config.recompute === 'full') return full('--full (recompute: "full")');
+  if (!existsSync(config.previous)) return full('the previous batch folder is missing');
+  const dbPath = join(await realpath(config.previous), 'dtsen.duckdb');
+  if (!existsSync(dbPath)) return full('the previous folder holds no batch database');
+  await db.run(`ATTACH ${lit(dbPath)} AS ${PREV} (READ_ONLY)`);
+  let ok = false;
+  try {
+    for (const t of ['person_clean', 'normalise_state', 'normalise_fingerprint']) {
+      if (!(await prevHas(db, t))) return full(`the previous batch has no ${t} table (written before incremental normalise)`);
+    }
+    const prev = Object.fromEntries(
+      (await db.all<{ part: string; fingerprint: string }>(`SELECT part, fingerprint FROM ${PREV}.normalise_fingerprint`)).map((r) => [r.part, r.fingerprint]),
+    );
+    const differ = Object.keys(fingerprint).filter((k) => prev[k] !== fingerprint[k]);
+    if (differ.length) {
+      return full(differ.map((k) => (k === 'snapshot_date' ? `${PART_WORDS[k]} (${prev[k] ?? 'none'} → ${fingerprint[k]})` : PART_WORDS[k] ?? `${k} differs`)).join('; '));
+    }
+    ok = true;
+    return { path: 'incremental', reason: 'previous batch given: unchanged source rows copied' };
+  } finally {
+    if (!ok) await db.run(`DETACH ${PREV}`);
+  }
+}
+
+/**
+ * Cleans the rows of `input` (a table of accepted_record's rows) into person_clean, incrementally when it can.
+ * `clean(rows, target)` must create the table `target` ('TABLE person_clean', or a TEMP table of the rows an
+ * incremental batch cleans) from the rows of the table `rows` and leave norm_rec_id (rid → rec_id of
+ * every row of `input`) for the copy; `codeSql` is the SQL normalisation runs (fingerprinted). Writes
+ * normalise_state and normalise_fingerprint.
+ */
+export async function normaliseRows(
+  db: Db,
+  o: { config: BatchConfig; mappings: readonly Mapping[]; input: TempTable; codeSql: string; clean: (rows: string, target: string) => Promise<void> },
+): Promise<NormaliseRecompute> {
+  const columns = (await db.all<{ column_name: string }>(
+    `SELECT column_name FROM duckdb_columns() WHERE table_name = ${lit(o.input.name)} AND schema_name = 'main' AND database_name = 'temp' ORDER BY column_index`,
+  )).map((r) => r.column_name);
+  if (!columns.length) throw new Error(`normalise: no columns found for ${o.input.name}`);
+  const content = columns.filter((c) => !PLACE_COLUMNS.includes(c));
+  const fingerprint = await normaliseFingerprint(db, { codeSql: o.codeSql, mappings: o.mappings, snapshotDate: o.config.snapshot_date, columns: content });
+  await using hashes = await materialise(db, 'norm_source_hash', `SELECT rid, source, source_record_id, hash(${content.map(ident).join(', ')}) AS source_hash FROM ${o.input}`);
+  const plan = await planCopy(db, o.config, fingerprint);
+  let copied = 0;
+  try {
+    if (plan.path === 'incremental') {
+      // the source rows the previous batch cleaned, each matched to one previous row (a row repeated takes the first)
+      await using matched = await materialise(db, 'norm_copied', `
+        SELECT h.rid, p.rec_id AS prev_rec_id
+        FROM ${hashes} h JOIN (SELECT source, source_record_id, source_hash, min(rec_id) AS rec_id FROM ${PREV}.normalise_state GROUP BY ALL) p
+          ON p.source = h.source AND p.source_record_id IS NOT DISTINCT FROM h.source_record_id AND p.source_hash = h.source_hash`);
+      copied = await db.count(`SELECT count(*) FROM ${matched}`);
+      await using dirty = await materialise(db, 'norm_dirty', `SELECT i.* FROM ${o.input} i ANTI JOIN ${matched} m USING (rid)`);
+      await o.clean(String(dirty), 'TEMP TABLE norm_cleaned');
+      await using cleaned = new TempTable(db, 'norm_cleaned');
+      const cols = (await db.all<{ column_name: string }>(
+        `SELECT column_name FROM duckdb_columns() WHERE database_name = 'temp' AND table_name = 'norm_cleaned' ORDER BY column_index`)).map((r) => r.column_name);
+      const place: Record<string, string> = { rec_id: 'ri.rec_id', file: 'i.file', row_number: 'i.row_number', snapshot_id: 'i.snapshot_id' };
+      // one statement writing the table (rows inserted into it afterwards cost a slow checkpoint: 1.6 s at 100,000 persons)
+      await db.run(`
+        CREATE OR REPLACE TABLE person_clean AS
+        SELECT * FROM ${cleaned}
+        UNION ALL
+        SELECT ${cols.map((c) => `${place[c] ?? `p.${ident(c)}`} AS ${ident(c)}`).join(', ')}
+        FROM ${matched} m JOIN ${PREV}.person_clean p ON p.rec_id = m.prev_rec_id JOIN ${o.input} i ON i.rid = m.rid JOIN norm_rec_id ri ON ri.rid = m.rid`);
+    } else {
+      await o.clean(String(o.input), 'TABLE person_clean');
+    }
+  } finally {
+    if (plan.path === 'incremental') await db.run(`DETACH ${PREV}`);
+  }
+  await db.run(`
+    CREATE OR REPLACE TABLE normalise_state AS
+    SELECT ri.rec_id, h.source, h.source_record_id, h.source_hash FROM ${hashes} h JOIN norm_rec_id ri USING (rid) ORDER BY ri.rec_id;
+    COMMENT ON TABLE normalise_state IS ${lit("per row of person_clean, the hash of its source row (every column of accepted_record but rid, file, row_number, snapshot_id): what the next batch matches to copy the cleaned rows of unchanged source rows")};
+    CREATE OR REPLACE TABLE normalise_fingerprint (part VARCHAR, fingerprint VARCHAR);
+    COMMENT ON TABLE normalise_fingerprint IS ${lit('what the cleaned rows depend on besides the source row (code, mappings, snapshot_date, regions): a next batch copies cleaned rows only when all are the same')};
+    INSERT INTO normalise_fingerprint VALUES ${Object.entries(fingerprint).map(([k, v]) => `(${lit(k)}, ${lit(v)})`).join(', ')};`);
+  const rows = await db.count(`SELECT count(*) FROM person_clean`);
+  return { path: plan.path, reason: plan.reason, rows, cleaned: rows - copied, copied };
+}
+
+/** The row of batch_recompute (and dtsen_change) normalise writes: the rows in person_clean and those cleaned. */
+export function normaliseRecomputeRow(r: NormaliseRecompute): RecomputeRow {
+  return { what: 'rows', total: r.rows, recomputed: r.cleaned };
+}
