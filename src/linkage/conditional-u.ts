@@ -123,6 +123,10 @@ function conditionalSpecs(): Spec[] {
   // (the next entry, over every pair of the household, holds the twins).
   const daysDiffer = { comparison: 'birth_date', levels: birthDateLevels.filter((l) => !(SAME_DAY_LEVELS as readonly string[]).includes(l) && !DAY_UNKNOWN_LEVELS.includes(l)) };
   specs.push({ comparison: 'nik', description: 'NIKs of two persons of one household born on days known to differ', given: [{ comparison: 'household', levels: [...HOUSEHOLD_LEVELS] }, daysDiffer], nonMatch: AGES_DIFFER, sample: 'household' });
+  // Where the dates leave the day open (missing, or a convention of an estimated year) the household's twins are
+  // hidden among its other members: their NIKs (one serial apart) and their dates (one convention) agree together,
+  // so the NIK's u is measured among the pairs whose dates leave the day open, not over the household as a whole.
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons of one household whose dates leave the day open', given: [{ comparison: 'household', levels: [...HOUSEHOLD_LEVELS] }, { comparison: 'birth_date', levels: [NULL_LEVEL, 'a conventional date, within two years'] }], ...NIK_NON_MATCHES, sample: 'household' });
   specs.push({ comparison: 'nik', description: 'NIKs of two persons of one household', given: [{ comparison: 'household', levels: [...HOUSEHOLD_LEVELS] }], ...NIK_NON_MATCHES, sample: 'household' });
   specs.push({ comparison: 'nik', description: 'NIKs of two persons in the same regency', given: [nearby], ...NIK_NON_MATCHES, sample: 'regency' });
   return specs;
