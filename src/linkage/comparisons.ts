@@ -239,7 +239,8 @@ export const NEARBY_LEVELS = ['same village', 'same district', 'same regency'] a
  * Hard negatives the comparisons cannot see one by one: twins share the birth date and the household, their NIKs
  * differ only in the serial or the sex digit, and their names are often near-identical (HASAN/HUSEIN,
  * SAPUTRA/SAPUTRI), which is what one person's mistyped name looks like too. A pair born the same day in one
- * household is never linked, whatever its weight (it keeps its weight, flagged):
+ * household or one village (an RT is often not recorded, and twins grown up live apart in their village) is never
+ * linked, whatever its weight (it keeps its weight, flagged):
  *  - when both NIKs are present and disagree beyond a typo (another serial, the other sex, or another NIK) and
  *    the names are not the same tokens: one person's records with a mistyped NIK and a mistyped name are rarer
  *    there than twins;
@@ -252,7 +253,7 @@ const levelsIn = (comparison: string, labels: readonly string[]) => labels.map((
 /** Birth-date levels of two records born the same day (a real or a conventional date). */
 export const SAME_DAY_LEVELS = ['exact', 'exact, a conventional date'] as const;
 export const HARD_NEGATIVE_SQL = `(gamma_birth_date IN (${levelsIn('birth_date', SAME_DAY_LEVELS)})
-  AND gamma_household IN (${levelsIn('household', HOUSEHOLD_LEVELS)})
+  AND gamma_household IN (${levelsIn('household', [...new Set([...HOUSEHOLD_LEVELS, ...SAME_VILLAGE_LEVELS])])})
   AND (
     (gamma_nik IN (${levelsIn('nik', NIK_BEYOND_TYPO)}) AND gamma_name >= 0 AND gamma_name NOT IN (${levelsIn('name', NAME_SAME_TOKENS)}))
     OR (gamma_nik = -1 AND gamma_name IN (${levelsIn('name', NAME_AT_BEST_PHONETIC)}))

@@ -66,6 +66,9 @@ const NAMES_DIFFER = g('name', 'different');
  */
 const AGES_DIFFER = `years_apart >= 5`;
 const SAME_DAY = { comparison: 'birth_date', levels: [...SAME_DAY_LEVELS] as string[] };
+/** Birth-date levels that leave open whether two persons were born the same day: one date is a convention of an
+ *  estimated year, or one record's stated date is the other's NIK date. */
+const DAY_UNKNOWN_LEVELS = ['a conventional date, within two years', 'NIK-decoded date agrees'];
 /**
  * NIKs among non-matches: pairs whose names share nothing. Two persons share a NIK only where one was copied,
  * which being born the same day or living nearby does not make likelier; among such sampled pairs a shared NIK
@@ -82,7 +85,8 @@ function conditionalSpecs(): Spec[] {
   ];
   // A father and his son share a name, twins do not: names in a household are conditioned only for pairs not
   // born the same day (or of unknown dates); twins' names keep the plain u.
-  const notSameDay = { comparison: 'birth_date', levels: [NULL_LEVEL, ...COMPARISONS.find((c) => c.name === 'birth_date')!.levels.map((l) => l.label).filter((l) => !(SAME_DAY_LEVELS as readonly string[]).includes(l))] };
+  const birthDateLevels = COMPARISONS.find((c) => c.name === 'birth_date')!.levels.map((l) => l.label);
+  const notSameDay = { comparison: 'birth_date', levels: [NULL_LEVEL, ...birthDateLevels.filter((l) => !(SAME_DAY_LEVELS as readonly string[]).includes(l))] };
   for (const x of groups) {
     const given = { comparison: 'household', levels: x.levels };
     specs.push(
@@ -113,7 +117,16 @@ function conditionalSpecs(): Spec[] {
   // A record can carry a relative's NIK (a parent's, a spouse's): among persons of one household not born the same
   // day a shared NIK is far commoner than among strangers. Estimated among pairs born years apart (no typo moves
   // one person's date that far), every level included.
-  specs.push({ comparison: 'nik', description: 'NIKs of two persons of one household not born the same day', given: [{ comparison: 'household', levels: [...HOUSEHOLD_LEVELS] }, notSameDay], nonMatch: AGES_DIFFER, sample: 'household' });
+  // "Not born the same day" there means dates that tell the days apart: a missing date, or a conventional one (1
+  // January of an estimated year), hides twins, whose NIKs differ only in the serial or the sex digit; measured
+  // among pairs born years apart, such NIKs looked a thousand times rarer among different persons than they are
+  // (the next entry, over every pair of the household, holds the twins).
+  const daysDiffer = { comparison: 'birth_date', levels: birthDateLevels.filter((l) => !(SAME_DAY_LEVELS as readonly string[]).includes(l) && !DAY_UNKNOWN_LEVELS.includes(l)) };
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons of one household born on days known to differ', given: [{ comparison: 'household', levels: [...HOUSEHOLD_LEVELS] }, daysDiffer], nonMatch: AGES_DIFFER, sample: 'household' });
+  // Where the dates leave the day open (missing, or a convention of an estimated year) the household's twins are
+  // hidden among its other members: their NIKs (one serial apart) and their dates (one convention) agree together,
+  // so the NIK's u is measured among the pairs whose dates leave the day open, not over the household as a whole.
+  specs.push({ comparison: 'nik', description: 'NIKs of two persons of one household whose dates leave the day open', given: [{ comparison: 'household', levels: [...HOUSEHOLD_LEVELS] }, { comparison: 'birth_date', levels: [NULL_LEVEL, 'a conventional date, within two years'] }], ...NIK_NON_MATCHES, sample: 'household' });
   specs.push({ comparison: 'nik', description: 'NIKs of two persons of one household', given: [{ comparison: 'household', levels: [...HOUSEHOLD_LEVELS] }], ...NIK_NON_MATCHES, sample: 'household' });
   specs.push({ comparison: 'nik', description: 'NIKs of two persons in the same regency', given: [nearby], ...NIK_NON_MATCHES, sample: 'regency' });
   return specs;

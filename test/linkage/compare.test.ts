@@ -167,7 +167,10 @@ describe('hard negatives (twins)', () => {
     expect(await hard({ ...twins, ...x })).toBe(expected);
   });
 
-  it('never outside one household or for other birth dates', async () => {
+  it('in one village too (an RT not recorded, grown twins apart in their village), never farther or for other birth dates', async () => {
+    expect(await hard({ ...twins, household: 'same village', nik: 'same first 12 digits, serial differs', name: 'a token shared' })).toBe(true);
+    expect(await hard({ ...twins, household: 'same family card', nik: 'null', name: 'initials agree' })).toBe(true);
+    expect(await hard({ ...twins, household: 'same village', nik: 'same first 12 digits, serial differs', name: 'exact' })).toBe(false);
     expect(await hard({ ...twins, household: 'same district', nik: 'same first 12 digits, serial differs', name: 'one typo' })).toBe(false);
     expect(await hard({ ...twins, birth_date: 'one year apart', nik: 'different', name: 'one typo' })).toBe(false);
   });
