@@ -46,6 +46,13 @@ export interface IncrementalLinkFigures {
     /** pairs scored: every pair, from its gammas, with this batch's term frequencies */
     scored: number;
   };
+  /**
+   * the family context: its member pairs (every pair of members of two linked families), the linked family pairs,
+   * and how many of each it compared — the member pairs blocking had not proposed and the previous batch had not
+   * compared (a record new or changed, a family newly linked), and the family pairs holding one. Every member pair
+   * is scored again (the family model is estimated on all of them).
+   */
+  family?: { member_pairs: number; family_pairs: number; compared_pairs: number; compared_family_pairs: number; reused_pairs: number };
   /** blocks whose kept status (under the cap, holding a probe) changed since the previous batch */
   flipped_blocks: number;
   /** previous pairs that lost a rule (their only shared block of it is no longer kept) */
@@ -179,21 +186,33 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; retrain: boo
   const num = (k: string) => Number(n?.[k] ?? 0);
   // the previous batch's pairs: the reused ones and those dropped (a record gone or changed, or found by no rule now)
   const blocking = await blockingFigures(db, BLOCKING_RULES, linkage.max_block_size, { pairs: String(pairs), stats: String(stats), largest: String(largest) });
-  // The family context over every scored pair, as a full batch makes it (its member pairs are few; the families a
-  // change touches can link others far away), on every record's comparison inputs.
+  // The family context over every scored pair, as a full batch makes it: its family model is estimated by EM over
+  // the member pairs of every linked family, so a change anywhere moves every family pair's weight and its
+  // competitors' (see README, incremental batches). What is bounded is its costliest part, the comparisons: the
+  // member pairs of two unchanged records keep the gammas the previous batch gave them (its scored pairs, and
+  // the member pairs it compared and did not keep); only the others are compared.
   const tFamily0 = performance.now();
-  let family: Awaited<ReturnType<typeof linkFamilyContext>> = { model };
-  if (linkage.family_context) {
-    // compare_input (the handle above drops it) then holds every record
-    if (!o.retrain) await db.run(`CREATE OR REPLACE TEMP TABLE compare_input AS SELECT ${compareColumns().join(', ')} FROM person_clean`);
-    family = await linkFamilyContext(db, linkage, model, blocking, o.seedThreshold);
-    scored += family.figures?.new_pairs ?? 0;
-  }
+  const prevGammas = (t: string) => `SELECT rec_id_l, rec_id_r, ${gammas.join(', ')} FROM ${t} WHERE NOT flipped`;
+  const family = await linkFamilyContext(db, linkage, model, blocking, o.seedThreshold, {
+    gammas: `${prevGammas('inc_prev_pairs')} UNION ALL ${prevGammas('inc_prev_family_unkept')}`,
+    // compare_input (the handle above drops it) then holds the records of the pairs compared (every record when training again)
+    narrowCompareInput: !o.retrain,
+  });
+  scored += family.figures?.new_pairs ?? 0;
   const tFamily = performance.now();
+  const ff = family.figures;
   const figures: IncrementalLinkFigures = {
     records: { total: num('total'), new: num('new'), changed: num('changed'), unchanged: num('unchanged'), gone: num('gone'), fields_changed: num('fields_changed') },
     // total: with the pairs the family context added, as a full batch counts its scored pairs
-    pairs: { total: blocking.candidate_pairs, reused: num('reused'), compared: num('compared') + (family.figures?.new_pairs ?? 0), dropped: o.previousPairs - num('reused'), scored },
+    // the family context's new pairs: compared, or their gammas reused from the previous batch
+    pairs: {
+      total: blocking.candidate_pairs,
+      reused: num('reused') + (ff ? ff.new_pairs - ff.new_pairs_compared : 0),
+      compared: num('compared') + (ff?.new_pairs_compared ?? 0),
+      dropped: o.previousPairs - num('reused'),
+      scored,
+    },
+    ...(ff ? { family: { member_pairs: ff.member_pairs, family_pairs: ff.linked_family_pairs, compared_pairs: ff.compared_pairs, compared_family_pairs: ff.compared_family_pairs, reused_pairs: ff.reused_pairs } } : {}),
     flipped_blocks: num('flipped'),
     rule_bits_cleared: num('bits_off'),
   };

@@ -18,6 +18,9 @@
  *    rec_id_r; `flipped` when the order of the two changed, their gammas are then computed again), with their rules
  *    (blocking's: the family context's pairs are made again after scoring, so a pair only it found has none),
  *    gammas and previous weight and linkability;
+ *  - inc_prev_family_unkept: the previous batch's family_unkept_pairs (member pairs of linked families compared
+ *    and not kept) of two unchanged records, on this batch's rec_ids, `flipped` as above, with their gammas: the
+ *    family context scores them again without comparing them (empty when the previous batch has none);
  *  - inc_prev_cut(rec_id): unchanged records that had a link to a record gone or changed;
  *  - inc_prev_cluster(rec_id, prev_cluster_id, conflicted): the previous clusters of the unchanged records, and
  *    whether their cluster was named in cluster_conflicts;
@@ -26,7 +29,7 @@
  * The cluster stage drops them but inc_prev_cluster, which survive reads and drops.
  */
 import { existsSync } from 'node:fs';
-import { BLOCKING_RULE_MASK, FAMILY_RULE } from '../linkage/family-context.ts';
+import { BLOCKING_RULE_MASK, FAMILY_RULE, FAMILY_UNKEPT_TABLE } from '../linkage/family-context.ts';
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from '../engine/db.ts';
@@ -42,7 +45,7 @@ import { linkableSql } from '../linkage/threshold.ts';
 /** The linkage settings that decide which pairs are proposed and how clusters are split: equal, or a full batch. */
 const SAME_LINKAGE_KEYS = ['engine', 'max_block_size', 'dedupe', 'link', 'split_conflicts', 'split_reasons', 'split_tiers', 'max_conflict_cluster_size'] as const;
 
-export const INC_PREV_TABLES = ['inc_prev_gone', 'inc_prev_dirty', 'inc_prev_pairs', 'inc_prev_cut', 'inc_prev_cluster', 'inc_prev_conflicts', 'inc_prev_decision'];
+export const INC_PREV_TABLES = ['inc_prev_gone', 'inc_prev_dirty', 'inc_prev_pairs', 'inc_prev_family_unkept', 'inc_prev_cut', 'inc_prev_cluster', 'inc_prev_conflicts', 'inc_prev_decision'];
 
 export interface IncrementalPlan {
   path: 'incremental' | 'full';
@@ -112,6 +115,8 @@ export async function planIncremental(db: Db, config: BatchConfig): Promise<Incr
 async function copyPrevious(db: Db, prevThreshold: number): Promise<void> {
   const gammas = COMPARISONS.map((c) => gammaColumn(c));
   const hasDecisions = await prevHas(db, 'decision_pair');
+  let hasUnkept = true;
+  for (const g of gammas) hasUnkept &&= await prevHas(db, FAMILY_UNKEPT_TABLE, g);
   const prevLinkable = `${linkableSql(prevThreshold, await prevHas(db, 'scored_pairs', 'hard_negative'))}${hasDecisions
     ? ` AND NOT EXISTS (SELECT 1 FROM inc_prev.decision_pair d WHERE d.kind = 'different_persons' AND least(d.rec_id_l, d.rec_id_r) = s.rec_id_l AND greatest(d.rec_id_l, d.rec_id_r) = s.rec_id_r)`
     : ''}`;
@@ -133,6 +138,10 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<void> {
     SELECT least(l.rec_id, r.rec_id) AS rec_id_l, greatest(l.rec_id, r.rec_id) AS rec_id_r, l.rec_id > r.rec_id AS flipped, s.rule_id, (s.rules & ${BLOCKING_RULE_MASK}::UINTEGER)::UINTEGER AS rules,
       ${gammas.map((g) => `s.${g}`).join(', ')}, s.match_weight AS prev_weight, (${prevLinkable}) AS prev_linkable
     FROM inc_prev.scored_pairs s JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
+    CREATE OR REPLACE TABLE inc_prev_family_unkept AS
+    SELECT least(l.rec_id, r.rec_id) AS rec_id_l, greatest(l.rec_id, r.rec_id) AS rec_id_r, l.rec_id > r.rec_id AS flipped, ${gammas.map((g) => `s.${g}`).join(', ')}
+    FROM ${hasUnkept ? `inc_prev.${FAMILY_UNKEPT_TABLE}` : `(SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, ${gammas.map((g) => `NULL::TINYINT AS ${g}`).join(', ')} WHERE false)`} s
+    JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
     CREATE OR REPLACE TABLE inc_prev_cut AS
     SELECT m.rec_id FROM inc_prev.scored_pairs s JOIN inc_prev_out o ON o.prev_rec_id = s.rec_id_l JOIN inc_prev_map m ON m.prev_rec_id = s.rec_id_r WHERE ${prevLinkable}
     UNION

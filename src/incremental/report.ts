@@ -27,6 +27,7 @@ export function recomputeSection(json: { register?: RegisterFigures; normalise?:
       ${table([inc.records], ['total', 'new', 'changed', 'unchanged', { key: 'fields_changed', label: 'other values changed' }, { key: 'gone', label: 'gone' }], 'changed: a value linking reads changed; other values changed: linked as before, golden record rebuilt')}
       <h3>Pairs</h3>
       ${table([inc.pairs], ['total', { key: 'reused', label: 'reused (gammas kept)' }, { key: 'compared', label: 'compared' }, { key: 'dropped', label: 'dropped' }, { key: 'scored', label: 'scored again' }], 'every pair is scored again from its gammas with this batch\'s term frequencies')}
+      ${inc.family ? `<p>Family context: ${fmt(inc.family.member_pairs, 'int')} member pairs of ${fmt(inc.family.family_pairs, 'int')} linked family pairs; ${fmt(inc.family.compared_pairs, 'int')} compared (blocking had not proposed them and the previous batch had not compared them: a record new or changed, a family newly linked), in ${fmt(inc.family.compared_family_pairs, 'int')} family pairs; ${fmt(inc.family.reused_pairs, 'int')} took the previous batch's gammas, the others this batch's scored pairs'. Every member pair is scored again: the family model is estimated on all of them.</p>` : ''}
       <p>${fmt(inc.flipped_blocks, 'int')} blocks changed whether they are kept (their size crossed the cap, or they gained or lost a second record or a probe).</p>` : ''}`,
   };
 }

@@ -21,7 +21,7 @@ import type { Linkage } from '../../schemas/config.ts';
 import type { Model } from '../../schemas/model.ts';
 import { materialise } from '../engine/sql-pipeline.ts';
 import { allowedSourcePairsSql } from './blocking.ts';
-import { comparisonVectorsSql } from './comparison-vectors.ts';
+import { compareColumns, comparisonVectorsSql } from './comparison-vectors.ts';
 import { COMPARISONS } from './comparisons.ts';
 import { gammaColumn } from './comparison-sql.ts';
 import { runEm, type Pattern } from './em.ts';
@@ -52,6 +52,14 @@ export interface FamilyContextFigures {
   member_pairs: number;
   /** member pairs blocking had not proposed, kept (family model probability at least FAMILY_CONTEXT_KEEP_PROBABILITY) */
   new_pairs: number;
+  /** member pairs blocking had not proposed whose comparison vector was computed (the others' are scored_pairs') */
+  compared_pairs: number;
+  /** linked family pairs holding a member pair compared (an incremental batch: the families its changes touched) */
+  compared_family_pairs: number;
+  /** member pairs blocking had not proposed whose gammas the previous batch gave (an incremental batch: two unchanged records) */
+  reused_pairs: number;
+  /** of new_pairs, those whose comparison vector was computed */
+  new_pairs_compared: number;
   /** candidate pairs whose weight the family model raised */
   raised_pairs: number;
   /** share of member pairs EM takes for matches: the family model's prior */
@@ -68,7 +76,34 @@ export interface FamilyContextFigures {
  * Adds the family context to scored_pairs (and its new pairs to candidate_pairs, under FAMILY_RULE_BIT). Needs
  * compare_input (prepareCompareInput) and the term-frequency tables of the batch's scoring.
  */
-export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, seedThreshold: number): Promise<FamilyContextFigures | undefined> {
+/**
+ * Where an incremental batch takes the gammas of member pairs blocking had not proposed: `gammas`, a query of
+ * (rec_id_l, rec_id_r, gamma_*) over pairs of two unchanged records oriented as this batch orients them (the
+ * previous batch's scored pairs and FAMILY_UNKEPT_TABLE). The gammas of a pair depend on its two records' compare
+ * columns only, which link_hash covers: they are the ones comparing again would give. `narrowCompareInput`: the
+ * family context makes compare_input itself, of the records of the pairs it compares.
+ */
+export interface FamilyGammaReuse {
+  gammas: string;
+  narrowCompareInput: boolean;
+}
+
+/**
+ * The member pairs the family context compared and did not keep (blocking had not proposed them, the family model
+ * gives them less than FAMILY_CONTEXT_KEEP_PROBABILITY), with their gammas: the next batch scores them again
+ * without comparing them again (the kept ones are in scored_pairs).
+ */
+export const FAMILY_UNKEPT_TABLE = 'family_unkept_pairs';
+
+/** Writes FAMILY_UNKEPT_TABLE from `query`, or empty (no family context). */
+export async function writeUnkeptPairs(db: Db, query?: string): Promise<void> {
+  const gammas = COMPARISONS.map((c) => gammaColumn(c));
+  await db.run(`
+    CREATE OR REPLACE TABLE ${FAMILY_UNKEPT_TABLE} AS ${query ?? `SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, ${gammas.map((g) => `NULL::TINYINT AS ${g}`).join(', ')} WHERE false`};
+    COMMENT ON TABLE ${FAMILY_UNKEPT_TABLE} IS ${lit('member pairs of linked families the family context compared and did not keep, with their gammas: what the next batch scores again without comparing')};`);
+}
+
+export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, seedThreshold: number, reuse?: FamilyGammaReuse): Promise<FamilyContextFigures | undefined> {
   const ruleBit = FAMILY_RULE_BIT;
   const gammas = COMPARISONS.map((c) => gammaColumn(c));
   const maxMembers = FAMILY_CONTEXT_MAX_MEMBERS;
@@ -105,14 +140,37 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     FROM mp LEFT JOIN scored_pairs c USING (rec_id_l, rec_id_r)`);
   const memberPairs = await db.count(`SELECT count(*) FROM ${pairs}`);
   const linkedFamilies = await db.count(`SELECT count(DISTINCT (family_l, family_r)) FROM ${seeds}`);
-  if (memberPairs === 0) return undefined;
+  if (memberPairs === 0) {
+    await writeUnkeptPairs(db);
+    return undefined;
+  }
 
   // The comparison vectors: a pair blocking had proposed keeps the gammas scored_pairs gave it (the same
-  // comparisons of the same two records, oriented alike); only the new pairs are compared.
+  // comparisons of the same two records, oriented alike); an incremental batch takes the gammas of the other pairs
+  // of two unchanged records from the previous batch (`reuse`); only the rest is compared.
+  const gammaList = gammas.join(', ');
+  await using reused = await materialise(db, 'family_reused', reuse
+    ? `SELECT p.rec_id_l, p.rec_id_r, p.rule_id, p.rules, p.new_pair, ${gammas.map((g) => `g.${g}`).join(', ')}
+       FROM ${pairs} p JOIN (${reuse.gammas}) g USING (rec_id_l, rec_id_r) WHERE p.new_pair`
+    : `SELECT rec_id_l, rec_id_r, rule_id, rules, new_pair, ${gammaList} FROM ${pairs} WHERE false`);
+  await using todo = await materialise(db, 'family_compare_pairs', `
+    SELECT rec_id_l, rec_id_r, rule_id, rules, new_pair FROM ${pairs} p
+    ANTI JOIN ${reused} r USING (rec_id_l, rec_id_r) WHERE p.new_pair`);
+  if (reuse?.narrowCompareInput) {
+    await db.run(`CREATE OR REPLACE TEMP TABLE compare_input AS SELECT ${compareColumns().join(', ')} FROM person_clean
+      WHERE rec_id IN (SELECT rec_id_l FROM ${todo} UNION SELECT rec_id_r FROM ${todo})`);
+  }
   await using vectors = await materialise(db, 'family_vectors', `
     SELECT * FROM ${pairs} WHERE NOT new_pair
     UNION ALL BY NAME
-    ${comparisonVectorsSql(`(SELECT rec_id_l, rec_id_r, rule_id, rules, new_pair FROM ${pairs} WHERE new_pair)`, ['rule_id', 'rules', 'new_pair'])}`);
+    SELECT * FROM ${reused}
+    UNION ALL BY NAME
+    ${comparisonVectorsSql(String(todo), ['rule_id', 'rules', 'new_pair'])}`);
+  const comparedPairs = await db.count(`SELECT count(*) FROM ${todo}`);
+  const comparedFamilies = await db.count(`
+    SELECT count(DISTINCT (least(ml.family_id, mr.family_id), greatest(ml.family_id, mr.family_id)))
+    FROM ${todo} t JOIN ${members} ml ON ml.rec_id = t.rec_id_l JOIN ${members} mr ON mr.rec_id = t.rec_id_r`);
+  const reusedPairs = await db.count(`SELECT count(*) FROM ${reused}`);
   const rows = await db.all<Record<string, number | bigint>>(`
     SELECT ${gammas.join(', ')}, count(*) AS n FROM ${vectors} GROUP BY ALL ORDER BY ALL`);
   const patterns: Pattern[] = rows.map((r) => ({ gammas: gammas.map((g) => (r[g] === null ? -1 : Number(r[g]))), count: Number(r.n) }));
@@ -159,10 +217,13 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
       FROM r LEFT JOIN competition k USING (rec_id_l, rec_id_r))
     SELECT * EXCLUDE (fam_l, fam_r, odds, w) REPLACE (w AS match_weight, 1.0 / (1.0 + pow(2.0, -w)) AS match_probability),
       match_weight - w AS family_competition FROM c`);
-  const counts = await db.one<{ new_pairs: bigint; raised: bigint }>(`
+  const counts = await db.one<{ new_pairs: bigint; raised: bigint; new_compared: bigint }>(`
     SELECT count(*) FILTER (WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}) AS new_pairs,
-           count(*) FILTER (WHERE NOT f.new_pair AND f.match_weight > s.match_weight) AS raised
-    FROM ${familyScored} f LEFT JOIN scored_pairs s USING (rec_id_l, rec_id_r)`);
+           count(*) FILTER (WHERE NOT f.new_pair AND f.match_weight > s.match_weight) AS raised,
+           count(*) FILTER (WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY} AND t.rec_id_l IS NOT NULL) AS new_compared
+    FROM ${familyScored} f LEFT JOIN scored_pairs s USING (rec_id_l, rec_id_r) LEFT JOIN ${todo} t USING (rec_id_l, rec_id_r)`);
+  // what the next batch reuses: the new pairs not kept (the kept ones are in scored_pairs), with their gammas
+  await writeUnkeptPairs(db, `SELECT rec_id_l, rec_id_r, ${gammaList} FROM ${familyScored} WHERE new_pair AND match_probability < ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
 
   // scored_pairs: each pair once, with the larger weight of the two models; the rule bits of both.
   await db.run(`
@@ -186,6 +247,10 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     linked_family_pairs: linkedFamilies,
     member_pairs: memberPairs,
     new_pairs: Number(counts?.new_pairs ?? 0),
+    compared_pairs: comparedPairs,
+    compared_family_pairs: comparedFamilies,
+    reused_pairs: reusedPairs,
+    new_pairs_compared: Number(counts?.new_compared ?? 0),
     raised_pairs: Number(counts?.raised ?? 0),
     lambda: em.lambda,
     iterations: em.iterations,
@@ -201,11 +266,15 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
  * rule to the blocking figures; returns the model as model.json keeps it (with the family model) and the figures.
  * scored_pairs then holds `new_pairs` more rows (the others were replaced one for one).
  */
-export async function linkFamilyContext(db: Db, linkage: Linkage, model: Model, blocking: BlockingFigures, seedThreshold?: number): Promise<{ model: Model; figures?: Omit<FamilyContextFigures, 'model'> }> {
-  if (!linkage.family_context) return { model };
+export async function linkFamilyContext(db: Db, linkage: Linkage, model: Model, blocking: BlockingFigures, seedThreshold?: number, reuse?: FamilyGammaReuse): Promise<{ model: Model; figures?: Omit<FamilyContextFigures, 'model'> }> {
+  if (!linkage.family_context) {
+    await writeUnkeptPairs(db);
+    return { model };
+  }
   const t = linkage.threshold;
   const seed = seedThreshold ?? (t !== 'auto' ? t : chooseThreshold(await expectedCurve(db), linkage.precision_floor)?.match_probability);
-  const family = seed === undefined ? undefined : await addFamilyContext(db, linkage, model, seed);
+  if (seed === undefined) await writeUnkeptPairs(db);
+  const family = seed === undefined ? undefined : await addFamilyContext(db, linkage, model, seed, reuse);
   if (!family) return { model };
   blocking.rules.push({ rule: FAMILY_RULE.name, description: FAMILY_RULE.description, keys: 0, blocks: family.linked_family_pairs, capped_blocks: 0, capped_records: 0, pairs: family.member_pairs, new_pairs: family.new_pairs });
   blocking.candidate_pairs += family.new_pairs;

@@ -5,7 +5,7 @@ import { generateMonths, type MonthFigures } from '../../src/generate/months.ts'
 import { loadConfig } from '../../src/engine/config.ts';
 import { silentLogger } from '../../src/engine/log.ts';
 import { Db, lit } from '../../src/engine/db.ts';
-import { BLOCKING_RULE_MASK } from '../../src/linkage/family-context.ts';
+import { BLOCKING_RULE_MASK, FAMILY_RULE_BIT } from '../../src/linkage/family-context.ts';
 import { runBatch, type BatchResult } from '../../src/pipeline.ts';
 import { appendDecision } from '../../src/register/decisions.ts';
 import { tempDir, writeConfig } from '../fixtures/inputs.ts';
@@ -97,6 +97,11 @@ describe('an incremental batch gives what a full batch gives', () => {
       expect(r.pairs.reused + r.pairs.compared).toBe(r.pairs.total);
       expect(r.pairs.compared).toBeGreaterThan(0);
       expect(r.flipped_blocks).toBeGreaterThan(0);
+      // the family context compares only member pairs the previous batch had not compared
+      const f = r.family!;
+      expect(f.reused_pairs).toBeGreaterThan(0);
+      expect(f.compared_pairs).toBeLessThan(f.member_pairs * 0.2);
+      expect(f.compared_family_pairs).toBeLessThan(f.family_pairs * 0.2);
       expect(inc.link.model_source).toBe('previous');
       const cl = inc.cluster.incremental!;
       expect(cl.components_reclustered).toBeGreaterThan(0);
@@ -187,6 +192,49 @@ describe('an incremental batch gives what a full batch gives', () => {
       expect(await differences(a, b, 'dtsen_change', "* EXCLUDE (before, after, kind, related_id) REPLACE (CASE WHEN entity = 'batch' THEN NULL ELSE id END AS id)")).toEqual([0, 0]);
     }
   });
+
+  it('compares again only the member pairs of the families a change touches, and still gives what the full batch gives', async () => {
+    // month 2 again, after the incremental month 2, with one record changed: a DTKS member of a linked family, in a
+    // member pair blocking had not proposed (its gammas would otherwise be taken from the scored pairs)
+    const db = await Db.open({ path: join(out('m2-inc'), 'dtsen.duckdb'), readOnly: true });
+    let id: string;
+    try {
+      expect(await db.count(`SELECT count(*) FROM scored_pairs WHERE (rules >> ${FAMILY_RULE_BIT}) & 1 = 1`)).toBeGreaterThan(0);
+      id = (await db.one<{ id: string }>(`
+        SELECT min(p.source_record_id) AS id FROM family_unkept_pairs s JOIN person_clean p ON p.rec_id IN (s.rec_id_l, s.rec_id_r)
+        WHERE p.source = 'dtks'`))!.id;
+    } finally {
+      await db.close();
+    }
+    const m = months[1];
+    const folder = join(dir, 'one-change');
+    mkdirSync(folder, { recursive: true });
+    const lines = readFileSync(join(m.folder, 'dtks.csv'), 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.startsWith(`${id};`));
+    const cells = lines[at].split(';');
+    cells[3] = `${cells[3]} A`;
+    lines[at] = cells.join(';');
+    writeFileSync(join(folder, 'dtks.csv'), lines.join('\n'));
+    const one = { ...m, folder, month: 2 };
+    const copy = (f: string) => writeFileSync(join(folder, f), readFileSync(join(m.folder, f)));
+    copy('regsosek.parquet');
+    copy('p3ke.csv');
+    const decisions = join(dir, 'decisions.jsonl');
+    const inc = await run('one-inc', one, { previous: out('m2-inc'), decisions });
+    await run('one-full', one, { previous: out('m2-inc'), decisions, recompute: 'full', linkage: { model: join(out('m2-inc'), 'model.json'), threshold: await previousThreshold('m2-inc') } });
+    const r = inc.figures.link!.recompute.link!;
+    expect([r.records.new, r.records.changed, r.records.gone]).toEqual([0, 1, 0]);
+    const f = r.family!;
+    expect(f.compared_family_pairs).toBeGreaterThan(0);
+    expect(f.compared_family_pairs).toBeLessThanOrEqual(5);
+    expect(f.compared_pairs).toBeLessThanOrEqual(5 * 20 * 20);
+    expect(f.reused_pairs).toBeGreaterThan(f.member_pairs * 0.5);
+    expect(await differences('one-inc', 'one-full', 'candidate_pairs', 'rec_id_l, rec_id_r, rule_id, rules')).toEqual([0, 0]);
+    expect(await differences('one-inc', 'one-full', 'scored_pairs', 'rec_id_l, rec_id_r, gamma_nik, gamma_name, gamma_birth_date, gamma_sex, gamma_household, hard_negative, family_context, round(family_competition, 9), round(match_weight, 9)')).toEqual([0, 0]);
+    expect(await differences('one-inc', 'one-full', 'clusters', 'rec_id, cluster_id, conflicted, round(best_link_probability, 12)')).toEqual([0, 0]);
+    expect(await differences('one-inc', 'one-full', 'dtsen_link', 'dtsen_id, source, source_record_id, round(match_probability, 12)')).toEqual([0, 0]);
+    expect(await differences('one-inc', 'one-full', 'family_unkept_pairs', '*')).toEqual([0, 0]);
+  }, 240_000);
 
   it('follows blocks over and under the cap', async () => {
     const r = (runs['c2-m2-inc'].figures as Required<BatchResult['figures']>).link.recompute.link!;
