@@ -29,7 +29,7 @@
  * The cluster stage drops them but inc_prev_cluster, which survive reads and drops.
  */
 import { existsSync } from 'node:fs';
-import { BLOCKING_RULE_MASK, FAMILY_RULE, FAMILY_UNKEPT_TABLE } from '../linkage/family-context.ts';
+import { BLOCKING_RULE_MASK, FAMILY_RULE, FAMILY_UNKEPT_TABLE, emptyUnkeptPairsSql } from '../linkage/family-context.ts';
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from '../engine/db.ts';
@@ -140,7 +140,7 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<void> {
     FROM inc_prev.scored_pairs s JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
     CREATE OR REPLACE TABLE inc_prev_family_unkept AS
     SELECT least(l.rec_id, r.rec_id) AS rec_id_l, greatest(l.rec_id, r.rec_id) AS rec_id_r, l.rec_id > r.rec_id AS flipped, ${gammas.map((g) => `s.${g}`).join(', ')}
-    FROM ${hasUnkept ? `inc_prev.${FAMILY_UNKEPT_TABLE}` : `(SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, ${gammas.map((g) => `NULL::TINYINT AS ${g}`).join(', ')} WHERE false)`} s
+    FROM ${hasUnkept ? `inc_prev.${FAMILY_UNKEPT_TABLE}` : `(${emptyUnkeptPairsSql()})`} s
     JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
     CREATE OR REPLACE TABLE inc_prev_cut AS
     SELECT m.rec_id FROM inc_prev.scored_pairs s JOIN inc_prev_out o ON o.prev_rec_id = s.rec_id_l JOIN inc_prev_map m ON m.prev_rec_id = s.rec_id_r WHERE ${prevLinkable}

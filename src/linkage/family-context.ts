@@ -95,11 +95,15 @@ export interface FamilyGammaReuse {
  */
 export const FAMILY_UNKEPT_TABLE = 'family_unkept_pairs';
 
+/** A query of no rows with FAMILY_UNKEPT_TABLE's columns (rec_id_l, rec_id_r, gamma_*). */
+export function emptyUnkeptPairsSql(): string {
+  return `SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, ${COMPARISONS.map((c) => `NULL::TINYINT AS ${gammaColumn(c)}`).join(', ')} WHERE false`;
+}
+
 /** Writes FAMILY_UNKEPT_TABLE from `query`, or empty (no family context). */
-export async function writeUnkeptPairs(db: Db, query?: string): Promise<void> {
-  const gammas = COMPARISONS.map((c) => gammaColumn(c));
+export async function writeUnkeptPairs(db: Db, query = emptyUnkeptPairsSql()): Promise<void> {
   await db.run(`
-    CREATE OR REPLACE TABLE ${FAMILY_UNKEPT_TABLE} AS ${query ?? `SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, ${gammas.map((g) => `NULL::TINYINT AS ${g}`).join(', ')} WHERE false`};
+    CREATE OR REPLACE TABLE ${FAMILY_UNKEPT_TABLE} AS ${query};
     COMMENT ON TABLE ${FAMILY_UNKEPT_TABLE} IS ${lit('member pairs of linked families the family context compared and did not keep, with their gammas: what the next batch scores again without comparing')};`);
 }
 
@@ -140,10 +144,7 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     FROM mp LEFT JOIN scored_pairs c USING (rec_id_l, rec_id_r)`);
   const memberPairs = await db.count(`SELECT count(*) FROM ${pairs}`);
   const linkedFamilies = await db.count(`SELECT count(DISTINCT (family_l, family_r)) FROM ${seeds}`);
-  if (memberPairs === 0) {
-    await writeUnkeptPairs(db);
-    return undefined;
-  }
+  if (memberPairs === 0) return undefined;
 
   // The comparison vectors: a pair blocking had proposed keeps the gammas scored_pairs gave it (the same
   // comparisons of the same two records, oriented alike); an incremental batch takes the gammas of the other pairs
@@ -267,15 +268,14 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
  * scored_pairs then holds `new_pairs` more rows (the others were replaced one for one).
  */
 export async function linkFamilyContext(db: Db, linkage: Linkage, model: Model, blocking: BlockingFigures, seedThreshold?: number, reuse?: FamilyGammaReuse): Promise<{ model: Model; figures?: Omit<FamilyContextFigures, 'model'> }> {
-  if (!linkage.family_context) {
+  const t = linkage.threshold;
+  const seed = !linkage.family_context ? undefined : (seedThreshold ?? (t !== 'auto' ? t : chooseThreshold(await expectedCurve(db), linkage.precision_floor)?.match_probability));
+  const family = seed === undefined ? undefined : await addFamilyContext(db, linkage, model, seed, reuse);
+  if (!family) {
+    // no family context ran (or it had no member pairs): the next batch finds an empty table
     await writeUnkeptPairs(db);
     return { model };
   }
-  const t = linkage.threshold;
-  const seed = seedThreshold ?? (t !== 'auto' ? t : chooseThreshold(await expectedCurve(db), linkage.precision_floor)?.match_probability);
-  if (seed === undefined) await writeUnkeptPairs(db);
-  const family = seed === undefined ? undefined : await addFamilyContext(db, linkage, model, seed, reuse);
-  if (!family) return { model };
   blocking.rules.push({ rule: FAMILY_RULE.name, description: FAMILY_RULE.description, keys: 0, blocks: family.linked_family_pairs, capped_blocks: 0, capped_records: 0, pairs: family.member_pairs, new_pairs: family.new_pairs });
   blocking.candidate_pairs += family.new_pairs;
   const { model: familyModel, ...figures } = family;
