@@ -61,7 +61,8 @@ export interface EmResult {
   matchCounts: number[][];
 }
 
-function normalise(v: number[], floor: number): number[] {
+/** `v` as probabilities: each entry at least `floor`, then scaled to sum to 1. */
+export function normalise(v: number[], floor: number): number[] {
   const clipped = v.map((x) => Math.max(x, floor));
   const s = clipped.reduce((a, b) => a + b, 0);
   return clipped.map((x) => x / s);

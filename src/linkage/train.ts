@@ -18,7 +18,7 @@ import { ALL_CANDIDATE_PAIRS, COMPARISONS, CONFIDENT_LINKS, type Comparison } fr
 import { BLOCKING_RULES, type BlockingRule } from './blocking-rules.ts';
 import { comparisonVectorsSql } from './comparison-vectors.ts';
 import { gammaColumn } from './comparison-sql.ts';
-import { conditionalFor, matchPosteriors, runEm, type EmComparison, type Pattern } from './em.ts';
+import { matchPosteriors, normalise, runEm, type EmComparison, type Pattern } from './em.ts';
 import { conditionalEntries, conditionalUs, sampleConditionalCounts, type ConditionalCounts } from './conditional-u.ts';
 import type { ConditionalU as EmConditionalU } from './em.ts';
 import { allowedSourcePairsSql } from './blocking.ts';
@@ -68,13 +68,7 @@ export function pairPriorM(pats: readonly Pattern[], without: readonly EmCompari
     confident += p.count;
     for (const i of priors) if (p.gammas[i] >= 0) counts.get(i)![p.gammas[i]] += p.count;
   });
-  const m = new Map(
-    [...counts].map(([i, n]) => {
-      const clipped = n.map((x) => Math.max(x, 1e-6 * Math.max(confident, 1)));
-      const total = clipped.reduce((a, b) => a + b, 0);
-      return [i, clipped.map((x) => x / total)];
-    }),
-  );
+  const m = new Map([...counts].map(([i, n]) => [i, normalise(n.map((x) => x / Math.max(confident, 1)), 1e-6)]));
   return { m, confident };
 }
 
@@ -128,20 +122,13 @@ export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, s
  */
 export function uWithoutMatches(pats: readonly Pattern[], m: readonly number[][], u: readonly number[][], lambda: number, cond: readonly EmConditionalU[]): { u: number[][]; counts: number[][] } {
   const counts = u.map((lv) => new Array<number>(lv.length).fill(0));
-  const used = u.map(() => true);
-  for (const p of pats) {
-    let pm = lambda;
-    let pu = 1 - lambda;
-    p.gammas.forEach((g, i) => {
-      if (g < 0) return;
-      pm *= m[i][g];
-      pu *= conditionalFor(cond, i, p.gammas, used)?.u[g] ?? u[i][g];
-    });
-    const nonMatch = pu / (pm + pu);
+  const post = matchPosteriors(pats, u.map((lv, i) => ({ levels: lv.length, m: [...m[i]], u: [...lv] })), lambda, cond);
+  pats.forEach((p, k) => {
+    const nonMatch = 1 - post[k];
     p.gammas.forEach((g, i) => {
       if (g >= 0) counts[i][g] += nonMatch * p.count;
     });
-  }
+  });
   return {
     u: counts.map((n) => {
       const total = n.reduce((a, b) => a + b, 0) + n.length;
