@@ -27,6 +27,7 @@ import { materialise, TempTable } from '../engine/sql-pipeline.ts';
 import type { Mapping } from '../../schemas/mapping.ts';
 import type { BatchConfig } from '../../schemas/config.ts';
 import type { RecomputeRow } from './state.ts';
+import { attachedHas } from './previous.ts';
 
 /**
  * Raised by hand when normalisation changes what it writes in a way its SQL text does not show (a reference file,
@@ -82,10 +83,6 @@ const PART_WORDS: Record<string, string> = {
   regions: 'the region reference differs',
 };
 
-async function prevHas(db: Db, table: string): Promise<boolean> {
-  return (await db.count(`SELECT count(*) FROM duckdb_tables() WHERE database_name = ${lit(PREV)} AND table_name = ${lit(table)}`)) > 0;
-}
-
 /**
  * Whether the cleaned rows of the previous batch can be copied: the reason when not; when they can, the previous
  * database is left attached as norm_prev.
@@ -101,7 +98,7 @@ async function planCopy(db: Db, config: BatchConfig, fingerprint: Record<string,
   let ok = false;
   try {
     for (const t of ['person_clean', 'normalise_state', 'normalise_fingerprint']) {
-      if (!(await prevHas(db, t))) return full(`the previous batch has no ${t} table (written before incremental normalise)`);
+      if (!(await attachedHas(db, PREV, t))) return full(`the previous batch has no ${t} table (written before incremental normalise)`);
     }
     const prev = Object.fromEntries(
       (await db.all<{ part: string; fingerprint: string }>(`SELECT part, fingerprint FROM ${PREV}.normalise_fingerprint`)).map((r) => [r.part, r.fingerprint]),

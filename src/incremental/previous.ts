@@ -63,9 +63,12 @@ export interface IncrementalPlan {
 
 const full = (reason: string, previousDir?: string): IncrementalPlan => ({ path: 'full', reason, previousDir });
 
-async function prevHas(db: Db, table: string, column?: string): Promise<boolean> {
-  return (await db.count(`SELECT count(*) FROM duckdb_columns() WHERE database_name = 'inc_prev' AND table_name = ${lit(table)}${column ? ` AND column_name = ${lit(column)}` : ''}`)) > 0;
+/** Whether the attached database `database` holds the table (with the column, when given). */
+export async function attachedHas(db: Db, database: string, table: string, column?: string): Promise<boolean> {
+  return (await db.count(`SELECT count(*) FROM duckdb_columns() WHERE database_name = ${lit(database)} AND table_name = ${lit(table)}${column ? ` AND column_name = ${lit(column)}` : ''}`)) > 0;
 }
+
+const prevHas = (db: Db, table: string, column?: string) => attachedHas(db, 'inc_prev', table, column);
 
 /**
  * Decides the path and, for an incremental batch, copies the previous state (see the file's comment). The
