@@ -83,16 +83,29 @@ export function expectedAt(curve: ExpectedCurve, threshold: number): ExpectedPoi
 
 /**
  * The model's expected pairwise precision and recall of the clusters (persons) built, to set beside the truth's
- * cluster-level figures: the pairs predicted are every allowed pair of records inside one cluster (known
- * exactly); each scored one is a true pair with its match probability, and a pair joined only through other
- * records (never scored) with the mean probability of its cluster's scored pairs. Recall's denominator is Σ p
- * over every scored pair, as in the curve.
+ * cluster-level figures. The pairs predicted are every allowed pair of records inside one cluster (known exactly);
+ * each scored one is a true pair with its match probability, and a pair joined only through other records (never
+ * scored) with the mean probability of its cluster's scored pairs.
+ *
+ * Recall's denominator is those expected true pairs plus the true pairs the model expects *between* clusters.
+ * Summing the probabilities of the scored pairs between clusters overstates them wherever a record has several
+ * look-alike candidates (namesakes, relatives, twins): each pair is scored as if it were the record's only
+ * candidate, so three namesakes at p = 0.5 count as 1.5 persons the record belongs to. A record is one person,
+ * so here its candidates compete: for a record r and a cluster C it was scored against,
+ *   odds(r, C) = q / (1 - q), q the highest probability of r's scored pairs into C (capped at 1 - 1e-6)
+ *   P(r belongs to C) = odds(r, C) / (1 + Σ odds(r, C') over every cluster r was scored against, its own too)
+ * and the true pairs expected between r and C are P(r belongs to C) × the allowed pairs between r and C's
+ * records, counted half from each side (C's records weigh r's cluster in turn). A record with one candidate keeps
+ * that candidate's probability; one surely in its own cluster gives little to another. Hard negatives are taken
+ * for the two persons the guard says, as in the curve; true pairs no blocking rule found are not counted.
  */
-export async function expectedClusterQuality(db: Db, allowedSourcePairs: string, expectedTruePairs: number): Promise<{ precision: number; recall: number; predicted_pairs: number; expected_true_positive_pairs: number }> {
-  const r = await db.one<{ predicted: number; etp: number }>(`
+export async function expectedClusterQuality(db: Db, allowedSourcePairs: string): Promise<{ precision: number; recall: number; predicted_pairs: number; expected_true_positive_pairs: number; expected_missed_pairs: number }> {
+  const linkable = (await db.columnExists('scored_pairs', 'hard_negative')) ? 'NOT coalesce(s.hard_negative, false)' : 'true';
+  const r = await db.one<{ predicted: number; etp: number; missed: number }>(`
     WITH allowed AS (${allowedSourcePairs}),
-    src AS (SELECT c.cluster_id, p.source, count(*) AS n FROM clusters c JOIN person_clean p USING (rec_id)
-            WHERE c.cluster_id IN (SELECT cluster_id FROM clusters GROUP BY ALL HAVING count(*) > 1) GROUP BY ALL),
+    rec AS (SELECT c.rec_id, c.cluster_id, p.source FROM clusters c JOIN person_clean p USING (rec_id)),
+    src AS (SELECT cluster_id, source, count(*) AS n FROM rec
+            WHERE cluster_id IN (SELECT cluster_id FROM clusters GROUP BY ALL HAVING count(*) > 1) GROUP BY ALL),
     pred AS (
       SELECT a.cluster_id, sum(CASE WHEN a.source = b.source THEN a.n * (a.n - 1) / 2 ELSE a.n * b.n END) AS pairs
       FROM src a JOIN src b ON a.cluster_id = b.cluster_id AND a.source <= b.source
@@ -101,17 +114,35 @@ export async function expectedClusterQuality(db: Db, allowedSourcePairs: string,
     scored AS (
       SELECT cl.cluster_id, count(*) AS n, sum(s.match_probability) AS sp
       FROM scored_pairs s JOIN clusters cl ON cl.rec_id = s.rec_id_l JOIN clusters cr ON cr.rec_id = s.rec_id_r
-      WHERE cl.cluster_id = cr.cluster_id GROUP BY ALL)
-    SELECT coalesce(sum(pred.pairs), 0)::DOUBLE AS predicted,
-      coalesce(sum(coalesce(scored.sp, 0) + greatest(pred.pairs - coalesce(scored.n, 0), 0) * coalesce(scored.sp / scored.n, 1)), 0)::DOUBLE AS etp
-    FROM pred LEFT JOIN scored USING (cluster_id)`);
+      WHERE cl.cluster_id = cr.cluster_id GROUP BY ALL),
+    within AS (
+      SELECT coalesce(sum(pred.pairs), 0)::DOUBLE AS predicted,
+        coalesce(sum(coalesce(scored.sp, 0) + greatest(pred.pairs - coalesce(scored.n, 0), 0) * coalesce(scored.sp / scored.n, 1)), 0)::DOUBLE AS etp
+      FROM pred LEFT JOIN scored USING (cluster_id)),
+    ends AS (
+      SELECT l.rec_id AS r, l.source, l.cluster_id AS own, o.cluster_id AS c, s.match_probability AS q
+      FROM scored_pairs s JOIN rec l ON l.rec_id = s.rec_id_l JOIN rec o ON o.rec_id = s.rec_id_r WHERE ${linkable}
+      UNION ALL
+      SELECT o.rec_id, o.source, o.cluster_id, l.cluster_id, s.match_probability
+      FROM scored_pairs s JOIN rec l ON l.rec_id = s.rec_id_l JOIN rec o ON o.rec_id = s.rec_id_r WHERE ${linkable}),
+    odds AS (
+      SELECT r, any_value(source) AS source, c, any_value(own) = c AS is_own, least(max(q), 1 - 1e-6) AS q FROM ends GROUP BY r, c),
+    competing AS (SELECT *, q / (1 - q) / (1 + sum(q / (1 - q)) OVER (PARTITION BY r)) AS belongs FROM odds),
+    across AS (
+      SELECT sum(0.5 * k.belongs * n.n) AS missed
+      FROM competing k JOIN (SELECT cluster_id AS c, source, count(*) AS n FROM rec GROUP BY ALL) n USING (c)
+      SEMI JOIN allowed a ON a.source_l = k.source AND a.source_r = n.source
+      WHERE NOT k.is_own)
+    SELECT predicted, etp, coalesce(missed, 0)::DOUBLE AS missed FROM within, across`);
   const predicted = Number(r?.predicted ?? 0);
   const etp = Number(r?.etp ?? 0);
+  const missed = Number(r?.missed ?? 0);
   return {
     precision: predicted > 0 ? etp / predicted : 1,
-    recall: expectedTruePairs > 0 ? Math.min(1, etp / expectedTruePairs) : 1,
+    recall: etp + missed > 0 ? etp / (etp + missed) : 1,
     predicted_pairs: predicted,
     expected_true_positive_pairs: etp,
+    expected_missed_pairs: missed,
   };
 }
 

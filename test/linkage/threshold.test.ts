@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Db } from '../../src/engine/db.ts';
-import { chooseThreshold, expectedAt, expectedCurve, probabilityOfWeight } from '../../src/linkage/threshold.ts';
+import { chooseThreshold, expectedAt, expectedClusterQuality, expectedCurve, probabilityOfWeight } from '../../src/linkage/threshold.ts';
 import { uWithoutMatches } from '../../src/linkage/train.ts';
 
 describe('expected precision and recall from the model', () => {
@@ -43,5 +43,45 @@ describe('u without the matches among random pairs', () => {
     expect(re.counts[0][1]).toBeGreaterThan(999_000);
     // with no chance of a match, the counts are the sample's
     expect(uWithoutMatches(pats, m, u, 1e-15, []).counts[0][0]).toBeCloseTo(100, 6);
+  });
+});
+
+describe('expected quality of the persons built', () => {
+  // records 1..5 of one source; clusters given; scored pairs with their probabilities
+  async function batch(clusters: [number, number][], pairs: [number, number, number, boolean?][]) {
+    const db = await Db.open();
+    await db.run(`CREATE TABLE clusters AS SELECT * FROM (VALUES ${clusters.map(([r, c]) => `(${r}, ${c})`).join(', ')}) t(rec_id, cluster_id)`);
+    await db.run(`CREATE TABLE person_clean AS SELECT rec_id, 'dtks' AS source FROM clusters`);
+    await db.run(`CREATE TABLE scored_pairs AS SELECT * FROM (VALUES ${pairs.map(([l, r, p, h]) => `(${l}, ${r}, ${p}::DOUBLE, ${h ?? false})`).join(', ')}) t(rec_id_l, rec_id_r, match_probability, hard_negative)`);
+    return db;
+  }
+  const allowed = `SELECT 'dtks' AS source_l, 'dtks' AS source_r`;
+
+  it('a record with one candidate outside its cluster counts that pair at its probability', async () => {
+    const db = await batch([[1, 1], [2, 2], [3, 2]], [[1, 2, 0.4], [2, 3, 0.99]]);
+    const q = await expectedClusterQuality(db, allowed);
+    // record 1 belongs to cluster 2 with odds 2/3 against 1 + 2/3: 0.4, times the two records of cluster 2, half;
+    // records 2's own cluster competes with cluster 1 on its side: 0.4/0.6 / (1 + 0.4/0.6 + 99) × 1, half
+    const o = 0.4 / 0.6;
+    const missed = 0.5 * (o / (1 + o)) * 2 + 0.5 * (o / (1 + o + 99)) * 1;
+    expect(q.expected_missed_pairs).toBeCloseTo(missed, 9);
+    expect(q.precision).toBeCloseTo(0.99, 9);
+    expect(q.recall).toBeCloseTo(0.99 / (0.99 + missed), 9);
+  });
+
+  it('look-alike candidates of one record compete: three namesakes at 0.5 are not one and a half persons', async () => {
+    const db = await batch([[1, 1], [2, 2], [3, 3], [4, 4]], [[1, 2, 0.5], [1, 3, 0.5], [1, 4, 0.5]]);
+    const q = await expectedClusterQuality(db, allowed);
+    // record 1: each namesake 1 / (1 + 3); each namesake's side: its only candidate, 1 / (1 + 1); half from each side
+    expect(q.expected_missed_pairs).toBeCloseTo(3 * 0.5 * 0.25 + 3 * 0.5 * 0.5, 9);
+    expect(q.expected_missed_pairs).toBeLessThan(1.5);
+  });
+
+  it('hard negatives and pairs of source pairs not linked are not expected between clusters', async () => {
+    const db = await batch([[1, 1], [2, 2]], [[1, 2, 0.9, true]]);
+    expect((await expectedClusterQuality(db, allowed)).expected_missed_pairs).toBe(0);
+    const db2 = await batch([[1, 1], [2, 2]], [[1, 2, 0.9]]);
+    expect((await expectedClusterQuality(db2, `SELECT 'dtks' AS source_l, 'p3ke' AS source_r`)).expected_missed_pairs).toBe(0);
+    expect((await expectedClusterQuality(db2, allowed)).expected_missed_pairs).toBeCloseTo(0.9, 9);
   });
 });

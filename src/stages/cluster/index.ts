@@ -234,7 +234,7 @@ export const clusterStage = defineStage({
     const incremental = linkFigures?.recompute?.path === 'incremental' && (await canClusterIncrementally(ctx.db));
     const at = async (t: number) => {
       const r = await clusterRecords(ctx.db, t, options, { incremental });
-      const expected = curve ? await expectedClusterQuality(ctx.db, allowedSourcePairsSql(linkage), curve.expected_true_pairs) : undefined;
+      const expected = curve ? await expectedClusterQuality(ctx.db, allowedSourcePairsSql(linkage)) : undefined;
       return { ...r, expected, threshold: t };
     };
     let result = await at(thresholdOf(linkage));
