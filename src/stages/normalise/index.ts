@@ -53,13 +53,15 @@ function ageReference(mappings: Mapping[], snapshotDate: string, source = 'sourc
  */
 export function snapshotMovedSql(mappings: Mapping[], from: string, to: string): string {
   const [refFrom, refTo] = [ageReference(mappings, from, 'i.source'), ageReference(mappings, to, 'i.source')];
+  // CASE, not AND, before the costly parts: DuckDB evaluates a CASE branch only on the rows it selects
   return `(
     (p.birth_date_status = 'ok' AND p.birth_date > DATE ${lit(to)})
-    OR (p.birth_date_status = 'impossible' AND coalesce(date_parse(i.birth_date, ${dateFormatsSql(mappings)}) BETWEEN DATE '1900-01-01' AND DATE ${lit(to)}, false))
+    OR CASE WHEN p.birth_date_status = 'impossible'
+       THEN coalesce(date_parse(i.birth_date, ${dateFormatsSql(mappings)}) BETWEEN DATE '1900-01-01' AND DATE ${lit(to)}, false) ELSE false END
     OR (p.birth_date_status = 'ok' AND try_cast(trim(i.age) AS INTEGER) IS NULL
         AND date_diff('year', p.birth_date, ${refFrom}) <> date_diff('year', p.birth_date, ${refTo}))
-    OR (p.nik_status = 'valid' AND year(${refFrom}) <> year(${refTo})
-        AND nik_birth_date_of(p.nik, p.birth_date, p.age, year(${refTo})) IS DISTINCT FROM p.nik_birth_date))`;
+    OR CASE WHEN p.nik_status = 'valid' AND year(${refFrom}) <> year(${refTo})
+       THEN nik_birth_date_of(p.nik, p.birth_date, p.age, year(${refTo})) IS DISTINCT FROM p.nik_birth_date ELSE false END)`;
 }
 
 /**
