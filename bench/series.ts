@@ -13,13 +13,19 @@
  * previous batch's model and threshold, whose persons must be the incremental batch's exactly. Each stage is shown in
  * wall seconds and in CPU seconds of the batch's process (user + system, every thread: on a shared machine the
  * wall time grows with the others' load, the CPU time much less), with the rows normalise cleaned and copied.
- * `--compare-only` runs only this comparison, on the months' batches already in the cache.
+ * `--compare-only` runs only this comparison, on the months' batches already in the cache; `--compare-month N` compares
+ * month N instead of the last.
+ *
+ * Each month's batch has its own snapshot date, the first of the month from 2026-10-01 (monthSnapshotDate), as real
+ * monthly snapshots do: a moved date makes normalise clean again the unchanged rows depending on it (a birth date
+ * between the two dates; across a year, every age counted to the snapshot date and NIK centuries inferred with its
+ * year). Per month it also prints normalise's seconds and the rows it cleaned and copied.
  */
 import { populationSources, runCommand, ROOT } from './population.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateMonths, type MonthFigures } from '../src/generate/months.ts';
+import { generateMonths, monthSnapshotDate, type MonthFigures } from '../src/generate/months.ts';
 import { loadConfig } from '../src/engine/config.ts';
 import { silentLogger } from '../src/engine/log.ts';
 import { Db, lit } from '../src/engine/db.ts';
@@ -38,6 +44,8 @@ const { values } = parseArgs({
     'memory-limit': { type: 'string', default: '' },
     compare: { type: 'boolean', default: true },
     'no-compare': { type: 'boolean', default: false },
+    /** the month compared (default the last): e.g. the month whose snapshot date crosses a year (4 with the default dates) */
+    'compare-month': { type: 'string', default: '' },
     /** only the comparison of the last month (the months' batches already in the cache) */
     'compare-only': { type: 'boolean', default: false },
     /** also run the last month --full with the previous model and threshold: its persons must equal the incremental batch's */
@@ -48,6 +56,7 @@ const { values } = parseArgs({
 });
 const persons = Number(values.persons);
 const months = Number(values.months);
+const cmpMonth = Number(values['compare-month'] || months);
 const seed = Number(values.seed);
 const root = resolve(import.meta.dirname, '..');
 const cache = join(root, 'bench', 'cache', `series-p${persons}-m${months}-s${seed}`);
@@ -65,8 +74,8 @@ const outDir = (m: number) => join(cache, 'runs', `month-${String(m).padStart(2,
 const db = await Db.open();
 const rows: Record<string, unknown>[] = [];
 const compareOnly = values['compare-only'];
-if (compareOnly && !existsSync(join(outDir(months - 1), 'report.json'))) {
-  console.error(`--compare-only: no batch of month ${months - 1} in ${cache}; run without --compare-only first`);
+if (compareOnly && !existsSync(join(outDir(cmpMonth - 1), 'report.json'))) {
+  console.error(`--compare-only: no batch of month ${cmpMonth - 1} in ${cache}; run without --compare-only first`);
   process.exit(2);
 }
 for (let m = 1; m <= (compareOnly ? 0 : months); m++) {
@@ -74,6 +83,7 @@ for (let m = 1; m <= (compareOnly ? 0 : months); m++) {
   const config = {
     batch: `series-${m}`,
     snapshot_id: `month-${m}`,
+    snapshot_date: monthSnapshotDate(m),
     out: outDir(m),
     threads: Number(values.threads),
     sources: populationSources(src),
@@ -88,7 +98,11 @@ for (let m = 1; m <= (compareOnly ? 0 : months); m++) {
   const reg = result.figures.register as RegisterFigures;
   const registerSeconds = result.timings.find((t) => t.stage === 'register')?.seconds ?? 0;
   const truth = series.months_figures[m - 1];
-  const row: Record<string, unknown> = { month: m, wall_s: Number(wall.toFixed(1)), register_s: registerSeconds, persons: reg.persons.active };
+  const norm = result.figures.normalise?.recompute;
+  const row: Record<string, unknown> = {
+    month: m, snapshot_date: config.snapshot_date, wall_s: Number(wall.toFixed(1)), register_s: registerSeconds,
+    normalise_s: result.timings.find((t) => t.stage === 'normalise')?.seconds ?? 0, cleaned: norm?.cleaned, copied: norm?.copied, persons: reg.persons.active,
+  };
   if (m > 1) {
     const t = (k: number) => `read_csv(${lit(join(monthDir(k), 'truth.csv'))}, all_varchar = true)`;
     const l = (k: number) => `read_parquet(${lit(join(outDir(k), 'dtsen_link.parquet'))})`;
@@ -117,10 +131,10 @@ for (let m = 1; m <= (compareOnly ? 0 : months); m++) {
 }
 if (!compareOnly) {
   const fmt = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? (k.startsWith('stable') ? `${(v * 100).toFixed(3)}%` : v.toFixed(1)) : v])));
-  printTable(process.stdout, fmt, ['month', 'wall_s', 'register_s', 'persons', 'unchanged_persons', 'stable_unchanged', 'stable_all', 'new_log', 'new_truth', 'inactive_log', 'gone_truth', 'merged', 'split', 'returned']);
+  printTable(process.stdout, fmt, ['month', 'snapshot_date', 'wall_s', 'register_s', 'normalise_s', 'cleaned', 'copied', 'persons', 'unchanged_persons', 'stable_unchanged', 'stable_all', 'new_log', 'new_truth', 'inactive_log', 'gone_truth', 'merged', 'split', 'returned']);
 }
 
-if ((compareOnly || (values.compare && !values['no-compare'])) && months > 1) await compareLastMonth();
+if ((compareOnly || (values.compare && !values['no-compare'])) && cmpMonth > 1) await compareLastMonth();
 
 const last = existsSync(join(outDir(months), 'report.json')) ? await openBatch(outDir(months)) : undefined;
 try {
@@ -155,14 +169,15 @@ interface ChildRun {
  * scoring with the previous batch's model at its threshold, as the incremental batch does).
  */
 function runLast(path: 'incremental' | 'full', sameModel = false): { out: string; run: ChildRun } {
-  const m = months;
-  const name = `last-${path}${sameModel ? '-same-model' : ''}`;
+  const m = cmpMonth;
+  const name = `${m === months ? 'last' : `m${m}`}-${path}${sameModel ? '-same-model' : ''}`;
   const out = join(cache, 'runs', name);
   const previous = outDir(m - 1);
   const prevConfig = JSON.parse(readFileSync(join(previous, 'report.json'), 'utf8')).run?.config as { linkage?: { threshold?: number } } | undefined;
   const config = {
     batch: `series-${m}-${path}`,
     snapshot_id: `month-${m}`,
+    snapshot_date: monthSnapshotDate(m),
     out,
     sources: populationSources(monthDir(m)),
     previous,
@@ -177,7 +192,7 @@ function runLast(path: 'incremental' | 'full', sameModel = false): { out: string
 }
 
 async function compareLastMonth(): Promise<void> {
-  console.log(`\nmonth ${months} again, incrementally and with --full (each in a process of its own) …`);
+  console.log(`\nmonth ${cmpMonth} (snapshot date ${monthSnapshotDate(cmpMonth)}, the month before ${monthSnapshotDate(cmpMonth - 1)}) again, incrementally and with --full (each in a process of its own) …`);
   const inc = runLast('incremental');
   const full = runLast('full');
   const same = values['same-model'] ? runLast('full', true) : undefined;

@@ -41,6 +41,14 @@ export const MONTHLY_RATES = {
   decile_quarterly: 0.1,
 } as const;
 
+/**
+ * The snapshot date of month `month` of a series: the first of each month, month 1 on the batch config's default
+ * (2026-10-01). A living register's monthly snapshots each have their own date; a batch of month m takes this one.
+ */
+export function monthSnapshotDate(month: number): string {
+  return new Date(Date.UTC(2026, 9 + month - 1, 1)).toISOString().slice(0, 10);
+}
+
 export interface MonthsOptions extends Omit<GenerateOptions, 'out'> {
   out: string;
   months: number;

@@ -10,7 +10,11 @@
  *  - `mappings`: every source's mapping (value codes, date formats, age reference date …);
  *  - `snapshot_date`: ages, impossible birth dates and NIK centuries are derived from it;
  *  - `regions`: the reference tables of provinces, regencies, districts and villages (NIK, KK and village checks).
- * When any part differs from the previous batch's, every row is cleaned again and the reason says which.
+ * When any part differs from the previous batch's, every row is cleaned again and the reason says which, but for
+ * the snapshot date alone: it moves every month in a living register, and few rows depend on it. Then the unchanged
+ * source rows whose cleaned row would differ with the new date (`snapshotMoved`, a predicate over the previous cleaned
+ * row and the source row: a birth date between the two dates, an age counted to it, a NIK century inferred with its
+ * year) are cleaned again with the others, and only the rest copied.
  *
  * What a batch keeps for the next one, in its dtsen.duckdb only (a batch folder alone is enough to continue):
  * `normalise_state(rec_id, source, source_record_id, source_hash)`, one row per row of person_clean, and
@@ -87,7 +91,9 @@ const PART_WORDS: Record<string, string> = {
  * Whether the cleaned rows of the previous batch can be copied: the reason when not; when they can, the previous
  * database is left attached as norm_prev.
  */
-async function planCopy(db: Db, config: BatchConfig, fingerprint: Record<string, string>): Promise<{ path: 'incremental' | 'full'; reason: string }> {
+async function planCopy(
+  db: Db, config: BatchConfig, fingerprint: Record<string, string>, snapshotMovable: boolean,
+): Promise<{ path: 'incremental' | 'full'; reason: string; snapshotFrom?: string }> {
   const full = (reason: string) => ({ path: 'full' as const, reason });
   if (!config.previous) return full('no previous batch');
   if (config.recompute === 'full') return full('--full (recompute: "full")');
@@ -104,6 +110,12 @@ async function planCopy(db: Db, config: BatchConfig, fingerprint: Record<string,
       (await db.all<{ part: string; fingerprint: string }>(`SELECT part, fingerprint FROM ${PREV}.normalise_fingerprint`)).map((r) => [r.part, r.fingerprint]),
     );
     const differ = Object.keys(fingerprint).filter((k) => prev[k] !== fingerprint[k]);
+    // the snapshot date alone moved: the rows depending on it are cleaned again (normaliseRows)
+    const from = prev.snapshot_date;
+    if (snapshotMovable && differ.length === 1 && differ[0] === 'snapshot_date' && /^\d{4}-\d{2}-\d{2}$/.test(from ?? '')) {
+      ok = true;
+      return { path: 'incremental', reason: 'previous batch given: unchanged source rows copied', snapshotFrom: from };
+    }
     if (differ.length) {
       return full(differ.map((k) => (k === 'snapshot_date' ? `${PART_WORDS[k]} (${prev[k] ?? 'none'} → ${fingerprint[k]})` : PART_WORDS[k] ?? `${k} differs`)).join('; '));
     }
@@ -123,7 +135,11 @@ async function planCopy(db: Db, config: BatchConfig, fingerprint: Record<string,
  */
 export async function normaliseRows(
   db: Db,
-  o: { config: BatchConfig; mappings: readonly Mapping[]; input: TempTable; codeSql: string; clean: (rows: string, target: string) => Promise<void> },
+  o: {
+    config: BatchConfig; mappings: readonly Mapping[]; input: TempTable; codeSql: string; clean: (rows: string, target: string) => Promise<void>;
+    /** when only the snapshot date differs: a predicate over the previous cleaned row `p` and the unchanged source row `i`, true when cleaning `i` with `to` gives another row (without it such a batch cleans every row) */
+    snapshotMoved?: (from: string, to: string) => string;
+  },
 ): Promise<NormaliseRecompute> {
   const columns = (await db.all<{ column_name: string }>(
     `SELECT column_name FROM duckdb_columns() WHERE table_name = ${lit(o.input.name)} AND schema_name = 'main' AND database_name = 'temp' ORDER BY column_index`,
@@ -132,15 +148,27 @@ export async function normaliseRows(
   const content = columns.filter((c) => !PLACE_COLUMNS.includes(c));
   const fingerprint = await normaliseFingerprint(db, { codeSql: o.codeSql, mappings: o.mappings, snapshotDate: o.config.snapshot_date, columns: content });
   await using hashes = await materialise(db, 'norm_source_hash', `SELECT rid, source, source_record_id, hash(${content.map(ident).join(', ')}) AS source_hash FROM ${o.input}`);
-  const plan = await planCopy(db, o.config, fingerprint);
+  const plan = await planCopy(db, o.config, fingerprint, Boolean(o.snapshotMoved));
   let copied = 0;
+  let reason = plan.reason;
   try {
     if (plan.path === 'incremental') {
       // the source rows the previous batch cleaned, each matched to one previous row (a row repeated takes the first)
-      await using matched = await materialise(db, 'norm_copied', `
+      const unchanged = `
         SELECT h.rid, p.rec_id AS prev_rec_id
         FROM ${hashes} h JOIN (SELECT source, source_record_id, source_hash, min(rec_id) AS rec_id FROM ${PREV}.normalise_state GROUP BY ALL) p
-          ON p.source = h.source AND p.source_record_id IS NOT DISTINCT FROM h.source_record_id AND p.source_hash = h.source_hash`);
+          ON p.source = h.source AND p.source_record_id IS NOT DISTINCT FROM h.source_record_id AND p.source_hash = h.source_hash`;
+      // with a moved snapshot date, the unchanged rows whose cleaned row depends on it are cleaned again: one pass
+      // over the previous cleaned rows, flagging them
+      const from = plan.snapshotFrom;
+      await using matched = await materialise(db, 'norm_copied', from === undefined ? unchanged : `
+        SELECT u.rid, u.prev_rec_id, coalesce(${o.snapshotMoved!(from, o.config.snapshot_date)}, false) AS moved
+        FROM (${unchanged}) u JOIN ${PREV}.person_clean p ON p.rec_id = u.prev_rec_id JOIN ${o.input} i ON i.rid = u.rid`);
+      if (from !== undefined) {
+        const moved = await db.count(`SELECT count(*) FROM ${matched} WHERE moved`);
+        await db.run(`DELETE FROM ${matched} WHERE moved`);
+        reason += `; the snapshot date moved (${from} → ${o.config.snapshot_date}): ${moved.toLocaleString('en-US')} unchanged rows cleaned again (a birth date between the two dates, an age counted to it, a NIK century inferred with its year)`;
+      }
       copied = await db.count(`SELECT count(*) FROM ${matched}`);
       await using dirty = await materialise(db, 'norm_dirty', `SELECT i.* FROM ${o.input} i ANTI JOIN ${matched} m USING (rid)`);
       await o.clean(String(dirty), 'TEMP TABLE norm_cleaned');
@@ -166,10 +194,10 @@ export async function normaliseRows(
     SELECT ri.rec_id, h.source, h.source_record_id, h.source_hash FROM ${hashes} h JOIN norm_rec_id ri USING (rid) ORDER BY ri.rec_id;
     COMMENT ON TABLE normalise_state IS ${lit("per row of person_clean, the hash of its source row (every column of accepted_record but rid, file, row_number, snapshot_id): what the next batch matches to copy the cleaned rows of unchanged source rows")};
     CREATE OR REPLACE TABLE normalise_fingerprint (part VARCHAR, fingerprint VARCHAR);
-    COMMENT ON TABLE normalise_fingerprint IS ${lit('what the cleaned rows depend on besides the source row (code, mappings, snapshot_date, regions): a next batch copies cleaned rows only when all are the same')};
+    COMMENT ON TABLE normalise_fingerprint IS ${lit('what the cleaned rows depend on besides the source row (code, mappings, snapshot_date, regions): a next batch copies cleaned rows only when all are the same, or only the snapshot date moved (then the rows depending on it are cleaned again)')};
     INSERT INTO normalise_fingerprint VALUES ${Object.entries(fingerprint).map(([k, v]) => `(${lit(k)}, ${lit(v)})`).join(', ')};`);
   const rows = await db.count(`SELECT count(*) FROM person_clean`);
-  return { path: plan.path, reason: plan.reason, rows, cleaned: rows - copied, copied };
+  return { path: plan.path, reason, rows, cleaned: rows - copied, copied };
 }
 
 /** The row of batch_recompute (and dtsen_change) normalise writes: the rows in person_clean and those cleaned. */

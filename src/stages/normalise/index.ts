@@ -29,9 +29,39 @@ export function valueCodes(mappings: Mapping[], field: 'sex' | 'relation', colum
   return whens.length ? `CASE ${whens.join(' ')} END` : 'NULL';
 }
 
-function ageReference(mappings: Mapping[], snapshotDate: string): string {
-  const whens = mappings.filter((m) => m.age_reference_date).map((m) => `WHEN source = ${lit(m.source)} THEN DATE ${lit(m.age_reference_date!)}`);
+/** The date a row's age is counted to (and the year its NIK century is inferred up to): the mapping's, else the snapshot date. */
+function ageReference(mappings: Mapping[], snapshotDate: string, source = 'source'): string {
+  const whens = mappings.filter((m) => m.age_reference_date).map((m) => `WHEN ${source} = ${lit(m.source)} THEN DATE ${lit(m.age_reference_date!)}`);
   return whens.length ? `CASE ${whens.join(' ')} ELSE DATE ${lit(snapshotDate)} END` : `DATE ${lit(snapshotDate)}`;
+}
+
+/**
+ * For a batch whose snapshot date moved from `from` to `to` (nothing else normalisation depends on changed): a
+ * predicate over a previous person_clean row `p` (cleaned with `from`) and this batch's unchanged source row `i`,
+ * true exactly when cleaning `i` with `to` gives another row. The snapshot date enters a cleaned row in three places
+ * (keep this in step with lookupSql and personCleanSql), and every other column that moves with it is computed from
+ * these (birth_year, flags):
+ *  - birth_date_status (date_status): a parsed birth date after the snapshot date is 'impossible'. An 'ok' row turns
+ *    'impossible' when its birth date is after `to`; an 'impossible' one turns 'ok' when its parsed date is from 1900
+ *    to `to` (it was impossible only for being after `from`);
+ *  - age: counted from the valid birth date to the age reference date (the snapshot date unless the mapping has its
+ *    own) when no age is stated;
+ *  - nik_birth_date: the NIK's century is inferred with the age reference date's year (nik_century); with the birth
+ *    date and age unchanged (else the row is cleaned again anyway) the NIK date with `to` is computed as cleaning
+ *    would, from the row's own birth date and age.
+ * Nothing else of person_clean reads the snapshot date (updated_at's status is not kept).
+ */
+export function snapshotMovedSql(mappings: Mapping[], from: string, to: string): string {
+  const [refFrom, refTo] = [ageReference(mappings, from, 'i.source'), ageReference(mappings, to, 'i.source')];
+  // CASE, not AND, before the costly parts: DuckDB evaluates a CASE branch only on the rows it selects
+  return `(
+    (p.birth_date_status = 'ok' AND p.birth_date > DATE ${lit(to)})
+    OR CASE WHEN p.birth_date_status = 'impossible'
+       THEN coalesce(date_parse(i.birth_date, ${dateFormatsSql(mappings)}) BETWEEN DATE '1900-01-01' AND DATE ${lit(to)}, false) ELSE false END
+    OR (p.birth_date_status = 'ok' AND try_cast(trim(i.age) AS INTEGER) IS NULL
+        AND date_diff('year', p.birth_date, ${refFrom}) <> date_diff('year', p.birth_date, ${refTo}))
+    OR CASE WHEN p.nik_status = 'valid' AND year(${refFrom}) <> year(${refTo})
+       THEN nik_birth_date_of(p.nik, p.birth_date, p.age, year(${refTo})) IS DISTINCT FROM p.nik_birth_date ELSE false END)`;
 }
 
 /**
@@ -258,6 +288,7 @@ export const normaliseStage = defineStage({
         mappings,
         input,
         codeSql: normaliseCodeSql(),
+        snapshotMoved: (from, to) => snapshotMovedSql(mappings, from, to),
         clean: async (rows, target) => {
           await db.run(lookupSql(mappings, ctx.config.snapshot_date, rows, String(input)));
           await db.run(personCleanSql(mappings, ctx.config.snapshot_date, rows, target));
