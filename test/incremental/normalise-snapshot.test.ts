@@ -43,7 +43,7 @@ describe('incremental normalise with a moved snapshot date', () => {
     p3ke('P3KE-E2', '3204125708850002', 'EDGE P DUA', '17/08/1985', '40'), // stated age: nothing moves
     p3ke('P3KE-E3', '3204125708960002', 'EDGE P TIGA', '', '30'), // stated age only, NIK year 96
     p3ke('P3KE-E4', '3204126510260002', 'EDGE P EMPAT', '25/10/2026', ''), // between 2026-10-01 and 2026-11-01
-    p3ke('P3KE-E5', '3204125708800002', 'EDGE P LIMA', '17/08/1980', ''), // an age counted to the snapshot date
+    p3ke('P3KE-E5', '3204125012800002', 'EDGE P LIMA', '10/12/1980', ''), // an age counted to the snapshot date: a birthday between 2026-11-01 and 2027-01-15
   ];
 
   async function run(name: string, month: number, snapshotDate: string, extra: Record<string, unknown> = {}, dateFormats: string[] = []): Promise<void> {
@@ -134,6 +134,9 @@ describe('incremental normalise with a moved snapshot date', () => {
     expect([a['P3KE-E1'].age, year['P3KE-E1'].age]).toEqual([1, 1]);
     expect(year['EDGE-5'].age).toBe(a['EDGE-5'].age! + 1);
     expect(year['P3KE-E5'].age).toBe(a['P3KE-E5'].age! + 1);
+    // ages in completed years: born 1980-12-10, 45 on 2026-10-01 and 2026-11-01, 46 on 2027-01-15
+    expect([a['P3KE-E5'].age, later['P3KE-E5'].age, year['P3KE-E5'].age]).toEqual([45, 45, 46]);
+    expect([a['EDGE-7'].age, later['EDGE-7'].age]).toEqual([41, 41]);
     expect(year['P3KE-E2']).toEqual(a['P3KE-E2']);
     expect(year['EDGE-6'].birth_date_status).toBe('impossible');
   });
