@@ -112,9 +112,10 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   const gammas = COMPARISONS.map((c) => gammaColumn(c));
   const maxMembers = FAMILY_CONTEXT_MAX_MEMBERS;
   await using members = await materialise(db, 'family_member', `
-    SELECT rec_id, source, family_id FROM person_clean
-    WHERE family_id IS NOT NULL
-    QUALIFY count(*) OVER (PARTITION BY family_id) <= ${maxMembers}`);
+    SELECT rec_id, source, dense_rank() OVER (ORDER BY family_id)::INTEGER AS family_id FROM (
+      SELECT rec_id, source, family_id FROM person_clean
+      WHERE family_id IS NOT NULL
+      QUALIFY count(*) OVER (PARTITION BY family_id) <= ${maxMembers})`);
   // The pairs of members that link two families at the seed threshold (never a hard negative), each oriented
   // from the family with the smaller id.
   await using seeds = await materialise(db, 'family_seed', `
@@ -201,18 +202,38 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
       SELECT s.rec_id_l, s.rec_id_r FROM scored_pairs s
       JOIN ${members} ml ON ml.rec_id = s.rec_id_l JOIN ${members} mr ON mr.rec_id = s.rec_id_r
       WHERE ml.family_id = mr.family_id AND s.match_probability >= ${seedThreshold} AND NOT coalesce(s.hard_negative, false)),
+    -- each record's pairs with the members of one other family: their odds
+    cands AS (SELECT rec, other_fam, list(odds) AS c FROM side GROUP BY ALL),
+    -- the records that have a duplicate in their own family, and the pairs of them
+    dup_rec AS (SELECT rec_id_l AS rec FROM same_family UNION SELECT rec_id_r FROM same_family),
+    touched AS (
+      SELECT rec_id_l, rec_id_r FROM r SEMI JOIN dup_rec d ON d.rec = r.rec_id_l
+      UNION SELECT rec_id_l, rec_id_r FROM r SEMI JOIN dup_rec d ON d.rec = r.rec_id_r),
+    -- a pair of two records without a duplicate: its competitors are y's pairs (y, o) with o in x's family and x's
+    -- pairs (x, o) with o in y's family, the pair itself left out: both lists hold it once, and the two adjacent
+    -- copies of its odds in their sorted union are dropped (a competitor of equal odds is indistinguishable)
+    merged AS (
+      SELECT r.rec_id_l, r.rec_id_r, list_sort(list_concat(cy.c, cx.c)) AS c, list_position(list_sort(list_concat(cy.c, cx.c)), r.odds) AS p
+      FROM r ANTI JOIN touched t USING (rec_id_l, rec_id_r)
+      JOIN cands cy ON cy.rec = r.rec_id_r AND cy.other_fam = r.fam_l
+      JOIN cands cx ON cx.rec = r.rec_id_l AND cx.other_fam = r.fam_r),
+    -- a pair of a record with a duplicate: (x, y) and a pair (y, o) or (x, o) sharing one record, o in the family
+    -- of the other record and not its duplicate, one row each
+    tr AS (SELECT r.* FROM r SEMI JOIN touched t USING (rec_id_l, rec_id_r)),
     competitor AS (
-      -- (x, y) and a pair (y, o) or (x, o) sharing one record, o in the family of the other record and not its duplicate
       SELECT r.rec_id_l, r.rec_id_r, sd.odds
-      FROM r JOIN side sd ON (sd.rec = r.rec_id_r AND sd.other_fam = r.fam_l AND sd.other <> r.rec_id_l)
+      FROM tr r JOIN side sd ON (sd.rec = r.rec_id_r AND sd.other_fam = r.fam_l AND sd.other <> r.rec_id_l)
       ANTI JOIN same_family d ON d.rec_id_l = least(sd.other, r.rec_id_l) AND d.rec_id_r = greatest(sd.other, r.rec_id_l)
       UNION ALL
       SELECT r.rec_id_l, r.rec_id_r, sd.odds
-      FROM r JOIN side sd ON (sd.rec = r.rec_id_l AND sd.other_fam = r.fam_r AND sd.other <> r.rec_id_r)
+      FROM tr r JOIN side sd ON (sd.rec = r.rec_id_l AND sd.other_fam = r.fam_r AND sd.other <> r.rec_id_r)
       ANTI JOIN same_family d ON d.rec_id_l = least(sd.other, r.rec_id_r) AND d.rec_id_r = greatest(sd.other, r.rec_id_r)),
     -- summed in one order, ascending (a parallel sum's order varies, and so would its last bits): the sorted list's
     -- sum is that of sum(odds ORDER BY odds), bit for bit, and far faster than the ordered aggregate
-    competition AS (SELECT rec_id_l, rec_id_r, list_sum(list_sort(list(odds))) AS odds FROM competitor GROUP BY ALL),
+    competition AS (
+      SELECT rec_id_l, rec_id_r, list_sum(list_sort(list(odds))) AS odds FROM competitor GROUP BY ALL
+      UNION ALL
+      SELECT rec_id_l, rec_id_r, list_sum(list_concat(c[:p - 1], c[p + 2:])) FROM merged),
     c AS (
       SELECT r.*, r.match_weight - log2(1 + coalesce(k.odds, 0)) AS w
       FROM r LEFT JOIN competition k USING (rec_id_l, rec_id_r))
