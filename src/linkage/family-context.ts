@@ -259,11 +259,15 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     FROM both_models
     QUALIFY row_number() OVER (PARTITION BY rec_id_l, rec_id_r ORDER BY match_weight DESC, family_context) = 1`);
   await db.run(`COMMENT ON TABLE scored_pairs IS ${lit('candidate pairs with their match weight (bits) and match probability')}`);
+  // candidate_pairs: the family rule's bit on the member pairs, and the new pairs kept; written anew (its rows have
+  // no order), far cheaper than an UPDATE of the member pairs in place
   await db.run(`
-    UPDATE candidate_pairs c SET rules = c.rules | ${1 << ruleBit} FROM ${familyScored} f
-    WHERE f.rec_id_l = c.rec_id_l AND f.rec_id_r = c.rec_id_r;
-    INSERT INTO candidate_pairs SELECT rec_id_l, rec_id_r, rule_id, rules FROM ${familyScored}
-    WHERE new_pair AND match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY};`);
+    CREATE OR REPLACE TABLE candidate_pairs AS
+    SELECT c.rec_id_l, c.rec_id_r, c.rule_id, CASE WHEN f.rec_id_l IS NULL THEN c.rules ELSE (c.rules | ${1 << ruleBit})::UINTEGER END AS rules
+    FROM candidate_pairs c LEFT JOIN (SELECT rec_id_l, rec_id_r FROM ${familyScored}) f USING (rec_id_l, rec_id_r)
+    UNION ALL
+    SELECT rec_id_l, rec_id_r, rule_id, rules FROM ${familyScored}
+    WHERE new_pair AND match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
   return {
     seed_threshold: seedThreshold,
     linked_family_pairs: linkedFamilies,
