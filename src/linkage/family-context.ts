@@ -247,17 +247,27 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   // what the next batch reuses: the new pairs not kept (the kept ones are in scored_pairs), with their gammas
   await writeUnkeptPairs(db, `SELECT rec_id_l, rec_id_r, ${gammaList} FROM ${familyScored} WHERE new_pair AND match_probability < ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
 
-  // scored_pairs: each pair once, with the larger weight of the two models; the rule bits of both.
+  // scored_pairs: each pair once, with the larger weight of the two models (the batch's on a tie); the rule bits of
+  // both. A member pair blocking had proposed is one row of scored_pairs and one of the family model's: joined, not
+  // ranked in a window over both.
+  const columnsOf = async (q: string) => (await db.all<{ column_name: string }>(`DESCRIBE ${q}`)).map((r) => r.column_name);
+  const sCols = await columnsOf('SELECT * FROM scored_pairs');
+  const fCols = (await columnsOf(`SELECT * FROM ${familyScored}`)).filter((c) => c !== 'new_pair');
+  const outCols = [...new Set([...sCols, 'family_context', 'family_competition', ...fCols])];
+  const fWins = 'f.match_weight > s.match_weight';
+  const joined = outCols.map((c) => {
+    if (c === 'rec_id_l' || c === 'rec_id_r') return `s.${c}`;
+    if (c === 'rules') return `CASE WHEN f.rec_id_l IS NULL THEN s.rules ELSE s.rules | f.rules END AS rules`;
+    if (c === 'family_context') return `coalesce(${fWins}, false) AS family_context`;
+    return `CASE WHEN ${fWins} THEN ${fCols.includes(c) ? `f.${c}` : 'NULL'} ELSE ${sCols.includes(c) ? `s.${c}` : 'NULL'} END AS ${c}`;
+  });
+  const added = outCols.map((c) => (c === 'family_context' ? 'true' : fCols.includes(c) ? `f.${c}` : 'NULL'));
   await db.run(`
     CREATE OR REPLACE TABLE scored_pairs AS
-    WITH both_models AS (
-      SELECT s.*, false AS family_context, NULL::DOUBLE AS family_competition FROM scored_pairs s
-      UNION ALL BY NAME
-      SELECT f.* EXCLUDE (new_pair), true AS family_context FROM ${familyScored} f
-      WHERE NOT f.new_pair OR f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY})
-    SELECT * REPLACE (bit_or(rules) OVER (PARTITION BY rec_id_l, rec_id_r) AS rules)
-    FROM both_models
-    QUALIFY row_number() OVER (PARTITION BY rec_id_l, rec_id_r ORDER BY match_weight DESC, family_context) = 1`);
+    SELECT ${joined.join(', ')}
+    FROM scored_pairs s LEFT JOIN (SELECT * FROM ${familyScored} WHERE NOT new_pair) f USING (rec_id_l, rec_id_r)
+    UNION ALL
+    SELECT ${added.join(', ')} FROM ${familyScored} f WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
   await db.run(`COMMENT ON TABLE scored_pairs IS ${lit('candidate pairs with their match weight (bits) and match probability')}`);
   // candidate_pairs: the family rule's bit on the member pairs, and the new pairs kept; written anew (its rows have
   // no order), far cheaper than an UPDATE of the member pairs in place
