@@ -132,8 +132,9 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   // gammas (scored_pairs holds every candidate pair with its comparison vector).
   await using pairs = await materialise(db, 'family_pairs', `
     WITH fam AS (SELECT DISTINCT family_l, family_r FROM ${seeds}),
+    -- each pair once without a DISTINCT: a record is a member of one family, so two records meet in one family pair
     mp AS (
-      SELECT DISTINCT least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r
+      SELECT least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r
       FROM fam f
       JOIN ${members} a ON a.family_id = f.family_l
       JOIN ${members} b ON b.family_id = f.family_r
