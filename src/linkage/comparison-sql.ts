@@ -66,6 +66,9 @@ export function weightSql(c: Comparison, levels: readonly LevelProbabilities[], 
 export function tfAdjustmentSql(c: Comparison, levels: readonly LevelProbabilities[], bound: number, sameVillage = 'false'): { joins: string; sql: string } | undefined {
   const tfLevels = levels.map((lv, i) => ({ lv, i })).filter((x) => x.lv.tf);
   if (!c.tfColumn || tfLevels.length === 0) return undefined;
+  // bounded to nothing (the family model): every adjustment is 0 (+0: greatest(least(x, 0), -0) is the literal 0),
+  // without joining the frequencies
+  if (bound === 0) return { joins: '', sql: '0::DOUBLE' };
   const gamma = `v.${gammaColumn(c)}`;
   const left = `tfl_${c.name}`;
   const right = `tfr_${c.name}`;

@@ -112,9 +112,10 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   const gammas = COMPARISONS.map((c) => gammaColumn(c));
   const maxMembers = FAMILY_CONTEXT_MAX_MEMBERS;
   await using members = await materialise(db, 'family_member', `
-    SELECT rec_id, source, family_id FROM person_clean
-    WHERE family_id IS NOT NULL
-    QUALIFY count(*) OVER (PARTITION BY family_id) <= ${maxMembers}`);
+    SELECT rec_id, source, dense_rank() OVER (ORDER BY family_id)::INTEGER AS family_id FROM (
+      SELECT rec_id, source, family_id FROM person_clean
+      WHERE family_id IS NOT NULL
+      QUALIFY count(*) OVER (PARTITION BY family_id) <= ${maxMembers})`);
   // The pairs of members that link two families at the seed threshold (never a hard negative), each oriented
   // from the family with the smaller id.
   await using seeds = await materialise(db, 'family_seed', `
@@ -131,8 +132,9 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   // gammas (scored_pairs holds every candidate pair with its comparison vector).
   await using pairs = await materialise(db, 'family_pairs', `
     WITH fam AS (SELECT DISTINCT family_l, family_r FROM ${seeds}),
+    -- each pair once without a DISTINCT: a record is a member of one family, so two records meet in one family pair
     mp AS (
-      SELECT DISTINCT least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r
+      SELECT least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r
       FROM fam f
       JOIN ${members} a ON a.family_id = f.family_l
       JOIN ${members} b ON b.family_id = f.family_r
@@ -201,18 +203,38 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
       SELECT s.rec_id_l, s.rec_id_r FROM scored_pairs s
       JOIN ${members} ml ON ml.rec_id = s.rec_id_l JOIN ${members} mr ON mr.rec_id = s.rec_id_r
       WHERE ml.family_id = mr.family_id AND s.match_probability >= ${seedThreshold} AND NOT coalesce(s.hard_negative, false)),
+    -- each record's pairs with the members of one other family: their odds
+    cands AS (SELECT rec, other_fam, list(odds) AS c FROM side GROUP BY ALL),
+    -- the records that have a duplicate in their own family, and the pairs of them
+    dup_rec AS (SELECT rec_id_l AS rec FROM same_family UNION SELECT rec_id_r FROM same_family),
+    touched AS (
+      SELECT rec_id_l, rec_id_r FROM r SEMI JOIN dup_rec d ON d.rec = r.rec_id_l
+      UNION SELECT rec_id_l, rec_id_r FROM r SEMI JOIN dup_rec d ON d.rec = r.rec_id_r),
+    -- a pair of two records without a duplicate: its competitors are y's pairs (y, o) with o in x's family and x's
+    -- pairs (x, o) with o in y's family, the pair itself left out: both lists hold it once, and the two adjacent
+    -- copies of its odds in their sorted union are dropped (a competitor of equal odds is indistinguishable)
+    merged AS (
+      SELECT r.rec_id_l, r.rec_id_r, list_sort(list_concat(cy.c, cx.c)) AS c, list_position(list_sort(list_concat(cy.c, cx.c)), r.odds) AS p
+      FROM r ANTI JOIN touched t USING (rec_id_l, rec_id_r)
+      JOIN cands cy ON cy.rec = r.rec_id_r AND cy.other_fam = r.fam_l
+      JOIN cands cx ON cx.rec = r.rec_id_l AND cx.other_fam = r.fam_r),
+    -- a pair of a record with a duplicate: (x, y) and a pair (y, o) or (x, o) sharing one record, o in the family
+    -- of the other record and not its duplicate, one row each
+    tr AS (SELECT r.* FROM r SEMI JOIN touched t USING (rec_id_l, rec_id_r)),
     competitor AS (
-      -- (x, y) and a pair (y, o) or (x, o) sharing one record, o in the family of the other record and not its duplicate
       SELECT r.rec_id_l, r.rec_id_r, sd.odds
-      FROM r JOIN side sd ON (sd.rec = r.rec_id_r AND sd.other_fam = r.fam_l AND sd.other <> r.rec_id_l)
+      FROM tr r JOIN side sd ON (sd.rec = r.rec_id_r AND sd.other_fam = r.fam_l AND sd.other <> r.rec_id_l)
       ANTI JOIN same_family d ON d.rec_id_l = least(sd.other, r.rec_id_l) AND d.rec_id_r = greatest(sd.other, r.rec_id_l)
       UNION ALL
       SELECT r.rec_id_l, r.rec_id_r, sd.odds
-      FROM r JOIN side sd ON (sd.rec = r.rec_id_l AND sd.other_fam = r.fam_r AND sd.other <> r.rec_id_r)
+      FROM tr r JOIN side sd ON (sd.rec = r.rec_id_l AND sd.other_fam = r.fam_r AND sd.other <> r.rec_id_r)
       ANTI JOIN same_family d ON d.rec_id_l = least(sd.other, r.rec_id_r) AND d.rec_id_r = greatest(sd.other, r.rec_id_r)),
     -- summed in one order, ascending (a parallel sum's order varies, and so would its last bits): the sorted list's
     -- sum is that of sum(odds ORDER BY odds), bit for bit, and far faster than the ordered aggregate
-    competition AS (SELECT rec_id_l, rec_id_r, list_sum(list_sort(list(odds))) AS odds FROM competitor GROUP BY ALL),
+    competition AS (
+      SELECT rec_id_l, rec_id_r, list_sum(list_sort(list(odds))) AS odds FROM competitor GROUP BY ALL
+      UNION ALL
+      SELECT rec_id_l, rec_id_r, list_sum(list_concat(c[:p - 1], c[p + 2:])) FROM merged),
     c AS (
       SELECT r.*, r.match_weight - log2(1 + coalesce(k.odds, 0)) AS w
       FROM r LEFT JOIN competition k USING (rec_id_l, rec_id_r))
@@ -226,23 +248,37 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   // what the next batch reuses: the new pairs not kept (the kept ones are in scored_pairs), with their gammas
   await writeUnkeptPairs(db, `SELECT rec_id_l, rec_id_r, ${gammaList} FROM ${familyScored} WHERE new_pair AND match_probability < ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
 
-  // scored_pairs: each pair once, with the larger weight of the two models; the rule bits of both.
+  // scored_pairs: each pair once, with the larger weight of the two models (the batch's on a tie); the rule bits of
+  // both. A member pair blocking had proposed is one row of scored_pairs and one of the family model's: joined, not
+  // ranked in a window over both.
+  const columnsOf = async (q: string) => (await db.all<{ column_name: string }>(`DESCRIBE ${q}`)).map((r) => r.column_name);
+  const sCols = await columnsOf('SELECT * FROM scored_pairs');
+  const fCols = (await columnsOf(`SELECT * FROM ${familyScored}`)).filter((c) => c !== 'new_pair');
+  const outCols = [...new Set([...sCols, 'family_context', 'family_competition', ...fCols])];
+  const fWins = 'f.match_weight > s.match_weight';
+  const joined = outCols.map((c) => {
+    if (c === 'rec_id_l' || c === 'rec_id_r') return `s.${c}`;
+    if (c === 'rules') return `CASE WHEN f.rec_id_l IS NULL THEN s.rules ELSE s.rules | f.rules END AS rules`;
+    if (c === 'family_context') return `coalesce(${fWins}, false) AS family_context`;
+    return `CASE WHEN ${fWins} THEN ${fCols.includes(c) ? `f.${c}` : 'NULL'} ELSE ${sCols.includes(c) ? `s.${c}` : 'NULL'} END AS ${c}`;
+  });
+  const added = outCols.map((c) => (c === 'family_context' ? 'true' : fCols.includes(c) ? `f.${c}` : 'NULL'));
   await db.run(`
     CREATE OR REPLACE TABLE scored_pairs AS
-    WITH both_models AS (
-      SELECT s.*, false AS family_context, NULL::DOUBLE AS family_competition FROM scored_pairs s
-      UNION ALL BY NAME
-      SELECT f.* EXCLUDE (new_pair), true AS family_context FROM ${familyScored} f
-      WHERE NOT f.new_pair OR f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY})
-    SELECT * REPLACE (bit_or(rules) OVER (PARTITION BY rec_id_l, rec_id_r) AS rules)
-    FROM both_models
-    QUALIFY row_number() OVER (PARTITION BY rec_id_l, rec_id_r ORDER BY match_weight DESC, family_context) = 1`);
+    SELECT ${joined.join(', ')}
+    FROM scored_pairs s LEFT JOIN (SELECT * FROM ${familyScored} WHERE NOT new_pair) f USING (rec_id_l, rec_id_r)
+    UNION ALL
+    SELECT ${added.join(', ')} FROM ${familyScored} f WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
   await db.run(`COMMENT ON TABLE scored_pairs IS ${lit('candidate pairs with their match weight (bits) and match probability')}`);
+  // candidate_pairs: the family rule's bit on the member pairs, and the new pairs kept; written anew (its rows have
+  // no order), far cheaper than an UPDATE of the member pairs in place
   await db.run(`
-    UPDATE candidate_pairs c SET rules = c.rules | ${1 << ruleBit} FROM ${familyScored} f
-    WHERE f.rec_id_l = c.rec_id_l AND f.rec_id_r = c.rec_id_r;
-    INSERT INTO candidate_pairs SELECT rec_id_l, rec_id_r, rule_id, rules FROM ${familyScored}
-    WHERE new_pair AND match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY};`);
+    CREATE OR REPLACE TABLE candidate_pairs AS
+    SELECT c.rec_id_l, c.rec_id_r, c.rule_id, CASE WHEN f.rec_id_l IS NULL THEN c.rules ELSE (c.rules | ${1 << ruleBit})::UINTEGER END AS rules
+    FROM candidate_pairs c LEFT JOIN (SELECT rec_id_l, rec_id_r FROM ${familyScored}) f USING (rec_id_l, rec_id_r)
+    UNION ALL
+    SELECT rec_id_l, rec_id_r, rule_id, rules FROM ${familyScored}
+    WHERE new_pair AND match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
   return {
     seed_threshold: seedThreshold,
     linked_family_pairs: linkedFamilies,
