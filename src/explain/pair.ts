@@ -64,6 +64,12 @@ export interface PairScore {
    * off the sum. Null: the batch's model scored it.
    */
   family_context: { competition: number } | null;
+  /**
+   * The family support of the pair (src/linkage/family-support.ts): whether another pair of the two families
+   * matches, and the bits an unsupported pair took (stored: they depend on the other members' pairs). Null: the
+   * pair is not between two families of several records, or the batch did not weigh it.
+   */
+  family_support: { status: 'supported' | 'unsupported'; weight: number } | null;
 }
 
 const num = (v: unknown): number => Number(v);
@@ -106,13 +112,22 @@ export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [strin
          true AS family_context, s.family_competition
        FROM ${familyScored} f JOIN scored_pairs s ON s.rec_id_l = f.rec_id_l AND s.rec_id_r = f.rec_id_r AND s.family_context`
     : `SELECT * FROM ${globalScored}`);
-  const scoredCols = (await db.all<{ column_name: string }>(`DESCRIBE ${scored}`)).map((c) => c.column_name);
+  // The family support's bits are stored (they depend on the other pairs of the two families), as the competition's.
+  await using supported = storedCols.has('bf_family_support')
+    ? await materialise(db, 'explain_supported', `
+      SELECT c.* REPLACE (c.match_weight + coalesce(s.bf_family_support, 0) AS match_weight,
+          1.0 / (1.0 + pow(2.0, -(c.match_weight + coalesce(s.bf_family_support, 0)))) AS match_probability),
+        s.family_support, s.bf_family_support
+      FROM ${scored} c LEFT JOIN scored_pairs s ON s.rec_id_l = c.rec_id_l AND s.rec_id_r = c.rec_id_r`)
+    : undefined;
+  const chosen = supported ?? scored;
+  const scoredCols = (await db.all<{ column_name: string }>(`DESCRIBE ${chosen}`)).map((c) => c.column_name);
   const shared = scoredCols.filter((c) => c !== 'k' && c !== 'rec_id_l' && c !== 'rec_id_r' && storedCols.has(c));
   const hasCandidates = await db.tableExists('candidate_pairs');
   const threshold = thresholdOf(batch.linkage);
   const differing = shared.length ? `list_filter([${shared.map((c) => `CASE WHEN e.${c} IS DISTINCT FROM s.${c} THEN ${lit(c)} END`).join(', ')}], x -> x IS NOT NULL)` : `[]::VARCHAR[]`;
   const rows = await db.all<Record<string, unknown>>(`
-    WITH e AS (SELECT *, (${linkableSql(threshold, false)}) AS over_threshold, (${linkableSql(threshold, true)}) AS linkable FROM ${scored})
+    WITH e AS (SELECT *, (${linkableSql(threshold, false)}) AS over_threshold, (${linkableSql(threshold, true)}) AS linkable FROM ${chosen})
     SELECT e.*,
       ${hasCandidates ? 'c.rec_id_l IS NOT NULL' : 'false'} AS candidate, ${hasCandidates ? 'c.rules' : 'NULL'} AS rules,
       EXISTS (SELECT 1 FROM (${allowedSourcePairsSql(batch.linkage)}) a JOIN person_clean pl ON pl.rec_id = e.rec_id_l JOIN person_clean pr ON pr.rec_id = e.rec_id_r
@@ -153,6 +168,7 @@ export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [strin
       rec_id_r: String(r.rec_id_r),
       prior: { lambda: inFamily ? family.lambda : model.lambda, weight: prior },
       family_context: inFamily ? { competition: num(r.family_competition) } : null,
+      family_support: r.family_support === 'supported' || r.family_support === 'unsupported' ? { status: r.family_support, weight: num(r.bf_family_support ?? 0) } : null,
       comparisons,
       match_weight: num(r.match_weight),
       match_probability: num(r.match_probability),

@@ -62,6 +62,9 @@ export function renderPair(out: NodeJS.WritableStream, e: PairExplanation): void
   }
   const competition = e.family_context?.competition ?? 0;
   if (e.family_context) steps.push({ from: prev, to: prev - competition });
+  const afterCompetition = prev - competition;
+  const support = e.family_support?.weight ?? 0;
+  if (e.family_support) steps.push({ from: afterCompetition, to: afterCompetition + support });
   const { bars, lo, hi } = waterfallBars(steps);
   const scale = `${lo.toFixed(1)} .. ${hi.toFixed(1)} bits`;
   const rows: Record<string, unknown>[] = [
@@ -76,7 +79,18 @@ export function renderPair(out: NodeJS.WritableStream, e: PairExplanation): void
       [scale]: bars[i + 1],
     })),
     ...(e.family_context
-      ? [{ term: 'competitors', gamma: '', level: 'pairs sharing a record in the two families', weight: bits(-competition), 'tf adj': '', running: bits(prev - competition), [scale]: bars[bars.length - 1] }]
+      ? [{ term: 'competitors', gamma: '', level: 'pairs sharing a record in the two families', weight: bits(-competition), 'tf adj': '', running: bits(prev - competition), [scale]: bars[e.family_support ? bars.length - 2 : bars.length - 1] }]
+      : []),
+    ...(e.family_support
+      ? [{
+          term: 'family support',
+          gamma: '',
+          level: e.family_support.status === 'supported' ? 'another pair of the two families matches' : 'no other pair of the two families matches',
+          weight: bits(support),
+          'tf adj': '',
+          running: bits(afterCompetition + support),
+          [scale]: bars[bars.length - 1],
+        }]
       : []),
   ];
   out.write(

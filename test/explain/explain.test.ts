@@ -97,10 +97,12 @@ describe('explaining a pair agrees with scored_pairs', () => {
     for (const e of explained) {
       // a pair the family context scored starts from the family model's prior and loses its competitors' bits
       expect(e.prior.weight).toBe(priorWeight(e.family_context ? familyModelOf(model)! : model));
+      // and an unsupported pair of two families (none of their other pairs matches) takes the family support's bits
       const competition = e.family_context?.competition ?? 0;
-      const sum = e.prior.weight + e.comparisons.reduce((a, c) => a + c.weight + (c.tf_adjustment ?? 0), 0) - competition;
+      const support = e.family_support?.weight ?? 0;
+      const sum = e.prior.weight + e.comparisons.reduce((a, c) => a + c.weight + (c.tf_adjustment ?? 0), 0) - competition + support;
       expect(sum).toBeCloseTo(e.match_weight, 9);
-      expect(e.comparisons.at(-1)!.running - competition).toBeCloseTo(e.match_weight, 9);
+      expect(e.comparisons.at(-1)!.running - competition + support).toBeCloseTo(e.match_weight, 9);
     }
   });
 

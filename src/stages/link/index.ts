@@ -5,6 +5,7 @@ import { exactLinker } from './exact.ts';
 import { linkProbabilistic } from './probabilistic.ts';
 import type { Linker } from './types.ts';
 import { chooseThreshold, expectedAt, expectedCurve } from '../../linkage/threshold.ts';
+import { applyFamilySupport } from '../../linkage/family-support.ts';
 import { recordRecompute, writeRecordState } from '../../incremental/state.ts';
 import { planIncremental, type IncrementalPlan } from '../../incremental/previous.ts';
 import { linkIncremental, type IncrementalLinkFigures } from '../../incremental/link.ts';
@@ -120,6 +121,8 @@ export const linkStage = defineStage({
     ctx.log.info({ stage: 'link', path: plan.path, reason: plan.reason }, plan.path === 'incremental' ? 'linking incrementally' : 'linking every record');
     const inc = plan.path === 'incremental' ? await linkIncrementally(ctx, plan) : undefined;
     const r = inc ?? (await linker.link(ctx));
+    const familySupport = linkage.engine === 'probabilistic' ? await applyFamilySupport(ctx.db) : undefined;
+    if (familySupport) ctx.log.info({ stage: 'link', family_support: familySupport }, 'family support weighed');
     const recompute: RecomputeFigures = { path: plan.path, reason: plan.reason, previous: plan.previousDir ?? ctx.config.previous ?? null, ...(inc ? { link: inc.incremental } : {}) };
     const records = inc?.incremental.records;
     const pairs = inc?.incremental.pairs;
@@ -151,6 +154,6 @@ export const linkStage = defineStage({
       expected_curve: curve,
     };
     ctx.log.info({ stage: 'link', engine: linker.name, candidate_pairs: r.candidatePairs, scored_pairs: r.scoredPairs, threshold, threshold_mode: mode }, 'linked');
-    return { rows: r.scoredPairs, figures: { ...r.figures, candidate_pairs: r.candidatePairs, scored_pairs: r.scoredPairs, threshold: thresholdFigures, recompute } };
+    return { rows: r.scoredPairs, figures: { ...r.figures, ...(familySupport ? { family_support: familySupport } : {}), candidate_pairs: r.candidatePairs, scored_pairs: r.scoredPairs, threshold: thresholdFigures, recompute } };
   },
 });
