@@ -101,6 +101,20 @@ export function storedWaterfall(row: Record<string, unknown>, model: Model, thre
       running,
     };
   });
+  // the family support (src/linkage/family-support.ts), weighed after the comparisons
+  if (row.family_support === 'supported' || row.family_support === 'unsupported') {
+    const weight = Number(row.bf_family_support ?? 0);
+    running += weight;
+    comparisons.push({
+      comparison: 'family_support',
+      description: 'other pairs of the two families',
+      gamma: row.family_support === 'supported' ? 0 : 1,
+      level: row.family_support === 'supported' ? 'another pair of the two families matches' : 'no other pair of the two families matches',
+      weight,
+      tf_adjustment: null,
+      running,
+    });
+  }
   const p = Number(row.match_probability);
   const hard = row.hard_negative === true;
   return {

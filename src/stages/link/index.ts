@@ -121,7 +121,8 @@ export const linkStage = defineStage({
     ctx.log.info({ stage: 'link', path: plan.path, reason: plan.reason }, plan.path === 'incremental' ? 'linking incrementally' : 'linking every record');
     const inc = plan.path === 'incremental' ? await linkIncrementally(ctx, plan) : undefined;
     const r = inc ?? (await linker.link(ctx));
-    const familySupport = linkage.engine === 'probabilistic' ? await applyFamilySupport(ctx.db) : undefined;
+    // the family support counts the member pairs the family context compared: weighed with it
+    const familySupport = linkage.engine === 'probabilistic' && linkage.family_context ? await applyFamilySupport(ctx.db) : undefined;
     if (familySupport) ctx.log.info({ stage: 'link', family_support: familySupport }, 'family support weighed');
     const recompute: RecomputeFigures = { path: plan.path, reason: plan.reason, previous: plan.previousDir ?? ctx.config.previous ?? null, ...(inc ? { link: inc.incremental } : {}) };
     const records = inc?.incremental.records;
