@@ -96,11 +96,11 @@ export function expectedAt(curve: ExpectedCurve, threshold: number): ExpectedPoi
  *   P(r belongs to C) = odds(r, C) / (1 + Σ odds(r, C') over every cluster r was scored against, its own too)
  * and the true pairs expected between r and C are P(r belongs to C) × the allowed pairs between r and C's
  * records, counted half from each side (C's records weigh r's cluster in turn). A record with one candidate keeps
- * that candidate's probability; one surely in its own cluster gives little to another. Hard negatives are taken
- * for the two persons the guard says, as in the curve; true pairs no blocking rule found are not counted.
+ * that candidate's probability; one surely in its own cluster gives little to another. Hard negatives count here
+ * (the guard keeps them apart, it does not make them two persons: twins compete with the record's own cluster like
+ * any look-alike); true pairs no blocking rule found are not counted.
  */
 export async function expectedClusterQuality(db: Db, allowedSourcePairs: string): Promise<{ precision: number; recall: number; predicted_pairs: number; expected_true_positive_pairs: number; expected_missed_pairs: number }> {
-  const linkable = (await db.columnExists('scored_pairs', 'hard_negative')) ? 'NOT coalesce(s.hard_negative, false)' : 'true';
   const r = await db.one<{ predicted: number; etp: number; missed: number }>(`
     WITH allowed AS (${allowedSourcePairs}),
     rec AS (SELECT c.rec_id, c.cluster_id, p.source FROM clusters c JOIN person_clean p USING (rec_id)),
@@ -121,10 +121,10 @@ export async function expectedClusterQuality(db: Db, allowedSourcePairs: string)
       FROM pred LEFT JOIN scored USING (cluster_id)),
     ends AS (
       SELECT l.rec_id AS r, l.source, l.cluster_id AS own, o.cluster_id AS c, s.match_probability AS q
-      FROM scored_pairs s JOIN rec l ON l.rec_id = s.rec_id_l JOIN rec o ON o.rec_id = s.rec_id_r WHERE ${linkable}
+      FROM scored_pairs s JOIN rec l ON l.rec_id = s.rec_id_l JOIN rec o ON o.rec_id = s.rec_id_r
       UNION ALL
       SELECT o.rec_id, o.source, o.cluster_id, l.cluster_id, s.match_probability
-      FROM scored_pairs s JOIN rec l ON l.rec_id = s.rec_id_l JOIN rec o ON o.rec_id = s.rec_id_r WHERE ${linkable}),
+      FROM scored_pairs s JOIN rec l ON l.rec_id = s.rec_id_l JOIN rec o ON o.rec_id = s.rec_id_r),
     odds AS (
       SELECT r, any_value(source) AS source, c, any_value(own) = c AS is_own, least(max(q), 1 - 1e-6) AS q FROM ends GROUP BY r, c),
     competing AS (SELECT *, q / (1 - q) / (1 + sum(q / (1 - q)) OVER (PARTITION BY r)) AS belongs FROM odds),
