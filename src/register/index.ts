@@ -22,18 +22,18 @@ import { changeSql } from './change.sql.ts';
 import { statusCounts } from './decisions.ts';
 
 const UNITS_PERSON_SQL = `
-CREATE OR REPLACE TABLE reg_items_person AS
+CREATE OR REPLACE TEMP TABLE reg_items_person AS
 SELECT c.cluster_id AS unit, p.source, p.source_record_id FROM clusters c JOIN person_clean p USING (rec_id);
-CREATE OR REPLACE TABLE reg_units_person AS
+CREATE OR REPLACE TEMP TABLE reg_units_person AS
 SELECT unit, 'DT' || upper(substr(md5(min(source || ':' || source_record_id)), 1, 16)) AS unit_key FROM reg_items_person GROUP BY unit;
-CREATE OR REPLACE VIEW reg_prev_items_person AS SELECT source, source_record_id, dtsen_id AS prev_id FROM reg_prev_record;`;
+CREATE OR REPLACE TEMP VIEW reg_prev_items_person AS SELECT source, source_record_id, dtsen_id AS prev_id FROM reg_prev_record;`;
 
 const UNITS_FAMILY_SQL = `
-CREATE OR REPLACE TABLE reg_units_family AS
+CREATE OR REPLACE TEMP TABLE reg_units_family AS
 SELECT p.family_id AS unit, 'FM' || upper(substr(md5(min(u.unit_key)), 1, 16)) AS unit_key
 FROM dtsen_person p JOIN reg_units_person u ON u.unit = p.cluster_id GROUP BY p.family_id;
-CREATE OR REPLACE TABLE reg_items_family AS SELECT p.family_id AS unit, m.id AS item FROM dtsen_person p JOIN reg_map_person m ON m.unit = p.cluster_id;
-CREATE OR REPLACE TABLE reg_prev_items_family AS SELECT dtsen_id AS item, family_id AS prev_id FROM reg_prev_person;`;
+CREATE OR REPLACE TEMP TABLE reg_items_family AS SELECT p.family_id AS unit, m.id AS item FROM dtsen_person p JOIN reg_map_person m ON m.unit = p.cluster_id;
+CREATE OR REPLACE TEMP TABLE reg_prev_items_family AS SELECT dtsen_id AS item, family_id AS prev_id FROM reg_prev_person;`;
 
 /**
  * The ids survive derived that the register changes: reg_pid (person: survive's id → the final one) and reg_fid
@@ -69,7 +69,11 @@ SELECT p.* REPLACE (coalesce(x.id, p.dtsen_id) AS dtsen_id, coalesce(f.id, p.fam
 FROM dtsen_person p LEFT JOIN reg_pid x ON x.cur = p.dtsen_id LEFT JOIN reg_fid f ON f.cur = p.family_id
 ORDER BY dtsen_id;`;
 
-/** Working tables dropped when the stage ends (the outputs and the decision tables stay). */
+/**
+ * Working tables dropped when the stage ends (the outputs and the decision tables stay). They are temporary tables
+ * (and a temporary view): written into this database, the persistent tables of the ids' work cost more CPU than the
+ * work itself (compressing and committing their blocks), and a stage run again starts from the previous batch anew.
+ */
 const WORK_TABLES = [
   ...['person', 'family'].flatMap((k) => ['n', 'claim', 'keep', 'fresh', 'mint', 'map', 'units', 'items', 'prev_items', 'succ', 'history'].map((t) => `reg_${t}_${k}`)),
   'reg_field_target', 'reg_field_win', 'reg_prev_record', 'reg_prev_history', 'reg_prev_person', 'reg_prev_family', 'reg_prev_batch',
