@@ -27,16 +27,20 @@ export function changeSql(seq: number): string {
   FROM reg_history_${k} h LEFT JOIN ${prevTable} q ON q.${prevId} = h.id
   WHERE h.status_batch = ${seq} AND h.status IN ('merged', 'split', 'inactive')`;
   const now = `(SELECT *, ${PROGRAMMES_TEXT} AS programmes_text FROM dtsen_person)`;
-  const fields = CHANGE_FIELDS.map(([f, e]) => {
+  const pairs = CHANGE_FIELDS.map(([f, e]) => {
     const after = f === 'programmes' ? 'p.programmes_text' : e.replace(/\b(nik|name|birth_date|sex|village_code|family_id|decile)\b/, (x) => `p.${x}`);
     const before = f === 'programmes' ? 'q.programmes' : e.replace(/\b(nik|name|birth_date|sex|village_code|family_id|decile)\b/, (x) => `q.${x}`);
-    return `{'field': '${f}', 'before': ${before}, 'after': ${after}}`;
+    return { f, before, after };
   });
+  const fields = pairs.map(({ f, before, after }) => `{'field': '${f}', 'before': ${before}, 'after': ${after}}`);
+  // only the persons with a field changed are unnested (one row per field): most keep every field
+  const changed = pairs.map(({ before, after }) => `(${before}) IS DISTINCT FROM (${after})`).join(' OR ');
   return `
 CREATE OR REPLACE TABLE dtsen_change AS
 WITH fc AS (
   SELECT p.dtsen_id, p.province_code, unnest([${fields.join(', ')}]) AS c
-  FROM ${now} p JOIN reg_prev_person q USING (dtsen_id))
+  FROM ${now} p JOIN reg_prev_person q USING (dtsen_id)
+  WHERE ${changed})
 SELECT * FROM (
   ${events('person', 'dtsen_person', 'dtsen_id', 'reg_prev_person', 'dtsen_id')}
   UNION ALL

@@ -11,7 +11,7 @@ import { lit } from '../engine/db.ts';
 
 /** reg_field_target: every field decision with the person (final dtsen_id) it applies to, or why none. */
 export const FIELD_TARGETS_SQL = `
-CREATE OR REPLACE TABLE reg_field_target AS
+CREATE OR REPLACE TEMP TABLE reg_field_target AS
 WITH RECURSIVE d AS (SELECT * FROM decision WHERE kind = 'field_value'),
 walk(decision_no, id, depth) AS (
   SELECT decision_no, target, 0 FROM d WHERE target LIKE 'DT%'
@@ -32,7 +32,7 @@ SELECT d.decision_no, d.reference, d.decided_on, d.field, d.value,
 FROM d LEFT JOIN by_record r USING (decision_no) LEFT JOIN by_id b USING (decision_no)
 LEFT JOIN dtsen_id_history h ON h.id = coalesce(r.id, b.id) AND h.kind = 'person';
 
-CREATE OR REPLACE TABLE reg_field_win AS
+CREATE OR REPLACE TEMP TABLE reg_field_win AS
 SELECT dtsen_id, field, arg_max(decision_no, (decided_on, decision_no)) AS decision_no, arg_max(value, (decided_on, decision_no)) AS value,
        arg_max(reference, (decided_on, decision_no)) AS reference
 FROM reg_field_target WHERE dtsen_id IS NOT NULL GROUP BY ALL;

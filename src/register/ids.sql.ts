@@ -32,21 +32,21 @@ const AGE = (id: string) => `coalesce(h.first_batch, 0), ${id}`;
 
 function claimSql(k: IdKind): string {
   return `
-CREATE OR REPLACE TABLE reg_n_${k} AS
+CREATE OR REPLACE TEMP TABLE reg_n_${k} AS
 SELECT i.unit, p.prev_id, count(*) AS n FROM reg_items_${k} i JOIN reg_prev_items_${k} p USING (${ITEM_KEYS[k]}) GROUP BY ALL;
 
 -- each earlier id's main part: the unit holding most of its records
-CREATE OR REPLACE TABLE reg_claim_${k} AS
+CREATE OR REPLACE TEMP TABLE reg_claim_${k} AS
 SELECT n.prev_id, arg_min(n.unit, (-n.n, u.unit_key)) AS unit, max(n.n) AS n
 FROM reg_n_${k} n JOIN reg_units_${k} u USING (unit) GROUP BY n.prev_id;
 
 -- per unit, the earlier id it keeps: the one with most records in it among those whose main part it is
-CREATE OR REPLACE TABLE reg_keep_${k} AS
+CREATE OR REPLACE TEMP TABLE reg_keep_${k} AS
 SELECT c.unit, arg_min(c.prev_id, (-c.n, ${AGE('c.prev_id')})) AS id
 FROM reg_claim_${k} c LEFT JOIN reg_prev_history h ON h.id = c.prev_id AND h.kind = ${lit(k)} GROUP BY c.unit;
 
 -- the units that keep no id: split off an earlier id (the one most of its records come from), or new
-CREATE OR REPLACE TABLE reg_fresh_${k} AS
+CREATE OR REPLACE TEMP TABLE reg_fresh_${k} AS
 SELECT u.unit, u.unit_key, f.from_id
 FROM (SELECT * FROM reg_units_${k} ANTI JOIN reg_keep_${k} USING (unit)) u
 LEFT JOIN (
@@ -69,7 +69,7 @@ const MAX_SALT = 20;
  */
 export async function carryForward(db: Db, k: IdKind, seq: number): Promise<void> {
   await db.run(claimSql(k));
-  await db.run(`CREATE OR REPLACE TABLE reg_mint_${k} AS SELECT unit, unit_key, 0 AS salt, ${mintExpr(k, seq, '0')} AS id FROM reg_fresh_${k}`);
+  await db.run(`CREATE OR REPLACE TEMP TABLE reg_mint_${k} AS SELECT unit, unit_key, 0 AS salt, ${mintExpr(k, seq, '0')} AS id FROM reg_fresh_${k}`);
   for (let salt = 1; ; salt++) {
     // taken: issued before (any kind), kept by a unit, or minted for a unit with a smaller key
     await db.run(`
@@ -83,7 +83,7 @@ export async function carryForward(db: Db, k: IdKind, seq: number): Promise<void
   }
   await db.run(`
     DROP TABLE reg_taken;
-    CREATE OR REPLACE TABLE reg_map_${k} AS
+    CREATE OR REPLACE TEMP TABLE reg_map_${k} AS
     SELECT k.unit, k.id, CASE WHEN h.status = 'inactive' THEN 'returned' ELSE 'continued' END AS basis, NULL::VARCHAR AS from_id
     FROM reg_keep_${k} k LEFT JOIN reg_prev_history h ON h.id = k.id AND h.kind = ${lit(k)}
     UNION ALL
@@ -99,11 +99,11 @@ export async function carryForward(db: Db, k: IdKind, seq: number): Promise<void
  */
 export function historySql(k: IdKind, seq: number): string {
   return `
-CREATE OR REPLACE TABLE reg_succ_${k} AS
+CREATE OR REPLACE TEMP TABLE reg_succ_${k} AS
 SELECT n.prev_id AS id, list(m.id ORDER BY n.n DESC, m.id) AS now_successors
 FROM reg_n_${k} n JOIN reg_map_${k} m USING (unit) WHERE m.id <> n.prev_id GROUP BY n.prev_id;
 
-CREATE OR REPLACE TABLE reg_history_${k} AS
+CREATE OR REPLACE TEMP TABLE reg_history_${k} AS
 WITH prev AS (SELECT * FROM reg_prev_history WHERE kind = ${lit(k)}),
 succ AS (
   SELECT s.id, list_distinct(list_concat(coalesce(h.successors, []), coalesce(s.now_successors, []))) AS successors

@@ -22,39 +22,58 @@ import { changeSql } from './change.sql.ts';
 import { statusCounts } from './decisions.ts';
 
 const UNITS_PERSON_SQL = `
-CREATE OR REPLACE TABLE reg_items_person AS
+CREATE OR REPLACE TEMP TABLE reg_items_person AS
 SELECT c.cluster_id AS unit, p.source, p.source_record_id FROM clusters c JOIN person_clean p USING (rec_id);
-CREATE OR REPLACE TABLE reg_units_person AS
+CREATE OR REPLACE TEMP TABLE reg_units_person AS
 SELECT unit, 'DT' || upper(substr(md5(min(source || ':' || source_record_id)), 1, 16)) AS unit_key FROM reg_items_person GROUP BY unit;
-CREATE OR REPLACE VIEW reg_prev_items_person AS SELECT source, source_record_id, dtsen_id AS prev_id FROM reg_prev_record;`;
+CREATE OR REPLACE TEMP VIEW reg_prev_items_person AS SELECT source, source_record_id, dtsen_id AS prev_id FROM reg_prev_record;`;
 
 const UNITS_FAMILY_SQL = `
-CREATE OR REPLACE TABLE reg_units_family AS
+CREATE OR REPLACE TEMP TABLE reg_units_family AS
 SELECT p.family_id AS unit, 'FM' || upper(substr(md5(min(u.unit_key)), 1, 16)) AS unit_key
 FROM dtsen_person p JOIN reg_units_person u ON u.unit = p.cluster_id GROUP BY p.family_id;
-CREATE OR REPLACE TABLE reg_items_family AS SELECT p.family_id AS unit, m.id AS item FROM dtsen_person p JOIN reg_map_person m ON m.unit = p.cluster_id;
-CREATE OR REPLACE TABLE reg_prev_items_family AS SELECT dtsen_id AS item, family_id AS prev_id FROM reg_prev_person;`;
+CREATE OR REPLACE TEMP TABLE reg_items_family AS SELECT p.family_id AS unit, m.id AS item FROM dtsen_person p JOIN reg_map_person m ON m.unit = p.cluster_id;
+CREATE OR REPLACE TEMP TABLE reg_prev_items_family AS SELECT dtsen_id AS item, family_id AS prev_id FROM reg_prev_person;`;
 
-/** Every table of the batch that names a person or family id, rewritten with the final ids. */
+/**
+ * The ids survive derived that the register changes: reg_pid (person: survive's id → the final one) and reg_fid
+ * (family), only the ids that differ (in a batch continuing a register, a few hundred: most persons keep the id
+ * survive derives from their smallest record), so the tables are rewritten joining these small maps.
+ */
+const RENAMED_SQL = `
+CREATE OR REPLACE TEMP TABLE reg_pid AS SELECT p.dtsen_id AS cur, m.id FROM dtsen_person p JOIN reg_map_person m ON m.unit = p.cluster_id WHERE p.dtsen_id <> m.id;
+CREATE OR REPLACE TEMP TABLE reg_fid AS SELECT unit AS cur, id FROM reg_map_family WHERE unit <> id;`;
+
+/**
+ * Every table of the batch that names a person or family id, rewritten with the final ids (reg_pid, reg_fid: an id
+ * not in them is kept). A family's members are listed again only where one of them was renamed: survive lists them
+ * as list_sort(list(dtsen_id)) of its persons, and so does this with the final ids.
+ */
 const REMAP_SQL = `
-CREATE OR REPLACE TEMP TABLE reg_pid AS SELECT p.dtsen_id AS cur, m.id FROM dtsen_person p JOIN reg_map_person m ON m.unit = p.cluster_id;
-CREATE OR REPLACE TEMP TABLE reg_fid AS SELECT unit AS cur, id FROM reg_map_family;
 CREATE OR REPLACE TABLE dtsen_conflict AS
-SELECT c.* REPLACE (x.id AS dtsen_id) FROM dtsen_conflict c JOIN reg_pid x ON x.cur = c.dtsen_id ORDER BY dtsen_id, conflict_type;
+SELECT c.* REPLACE (coalesce(x.id, c.dtsen_id) AS dtsen_id) FROM dtsen_conflict c LEFT JOIN reg_pid x ON x.cur = c.dtsen_id ORDER BY dtsen_id, conflict_type;
 CREATE OR REPLACE TABLE dtsen_link AS
-SELECT l.* REPLACE (m.id AS dtsen_id) FROM dtsen_link l JOIN clusters c USING (rec_id) JOIN reg_map_person m ON m.unit = c.cluster_id
+SELECT l.* REPLACE (coalesce(x.id, l.dtsen_id) AS dtsen_id) FROM dtsen_link l LEFT JOIN reg_pid x ON x.cur = l.dtsen_id
 ORDER BY dtsen_id, source, source_record_id;
 CREATE OR REPLACE TABLE dtsen_family AS
-SELECT f.* REPLACE (x.id AS family_id, h.id AS head_dtsen_id, mem.members AS members)
-FROM dtsen_family f JOIN reg_fid x ON x.cur = f.family_id JOIN reg_pid h ON h.cur = f.head_dtsen_id
-JOIN (SELECT p.family_id, list_sort(list(i.id)) AS members FROM dtsen_person p JOIN reg_pid i ON i.cur = p.dtsen_id GROUP BY p.family_id) mem ON mem.family_id = f.family_id
+WITH touched AS (SELECT DISTINCT p.family_id FROM dtsen_person p JOIN reg_pid i ON i.cur = p.dtsen_id),
+mem AS (
+  SELECT p.family_id, list_sort(list(coalesce(i.id, p.dtsen_id))) AS members
+  FROM dtsen_person p SEMI JOIN touched t USING (family_id) LEFT JOIN reg_pid i ON i.cur = p.dtsen_id GROUP BY p.family_id)
+SELECT f.* REPLACE (coalesce(x.id, f.family_id) AS family_id, coalesce(h.id, f.head_dtsen_id) AS head_dtsen_id, coalesce(mem.members, f.members) AS members)
+FROM dtsen_family f LEFT JOIN reg_fid x ON x.cur = f.family_id LEFT JOIN reg_pid h ON h.cur = f.head_dtsen_id
+LEFT JOIN mem ON mem.family_id = f.family_id
 ORDER BY family_id;
 CREATE OR REPLACE TABLE dtsen_person AS
-SELECT p.* REPLACE (x.id AS dtsen_id, f.id AS family_id) FROM dtsen_person p JOIN reg_pid x ON x.cur = p.dtsen_id JOIN reg_fid f ON f.cur = p.family_id
-ORDER BY dtsen_id;
-DROP TABLE reg_pid; DROP TABLE reg_fid;`;
+SELECT p.* REPLACE (coalesce(x.id, p.dtsen_id) AS dtsen_id, coalesce(f.id, p.family_id) AS family_id)
+FROM dtsen_person p LEFT JOIN reg_pid x ON x.cur = p.dtsen_id LEFT JOIN reg_fid f ON f.cur = p.family_id
+ORDER BY dtsen_id;`;
 
-/** Working tables dropped when the stage ends (the outputs and the decision tables stay). */
+/**
+ * Working tables dropped when the stage ends (the outputs and the decision tables stay). They are temporary tables
+ * (and a temporary view): written into this database, the persistent tables of the ids' work cost more CPU than the
+ * work itself (compressing and committing their blocks), and a stage run again starts from the previous batch anew.
+ */
 const WORK_TABLES = [
   ...['person', 'family'].flatMap((k) => ['n', 'claim', 'keep', 'fresh', 'mint', 'map', 'units', 'items', 'prev_items', 'succ', 'history'].map((t) => `reg_${t}_${k}`)),
   'reg_field_target', 'reg_field_win', 'reg_prev_record', 'reg_prev_history', 'reg_prev_person', 'reg_prev_family', 'reg_prev_batch',
@@ -143,8 +162,8 @@ export async function continueRegister(db: Db, o: { previous?: string; batch: st
   if (!(await db.tableExists('decision'))) throw new Error('the decisions stage has not run before the register stage');
   await db.run(FIELD_TARGETS_SQL);
 
-  const renamed = await db.count(`SELECT (SELECT count(*) FROM reg_map_person m JOIN dtsen_person p ON p.cluster_id = m.unit WHERE p.dtsen_id <> m.id)
-    + (SELECT count(*) FROM reg_map_family m WHERE m.unit <> m.id)`);
+  await db.run(RENAMED_SQL);
+  const renamed = await db.count(`SELECT (SELECT count(*) FROM reg_pid) + (SELECT count(*) FROM reg_fid)`);
   await inTransaction(db, `
     ${renamed > 0 ? REMAP_SQL : ''}
     -- no DEFAULT expression: DuckDB 1.5 fails to replay a later ALTER of a table whose default needs binding (a kill
@@ -172,7 +191,7 @@ export async function continueRegister(db: Db, o: { previous?: string; batch: st
     SELECT * FROM reg_prev_batch UNION ALL SELECT ${seq}, ${lit(o.batch)}, ${lit(o.snapshotId)}, ${lit(o.snapshotDate)}::DATE ORDER BY batch_seq;
     COMMENT ON TABLE dtsen_register_batch IS ${lit('the batches of this register, numbered (batch_seq) from its first')};`);
   const figures = await registerFigures(db, seq, previous);
-  await db.run(`DROP VIEW IF EXISTS reg_prev_items_person;\n${WORK_TABLES.filter((t) => t !== 'reg_prev_items_person').map((t) => `DROP TABLE IF EXISTS ${t};`).join('\n')}`);
+  await db.run(`DROP TABLE IF EXISTS reg_pid; DROP TABLE IF EXISTS reg_fid; DROP VIEW IF EXISTS reg_prev_items_person;\n${WORK_TABLES.filter((t) => t !== 'reg_prev_items_person').map((t) => `DROP TABLE IF EXISTS ${t};`).join('\n')}`);
   return figures;
 }
 

@@ -1,8 +1,9 @@
 /**
  * The register's state from the previous batch: its output folder's dtsen.duckdb, attached read-only once and
- * copied into this batch's database (reg_prev_* tables: persistent, so a resumed batch does not need the
- * previous folder again). A previous batch written before the register kept a history is taken as the
- * register's first batch: every person and family of it active, issued by batch 1.
+ * copied into temporary tables of this batch's connection (reg_prev_*: the register stage reads them and drops them
+ * when it ends; a resumed batch runs the stage again from the start, so nothing of them is kept in the database).
+ * A previous batch written before the register kept a history is taken as the register's first batch: every
+ * person and family of it active, issued by batch 1.
  */
 import { existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
@@ -20,11 +21,11 @@ export interface PreviousState {
 
 /** Empty previous-state tables: the first batch of a register. */
 export const EMPTY_PREVIOUS_SQL = `
-CREATE OR REPLACE TABLE reg_prev_record (source VARCHAR, source_record_id VARCHAR, dtsen_id VARCHAR, last_batch INTEGER);
-CREATE OR REPLACE TABLE reg_prev_history (id VARCHAR, kind VARCHAR, status VARCHAR, successors VARCHAR[], split_from VARCHAR, first_batch INTEGER, last_batch INTEGER, status_batch INTEGER);
-CREATE OR REPLACE TABLE reg_prev_person (dtsen_id VARCHAR, nik VARCHAR, name VARCHAR, birth_date DATE, sex VARCHAR, village_code VARCHAR, province_code VARCHAR, family_id VARCHAR, decile INTEGER, programmes VARCHAR);
-CREATE OR REPLACE TABLE reg_prev_family (family_id VARCHAR, province_code VARCHAR);
-CREATE OR REPLACE TABLE reg_prev_batch (batch_seq INTEGER, batch VARCHAR, snapshot_id VARCHAR, snapshot_date DATE);
+CREATE OR REPLACE TEMP TABLE reg_prev_record (source VARCHAR, source_record_id VARCHAR, dtsen_id VARCHAR, last_batch INTEGER);
+CREATE OR REPLACE TEMP TABLE reg_prev_history (id VARCHAR, kind VARCHAR, status VARCHAR, successors VARCHAR[], split_from VARCHAR, first_batch INTEGER, last_batch INTEGER, status_batch INTEGER);
+CREATE OR REPLACE TEMP TABLE reg_prev_person (dtsen_id VARCHAR, nik VARCHAR, name VARCHAR, birth_date DATE, sex VARCHAR, village_code VARCHAR, province_code VARCHAR, family_id VARCHAR, decile INTEGER, programmes VARCHAR);
+CREATE OR REPLACE TEMP TABLE reg_prev_family (family_id VARCHAR, province_code VARCHAR);
+CREATE OR REPLACE TEMP TABLE reg_prev_batch (batch_seq INTEGER, batch VARCHAR, snapshot_id VARCHAR, snapshot_date DATE);
 `;
 
 /** The programme flags and list of a golden record as one comparable text (the change log's `programmes`). */
