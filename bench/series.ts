@@ -220,7 +220,11 @@ async function compareLastMonth(): Promise<void> {
     if (n) console.log(`normalise (${name}): ${n.cleaned.toLocaleString('en-US')} rows cleaned, ${n.copied.toLocaleString('en-US')} copied (${n.path}: ${n.reason})`);
   }
   const rec = inc.run.figures.link?.recompute;
-  console.log(`incremental path: ${rec?.path} (${rec?.reason}); link seconds ${JSON.stringify(inc.run.figures.link?.seconds)} against ${JSON.stringify(full.run.figures.link?.seconds)}`);
+  console.log(`incremental path: ${rec?.path} (${rec?.reason}); link seconds ${JSON.stringify(inc.run.figures.link?.seconds)} against ${JSON.stringify(full.run.figures.link?.seconds)}${same ? ` and ${JSON.stringify(same.run.figures.link?.seconds)} (--full, previous model)` : ''}`);
+  const famCpu = (r: ChildRun) => (r.figures.link as { cpu_seconds?: { family_context?: number } } | undefined)?.cpu_seconds?.family_context;
+  console.log(`family context CPU seconds: incremental ${famCpu(inc.run)}, full ${famCpu(full.run)}${same ? `, --full with the previous model ${famCpu(same.run)}` : ''}`);
+  const fam = rec?.link?.family;
+  if (fam) console.log(`family context (incremental): ${JSON.stringify(fam)}`);
   for (const r of inc.run.figures.register?.recompute ?? []) console.log(`  ${r.what}: ${r.recomputed.toLocaleString('en-US')} of ${r.total.toLocaleString('en-US')} computed (${((100 * r.recomputed) / Math.max(r.total, 1)).toFixed(2)}%)`);
   console.log(`wall: incremental ${inc.run.wall.toFixed(1)} s, full ${full.run.wall.toFixed(1)} s: ${((100 * inc.run.wall) / full.run.wall).toFixed(1)}% of the full batch`);
   console.log(`CPU: incremental ${inc.run.cpuSeconds.toFixed(1)} s, full ${full.run.cpuSeconds.toFixed(1)} s: ${((100 * inc.run.cpuSeconds) / full.run.cpuSeconds).toFixed(1)}% of the full batch`);

@@ -49,7 +49,9 @@ export const Model = z.object({
   conditional_u: z.array(ConditionalU).default([]),
   /**
    * The family context's model (src/linkage/family-context.ts), estimated on the member pairs of linked families:
-   * the prior and u per comparison and level among them (m is the model's). A run with --model estimates it again.
+   * the prior and u per comparison and level among them (m is the model's). It is part of the model: a batch scoring
+   * with a model given back (--model, or the previous batch's in an incremental batch) scores the family pairs with
+   * this one; a model trained in the batch (or one without it) has it estimated on the batch's member pairs.
    */
   family_context: z
     .object({

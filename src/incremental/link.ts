@@ -52,7 +52,15 @@ export interface IncrementalLinkFigures {
    * compared (a record new or changed, a family newly linked), and the family pairs holding one. Every member pair
    * is scored again (the family model is estimated on all of them).
    */
-  family?: { member_pairs: number; family_pairs: number; compared_pairs: number; compared_family_pairs: number; reused_pairs: number };
+  family?: {
+    member_pairs: number; family_pairs: number; compared_pairs: number; compared_family_pairs: number; reused_pairs: number;
+    /** the family pairs (and their member pairs) scored with their competition: those a change touched when the previous family model is kept */
+    scored_family_pairs: number; scored_member_pairs: number;
+    /** the family pairs (and their member pairs) that kept the previous batch's odds of their competitors (a linked family pair may hold no member pair) */
+    reused_family_pairs: number; reused_member_pairs: number;
+    /** 'given': the model's family model (the previous batch's); 'estimated': by EM over every member pair */
+    model_source: 'given' | 'estimated';
+  };
   /** blocks whose kept status (under the cap, holding a probe) changed since the previous batch */
   flipped_blocks: number;
   /** previous pairs that lost a rule (their only shared block of it is no longer kept) */
@@ -61,7 +69,12 @@ export interface IncrementalLinkFigures {
 
 const s3 = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
 
-export async function linkIncremental(ctx: Ctx, o: { model?: Model; retrain: boolean; previousPairs: number; seedThreshold?: number }) {
+/**
+ * `model`: the model to score with (the previous batch's, or one given with --model), else trained;
+ * `previousModel`: it is the previous batch's, and the previous batch kept its family state (the family context then
+ * scores only the family pairs a change touched, FamilyPrevious).
+ */
+export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousModel?: boolean; retrain: boolean; previousPairs: number; seedThreshold?: number }) {
   const { db, config } = ctx;
   const linkage = config.linkage;
   const rules = BLOCKING_RULES;
@@ -186,20 +199,32 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; retrain: boo
   const num = (k: string) => Number(n?.[k] ?? 0);
   // the previous batch's pairs: the reused ones and those dropped (a record gone or changed, or found by no rule now)
   const blocking = await blockingFigures(db, BLOCKING_RULES, linkage.max_block_size, { pairs: String(pairs), stats: String(stats), largest: String(largest) });
-  // The family context over every scored pair, as a full batch makes it: its family model is estimated by EM over
-  // the member pairs of every linked family, so a change anywhere moves every family pair's weight and its
-  // competitors' (see README, incremental batches). What is bounded is its costliest part, the comparisons: the
-  // member pairs of two unchanged records keep the gammas the previous batch gave them (its scored pairs, and
-  // the member pairs it compared and did not keep); only the others are compared.
+  // The family context as a full batch makes it, with the model's family model. Scoring with the previous batch's,
+  // only the family pairs a change touched are scored with their competition (FamilyPrevious): the others keep the
+  // previous odds of their competitors. A model trained again brings none: its family model is estimated by EM over
+  // every member pair, and a change anywhere then moves every family pair's weight. The comparisons are bounded
+  // either way: the member pairs of two unchanged records keep the gammas the previous batch gave them (its scored
+  // pairs, and the member pairs it compared and did not keep); only the others are compared.
   const tFamily0 = performance.now();
+  const cpuFamily0 = process.cpuUsage();
   const prevGammas = (t: string) => `SELECT rec_id_l, rec_id_r, ${gammas.join(', ')} FROM ${t} WHERE NOT flipped`;
   const family = await linkFamilyContext(db, linkage, model, blocking, o.seedThreshold, {
     gammas: `${prevGammas('inc_prev_pairs')} UNION ALL ${prevGammas('inc_prev_family_unkept')}`,
     // compare_input (the handle above drops it) then holds the records of the pairs compared (every record when training again)
     narrowCompareInput: !o.retrain,
+    ...(o.previousModel && o.model?.family_context && !o.retrain
+      ? {
+          previous: {
+            seeds: 'SELECT rec_id_l, rec_id_r FROM inc_prev_family_seeds',
+            members: 'SELECT rec_id_l, rec_id_r, flipped, competitor_odds FROM inc_prev_family_members',
+            dirtyFamilies: `SELECT family_id FROM person_clean SEMI JOIN ${dirty} USING (rec_id) UNION ALL SELECT family_id FROM inc_prev_dirty`,
+          },
+        }
+      : {}),
   });
   scored += family.figures?.new_pairs ?? 0;
   const tFamily = performance.now();
+  const cpuFamily = process.cpuUsage(cpuFamily0);
   const ff = family.figures;
   const figures: IncrementalLinkFigures = {
     records: { total: num('total'), new: num('new'), changed: num('changed'), unchanged: num('unchanged'), gone: num('gone'), fields_changed: num('fields_changed') },
@@ -212,7 +237,16 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; retrain: boo
       dropped: o.previousPairs - num('reused'),
       scored,
     },
-    ...(ff ? { family: { member_pairs: ff.member_pairs, family_pairs: ff.linked_family_pairs, compared_pairs: ff.compared_pairs, compared_family_pairs: ff.compared_family_pairs, reused_pairs: ff.reused_pairs } } : {}),
+    ...(ff
+      ? {
+          family: {
+            member_pairs: ff.member_pairs, family_pairs: ff.linked_family_pairs, compared_pairs: ff.compared_pairs, compared_family_pairs: ff.compared_family_pairs, reused_pairs: ff.reused_pairs,
+            scored_family_pairs: ff.scored_family_pairs, scored_member_pairs: ff.scored_member_pairs,
+            reused_family_pairs: ff.reused_family_pairs, reused_member_pairs: ff.reused_member_pairs,
+            model_source: ff.model_source,
+          },
+        }
+      : {}),
     flipped_blocks: num('flipped'),
     rule_bits_cleared: num('bits_off'),
   };
@@ -224,6 +258,8 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; retrain: boo
     blocking,
     incremental: figures,
     seconds: { blocking: s3(t0, tBlock), compare: s3(tBlock, tCompare), train: s3(tCompare, tTrain), score: s3(tTrain, tScore), family_context: s3(tFamily0, tFamily) },
+    /** CPU seconds of the process (every thread), user and system */
+    cpu_seconds: { family_context: Number(((cpuFamily.user + cpuFamily.system) / 1e6).toFixed(3)) },
   };
 }
 

@@ -21,6 +21,9 @@
  *  - inc_prev_family_unkept: the previous batch's family_unkept_pairs (member pairs of linked families compared
  *    and not kept) of two unchanged records, on this batch's rec_ids, `flipped` as above, with their gammas: the
  *    family context scores them again without comparing them (empty when the previous batch has none);
+ *  - inc_prev_family_seeds, inc_prev_family_members: the previous batch's family_seed_pairs and family_member_pairs
+ *    (with the odds of each member pair's competitors; `flipped` as above) of two unchanged records, on this batch's
+ *    rec_ids: the family context keeps the previous weights of the family pairs no change touched (FamilyPrevious);
  *  - inc_prev_cut(rec_id): unchanged records that had a link to a record gone or changed;
  *  - inc_prev_cluster(rec_id, prev_cluster_id, conflicted): the previous clusters of the unchanged records, and
  *    whether their cluster was named in cluster_conflicts;
@@ -29,7 +32,7 @@
  * The cluster stage drops them but inc_prev_cluster, which survive reads and drops.
  */
 import { existsSync } from 'node:fs';
-import { BLOCKING_RULE_MASK, FAMILY_RULE, FAMILY_UNKEPT_TABLE, emptyUnkeptPairsSql } from '../linkage/family-context.ts';
+import { BLOCKING_RULE_MASK, FAMILY_MEMBER_TABLE, FAMILY_RULE, FAMILY_SEED_TABLE, FAMILY_UNKEPT_TABLE, emptyUnkeptPairsSql } from '../linkage/family-context.ts';
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from '../engine/db.ts';
@@ -45,7 +48,7 @@ import { linkableSql } from '../linkage/threshold.ts';
 /** The linkage settings that decide which pairs are proposed and how clusters are split: equal, or a full batch. */
 const SAME_LINKAGE_KEYS = ['engine', 'max_block_size', 'dedupe', 'link', 'split_conflicts', 'split_reasons', 'split_tiers', 'max_conflict_cluster_size'] as const;
 
-export const INC_PREV_TABLES = ['inc_prev_gone', 'inc_prev_dirty', 'inc_prev_pairs', 'inc_prev_family_unkept', 'inc_prev_cut', 'inc_prev_cluster', 'inc_prev_conflicts', 'inc_prev_decision'];
+export const INC_PREV_TABLES = ['inc_prev_gone', 'inc_prev_dirty', 'inc_prev_pairs', 'inc_prev_family_unkept', 'inc_prev_family_seeds', 'inc_prev_family_members', 'inc_prev_cut', 'inc_prev_cluster', 'inc_prev_conflicts', 'inc_prev_decision'];
 
 export interface IncrementalPlan {
   path: 'incremental' | 'full';
@@ -59,6 +62,8 @@ export interface IncrementalPlan {
   previousThreshold?: number;
   /** the previous batch's scored pairs */
   previousPairs?: number;
+  /** the previous batch kept its family context's seed and member pairs (inc_prev_family_seeds, inc_prev_family_members) */
+  previousFamilyState?: boolean;
 }
 
 const full = (reason: string, previousDir?: string): IncrementalPlan => ({ path: 'full', reason, previousDir });
@@ -107,17 +112,19 @@ export async function planIncremental(db: Db, config: BatchConfig): Promise<Incr
         return full(`the previous batch's model does not fit the code's comparisons (${(e as Error).message.split('\n')[0]})`, dir);
       }
     }
-    await copyPrevious(db, prevThreshold);
+    const previousFamilyState = await copyPrevious(db, prevThreshold);
     const previousPairs = await db.count(`SELECT count(*) FROM inc_prev.scored_pairs`);
-    return { previousPairs, path: 'incremental', reason: config.retrain ? 'previous batch given (--retrain: the model trained again)' : 'previous batch given', previousDir: dir, previousModel, previousThreshold: prevThreshold };
+    return { previousPairs, previousFamilyState, path: 'incremental', reason: config.retrain ? 'previous batch given (--retrain: the model trained again)' : 'previous batch given', previousDir: dir, previousModel, previousThreshold: prevThreshold };
   } finally {
     await db.run(`DETACH inc_prev`);
   }
 }
 
-async function copyPrevious(db: Db, prevThreshold: number): Promise<void> {
+/** Copies the previous state; whether the previous batch kept its family context's seed and member pairs. */
+async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean> {
   const gammas = COMPARISONS.map((c) => gammaColumn(c));
   const hasDecisions = await prevHas(db, 'decision_pair');
+  const hasFamilyState = (await prevHas(db, FAMILY_SEED_TABLE)) && (await prevHas(db, FAMILY_MEMBER_TABLE, 'competitor_odds'));
   let hasUnkept = true;
   for (const g of gammas) hasUnkept &&= await prevHas(db, FAMILY_UNKEPT_TABLE, g);
   const prevLinkable = `${linkableSql(prevThreshold, await prevHas(db, 'scored_pairs', 'hard_negative'))}${hasDecisions
@@ -145,6 +152,14 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<void> {
     SELECT least(l.rec_id, r.rec_id) AS rec_id_l, greatest(l.rec_id, r.rec_id) AS rec_id_r, l.rec_id > r.rec_id AS flipped, ${gammas.map((g) => `s.${g}`).join(', ')}
     FROM ${hasUnkept ? `inc_prev.${FAMILY_UNKEPT_TABLE}` : `(${emptyUnkeptPairsSql()})`} s
     JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
+    CREATE OR REPLACE TABLE inc_prev_family_seeds AS
+    SELECT least(l.rec_id, r.rec_id) AS rec_id_l, greatest(l.rec_id, r.rec_id) AS rec_id_r
+    FROM ${hasFamilyState ? `inc_prev.${FAMILY_SEED_TABLE}` : '(SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r WHERE false)'} s
+    JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
+    CREATE OR REPLACE TABLE inc_prev_family_members AS
+    SELECT least(l.rec_id, r.rec_id) AS rec_id_l, greatest(l.rec_id, r.rec_id) AS rec_id_r, l.rec_id > r.rec_id AS flipped, s.competitor_odds
+    FROM ${hasFamilyState ? `inc_prev.${FAMILY_MEMBER_TABLE}` : '(SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::DOUBLE AS competitor_odds WHERE false)'} s
+    JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
     CREATE OR REPLACE TABLE inc_prev_cut AS
     SELECT m.rec_id FROM inc_prev.scored_pairs s JOIN inc_prev_out o ON o.prev_rec_id = s.rec_id_l JOIN inc_prev_map m ON m.prev_rec_id = s.rec_id_r WHERE ${prevLinkable}
     UNION
@@ -161,6 +176,7 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<void> {
     SELECT DISTINCT d.kind, least(l.rec_id, r.rec_id), greatest(l.rec_id, r.rec_id)
     FROM inc_prev.decision_pair d JOIN inc_prev_map l ON l.prev_rec_id = d.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = d.rec_id_r;` : ''}
     DROP TABLE inc_prev_map; DROP TABLE inc_prev_out;`);
+  return hasFamilyState;
 }
 
 /** Drops the copies of the previous batch's state but `keep` (the cluster stage, once it has used them; survive the rest). */

@@ -7,13 +7,18 @@
  * among the few members of a linked family it is strong.
  *
  * So every pair of members of two linked families is compared (the new pairs are candidates of their own, rule
- * `linked_family`), and scored by a second Fellegi–Sunter model estimated on exactly those pairs: m of every
+ * `linked_family`), and scored by a second Fellegi–Sunter model estimated on exactly those pairs (by the batch that
+ * trains its model; a model given back brings its family model, Model.family_context): m of every
  * level as the batch's model has it (what a true match looks like does not depend on the family), u and the
  * prior estimated by EM among the member pairs (the non-matches there are relatives: one address, often one
  * family card, shared family names, twins), no term-frequency adjustment (a name common in the country is
  * not common inside one family). A pair keeps the larger of its two weights; the score of the family model is
  * marked (family_context, with the bits its competitors took in family_competition) so it can be explained. Inside two families a record is one person at most once, so
  * the pairs sharing a record compete: each pair's weight is lowered by the odds of its competitors.
+ *
+ * An incremental batch scoring with the previous batch's model (and so its family model) scores only the family
+ * pairs a change touched; the others keep the odds of their competitors the previous batch summed
+ * (FamilyPrevious, family_member_pairs, family_seed_pairs): every weight is the one scoring every member pair gives.
  */
 import type { Db } from '../engine/db.ts';
 import { lit } from '../engine/db.ts';
@@ -58,6 +63,16 @@ export interface FamilyContextFigures {
   compared_family_pairs: number;
   /** member pairs blocking had not proposed whose gammas the previous batch gave (an incremental batch: two unchanged records) */
   reused_pairs: number;
+  /** 'given': the model brought its family model (the previous batch's, or one given with --model); 'estimated': by EM here */
+  model_source: 'given' | 'estimated';
+  /** linked family pairs whose member pairs were scored with their competition (an incremental batch keeping the previous family model: those a change touched; else every one) */
+  scored_family_pairs: number;
+  /** member pairs of scored_family_pairs */
+  scored_member_pairs: number;
+  /** linked family pairs holding member pairs that took the previous batch's odds of their competitors (a linked family pair may hold none: one seed pair, no other) */
+  reused_family_pairs: number;
+  /** member pairs of reused_family_pairs */
+  reused_member_pairs: number;
   /** of new_pairs, those whose comparison vector was computed */
   new_pairs_compared: number;
   /** candidate pairs whose weight the family model raised */
@@ -86,6 +101,43 @@ export interface FamilyContextFigures {
 export interface FamilyGammaReuse {
   gammas: string;
   narrowCompareInput: boolean;
+  /** the previous batch's family state, when it scored with the family model this batch scores with: see FamilyPrevious */
+  previous?: FamilyPrevious;
+}
+
+/**
+ * What an incremental batch scoring with the previous batch's family model keeps of it. The family model's row of a
+ * member pair (its weight after competition) is a function of: the gammas of the member pairs of its two families
+ * (the pair's own, and its competitors'), which member pairs there are (the two families' members and the seed pairs
+ * linking them), and the seed pairs inside either family (a competitor that is the record's duplicate does not
+ * compete). A linked family pair is untouched when neither family holds a record new or changed now, nor held one
+ * gone or changed then (`dirtyFamilies`), its seed pairs and those inside its two families are the previous batch's
+ * (`seeds`: the seeds are rescored every batch with this batch's term frequencies, so a seed may come or go between
+ * two unchanged records), and each of its member pairs was a member pair then with its two records in the same
+ * order (`members`). Its member pairs then take the previous batch's odds of their competitors; only the member
+ * pairs of the others are scored with their competition. Queries, on this batch's rec_ids, of two unchanged records:
+ */
+export interface FamilyPrevious {
+  /** (rec_id_l, rec_id_r): the previous batch's FAMILY_SEED_TABLE */
+  seeds: string;
+  /** (rec_id_l, rec_id_r, flipped, competitor_odds): the previous batch's FAMILY_MEMBER_TABLE, `flipped` when the order of the two records changed */
+  members: string;
+  /** (family_id): person_clean.family_id of the records new or changed, and of the previous batch's records gone or changed */
+  dirtyFamilies: string;
+}
+
+/** The seed pairs of the family context (two members at the seed threshold, never a hard negative; of two families or of one). */
+export const FAMILY_SEED_TABLE = 'family_seed_pairs';
+/** Every member pair of linked families with the summed odds of its competitors (0: none): what the next batch reuses. */
+export const FAMILY_MEMBER_TABLE = 'family_member_pairs';
+
+/** Writes FAMILY_SEED_TABLE and FAMILY_MEMBER_TABLE from the queries, or empty (no family context). */
+export async function writeFamilyState(db: Db, seeds?: string, members?: string): Promise<void> {
+  await db.run(`
+    CREATE OR REPLACE TABLE ${FAMILY_SEED_TABLE} AS ${seeds ?? 'SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r WHERE false'};
+    COMMENT ON TABLE ${FAMILY_SEED_TABLE} IS ${lit('pairs of members of the family context at the seed threshold (of two families: linking them; of one: duplicates): what the next batch compares to find the family pairs it must score again')};
+    CREATE OR REPLACE TABLE ${FAMILY_MEMBER_TABLE} AS ${members ?? 'SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::DOUBLE AS competitor_odds WHERE false'};
+    COMMENT ON TABLE ${FAMILY_MEMBER_TABLE} IS ${lit('every member pair of linked families with the summed posterior odds of its competitors under the family model: what the next batch reuses for the family pairs no change touches')};`);
 }
 
 /**
@@ -111,8 +163,10 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   const ruleBit = FAMILY_RULE_BIT;
   const gammas = COMPARISONS.map((c) => gammaColumn(c));
   const maxMembers = FAMILY_CONTEXT_MAX_MEMBERS;
+  const prev = reuse?.previous;
+  // `dirty`: the member's family holds a record new or changed, or held one gone or changed (an incremental batch)
   await using members = await materialise(db, 'family_member', `
-    SELECT rec_id, source, dense_rank() OVER (ORDER BY family_id)::INTEGER AS family_id FROM (
+    SELECT rec_id, source, dense_rank() OVER (ORDER BY family_id)::INTEGER AS family_id, ${prev ? `family_id IN (${prev.dirtyFamilies})` : 'true'} AS dirty FROM (
       SELECT rec_id, source, family_id FROM person_clean
       WHERE family_id IS NOT NULL
       QUALIFY count(*) OVER (PARTITION BY family_id) <= ${maxMembers})`);
@@ -127,87 +181,124 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     JOIN ${members} fl ON fl.rec_id = s.rec_id_l
     JOIN ${members} fr ON fr.rec_id = s.rec_id_r
     WHERE s.match_probability >= ${seedThreshold} AND NOT coalesce(s.hard_negative, false) AND fl.family_id <> fr.family_id`);
+  // the pairs of two records of one family at the seed threshold: duplicates inside a source (see the competition)
+  await using sameFamily = await materialise(db, 'family_same_seed', `
+    SELECT s.rec_id_l, s.rec_id_r, ml.family_id FROM scored_pairs s
+    JOIN ${members} ml ON ml.rec_id = s.rec_id_l JOIN ${members} mr ON mr.rec_id = s.rec_id_r
+    WHERE ml.family_id = mr.family_id AND s.match_probability >= ${seedThreshold} AND NOT coalesce(s.hard_negative, false)`);
+  const seedPairsSql = `SELECT least(seed_l, seed_r) AS rec_id_l, greatest(seed_l, seed_r) AS rec_id_r FROM ${seeds} UNION ALL SELECT rec_id_l, rec_id_r FROM ${sameFamily}`;
   // Every pair of their members whose sources the config pairs and that another seed pair supports (one sharing
-  // neither record: a pair is never its own evidence), with the blocking rules that had proposed it and, then, its
-  // gammas (scored_pairs holds every candidate pair with its comparison vector).
+  // neither record: a pair is never its own evidence), with the families of its two records, the blocking rules that
+  // had proposed it and, then, its gammas (scored_pairs holds every candidate pair with its comparison vector); an
+  // incremental batch: the previous batch's odds of its competitors, when it was a member pair then in this order.
   await using pairs = await materialise(db, 'family_pairs', `
     WITH fam AS (SELECT DISTINCT family_l, family_r FROM ${seeds}),
     -- each pair once without a DISTINCT: a record is a member of one family, so two records meet in one family pair
     mp AS (
-      SELECT least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r
+      SELECT least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r,
+        CASE WHEN a.rec_id < b.rec_id THEN a.family_id ELSE b.family_id END AS fam_l,
+        CASE WHEN a.rec_id < b.rec_id THEN b.family_id ELSE a.family_id END AS fam_r,
+        a.dirty OR b.dirty AS dirty
       FROM fam f
       JOIN ${members} a ON a.family_id = f.family_l
       JOIN ${members} b ON b.family_id = f.family_r
       SEMI JOIN (${allowedSourcePairsSql(linkage)}) ok ON ok.source_l = a.source AND ok.source_r = b.source
       SEMI JOIN ${seeds} sd ON sd.family_l = f.family_l AND sd.family_r = f.family_r AND sd.seed_l <> a.rec_id AND sd.seed_r <> b.rec_id)
-    SELECT mp.rec_id_l, mp.rec_id_r, coalesce(c.rule_id, ${ruleBit})::UTINYINT AS rule_id,
+    SELECT mp.rec_id_l, mp.rec_id_r, mp.fam_l, mp.fam_r, mp.dirty, ${prev ? 'po.competitor_odds' : 'NULL::DOUBLE'} AS prev_odds,
+      coalesce(c.rule_id, ${ruleBit})::UTINYINT AS rule_id,
       (coalesce(c.rules, 0) | ${1 << ruleBit})::UINTEGER AS rules, c.rec_id_l IS NULL AS new_pair,
       ${gammas.map((g) => `c.${g}`).join(', ')}
-    FROM mp LEFT JOIN scored_pairs c USING (rec_id_l, rec_id_r)`);
+    FROM mp LEFT JOIN scored_pairs c USING (rec_id_l, rec_id_r)
+    ${prev ? `LEFT JOIN (SELECT rec_id_l, rec_id_r, competitor_odds FROM (${prev.members}) WHERE NOT flipped) po USING (rec_id_l, rec_id_r)` : ''}`);
   const memberPairs = await db.count(`SELECT count(*) FROM ${pairs}`);
   const linkedFamilies = await db.count(`SELECT count(DISTINCT (family_l, family_r)) FROM ${seeds}`);
-  if (memberPairs === 0) return undefined;
+  if (memberPairs === 0) {
+    await writeFamilyState(db);
+    return undefined;
+  }
+  // The family pairs to score (every one, but in an incremental batch that keeps the previous family model): a
+  // family dirty; a seed pair between them, or inside either, come or gone; a member pair that was none then (or
+  // whose records changed order). Keyed (fam_a, fam_b), the smaller family first.
+  await using touched = await materialise(db, 'family_touched', prev
+    ? `
+    WITH now AS (${seedPairsSql}),
+    diff AS ((SELECT * FROM now EXCEPT SELECT rec_id_l, rec_id_r FROM (${prev.seeds})) UNION (SELECT rec_id_l, rec_id_r FROM (${prev.seeds}) EXCEPT SELECT * FROM now)),
+    dfam AS (SELECT ml.family_id AS fl, mr.family_id AS fr FROM diff d JOIN ${members} ml ON ml.rec_id = d.rec_id_l JOIN ${members} mr ON mr.rec_id = d.rec_id_r),
+    fp AS (SELECT least(fam_l, fam_r) AS fam_a, greatest(fam_l, fam_r) AS fam_b, bool_or(dirty OR prev_odds IS NULL) AS hit FROM ${pairs} GROUP BY ALL)
+    SELECT fam_a, fam_b FROM fp
+    WHERE hit OR (fam_a, fam_b) IN (SELECT (least(fl, fr), greatest(fl, fr)) FROM dfam WHERE fl <> fr)
+      OR fam_a IN (SELECT fl FROM dfam WHERE fl = fr) OR fam_b IN (SELECT fl FROM dfam WHERE fl = fr)`
+    : `SELECT DISTINCT least(fam_l, fam_r) AS fam_a, greatest(fam_l, fam_r) AS fam_b FROM ${pairs}`);
 
   // The comparison vectors: a pair blocking had proposed keeps the gammas scored_pairs gave it (the same
   // comparisons of the same two records, oriented alike); an incremental batch takes the gammas of the other pairs
   // of two unchanged records from the previous batch (`reuse`); only the rest is compared.
   const gammaList = gammas.join(', ');
+  // carried through to the scoring: the families of the two records, the previous odds of the competitors
+  const carried = ['rule_id', 'rules', 'new_pair', 'fam_l', 'fam_r', 'prev_odds'];
+  const keyCols = `rec_id_l, rec_id_r, ${carried.join(', ')}`;
   await using reused = await materialise(db, 'family_reused', reuse
-    ? `SELECT p.rec_id_l, p.rec_id_r, p.rule_id, p.rules, p.new_pair, ${gammas.map((g) => `g.${g}`).join(', ')}
+    ? `SELECT p.rec_id_l, p.rec_id_r, ${carried.map((c) => `p.${c}`).join(', ')}, ${gammas.map((g) => `g.${g}`).join(', ')}
        FROM ${pairs} p JOIN (${reuse.gammas}) g USING (rec_id_l, rec_id_r) WHERE p.new_pair`
-    : `SELECT rec_id_l, rec_id_r, rule_id, rules, new_pair, ${gammaList} FROM ${pairs} WHERE false`);
+    : `SELECT ${keyCols}, ${gammaList} FROM ${pairs} WHERE false`);
   await using todo = await materialise(db, 'family_compare_pairs', `
-    SELECT rec_id_l, rec_id_r, rule_id, rules, new_pair FROM ${pairs} p
+    SELECT ${keyCols} FROM ${pairs} p
     ANTI JOIN ${reused} r USING (rec_id_l, rec_id_r) WHERE p.new_pair`);
   if (reuse?.narrowCompareInput) {
     await db.run(`CREATE OR REPLACE TEMP TABLE compare_input AS SELECT ${compareColumns().join(', ')} FROM person_clean
       WHERE rec_id IN (SELECT rec_id_l FROM ${todo} UNION SELECT rec_id_r FROM ${todo})`);
   }
   await using vectors = await materialise(db, 'family_vectors', `
-    SELECT * FROM ${pairs} WHERE NOT new_pair
+    SELECT ${keyCols}, ${gammaList} FROM ${pairs} WHERE NOT new_pair
     UNION ALL BY NAME
     SELECT * FROM ${reused}
     UNION ALL BY NAME
-    ${comparisonVectorsSql(String(todo), ['rule_id', 'rules', 'new_pair'])}`);
+    ${comparisonVectorsSql(String(todo), carried)}`);
   const comparedPairs = await db.count(`SELECT count(*) FROM ${todo}`);
-  const comparedFamilies = await db.count(`
-    SELECT count(DISTINCT (least(ml.family_id, mr.family_id), greatest(ml.family_id, mr.family_id)))
-    FROM ${todo} t JOIN ${members} ml ON ml.rec_id = t.rec_id_l JOIN ${members} mr ON mr.rec_id = t.rec_id_r`);
+  const comparedFamilies = await db.count(`SELECT count(DISTINCT (least(p.fam_l, p.fam_r), greatest(p.fam_l, p.fam_r))) FROM ${todo} t JOIN ${pairs} p USING (rec_id_l, rec_id_r)`);
   const reusedPairs = await db.count(`SELECT count(*) FROM ${reused}`);
-  const rows = await db.all<Record<string, number | bigint>>(`
-    SELECT ${gammas.join(', ')}, count(*) AS n FROM ${vectors} GROUP BY ALL ORDER BY ALL`);
-  const patterns: Pattern[] = rows.map((r) => ({ gammas: gammas.map((g) => (r[g] === null ? -1 : Number(r[g]))), count: Number(r.n) }));
-  // m as the batch's model has it; u and the prior from the member pairs. The starting u is the model's
+  const scoredFamilies = await db.count(`SELECT count(*) FROM ${touched}`);
+  const memberFamilies = await db.count(`SELECT count(DISTINCT (least(fam_l, fam_r), greatest(fam_l, fam_r))) FROM ${pairs}`);
+  const scoredMembers = await db.count(`SELECT count(*) FROM ${pairs} p SEMI JOIN ${touched} t ON t.fam_a = least(p.fam_l, p.fam_r) AND t.fam_b = greatest(p.fam_l, p.fam_r)`);
+  // The family model: the one the model brings (the previous batch's, or one given with --model), else estimated
+  // here: m as the batch's model has it; u and the prior from the member pairs. The starting u is the model's
   // (a non-match inside a family still looks more like a random pair than like a match).
-  const em = runEm(
-    patterns,
-    model.comparisons.map((c) => ({ levels: c.levels.length, m: c.levels.map((l) => l.m), u: c.levels.map((l) => l.u) })),
-    { lambda: 0.2, fixM: true, estimateU: true, maxIterations: 200 },
-  );
-  const familyContext = { lambda: em.lambda, member_pairs: memberPairs, u: Object.fromEntries(model.comparisons.map((c, i) => [c.name, em.u[i]])) };
+  let familyContext = model.family_context;
+  let em: { lambda: number; iterations: number; converged: boolean } = { lambda: familyContext?.lambda ?? 0, iterations: 0, converged: true };
+  if (!familyContext) {
+    const rows = await db.all<Record<string, number | bigint>>(`
+      SELECT ${gammas.join(', ')}, count(*) AS n FROM ${vectors} GROUP BY ALL ORDER BY ALL`);
+    const patterns: Pattern[] = rows.map((r) => ({ gammas: gammas.map((g) => (r[g] === null ? -1 : Number(r[g]))), count: Number(r.n) }));
+    const fit = runEm(
+      patterns,
+      model.comparisons.map((c) => ({ levels: c.levels.length, m: c.levels.map((l) => l.m), u: c.levels.map((l) => l.u) })),
+      { lambda: 0.2, fixM: true, estimateU: true, maxIterations: 200 },
+    );
+    em = fit;
+    familyContext = { lambda: fit.lambda, member_pairs: memberPairs, u: Object.fromEntries(model.comparisons.map((c, i) => [c.name, fit.u[i]])) };
+  }
   const familyModel = familyModelOf({ ...model, family_context: familyContext })!;
   // A record is one person at most once in the other family: its candidates there compete. Each pair's weight
   // drops by log2(1 + the posterior odds of the pairs that share one of its records within the two families) —
   // a member with no birth date beside a father and a son of one name is either's with even odds, not both's with
   // the odds of one. A competitor that is the same person as the pair's own record (two records of one family
-  // linked at the seed threshold: a duplicate inside a source) does not compete.
+  // linked at the seed threshold: a duplicate inside a source) does not compete. Only the family pairs touched are
+  // summed (a pair's competitors are member pairs of its own two families); the others take the previous odds.
   await using familyScored = await materialise(db, 'family_scored', `
-    WITH f AS (${scoreSql(familyModel, vectors.name, ['rule_id', 'rules', 'new_pair'])}),
-    r AS (
-      SELECT f.*, ml.family_id AS fam_l, mr.family_id AS fam_r, pow(2.0, least(f.match_weight, 200)) AS odds
-      FROM f JOIN ${members} ml ON ml.rec_id = f.rec_id_l JOIN ${members} mr ON mr.rec_id = f.rec_id_r),
+    WITH f AS (${scoreSql(familyModel, vectors.name, carried)}),
+    r0 AS (
+      SELECT f.*, t.fam_a IS NOT NULL AS touched, pow(2.0, least(f.match_weight, 200)) AS odds
+      FROM f LEFT JOIN ${touched} t ON t.fam_a = least(f.fam_l, f.fam_r) AND t.fam_b = greatest(f.fam_l, f.fam_r)),
+    r AS (SELECT * FROM r0 WHERE touched),
     side AS (
       SELECT rec_id_l AS rec, rec_id_r AS other, fam_r AS other_fam, odds FROM r
       UNION ALL SELECT rec_id_r, rec_id_l, fam_l, odds FROM r),
-    same_family AS (
-      SELECT s.rec_id_l, s.rec_id_r FROM scored_pairs s
-      JOIN ${members} ml ON ml.rec_id = s.rec_id_l JOIN ${members} mr ON mr.rec_id = s.rec_id_r
-      WHERE ml.family_id = mr.family_id AND s.match_probability >= ${seedThreshold} AND NOT coalesce(s.hard_negative, false)),
+    same_family AS (SELECT rec_id_l, rec_id_r FROM ${sameFamily}),
     -- each record's pairs with the members of one other family: their odds
     cands AS (SELECT rec, other_fam, list(odds) AS c FROM side GROUP BY ALL),
     -- the records that have a duplicate in their own family, and the pairs of them
     dup_rec AS (SELECT rec_id_l AS rec FROM same_family UNION SELECT rec_id_r FROM same_family),
-    touched AS (
+    dup_pairs AS (
       SELECT rec_id_l, rec_id_r FROM r SEMI JOIN dup_rec d ON d.rec = r.rec_id_l
       UNION SELECT rec_id_l, rec_id_r FROM r SEMI JOIN dup_rec d ON d.rec = r.rec_id_r),
     -- a pair of two records without a duplicate: its competitors are y's pairs (y, o) with o in x's family and x's
@@ -215,12 +306,12 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     -- copies of its odds in their sorted union are dropped (a competitor of equal odds is indistinguishable)
     merged AS (
       SELECT r.rec_id_l, r.rec_id_r, list_sort(list_concat(cy.c, cx.c)) AS c, list_position(list_sort(list_concat(cy.c, cx.c)), r.odds) AS p
-      FROM r ANTI JOIN touched t USING (rec_id_l, rec_id_r)
+      FROM r ANTI JOIN dup_pairs t USING (rec_id_l, rec_id_r)
       JOIN cands cy ON cy.rec = r.rec_id_r AND cy.other_fam = r.fam_l
       JOIN cands cx ON cx.rec = r.rec_id_l AND cx.other_fam = r.fam_r),
     -- a pair of a record with a duplicate: (x, y) and a pair (y, o) or (x, o) sharing one record, o in the family
     -- of the other record and not its duplicate, one row each
-    tr AS (SELECT r.* FROM r SEMI JOIN touched t USING (rec_id_l, rec_id_r)),
+    tr AS (SELECT r.* FROM r SEMI JOIN dup_pairs t USING (rec_id_l, rec_id_r)),
     competitor AS (
       SELECT r.rec_id_l, r.rec_id_r, sd.odds
       FROM tr r JOIN side sd ON (sd.rec = r.rec_id_r AND sd.other_fam = r.fam_l AND sd.other <> r.rec_id_l)
@@ -235,11 +326,15 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
       SELECT rec_id_l, rec_id_r, list_sum(list_sort(list(odds))) AS odds FROM competitor GROUP BY ALL
       UNION ALL
       SELECT rec_id_l, rec_id_r, list_sum(list_concat(c[:p - 1], c[p + 2:])) FROM merged),
+    -- the family pairs not touched: the previous odds of their competitors
     c AS (
-      SELECT r.*, r.match_weight - log2(1 + coalesce(k.odds, 0)) AS w
-      FROM r LEFT JOIN competition k USING (rec_id_l, rec_id_r))
-    SELECT * EXCLUDE (fam_l, fam_r, odds, w) REPLACE (w AS match_weight, 1.0 / (1.0 + pow(2.0, -w)) AS match_probability),
-      match_weight - w AS family_competition FROM c`);
+      SELECT r.*, coalesce(k.odds, 0) AS k_odds, r.match_weight - log2(1 + coalesce(k.odds, 0)) AS w
+      FROM r LEFT JOIN competition k USING (rec_id_l, rec_id_r)
+      UNION ALL
+      SELECT r0.*, coalesce(r0.prev_odds, 0) AS k_odds, r0.match_weight - log2(1 + coalesce(r0.prev_odds, 0)) AS w
+      FROM r0 WHERE NOT touched)
+    SELECT * EXCLUDE (fam_l, fam_r, prev_odds, touched, odds, k_odds, w) REPLACE (w AS match_weight, 1.0 / (1.0 + pow(2.0, -w)) AS match_probability),
+      match_weight - w AS family_competition, k_odds AS competitor_odds FROM c`);
   const counts = await db.one<{ new_pairs: bigint; raised: bigint; new_compared: bigint }>(`
     SELECT count(*) FILTER (WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}) AS new_pairs,
            count(*) FILTER (WHERE NOT f.new_pair AND f.match_weight > s.match_weight) AS raised,
@@ -247,13 +342,15 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     FROM ${familyScored} f LEFT JOIN scored_pairs s USING (rec_id_l, rec_id_r) LEFT JOIN ${todo} t USING (rec_id_l, rec_id_r)`);
   // what the next batch reuses: the new pairs not kept (the kept ones are in scored_pairs), with their gammas
   await writeUnkeptPairs(db, `SELECT rec_id_l, rec_id_r, ${gammaList} FROM ${familyScored} WHERE new_pair AND match_probability < ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
+  // and what tells it which family pairs a change touches, with the odds of every member pair's competitors
+  await writeFamilyState(db, `SELECT * FROM (${seedPairsSql}) ORDER BY ALL`, `SELECT rec_id_l, rec_id_r, competitor_odds FROM ${familyScored} ORDER BY rec_id_l, rec_id_r`);
 
   // scored_pairs: each pair once, with the larger weight of the two models (the batch's on a tie); the rule bits of
   // both. A member pair blocking had proposed is one row of scored_pairs and one of the family model's: joined, not
   // ranked in a window over both.
   const columnsOf = async (q: string) => (await db.all<{ column_name: string }>(`DESCRIBE ${q}`)).map((r) => r.column_name);
   const sCols = await columnsOf('SELECT * FROM scored_pairs');
-  const fCols = (await columnsOf(`SELECT * FROM ${familyScored}`)).filter((c) => c !== 'new_pair');
+  const fCols = (await columnsOf(`SELECT * FROM ${familyScored}`)).filter((c) => c !== 'new_pair' && c !== 'competitor_odds');
   const outCols = [...new Set([...sCols, 'family_context', 'family_competition', ...fCols])];
   const fWins = 'f.match_weight > s.match_weight';
   const joined = outCols.map((c) => {
@@ -287,6 +384,11 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     compared_pairs: comparedPairs,
     compared_family_pairs: comparedFamilies,
     reused_pairs: reusedPairs,
+    model_source: model.family_context ? 'given' : 'estimated',
+    scored_family_pairs: scoredFamilies,
+    scored_member_pairs: scoredMembers,
+    reused_family_pairs: memberFamilies - scoredFamilies,
+    reused_member_pairs: memberPairs - scoredMembers,
     new_pairs_compared: Number(counts?.new_compared ?? 0),
     raised_pairs: Number(counts?.raised ?? 0),
     lambda: em.lambda,
@@ -308,8 +410,9 @@ export async function linkFamilyContext(db: Db, linkage: Linkage, model: Model, 
   const seed = !linkage.family_context ? undefined : (seedThreshold ?? (t !== 'auto' ? t : chooseThreshold(await expectedCurve(db), linkage.precision_floor)?.match_probability));
   const family = seed === undefined ? undefined : await addFamilyContext(db, linkage, model, seed, reuse);
   if (!family) {
-    // no family context ran (or it had no member pairs): the next batch finds an empty table
+    // no family context ran (or it had no member pairs): the next batch finds empty tables
     await writeUnkeptPairs(db);
+    await writeFamilyState(db);
     return { model };
   }
   blocking.rules.push({ rule: FAMILY_RULE.name, description: FAMILY_RULE.description, keys: 0, blocks: family.linked_family_pairs, capped_blocks: 0, capped_records: 0, pairs: family.member_pairs, new_pairs: family.new_pairs });

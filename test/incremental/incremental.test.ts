@@ -44,6 +44,38 @@ describe('an incremental batch gives what a full batch gives', () => {
     }
   }
 
+  /**
+   * The linked family pairs of batch `b` holding member pairs (by family_id; `families`) a change of record `id` (DTKS)
+   * since batch `a` touches: those of its family (`changed`), and those whose seed pairs between the two families, or
+   * inside either, differ (records matched by source keys). `all`: both.
+   */
+  async function touchedFamilyPairs(a: string, b: string, id: string): Promise<{ families: number; changed: number; all: number }> {
+    const db = await Db.open();
+    try {
+      await db.run(`ATTACH ${lit(join(out(a), 'dtsen.duckdb'))} AS a (READ_ONLY); ATTACH ${lit(join(out(b), 'dtsen.duckdb'))} AS b (READ_ONLY)`);
+      const seeds = (x: string) => `
+        SELECT pl.source || ':' || pl.source_record_id AS kl, pr.source || ':' || pr.source_record_id AS kr, pl.family_id AS fl, pr.family_id AS fr
+        FROM ${x}.family_seed_pairs s JOIN ${x}.person_clean pl ON pl.rec_id = s.rec_id_l JOIN ${x}.person_clean pr ON pr.rec_id = s.rec_id_r`;
+      const r = await db.one<{ families: bigint; changed: bigint; all: bigint }>(`
+        WITH now AS (${seeds('b')}), was AS (${seeds('a')}),
+        fam AS (
+          SELECT DISTINCT least(pl.family_id, pr.family_id) AS fa, greatest(pl.family_id, pr.family_id) AS fb
+          FROM b.family_member_pairs m JOIN b.person_clean pl ON pl.rec_id = m.rec_id_l JOIN b.person_clean pr ON pr.rec_id = m.rec_id_r),
+        diff AS (SELECT * FROM (SELECT kl, kr, least(fl, fr) AS fa, greatest(fl, fr) AS fb FROM now EXCEPT SELECT kl, kr, least(fl, fr), greatest(fl, fr) FROM was)
+          UNION SELECT * FROM (SELECT kl, kr, least(fl, fr), greatest(fl, fr) FROM was EXCEPT SELECT kl, kr, least(fl, fr), greatest(fl, fr) FROM now)),
+        changed_family AS (SELECT family_id FROM b.person_clean WHERE source = 'dtks' AND source_record_id = ${lit(id)}),
+        t AS (
+          SELECT fa, fb, fa IN (SELECT * FROM changed_family) OR fb IN (SELECT * FROM changed_family) AS changed,
+            (fa, fb) IN (SELECT (fa, fb) FROM diff WHERE fa <> fb)
+            OR fa IN (SELECT fa FROM diff WHERE fa = fb) OR fb IN (SELECT fa FROM diff WHERE fa = fb) AS seeds_moved
+          FROM fam)
+        SELECT count(*) AS families, count(*) FILTER (WHERE changed) AS changed, count(*) FILTER (WHERE changed OR seeds_moved) AS "all" FROM t`);
+      return { families: Number(r!.families), changed: Number(r!.changed), all: Number(r!.all) };
+    } finally {
+      await db.close();
+    }
+  }
+
   async function previousThreshold(name: string): Promise<number> {
     const db = await Db.open({ path: join(out(name), 'dtsen.duckdb'), readOnly: true });
     try {
@@ -102,6 +134,14 @@ describe('an incremental batch gives what a full batch gives', () => {
       expect(f.reused_pairs).toBeGreaterThan(0);
       expect(f.compared_pairs).toBeLessThan(f.member_pairs * 0.2);
       expect(f.compared_family_pairs).toBeLessThan(f.family_pairs * 0.2);
+      // it keeps the previous batch's family model, and scores only the family pairs a change touched
+      expect(f.model_source).toBe('given');
+      expect(f.scored_family_pairs + f.reused_family_pairs).toBeLessThanOrEqual(f.family_pairs);
+      expect(f.scored_family_pairs + f.reused_family_pairs).toBeGreaterThan(f.family_pairs * 0.5);
+      expect(f.scored_member_pairs + f.reused_member_pairs).toBe(f.member_pairs);
+      expect(f.scored_family_pairs).toBeGreaterThan(0);
+      expect(f.scored_family_pairs).toBeLessThan(f.family_pairs * 0.5);
+      expect(f.scored_family_pairs).toBeGreaterThanOrEqual(f.compared_family_pairs);
       expect(inc.link.model_source).toBe('previous');
       const cl = inc.cluster.incremental!;
       expect(cl.components_reclustered).toBeGreaterThan(0);
@@ -178,6 +218,10 @@ describe('an incremental batch gives what a full batch gives', () => {
     for (const m of [2, 3]) {
       expect(await differences(`m${m}-inc`, `m${m}-full`, 'candidate_pairs', 'rec_id_l, rec_id_r, rule_id, rules')).toEqual([0, 0]);
       expect(await differences(`m${m}-inc`, `m${m}-full`, 'scored_pairs', 'rec_id_l, rec_id_r, gamma_nik, gamma_name, gamma_birth_date, gamma_sex, gamma_household, hard_negative, round(match_weight, 9)')).toEqual([0, 0]);
+      // the family context with the previous family model (the full batch's --model brings it), every column
+      for (const t of ['scored_pairs', 'family_unkept_pairs', 'family_member_pairs', 'family_seed_pairs']) {
+        expect([t, await differences(`m${m}-inc`, `m${m}-full`, t, '*')]).toEqual([t, [0, 0]]);
+      }
     }
   });
 
@@ -230,8 +274,23 @@ describe('an incremental batch gives what a full batch gives', () => {
     expect(f.compared_family_pairs).toBeLessThanOrEqual(5);
     expect(f.compared_pairs).toBeLessThanOrEqual(5 * 20 * 20);
     expect(f.reused_pairs).toBeGreaterThan(f.member_pairs * 0.5);
-    expect(await differences('one-inc', 'one-full', 'candidate_pairs', 'rec_id_l, rec_id_r, rule_id, rules')).toEqual([0, 0]);
-    expect(await differences('one-inc', 'one-full', 'scored_pairs', 'rec_id_l, rec_id_r, gamma_nik, gamma_name, gamma_birth_date, gamma_sex, gamma_household, hard_negative, family_context, round(family_competition, 9), round(match_weight, 9)')).toEqual([0, 0]);
+    // The family model is the previous batch's, in both batches; the incremental one scores exactly the family
+    // pairs the change touched: those of the changed record's family, and those whose seed pairs (between the two
+    // families, or inside either) came or went — counted here from the two batches' tables, by source keys.
+    expect(f.model_source).toBe('given');
+    const familyModel = (name: string) => JSON.stringify(JSON.parse(readFileSync(join(out(name), 'model.json'), 'utf8')).family_context);
+    expect(familyModel('one-inc')).toBe(familyModel('m2-inc'));
+    expect(familyModel('one-full')).toBe(familyModel('m2-inc'));
+    const touched = await touchedFamilyPairs('m2-inc', 'one-full', id);
+    expect(touched.changed).toBeGreaterThan(0);
+    expect(f.scored_family_pairs).toBe(touched.all);
+    expect(f.reused_family_pairs).toBe(touched.families - touched.all);
+    expect(f.reused_family_pairs).toBeGreaterThan(touched.families * 0.9);
+    expect(f.scored_member_pairs).toBeLessThan(f.member_pairs * 0.1);
+    // every table the family context writes, every column, bit for bit
+    for (const t of ['candidate_pairs', 'scored_pairs', 'family_unkept_pairs', 'family_member_pairs', 'family_seed_pairs']) {
+      expect([t, await differences('one-inc', 'one-full', t, '*')]).toEqual([t, [0, 0]]);
+    }
     expect(await differences('one-inc', 'one-full', 'clusters', 'rec_id, cluster_id, conflicted, round(best_link_probability, 12)')).toEqual([0, 0]);
     expect(await differences('one-inc', 'one-full', 'dtsen_link', 'dtsen_id, source, source_record_id, round(match_probability, 12)')).toEqual([0, 0]);
     expect(await differences('one-inc', 'one-full', 'family_unkept_pairs', '*')).toEqual([0, 0]);
@@ -262,6 +321,11 @@ describe('an incremental batch gives what a full batch gives', () => {
     const r = await run('m2-retrain', months[1], { previous: out('m1'), retrain: true });
     expect(r.figures.link!.recompute.path).toBe('incremental');
     expect(r.figures.link!.model_source).toBe('trained');
+    // a model trained again brings no family model: it is estimated on every member pair, each scored
+    const f = r.figures.link!.recompute.link!.family!;
+    expect(f.model_source).toBe('estimated');
+    expect([f.reused_family_pairs, f.reused_member_pairs, f.scored_member_pairs]).toEqual([0, 0, f.member_pairs]);
+    expect(f.scored_family_pairs).toBeGreaterThan(0);
     // The blocking rules' pairs: the family context's pairs follow the model's weights, and u is sampled from random
     // pairs drawn by record id, so a retrained model is close to the full batch's, not equal to it.
     const blocked = `rules & ${BLOCKING_RULE_MASK} <> 0`;

@@ -95,6 +95,7 @@ async function linkIncrementally(ctx: Ctx, plan: IncrementalPlan): Promise<LinkR
   const keepsThreshold = ctx.config.linkage.threshold === 'auto' && !given && plan.previousModel !== undefined && plan.previousThreshold !== undefined;
   const r = await linkIncremental(ctx, {
     model: given ?? plan.previousModel,
+    previousModel: !given && plan.previousModel !== undefined && plan.previousFamilyState === true,
     retrain: ctx.config.retrain && !given,
     previousPairs: plan.previousPairs ?? 0,
     seedThreshold: keepsThreshold ? plan.previousThreshold : undefined,
@@ -105,7 +106,7 @@ async function linkIncrementally(ctx: Ctx, plan: IncrementalPlan): Promise<LinkR
     candidatePairs: r.candidatePairs,
     scoredPairs: r.scoredPairs,
     incremental: r.incremental,
-    figures: { engine: 'probabilistic', blocking: r.blocking, model_source: source, ...(r.familyContext ? { family_context: r.familyContext } : {}), seconds: r.seconds, model: r.model },
+    figures: { engine: 'probabilistic', blocking: r.blocking, model_source: source, ...(r.familyContext ? { family_context: r.familyContext } : {}), seconds: r.seconds, cpu_seconds: r.cpu_seconds, model: r.model },
   };
 }
 

@@ -45,8 +45,10 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
   const tScore = performance.now();
   // The family context: members of families linked at the threshold, compared and scored among themselves;
   // model.json keeps the family model beside the batch's (explain re-scores family-context pairs with it).
+  const cpuFamily0 = process.cpuUsage();
   const family = await linkFamilyContext(db, config.linkage, model, blocking);
   const tFamily = performance.now();
+  const cpuFamily = process.cpuUsage(cpuFamily0);
   const written = family.model;
   if (ctx.stagingDir) await writeModelFile(join(ctx.stagingDir, 'model.json'), written);
   const s = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
@@ -60,6 +62,8 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
       model_source: opts.model ? ('given' as const) : ('trained' as const),
       ...(family.figures ? { family_context: family.figures } : {}),
       seconds: { blocking: s(t0, tBlock), compare: s(tBlock, tCompare), train: s(tCompare, tTrain), score: s(tTrain, tScore), family_context: s(tScore, tFamily) },
+      /** CPU seconds of the process (every thread), user and system */
+      cpu_seconds: { family_context: Number(((cpuFamily.user + cpuFamily.system) / 1e6).toFixed(3)) },
     },
   };
 }

@@ -13,6 +13,8 @@ export interface LinkerFigures {
   /** the model the pairs were scored with (also model.json) */
   model?: Model;
   seconds?: { blocking: number; compare: number; train: number; score: number };
+  /** CPU seconds of the process (every thread) in a step of linking: on a shared machine wall seconds grow with the others' load */
+  cpu_seconds?: { family_context: number };
 }
 
 export interface LinkResult {

@@ -117,7 +117,7 @@ function thresholdRows(json: ReportJson): { figures: string; precision: number; 
 function familyContextParagraph(json: ReportJson): string {
   const f = json.link?.family_context;
   if (!f) return '';
-  return `<p class="explain"><b>Family context.</b> ${int(f.linked_family_pairs)} pairs of families were linked by a pair of their members at probability ${fmt(f.seed_threshold, 'num')} or more; their ${int(f.member_pairs)} member pairs (each supported by another linked pair) were scored by a model estimated on them: m as above, u among relatives, a prior of ${fmt(f.lambda, 'num')} (EM, ${f.iterations} iterations${f.converged ? '' : ', not converged'}), a record's candidates in one family sharing one probability. It raised ${int(f.raised_pairs)} candidate pairs and added ${int(f.new_pairs)} pairs blocking had not proposed (rule <code>linked_family</code>).</p>`;
+  return `<p class="explain"><b>Family context.</b> ${int(f.linked_family_pairs)} pairs of families were linked by a pair of their members at probability ${fmt(f.seed_threshold, 'num')} or more; their ${int(f.member_pairs)} member pairs (each supported by another linked pair) were scored by a model ${f.model_source === 'given' ? 'the model brought (estimated by the batch that trained it)' : 'estimated on them'}: m as above, u among relatives, a prior of ${fmt(f.lambda, 'num')}${f.model_source === 'given' ? '' : ` (EM, ${f.iterations} iterations${f.converged ? '' : ', not converged'})`}, a record's candidates in one family sharing one probability. It raised ${int(f.raised_pairs)} candidate pairs and added ${int(f.new_pairs)} pairs blocking had not proposed (rule <code>linked_family</code>).</p>`;
 }
 
 export function weightsSection(json: ReportJson, chart: ChartFn): Section {
