@@ -127,8 +127,11 @@ function reportFigures(out: string): unknown {
   const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Record<string, unknown>;
   delete json.timings;
   delete json.run;
-  const link = json.link as { seconds?: unknown } | undefined;
-  if (link) delete link.seconds;
+  const link = json.link as { seconds?: unknown; cpu_seconds?: unknown } | undefined;
+  if (link) {
+    delete link.seconds;
+    delete link.cpu_seconds;
+  }
   const rec = (json.validate as { reconciliation: { source: string }[] }).reconciliation;
   rec.sort((a, b) => a.source.localeCompare(b.source));
   return JSON.parse(JSON.stringify(json), (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(9)) : v));
