@@ -32,7 +32,7 @@
  * The cluster stage drops them but inc_prev_cluster, which survive reads and drops.
  */
 import { existsSync } from 'node:fs';
-import { BLOCKING_RULE_MASK, FAMILY_MEMBER_TABLE, FAMILY_RULE, FAMILY_SEED_TABLE, FAMILY_UNKEPT_TABLE, emptyUnkeptPairsSql } from '../linkage/family-context.ts';
+import { BLOCKING_RULE_MASK, EMPTY_FAMILY_MEMBERS_SQL, EMPTY_FAMILY_SEEDS_SQL, FAMILY_MEMBER_TABLE, FAMILY_RULE, FAMILY_SEED_TABLE, FAMILY_UNKEPT_TABLE, emptyUnkeptPairsSql } from '../linkage/family-context.ts';
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from '../engine/db.ts';
@@ -154,11 +154,11 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean> {
     JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
     CREATE OR REPLACE TABLE inc_prev_family_seeds AS
     SELECT least(l.rec_id, r.rec_id) AS rec_id_l, greatest(l.rec_id, r.rec_id) AS rec_id_r
-    FROM ${hasFamilyState ? `inc_prev.${FAMILY_SEED_TABLE}` : '(SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r WHERE false)'} s
+    FROM ${hasFamilyState ? `inc_prev.${FAMILY_SEED_TABLE}` : `(${EMPTY_FAMILY_SEEDS_SQL})`} s
     JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
     CREATE OR REPLACE TABLE inc_prev_family_members AS
     SELECT least(l.rec_id, r.rec_id) AS rec_id_l, greatest(l.rec_id, r.rec_id) AS rec_id_r, l.rec_id > r.rec_id AS flipped, s.competitor_odds
-    FROM ${hasFamilyState ? `inc_prev.${FAMILY_MEMBER_TABLE}` : '(SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::DOUBLE AS competitor_odds WHERE false)'} s
+    FROM ${hasFamilyState ? `inc_prev.${FAMILY_MEMBER_TABLE}` : `(${EMPTY_FAMILY_MEMBERS_SQL})`} s
     JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
     CREATE OR REPLACE TABLE inc_prev_cut AS
     SELECT m.rec_id FROM inc_prev.scored_pairs s JOIN inc_prev_out o ON o.prev_rec_id = s.rec_id_l JOIN inc_prev_map m ON m.prev_rec_id = s.rec_id_r WHERE ${prevLinkable}

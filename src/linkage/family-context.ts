@@ -131,12 +131,16 @@ export const FAMILY_SEED_TABLE = 'family_seed_pairs';
 /** Every member pair of linked families with the summed odds of its competitors (0: none): what the next batch reuses. */
 export const FAMILY_MEMBER_TABLE = 'family_member_pairs';
 
+/** FAMILY_SEED_TABLE and FAMILY_MEMBER_TABLE with no rows: a batch without a family context, or the previous batch's state when it kept none. */
+export const EMPTY_FAMILY_SEEDS_SQL = 'SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r WHERE false';
+export const EMPTY_FAMILY_MEMBERS_SQL = 'SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::DOUBLE AS competitor_odds WHERE false';
+
 /** Writes FAMILY_SEED_TABLE and FAMILY_MEMBER_TABLE from the queries, or empty (no family context). */
-export async function writeFamilyState(db: Db, seeds?: string, members?: string): Promise<void> {
+export async function writeFamilyState(db: Db, seeds = EMPTY_FAMILY_SEEDS_SQL, members = EMPTY_FAMILY_MEMBERS_SQL): Promise<void> {
   await db.run(`
-    CREATE OR REPLACE TABLE ${FAMILY_SEED_TABLE} AS ${seeds ?? 'SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r WHERE false'};
+    CREATE OR REPLACE TABLE ${FAMILY_SEED_TABLE} AS ${seeds};
     COMMENT ON TABLE ${FAMILY_SEED_TABLE} IS ${lit('pairs of members of the family context at the seed threshold (of two families: linking them; of one: duplicates): what the next batch compares to find the family pairs it must score again')};
-    CREATE OR REPLACE TABLE ${FAMILY_MEMBER_TABLE} AS ${members ?? 'SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::DOUBLE AS competitor_odds WHERE false'};
+    CREATE OR REPLACE TABLE ${FAMILY_MEMBER_TABLE} AS ${members};
     COMMENT ON TABLE ${FAMILY_MEMBER_TABLE} IS ${lit('every member pair of linked families with the summed posterior odds of its competitors under the family model: what the next batch reuses for the family pairs no change touches')};`);
 }
 
