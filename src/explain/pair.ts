@@ -9,6 +9,7 @@ import { listParam, lit, type Db } from '../engine/db.ts';
 import { materialise, step, type TempTable } from '../engine/sql-pipeline.ts';
 import { COMPARISONS } from '../linkage/comparisons.ts';
 import { comparisonVectorsSql, prepareCompareInput } from '../linkage/comparison-vectors.ts';
+import { probabilitySql } from '../linkage/comparison-sql.ts';
 import { priorWeight, scoreSql } from '../linkage/score.ts';
 import { familyModelOf } from '../linkage/family-context.ts';
 import { linkableSql } from '../linkage/threshold.ts';
@@ -108,7 +109,7 @@ export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [strin
     ? `SELECT g.*, false AS family_context, NULL::DOUBLE AS family_competition FROM ${globalScored} g
          WHERE NOT EXISTS (SELECT 1 FROM scored_pairs s WHERE s.rec_id_l = g.rec_id_l AND s.rec_id_r = g.rec_id_r AND s.family_context)
        UNION ALL BY NAME
-       SELECT f.* REPLACE (f.match_weight - s.family_competition AS match_weight, 1.0 / (1.0 + pow(2.0, -(f.match_weight - s.family_competition))) AS match_probability),
+       SELECT f.* REPLACE (f.match_weight - s.family_competition AS match_weight, ${probabilitySql('f.match_weight - s.family_competition')} AS match_probability),
          true AS family_context, s.family_competition
        FROM ${familyScored} f JOIN scored_pairs s ON s.rec_id_l = f.rec_id_l AND s.rec_id_r = f.rec_id_r AND s.family_context`
     : `SELECT * FROM ${globalScored}`);
@@ -116,7 +117,7 @@ export async function scorePairsOf(batch: OpenBatch, model: Model, pairs: [strin
   await using supported = storedCols.has('bf_family_support')
     ? await materialise(db, 'explain_supported', `
       SELECT c.* REPLACE (c.match_weight + coalesce(s.bf_family_support, 0) AS match_weight,
-          1.0 / (1.0 + pow(2.0, -(c.match_weight + coalesce(s.bf_family_support, 0)))) AS match_probability),
+          ${probabilitySql('c.match_weight + coalesce(s.bf_family_support, 0)')} AS match_probability),
         s.family_support, s.bf_family_support
       FROM ${scored} c LEFT JOIN scored_pairs s ON s.rec_id_l = c.rec_id_l AND s.rec_id_r = c.rec_id_r`)
     : undefined;

@@ -58,6 +58,11 @@ export function weightSql(c: Comparison, levels: readonly LevelProbabilities[], 
   return `CASE ${conditions.join(' ')} ELSE ${plain} END`;
 }
 
+/** SQL: the match probability of a match weight in bits (`w`, an expression), 1 / (1 + 2^-w): as probabilityOfWeight in threshold.ts. */
+export function probabilitySql(w: string): string {
+  return `1.0 / (1.0 + pow(2.0, -(${w})))`;
+}
+
 /**
  * The term-frequency adjustment of the comparison's tf levels, bounded to ±`bound` bits: log2(u_level / tf), tf the
  * larger of the two records' frequencies (joined from tfTable), and of their frequencies in their village

@@ -28,7 +28,7 @@ import { materialise } from '../engine/sql-pipeline.ts';
 import { allowedSourcePairsSql } from './blocking.ts';
 import { compareColumns, comparisonVectorsSql } from './comparison-vectors.ts';
 import { COMPARISONS } from './comparisons.ts';
-import { gammaColumn } from './comparison-sql.ts';
+import { gammaColumn, probabilitySql } from './comparison-sql.ts';
 import { runEm, type Pattern } from './em.ts';
 import { scoreSql } from './score.ts';
 import { BLOCKING_RULES } from './blocking-rules.ts';
@@ -337,7 +337,7 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
       UNION ALL
       SELECT r0.*, coalesce(r0.prev_odds, 0) AS k_odds, r0.match_weight - log2(1 + coalesce(r0.prev_odds, 0)) AS w
       FROM r0 WHERE NOT touched)
-    SELECT * EXCLUDE (fam_l, fam_r, prev_odds, touched, odds, k_odds, w) REPLACE (w AS match_weight, 1.0 / (1.0 + pow(2.0, -w)) AS match_probability),
+    SELECT * EXCLUDE (fam_l, fam_r, prev_odds, touched, odds, k_odds, w) REPLACE (w AS match_weight, ${probabilitySql('w')} AS match_probability),
       match_weight - w AS family_competition, k_odds AS competitor_odds FROM c`);
   const counts = await db.one<{ new_pairs: bigint; raised: bigint; new_compared: bigint }>(`
     SELECT count(*) FILTER (WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}) AS new_pairs,

@@ -13,6 +13,7 @@
  * Support: another scored pair between the same two families, sharing neither record, at match probability >= 0.5.
  */
 import type { Db } from '../engine/db.ts';
+import { probabilitySql } from './comparison-sql.ts';
 
 const CONFIDENT = 0.999;
 const PLAIN_NON_LINK = 0.001;
@@ -72,7 +73,7 @@ export async function applyFamilySupport(db: Db): Promise<FamilySupportFigures |
   const weight = conf >= MIN_CONFIDENT ? Math.min(0, Math.log2(m / u)) : 0;
   await db.run(`
     CREATE OR REPLACE TABLE scored_pairs AS
-      SELECT s.* ${again ? 'EXCLUDE (family_support, bf_family_support) ' : ''}REPLACE (${base} + coalesce(w, 0) AS match_weight, 1.0 / (1.0 + pow(2.0, -(${base} + coalesce(w, 0)))) AS match_probability),
+      SELECT s.* ${again ? 'EXCLUDE (family_support, bf_family_support) ' : ''}REPLACE (${base} + coalesce(w, 0) AS match_weight, ${probabilitySql(`${base} + coalesce(w, 0)`)} AS match_probability),
         CASE WHEN f.supported THEN 'supported' WHEN NOT f.supported THEN 'unsupported' END AS family_support,
         w AS bf_family_support
       FROM scored_pairs s LEFT JOIN (SELECT rec_id_l, rec_id_r, supported, CASE WHEN NOT supported THEN ${weight}::DOUBLE ELSE 0.0 END AS w FROM fs_support) f

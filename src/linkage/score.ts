@@ -8,7 +8,7 @@ import type { Db } from '../engine/db.ts';
 import { lit } from '../engine/db.ts';
 import type { Model } from '../../schemas/model.ts';
 import { COMPARISONS, HARD_NEGATIVE_SQL, SAME_VILLAGE_LEVELS, levelIndex } from './comparisons.ts';
-import { gammaColumn, tfAdjustmentColumn, tfAdjustmentSql, tfTable, weightColumn, weightSql } from './comparison-sql.ts';
+import { gammaColumn, probabilitySql, tfAdjustmentColumn, tfAdjustmentSql, tfTable, weightColumn, weightSql } from './comparison-sql.ts';
 import { conditionalUs } from './conditional-u.ts';
 import { assertModelFits } from './model.ts';
 
@@ -87,7 +87,7 @@ export function scoreSql(model: Model, vectors: string, extraColumns: string[] =
         ${[...weightColumns, ...tfColumns].join(',\n        ')}
       FROM ${vectors} v ${tfJoins.join('\n')}
     )
-    SELECT *, ${total} AS match_weight, 1.0 / (1.0 + pow(2.0, -(${total}))) AS match_probability,
+    SELECT *, ${total} AS match_weight, ${probabilitySql(total)} AS match_probability,
       ${HARD_NEGATIVE_SQL} AS hard_negative FROM w`;
 }
 
