@@ -74,3 +74,9 @@ export async function summariseProfile(dir: string): Promise<ProfiledStatement[]
   await writeFile(join(dir, 'stages.tsv'), tsv([['stage', 'statements', 'seconds', 'cpu_seconds'], ...[...byStage].map(([k, t]) => [k, t.n, t.s.toFixed(3), t.cpu.toFixed(3)])]));
   return rows;
 }
+
+/** The CPU seconds (user + system, every thread) of this process since `start` (process.cpuUsage()), to the millisecond. */
+export function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return Number(((used.user + used.system) / 1e6).toFixed(3));
+}

@@ -18,6 +18,7 @@
  * a full batch scoring with the same model gives, whatever the frequencies did.
  */
 import type { Ctx } from '../engine/context.ts';
+import { cpuSecondsSince } from '../engine/profile.ts';
 import { lit } from '../engine/db.ts';
 import { materialise } from '../engine/sql-pipeline.ts';
 import type { Model } from '../../schemas/model.ts';
@@ -224,7 +225,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
   });
   scored += family.figures?.new_pairs ?? 0;
   const tFamily = performance.now();
-  const cpuFamily = process.cpuUsage(cpuFamily0);
+  const cpuFamily = cpuSecondsSince(cpuFamily0);
   const ff = family.figures;
   const figures: IncrementalLinkFigures = {
     records: { total: num('total'), new: num('new'), changed: num('changed'), unchanged: num('unchanged'), gone: num('gone'), fields_changed: num('fields_changed') },
@@ -259,7 +260,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
     incremental: figures,
     seconds: { blocking: s3(t0, tBlock), compare: s3(tBlock, tCompare), train: s3(tCompare, tTrain), score: s3(tTrain, tScore), family_context: s3(tFamily0, tFamily) },
     /** CPU seconds of the process (every thread), user and system */
-    cpu_seconds: { family_context: Number(((cpuFamily.user + cpuFamily.system) / 1e6).toFixed(3)) },
+    cpu_seconds: { family_context: cpuFamily },
   };
 }
 

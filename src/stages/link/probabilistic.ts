@@ -6,6 +6,7 @@
 import { LINKAGE_SEED } from '../../linkage/seed.ts';
 import { join } from 'node:path';
 import type { Ctx } from '../../engine/context.ts';
+import { cpuSecondsSince } from '../../engine/profile.ts';
 import { writeModelFile } from '../../linkage/model.ts';
 import { buildCandidatePairs } from '../../linkage/blocking.ts';
 import { BLOCKING_RULES } from '../../linkage/blocking-rules.ts';
@@ -48,7 +49,7 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
   const cpuFamily0 = process.cpuUsage();
   const family = await linkFamilyContext(db, config.linkage, model, blocking);
   const tFamily = performance.now();
-  const cpuFamily = process.cpuUsage(cpuFamily0);
+  const cpuFamily = cpuSecondsSince(cpuFamily0);
   const written = family.model;
   if (ctx.stagingDir) await writeModelFile(join(ctx.stagingDir, 'model.json'), written);
   const s = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
@@ -63,7 +64,7 @@ export async function linkProbabilistic(ctx: Ctx, opts: ProbabilisticOptions = {
       ...(family.figures ? { family_context: family.figures } : {}),
       seconds: { blocking: s(t0, tBlock), compare: s(tBlock, tCompare), train: s(tCompare, tTrain), score: s(tTrain, tScore), family_context: s(tScore, tFamily) },
       /** CPU seconds of the process (every thread), user and system */
-      cpu_seconds: { family_context: Number(((cpuFamily.user + cpuFamily.system) / 1e6).toFixed(3)) },
+      cpu_seconds: { family_context: cpuFamily },
     },
   };
 }
