@@ -15,6 +15,7 @@ import { familyModelOf } from '../linkage/family-context.ts';
 import { linkableSql } from '../linkage/threshold.ts';
 import { allowedSourcePairsSql } from '../linkage/blocking.ts';
 import type { Model } from '../../schemas/model.ts';
+import type { FamilySupportStatus } from '../linkage/family-support.ts';
 import { blockingRuleNames, formatRef, type OpenBatch, type ResolvedRecord } from './batch.ts';
 
 export interface ComparisonTerm {
@@ -70,7 +71,7 @@ export interface PairScore {
    * matches, and the bits an unsupported pair took (stored: they depend on the other members' pairs). Null: the
    * pair is not between two families of several records, or the batch did not weigh it.
    */
-  family_support: { status: 'supported' | 'unsupported'; weight: number } | null;
+  family_support: { status: FamilySupportStatus; weight: number } | null;
 }
 
 const num = (v: unknown): number => Number(v);

@@ -1,6 +1,7 @@
 /** Text rendering of explanations: the match-weight waterfall of a pair, and the person tree of a record. */
 import { printTable } from '../engine/text-table.ts';
 import type { PairExplanation } from './pair.ts';
+import { FAMILY_SUPPORT_LEVELS } from '../linkage/family-support.ts';
 import type { Member, RecordExplanation } from './record.ts';
 
 const BAR_WIDTH = 40;
@@ -85,7 +86,7 @@ export function renderPair(out: NodeJS.WritableStream, e: PairExplanation): void
       ? [{
           term: 'family support',
           gamma: '',
-          level: e.family_support.status === 'supported' ? 'another pair of the two families matches' : 'no other pair of the two families matches',
+          level: FAMILY_SUPPORT_LEVELS[e.family_support.status],
           weight: bits(support),
           'tf adj': '',
           running: bits(afterCompetition + support),

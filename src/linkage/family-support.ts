@@ -21,6 +21,13 @@ const SUPPORT_PROBABILITY = 0.5;
 /** fewer confident links in scope than this and the support is not weighed */
 const MIN_CONFIDENT = 200;
 
+/** The two levels of the family support, as `dtsen explain` and the review app name them. */
+export const FAMILY_SUPPORT_LEVELS = {
+  supported: 'another pair of the two families matches',
+  unsupported: 'no other pair of the two families matches',
+} as const;
+export type FamilySupportStatus = keyof typeof FAMILY_SUPPORT_LEVELS;
+
 export interface FamilySupportFigures {
   pairs_in_scope: number;
   unsupported_pairs: number;
@@ -31,15 +38,13 @@ export interface FamilySupportFigures {
   weight_unsupported: number;
 }
 
+/** Weighs the support of every pair of scored_pairs as the link stage scored it (each stage run scores anew). */
 export async function applyFamilySupport(db: Db): Promise<FamilySupportFigures | undefined> {
   if (!(await db.columnExists('person_clean', 'family_id'))) return undefined;
   const hard = (await db.columnExists('scored_pairs', 'hard_negative')) ? 'NOT coalesce(s.hard_negative, false)' : 'true';
   // rows the family model scored: supported by the pair that linked their families, by construction; left out of
   // the estimates (the family context would otherwise count as support it made itself)
   const familyRows = (await db.columnExists('scored_pairs', 'family_context')) ? 'coalesce(s.family_context, false)' : 'false';
-  // weighed already (the stage run again on its own tables): the weight before it, and its columns replaced
-  const again = await db.columnExists('scored_pairs', 'bf_family_support');
-  const base = again ? 's.match_weight - coalesce(s.bf_family_support, 0)' : 's.match_weight';
   await db.run(`
     CREATE OR REPLACE TEMP TABLE fs_family AS
       SELECT rec_id, dense_rank() OVER (ORDER BY family_id)::INTEGER AS fam
@@ -73,7 +78,7 @@ export async function applyFamilySupport(db: Db): Promise<FamilySupportFigures |
   const weight = conf >= MIN_CONFIDENT ? Math.min(0, Math.log2(m / u)) : 0;
   await db.run(`
     CREATE OR REPLACE TABLE scored_pairs AS
-      SELECT s.* ${again ? 'EXCLUDE (family_support, bf_family_support) ' : ''}REPLACE (${base} + coalesce(w, 0) AS match_weight, ${probabilitySql(`${base} + coalesce(w, 0)`)} AS match_probability),
+      SELECT s.* REPLACE (s.match_weight + coalesce(w, 0) AS match_weight, ${probabilitySql('s.match_weight + coalesce(w, 0)')} AS match_probability),
         CASE WHEN f.supported THEN 'supported' WHEN NOT f.supported THEN 'unsupported' END AS family_support,
         w AS bf_family_support
       FROM scored_pairs s LEFT JOIN (SELECT rec_id_l, rec_id_r, supported, CASE WHEN NOT supported THEN ${weight}::DOUBLE ELSE 0.0 END AS w FROM fs_support) f

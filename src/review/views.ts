@@ -9,6 +9,7 @@ import type { OpenBatch } from '../engine/batch.ts';
 import type { Model } from '../../schemas/model.ts';
 import { COMPARISONS } from '../linkage/comparisons.ts';
 import { priorWeight } from '../linkage/score.ts';
+import { FAMILY_SUPPORT_LEVELS } from '../linkage/family-support.ts';
 import { MASK_MISSING, MASK_PRESENT, RECORD_FIELDS, scorePairsOf, type ComparisonTerm } from '../explain/pair.ts';
 import { formatRef } from '../explain/batch.ts';
 import type { SourceName } from '../../schemas/canonical.ts';
@@ -109,7 +110,7 @@ export function storedWaterfall(row: Record<string, unknown>, model: Model, thre
       comparison: 'family_support',
       description: 'other pairs of the two families',
       gamma: row.family_support === 'supported' ? 0 : 1,
-      level: row.family_support === 'supported' ? 'another pair of the two families matches' : 'no other pair of the two families matches',
+      level: FAMILY_SUPPORT_LEVELS[row.family_support],
       weight,
       tf_adjustment: null,
       running,
