@@ -76,7 +76,7 @@ ORDER BY dtsen_id;`;
  */
 const WORK_TABLES = [
   ...['person', 'family'].flatMap((k) => ['n', 'claim', 'keep', 'fresh', 'mint', 'map', 'units', 'items', 'prev_items', 'succ', 'history'].map((t) => `reg_${t}_${k}`)),
-  'reg_field_target', 'reg_field_win', 'reg_prev_record', 'reg_prev_history', 'reg_prev_person', 'reg_prev_family', 'reg_prev_batch',
+  'reg_field_target', 'reg_field_win', 'reg_prev_record', 'reg_prev_history', 'reg_prev_person', 'reg_prev_family', 'reg_prev_batch', 'reg_pid', 'reg_fid',
 ];
 
 export interface RegisterFigures {
@@ -191,7 +191,7 @@ export async function continueRegister(db: Db, o: { previous?: string; batch: st
     SELECT * FROM reg_prev_batch UNION ALL SELECT ${seq}, ${lit(o.batch)}, ${lit(o.snapshotId)}, ${lit(o.snapshotDate)}::DATE ORDER BY batch_seq;
     COMMENT ON TABLE dtsen_register_batch IS ${lit('the batches of this register, numbered (batch_seq) from its first')};`);
   const figures = await registerFigures(db, seq, previous);
-  await db.run(`DROP TABLE IF EXISTS reg_pid; DROP TABLE IF EXISTS reg_fid; DROP VIEW IF EXISTS reg_prev_items_person;\n${WORK_TABLES.filter((t) => t !== 'reg_prev_items_person').map((t) => `DROP TABLE IF EXISTS ${t};`).join('\n')}`);
+  await db.run(`DROP VIEW IF EXISTS reg_prev_items_person;\n${WORK_TABLES.filter((t) => t !== 'reg_prev_items_person').map((t) => `DROP TABLE IF EXISTS ${t};`).join('\n')}`);
   return figures;
 }
 
