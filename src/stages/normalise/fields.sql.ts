@@ -60,6 +60,9 @@ CREATE OR REPLACE MACRO nik_century(d, stated, age, snap_year) AS CASE
 CREATE OR REPLACE MACRO nik_birth_date_of(d, stated, age, snap_year) AS
   try_strptime(printf('%04d-%s-%02d', nik_century(d, stated, age, snap_year) + nik_yy(d), substr(d, 9, 2), substr(d, 7, 2)::INT % 40), '%Y-%m-%d')::DATE;
 
+-- Age in completed years at a reference date (one born 1985-12-31 is 40 on 2026-01-01, not 41).
+CREATE OR REPLACE MACRO age_at(birth, ref) AS date_sub('year', birth, ref);
+
 -- Dates: every format the sources use, plus the mapping's own.
 CREATE OR REPLACE MACRO date_parse(x, formats) AS
   CASE WHEN is_blank(x) THEN NULL ELSE try_strptime(trim(x), formats)::DATE END;

@@ -59,7 +59,7 @@ export function snapshotMovedSql(mappings: Mapping[], from: string, to: string):
     OR CASE WHEN p.birth_date_status = 'impossible'
        THEN coalesce(date_parse(i.birth_date, ${dateFormatsSql(mappings)}) BETWEEN DATE '1900-01-01' AND DATE ${lit(to)}, false) ELSE false END
     OR (p.birth_date_status = 'ok' AND try_cast(trim(i.age) AS INTEGER) IS NULL
-        AND date_sub('year', p.birth_date, ${refFrom}) <> date_sub('year', p.birth_date, ${refTo}))
+        AND age_at(p.birth_date, ${refFrom}) <> age_at(p.birth_date, ${refTo}))
     OR CASE WHEN p.nik_status = 'valid' AND year(${refFrom}) <> year(${refTo})
        THEN nik_birth_date_of(p.nik, p.birth_date, p.age, year(${refTo})) IS DISTINCT FROM p.nik_birth_date ELSE false END)`;
 }
@@ -183,8 +183,7 @@ export function personCleanSql(mappings: Mapping[], snapshotDate: string, input 
   dated AS (
     SELECT checked.*,
       CASE WHEN birth_date_check = 'ok' THEN birth_date_parsed END AS birth_date_valid,
-      -- age in completed years at the reference date (one born 1985-12-31 is 40 on 2026-01-01, not 41)
-      coalesce(age_stated, CASE WHEN birth_date_check = 'ok' THEN date_sub('year', birth_date_parsed, age_reference_date) END) AS age_years,
+      coalesce(age_stated, CASE WHEN birth_date_check = 'ok' THEN age_at(birth_date_parsed, age_reference_date) END) AS age_years,
       CASE WHEN nik_check IN ('valid', 'bad_province', 'bad_month', 'bad_day', 'bad_serial', 'is_kk') THEN nik_given_digits END AS nik_compared_digits,
       try_cast(trim(decile) AS INTEGER) AS decile_stated
     FROM checked
