@@ -288,10 +288,12 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   // the odds of one. A competitor that is the same person as the pair's own record (two records of one family
   // linked at the seed threshold: a duplicate inside a source) does not compete. Only the family pairs touched are
   // summed (a pair's competitors are member pairs of its own two families); the others take the previous odds.
-  await using familyScored = await materialise(db, 'family_scored', `
-    WITH f AS (${scoreSql(familyModel, vectors.name, carried)}),
+  // Summed on narrow rows (the pair, its families and odds): the wide rows of the family model (gammas, weights) are
+  // scored once more below and joined to the sums, instead of carried through the competition.
+  await using competition = await materialise(db, 'family_competition', `
+    WITH f AS (SELECT rec_id_l, rec_id_r, fam_l, fam_r, prev_odds, match_weight FROM (${scoreSql(familyModel, vectors.name, ['fam_l', 'fam_r', 'prev_odds'])})),
     r0 AS (
-      SELECT f.*, t.fam_a IS NOT NULL AS touched, pow(2.0, least(f.match_weight, 200)) AS odds
+      SELECT f.rec_id_l, f.rec_id_r, f.fam_l, f.fam_r, f.prev_odds, t.fam_a IS NOT NULL AS touched, pow(2.0, least(f.match_weight, 200)) AS odds
       FROM f LEFT JOIN ${touched} t ON t.fam_a = least(f.fam_l, f.fam_r) AND t.fam_b = greatest(f.fam_l, f.fam_r)),
     r AS (SELECT * FROM r0 WHERE touched),
     side AS (
@@ -329,15 +331,16 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     competition AS (
       SELECT rec_id_l, rec_id_r, list_sum(list_sort(list(odds))) AS odds FROM competitor GROUP BY ALL
       UNION ALL
-      SELECT rec_id_l, rec_id_r, list_sum(list_concat(c[:p - 1], c[p + 2:])) FROM merged),
+      SELECT rec_id_l, rec_id_r, list_sum(list_concat(c[:p - 1], c[p + 2:])) FROM merged)
+    SELECT r.rec_id_l, r.rec_id_r, coalesce(k.odds, 0) AS k_odds FROM r LEFT JOIN competition k USING (rec_id_l, rec_id_r)
+    UNION ALL
     -- the family pairs not touched: the previous odds of their competitors
-    c AS (
-      SELECT r.*, coalesce(k.odds, 0) AS k_odds, r.match_weight - log2(1 + coalesce(k.odds, 0)) AS w
-      FROM r LEFT JOIN competition k USING (rec_id_l, rec_id_r)
-      UNION ALL
-      SELECT r0.*, coalesce(r0.prev_odds, 0) AS k_odds, r0.match_weight - log2(1 + coalesce(r0.prev_odds, 0)) AS w
-      FROM r0 WHERE NOT touched)
-    SELECT * EXCLUDE (fam_l, fam_r, prev_odds, touched, odds, k_odds, w) REPLACE (w AS match_weight, ${probabilitySql('w')} AS match_probability),
+    SELECT rec_id_l, rec_id_r, coalesce(prev_odds, 0) FROM r0 WHERE NOT touched`);
+  await using familyScored = await materialise(db, 'family_scored', `
+    WITH c AS (
+      SELECT f.* EXCLUDE (fam_l, fam_r, prev_odds), k.k_odds, f.match_weight - log2(1 + k.k_odds) AS w
+      FROM (${scoreSql(familyModel, vectors.name, carried)}) f JOIN ${competition} k USING (rec_id_l, rec_id_r))
+    SELECT * EXCLUDE (k_odds, w) REPLACE (w AS match_weight, ${probabilitySql('w')} AS match_probability),
       match_weight - w AS family_competition, k_odds AS competitor_odds FROM c`);
   const counts = await db.one<{ new_pairs: bigint; raised: bigint; new_compared: bigint }>(`
     SELECT count(*) FILTER (WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}) AS new_pairs,
