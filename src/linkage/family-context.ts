@@ -328,11 +328,11 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
       ANTI JOIN same_family d ON d.rec_id_l = least(sd.other, r.rec_id_r) AND d.rec_id_r = greatest(sd.other, r.rec_id_r)),
     -- summed in one order, ascending (a parallel sum's order varies, and so would its last bits): the sorted list's
     -- sum is that of sum(odds ORDER BY odds), bit for bit, and far faster than the ordered aggregate
-    competition AS (
-      SELECT rec_id_l, rec_id_r, list_sum(list_sort(list(odds))) AS odds FROM competitor GROUP BY ALL
-      UNION ALL
-      SELECT rec_id_l, rec_id_r, list_sum(list_concat(c[:p - 1], c[p + 2:])) FROM merged)
-    SELECT r.rec_id_l, r.rec_id_r, coalesce(k.odds, 0) AS k_odds FROM r LEFT JOIN competition k USING (rec_id_l, rec_id_r)
+    tr_competition AS (SELECT rec_id_l, rec_id_r, list_sum(list_sort(list(odds))) AS odds FROM competitor GROUP BY ALL)
+    -- every pair without a duplicate is a row of merged (both lists hold the pair itself): no join back to r
+    SELECT rec_id_l, rec_id_r, coalesce(list_sum(list_concat(c[:p - 1], c[p + 2:])), 0) AS k_odds FROM merged
+    UNION ALL
+    SELECT tr.rec_id_l, tr.rec_id_r, coalesce(k.odds, 0) FROM tr LEFT JOIN tr_competition k USING (rec_id_l, rec_id_r)
     UNION ALL
     -- the family pairs not touched: the previous odds of their competitors
     SELECT rec_id_l, rec_id_r, coalesce(prev_odds, 0) FROM r0 WHERE NOT touched`);
