@@ -32,6 +32,9 @@ beforeAll(async () => {
   pop = tempDir('dtsen-family-');
   await generate({ persons: 6000, seed: 11, out: pop, profile: profileByName('random:9003') });
   for (const mode of ['with', 'without'] as const) {
+    // the run with the family context keeps its working tables (debug_sql): the competition test reads them
+    if (mode === 'with') process.env.DTSEN_DEBUG_SQL = '1';
+    else delete process.env.DTSEN_DEBUG_SQL;
     const dir = tempDir(`dtsen-family-${mode}-`);
     outs[mode] = join(dir, 'out');
     const cfg = writeConfig(dir, { dtks: join(pop, 'dtks.csv'), regsosek: join(pop, 'regsosek.parquet'), p3ke: join(pop, 'p3ke.csv') }, {
@@ -42,6 +45,7 @@ beforeAll(async () => {
     await runBatch(await loadConfig(cfg), { log: silentLogger() });
     reports[mode] = JSON.parse(readFileSync(join(outs[mode], 'report.json'), 'utf8')) as Report;
   }
+  delete process.env.DTSEN_DEBUG_SQL;
 }, 240_000);
 
 describe('the family context', () => {
@@ -96,6 +100,42 @@ describe('the family context', () => {
       SELECT count(*) FROM (SELECT rec, fam FROM side GROUP BY ALL HAVING count(*) > 1)`);
     expect(shared).toBeGreaterThan(0);
     expect(over).toBe(0);
+  });
+
+  it('sums for every member pair the odds of exactly its competitors: the pairs sharing one of its records in its two families, a duplicate of that record left out', async () => {
+    const batch = await openBatch(outs.with);
+    onTestFinished(() => batch.close());
+    // From the family model's weights before the competition (debug_sql keeps the working tables), each pair's
+    // competitors summed by their plain definition, against the odds family_member_pairs keeps for the next batch.
+    const rows = await batch.db.all<{ pairs: number; competing: number; off: number; fm: number }>(`
+      WITH m AS (
+        SELECT v.rec_id_l, v.rec_id_r, least(v.fam_l, v.fam_r) AS fa, greatest(v.fam_l, v.fam_r) AS fb,
+          pow(2.0, least(f.match_weight + f.family_competition, 200)) AS odds
+        FROM debug_sql.family_vectors v JOIN debug_sql.family_scored f USING (rec_id_l, rec_id_r)),
+      dup AS (SELECT rec_id_l, rec_id_r FROM debug_sql.family_same_seed),
+      -- a competitor shares exactly one record of the pair: o, its other record; t, the pair's record in o's family
+      comp AS (
+        SELECT p.rec_id_l, p.rec_id_r, q.odds,
+          CASE WHEN q.rec_id_l IN (p.rec_id_l, p.rec_id_r) THEN q.rec_id_r ELSE q.rec_id_l END AS o,
+          CASE WHEN p.rec_id_l IN (q.rec_id_l, q.rec_id_r) THEN p.rec_id_r ELSE p.rec_id_l END AS t
+        FROM m p JOIN m q ON q.fa = p.fa AND q.fb = p.fb
+          AND ((q.rec_id_l = p.rec_id_l OR q.rec_id_r = p.rec_id_l) <> (q.rec_id_l = p.rec_id_r OR q.rec_id_r = p.rec_id_r))),
+      -- o the same person as t (a duplicate at the seed threshold inside o's family) does not compete
+      ref AS (
+        SELECT m.rec_id_l, m.rec_id_r, coalesce(sum(c.odds), 0) AS odds
+        FROM m LEFT JOIN (SELECT * FROM comp ANTI JOIN dup d ON d.rec_id_l = least(o, t) AND d.rec_id_r = greatest(o, t)) c USING (rec_id_l, rec_id_r)
+        GROUP BY ALL)
+      SELECT count(*)::INTEGER AS pairs, count(*) FILTER (WHERE r.odds > 0)::INTEGER AS competing,
+        count(*) FILTER (WHERE abs(r.odds - k.competitor_odds) > 1e-9 * (1 + r.odds))::INTEGER AS off,
+        (SELECT count(*) FROM family_member_pairs)::INTEGER AS fm
+      FROM ref r JOIN family_member_pairs k USING (rec_id_l, rec_id_r)`);
+    const r = rows[0];
+    expect(r.pairs).toBe(reports.with.link.family_context!.member_pairs);
+    expect(r.fm).toBe(r.pairs);
+    expect(r.competing).toBeGreaterThan(r.pairs / 2);
+    expect(r.off).toBe(0);
+    // the duplicates' case is reached: some member pair has a record with a duplicate in its family
+    expect(await batch.db.count(`SELECT count(*) FROM debug_sql.family_same_seed`)).toBeGreaterThan(0);
   });
 });
 
