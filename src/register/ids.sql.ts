@@ -45,13 +45,15 @@ CREATE OR REPLACE TEMP TABLE reg_keep_${k} AS
 SELECT c.unit, arg_min(c.prev_id, (-c.n, ${AGE('c.prev_id')})) AS id
 FROM reg_claim_${k} c LEFT JOIN reg_prev_history h ON h.id = c.prev_id AND h.kind = ${lit(k)} GROUP BY c.unit;
 
--- the units that keep no id: split off an earlier id (the one most of its records come from), or new
+-- the units that keep no id: split off an earlier id (the one most of its records come from), or new; the earlier
+-- id is looked for among the records of these units only (a few in a batch continuing a register, not every unit)
 CREATE OR REPLACE TEMP TABLE reg_fresh_${k} AS
+WITH u AS (SELECT * FROM reg_units_${k} ANTI JOIN reg_keep_${k} USING (unit))
 SELECT u.unit, u.unit_key, f.from_id
-FROM (SELECT * FROM reg_units_${k} ANTI JOIN reg_keep_${k} USING (unit)) u
+FROM u
 LEFT JOIN (
   SELECT n.unit, arg_min(n.prev_id, (-n.n, ${AGE('n.prev_id')})) AS from_id
-  FROM reg_n_${k} n LEFT JOIN reg_prev_history h ON h.id = n.prev_id AND h.kind = ${lit(k)} GROUP BY n.unit
+  FROM reg_n_${k} n SEMI JOIN u USING (unit) LEFT JOIN reg_prev_history h ON h.id = n.prev_id AND h.kind = ${lit(k)} GROUP BY n.unit
 ) f USING (unit);`;
 }
 
@@ -118,10 +120,11 @@ retired AS (
          h.split_from, h.first_batch, h.last_batch, ${seq} AS status_batch
   FROM prev h JOIN reg_succ_${k} r USING (id) JOIN succ s USING (id)
   WHERE h.id NOT IN (SELECT id FROM reg_map_${k})),
+-- reg_claim_K holds each earlier id holding records now once (reg_n_K once per unit holding some of them)
 gone AS (
   SELECT h.id, h.kind, 'inactive' AS status, h.successors, h.split_from, h.first_batch, h.last_batch,
          CASE WHEN h.status = 'inactive' THEN h.status_batch ELSE ${seq} END AS status_batch
-  FROM prev h WHERE h.status IN ('active', 'inactive') AND h.id NOT IN (SELECT prev_id FROM reg_n_${k}))
+  FROM prev h WHERE h.status IN ('active', 'inactive') AND h.id NOT IN (SELECT prev_id FROM reg_claim_${k}))
 SELECT * FROM active
 UNION ALL SELECT * FROM retired
 UNION ALL SELECT * FROM gone
