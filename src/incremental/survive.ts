@@ -1,8 +1,9 @@
 /**
  * Incremental golden records: a person whose records are exactly those of a person of the previous batch, none of
  * them changed in any value (record_state's row_hash) and whose golden record carried no field decision, keeps the
- * golden record the previous batch built; only the others are built again (personSql). Families, conflicts and
- * dtsen_link are built over every person as in a full batch (a family is a connected component over all persons).
+ * golden record the previous batch built, and its conflicts; only the others are built again (personSql, conflictSql).
+ * dtsen_link and the families' components are built over every person as in a full batch (a family is a connected
+ * component over all persons).
  *
  * The previous golden records are read from the previous batch's dtsen.duckdb (attached read-only), with the ids
  * survive derives (the register's ids and family ids are put back by the register stage as for any person). The
@@ -37,7 +38,7 @@ export async function carriedPersons(db: Db, previousDir: string | undefined, o:
   if (!existsSync(dbPath)) return undefined;
   await db.run(`ATTACH ${lit(dbPath)} AS surv_prev (READ_ONLY)`);
   const has = async (t: string) => (await db.count(`SELECT count(*) FROM duckdb_tables() WHERE database_name = 'surv_prev' AND table_name = ${lit(t)}`)) > 0;
-  if (!(await has('survive_options')) || (await db.one<{ options: string }>(`SELECT options FROM surv_prev.survive_options`))?.options !== optionsText(o)) {
+  if (!(await has('survive_options')) || !(await has('dtsen_conflict')) || (await db.one<{ options: string }>(`SELECT options FROM surv_prev.survive_options`))?.options !== optionsText(o)) {
     await db.run(`DETACH surv_prev`);
     return undefined;
   }
@@ -75,6 +76,24 @@ export async function insertCarried(db: Db): Promise<void> {
       SELECT dtsen_id, source, source_record_id, best_link_probability AS match_probability, rec_id FROM surv_member SEMI JOIN surv_carried USING (cluster_id))
     ORDER BY dtsen_id, source, source_record_id;
     DROP TABLE surv_carried;`);
+}
+
+/**
+ * Adds to dtsen_conflict (built for the persons built again) the previous conflicts of the persons that kept their
+ * golden record (surv_kept), with this batch's survive id (fam_person), in the table's order. They are the ones a
+ * build would give: a conflict is read from the person's records (the same records, none changed) and from its
+ * golden record's surviving value (the same golden record, which no decision changed).
+ */
+export async function insertCarriedConflicts(db: Db): Promise<void> {
+  await db.run(`
+    CREATE OR REPLACE TABLE dtsen_conflict AS
+    SELECT * FROM (
+      SELECT * FROM dtsen_conflict
+      UNION ALL BY NAME
+      SELECT pc.* REPLACE (f.dtsen_id AS dtsen_id)
+      FROM surv_kept c JOIN surv_prev.dtsen_person pp ON pp.cluster_id = c.prev_cluster_id
+      JOIN surv_prev.dtsen_conflict pc ON pc.dtsen_id = pp.dtsen_id JOIN fam_person f ON f.cluster_id = c.cluster_id)
+    ORDER BY dtsen_id, conflict_type;`);
 }
 
 /**

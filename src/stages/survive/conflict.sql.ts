@@ -11,16 +11,21 @@ export const CONFLICT_TYPES = {
 } as const;
 export type ConflictType = keyof typeof CONFLICT_TYPES;
 
-export const CONFLICT_SQL = `
+/**
+ * dtsen_conflict of the persons whose members are in `members` (surv_member, or in an incremental batch the members of
+ * the persons built again). The persons with more than one value are found per cluster_id, an integer, rather than
+ * per dtsen_id (one to one with it), which hashes and compares cheaper.
+ */
+export const conflictSql = (members = 'surv_member') => `
 CREATE OR REPLACE TABLE dtsen_conflict AS
 -- only persons whose records hold more than one value of a field (most hold one) go on to the lists: one pass
 -- over the members finds them
 WITH multi AS (
-  SELECT dtsen_id, min(nik) <> max(nik) AS nik, min(birth_date) <> max(birth_date) AS birth_date, min(sex) <> max(sex) AS sex
-  FROM surv_member GROUP BY dtsen_id
+  SELECT cluster_id, min(nik) <> max(nik) AS nik, min(birth_date) <> max(birth_date) AS birth_date, min(sex) <> max(sex) AS sex
+  FROM ${members} GROUP BY cluster_id
   HAVING min(nik) <> max(nik) OR min(birth_date) <> max(birth_date) OR min(sex) <> max(sex)
 ),
-m AS (SELECT s.*, multi.nik AS multi_nik, multi.birth_date AS multi_birth_date, multi.sex AS multi_sex FROM surv_member s JOIN multi USING (dtsen_id)),
+m AS (SELECT s.*, multi.nik AS multi_nik, multi.birth_date AS multi_birth_date, multi.sex AS multi_sex FROM ${members} s JOIN multi USING (cluster_id)),
 vals AS (
   SELECT dtsen_id, 'nik' AS conflict_type, nik AS value, record_key FROM m WHERE multi_nik AND nik IS NOT NULL
   UNION ALL SELECT dtsen_id, 'birth_date', strftime(birth_date, '%Y-%m-%d'), record_key FROM m WHERE multi_birth_date AND birth_date IS NOT NULL

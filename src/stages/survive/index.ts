@@ -9,9 +9,9 @@ import type { Db } from '../../engine/db.ts';
 import { connectedComponents } from '../../engine/connected-components.ts';
 import type { SourceName } from '../../../schemas/canonical.ts';
 import { digitPart, idDigitRanges, memberSql, personSql, RECORDS_PER_PART, type SurviveOptions } from './person.sql.ts';
-import { CONFLICT_SQL, CONFLICT_TYPES } from './conflict.sql.ts';
+import { conflictSql, CONFLICT_TYPES } from './conflict.sql.ts';
 import { recomputePath, recordRecompute } from '../../incremental/state.ts';
-import { carriedFamilies, carriedPersons, insertCarried, insertCarriedFamilies, writeSurviveOptions } from '../../incremental/survive.ts';
+import { carriedFamilies, carriedPersons, insertCarried, insertCarriedConflicts, insertCarriedFamilies, writeSurviveOptions } from '../../incremental/survive.ts';
 import { dropPreviousCopies } from '../../incremental/previous.ts';
 import { realpath } from 'node:fs/promises';
 import { FAMILY_EDGES_SQL, FAMILY_HEADS_SQL, FAMILY_PARTS_SQL, FAMILY_PERSON_SQL, familySql } from './family.sql.ts';
@@ -63,18 +63,18 @@ export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORD
   const todo = carried !== undefined ? 'surv_todo' : 'surv_member';
   const ranges = idDigitRanges(carried !== undefined ? await db.count(`SELECT count(*) FROM surv_todo`) : records, recordsPerPart);
   for (const [i, range] of ranges.entries()) {
-    // a part's rows copied out once: the statement reads them several times
-    if (ranges.length > 1) await db.run(`CREATE OR REPLACE TEMP TABLE surv_part AS SELECT * FROM ${todo} WHERE id_digit BETWEEN ${range[0]} AND ${range[1]}`);
-    const members = ranges.length > 1 ? 'surv_part' : todo;
+    // a part's rows read in place: surv_member is stored in id_digit order, so each scan of the part reads only its own row groups
+    const members = ranges.length > 1 ? `(SELECT * FROM ${todo} WHERE id_digit BETWEEN ${range[0]} AND ${range[1]})` : todo;
     await db.run(personSql(o, { members, part: digitPart('dtsen_id', range), into: i === 0 ? 'create' : 'append', singles }));
   }
-  if (ranges.length > 1) await db.run(`DROP TABLE surv_part`);
+  if (carried !== undefined) await insertCarried(db);
+  await writeSurviveOptions(db, o);
+  // an incremental batch finds the conflicts of the persons built again; a kept person's are its previous ones
+  await db.run(conflictSql(todo));
   if (carried !== undefined) {
     await db.run(`DROP TABLE surv_todo`);
-    await insertCarried(db);
+    await insertCarriedConflicts(db);
   }
-  await writeSurviveOptions(db, o);
-  await db.run(CONFLICT_SQL);
   await db.run(FAMILY_HEADS_SQL);
   const familyRanges = idDigitRanges(Number(ids?.persons ?? records), recordsPerPart);
   const split = familyRanges.length > 1;
