@@ -57,43 +57,41 @@ export async function carriedPersons(db: Db, previousDir: string | undefined, o:
 
 /**
  * Adds to dtsen_person the kept golden records of surv_carried, with this batch's survive id, family and cluster
- * (fam_person), and to dtsen_link their records, each table in its order.
+ * (fam_person), and to dtsen_link their records (`ordered`: each table in its order, see addRows).
  */
-export async function insertCarried(db: Db): Promise<void> {
-  // one write of each table: the persons built and the kept ones together, in the table's order
+export async function insertCarried(db: Db, ordered = true): Promise<void> {
   await db.run(`
-    CREATE OR REPLACE TABLE dtsen_person AS
-    SELECT * FROM (
-      SELECT * FROM dtsen_person
-      UNION ALL BY NAME
+    ${addRows('dtsen_person', `
       SELECT p.* EXCLUDE (dtsen_id, family_id, cluster_id, decision_refs), f.dtsen_id, f.family_id, c.cluster_id
-      FROM surv_carried c JOIN surv_prev.dtsen_person p ON p.cluster_id = c.prev_cluster_id JOIN fam_person f ON f.cluster_id = c.cluster_id)
-    ORDER BY dtsen_id;
-    CREATE OR REPLACE TABLE dtsen_link AS
-    SELECT * FROM (
-      SELECT * FROM dtsen_link
-      UNION ALL
-      SELECT dtsen_id, source, source_record_id, best_link_probability AS match_probability, rec_id FROM surv_member SEMI JOIN surv_carried USING (cluster_id))
-    ORDER BY dtsen_id, source, source_record_id;
+      FROM surv_carried c JOIN surv_prev.dtsen_person p ON p.cluster_id = c.prev_cluster_id JOIN fam_person f ON f.cluster_id = c.cluster_id`, 'dtsen_id', ordered)}
+    ${addRows('dtsen_link', `
+      SELECT dtsen_id, source, source_record_id, best_link_probability AS match_probability, rec_id FROM surv_member SEMI JOIN surv_carried USING (cluster_id)`,
+      'dtsen_id, source, source_record_id', ordered)}
     DROP TABLE surv_carried;`);
+}
+
+/**
+ * The statement adding the rows of `select` to `table`. `ordered`: one write of the table, its rows and the added
+ * ones together, in `order`; else appended (a batch continuing a register: the register stage rewrites the table in
+ * its order, so a sort here would be done twice).
+ */
+function addRows(table: string, select: string, order: string, ordered: boolean): string {
+  return ordered
+    ? `CREATE OR REPLACE TABLE ${table} AS SELECT * FROM (SELECT * FROM ${table} UNION ALL BY NAME ${select}) ORDER BY ${order};`
+    : `INSERT INTO ${table} BY NAME ${select};`;
 }
 
 /**
  * Adds to dtsen_conflict (built for the persons built again) the previous conflicts of the persons that kept their
  * golden record (surv_kept), with this batch's survive id (fam_person), in the table's order. They are the ones a
  * build would give: a conflict is read from the person's records (the same records, none changed) and from its
- * golden record's surviving value (the same golden record, which no decision changed).
+ * golden record's surviving value (the same golden record, which no decision changed). `ordered`: see addRows.
  */
-export async function insertCarriedConflicts(db: Db): Promise<void> {
-  await db.run(`
-    CREATE OR REPLACE TABLE dtsen_conflict AS
-    SELECT * FROM (
-      SELECT * FROM dtsen_conflict
-      UNION ALL BY NAME
+export async function insertCarriedConflicts(db: Db, ordered = true): Promise<void> {
+  await db.run(addRows('dtsen_conflict', `
       SELECT pc.* REPLACE (f.dtsen_id AS dtsen_id)
       FROM surv_kept c JOIN surv_prev.dtsen_person pp ON pp.cluster_id = c.prev_cluster_id
-      JOIN surv_prev.dtsen_conflict pc ON pc.dtsen_id = pp.dtsen_id JOIN fam_person f ON f.cluster_id = c.cluster_id)
-    ORDER BY dtsen_id, conflict_type;`);
+      JOIN surv_prev.dtsen_conflict pc ON pc.dtsen_id = pp.dtsen_id JOIN fam_person f ON f.cluster_id = c.cluster_id`, 'dtsen_id, conflict_type', ordered));
 }
 
 /**
@@ -126,9 +124,9 @@ export async function carriedFamilies(db: Db): Promise<number> {
   return n;
 }
 
-/** Adds the kept families' rows (carriedFamilies) to dtsen_family, in its order. */
-export async function insertCarriedFamilies(db: Db): Promise<void> {
+/** Adds the kept families' rows (carriedFamilies) to dtsen_family (`ordered`: in its order, see addRows). */
+export async function insertCarriedFamilies(db: Db, ordered = true): Promise<void> {
   await db.run(`
-    CREATE OR REPLACE TABLE dtsen_family AS SELECT * FROM (SELECT * FROM dtsen_family UNION ALL BY NAME SELECT * FROM surv_fam_rows) ORDER BY family_id;
+    ${addRows('dtsen_family', 'SELECT * FROM surv_fam_rows', 'family_id', ordered)}
     DROP TABLE surv_fam_rows; DROP TABLE surv_fam_carried; DROP TABLE surv_kept;`);
 }

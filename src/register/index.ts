@@ -164,8 +164,10 @@ export async function continueRegister(db: Db, o: { previous?: string; batch: st
 
   await db.run(RENAMED_SQL);
   const renamed = await db.count(`SELECT (SELECT count(*) FROM reg_pid) + (SELECT count(*) FROM reg_fid)`);
+  // with a previous batch, survive leaves its tables unordered (this rewrite, in almost every such batch, puts them in
+  // their order): they are rewritten even when no id changed
   await inTransaction(db, `
-    ${renamed > 0 ? REMAP_SQL : ''}
+    ${renamed > 0 || o.previous ? REMAP_SQL : ''}
     -- no DEFAULT expression: DuckDB 1.5 fails to replay a later ALTER of a table whose default needs binding (a kill
     -- -9 after the export's column comments left such a WAL); persons without a field decision hold NULL
     ALTER TABLE dtsen_person ADD COLUMN IF NOT EXISTS decision_refs VARCHAR[];

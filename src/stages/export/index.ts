@@ -31,7 +31,8 @@ export const QUARANTINE_EXPORT_COLUMNS = exportColumns('quarantine');
 const PARQUET_OPTIONS = `FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}`;
 
 /**
- * Tables the survive stage creates in their export order (CREATE TABLE … ORDER BY the table's `order`): DuckDB
+ * Tables stored in their export order (CREATE TABLE … ORDER BY the table's `order`: by the survive stage in a first
+ * batch, by the register stage in a batch continuing a register): DuckDB
  * keeps insertion order on a scan, so their files are written without sorting them again (a test checks the order).
  */
 const STORED_IN_ORDER: ReadonlySet<string> = new Set(['dtsen_person', 'dtsen_link', 'dtsen_family', 'dtsen_conflict']);

@@ -14,9 +14,10 @@ export type ConflictType = keyof typeof CONFLICT_TYPES;
 /**
  * dtsen_conflict of the persons whose members are in `members` (surv_member, or in an incremental batch the members of
  * the persons built again). The persons with more than one value are found per cluster_id, an integer, rather than
- * per dtsen_id (one to one with it), which hashes and compares cheaper.
+ * per dtsen_id (one to one with it), which hashes and compares cheaper. `ordered`: written in the table's order (see
+ * personSql).
  */
-export const conflictSql = (members = 'surv_member') => `
+export const conflictSql = (members = 'surv_member', ordered = true) => `
 CREATE OR REPLACE TABLE dtsen_conflict AS
 -- only persons whose records hold more than one value of a field (most hold one) go on to the lists: one pass
 -- over the members finds them
@@ -44,6 +45,5 @@ per_field AS (
 SELECT f.dtsen_id, f.conflict_type, f.n_values, f."values",
        CASE f.conflict_type WHEN 'nik' THEN p.nik WHEN 'birth_date' THEN strftime(p.birth_date, '%Y-%m-%d') WHEN 'sex' THEN p.sex END AS surviving_value
 FROM per_field f JOIN dtsen_person p USING (dtsen_id)
-WHERE f.conflict_type <> 'birth_date' OR f.hi::DATE > f.lo::DATE + INTERVAL 1 YEAR
-ORDER BY f.dtsen_id, f.conflict_type;
+WHERE f.conflict_type <> 'birth_date' OR f.hi::DATE > f.lo::DATE + INTERVAL 1 YEAR${ordered ? '\nORDER BY f.dtsen_id, f.conflict_type' : ''};
 `;

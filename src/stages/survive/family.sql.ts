@@ -82,9 +82,9 @@ SELECT *, ${idDigit('family_id')} AS family_digit FROM (${FAMILY_KEYS} GROUP BY 
 /**
  * dtsen_family from dtsen_person (family_id set from fam_person) and the members' records; built in parts of the
  * family id space like dtsen_person (`range`: first hex digits of family_id, see idDigitRanges; `into`: create or
- * append). `split`: the part is read from FAMILY_PARTS_SQL's tables.
+ * append). `split`: the part is read from FAMILY_PARTS_SQL's tables. `ordered`: written in family_id order (see personSql).
  */
-export function familySql(decileSource: SourceName, range: [number, number] = [0, 15], into: 'create' | 'append' = 'create', split = false, skip?: string): string {
+export function familySql(decileSource: SourceName, range: [number, number] = [0, 15], into: 'create' | 'append' = 'create', split = false, skip?: string, ordered = true): string {
   const ds = lit(decileSource);
   const inPart = `family_digit BETWEEN ${range[0]} AND ${range[1]}`;
   // `skip`: a table of family_ids not built here (an incremental batch keeps the previous ones)
@@ -124,7 +124,6 @@ region AS (SELECT family_id, coalesce(h.head_village, v.village_code) AS village
 SELECT a.family_id, h.head_dtsen_id, h.head_basis, a.n_members, a.members,
        r.village_code, substr(r.village_code, 1, 4) AS regency_code, substr(r.village_code, 1, 2) AS province_code,
        d.decile, a.pkh, a.bpnt, a.pbi_jkn, a.programmes, k.no_kks, k.source_family_ids
-FROM agg a JOIN head h USING (family_id) JOIN region r USING (family_id) LEFT JOIN decile d USING (family_id) JOIN keys k USING (family_id)
-ORDER BY a.family_id;
+FROM agg a JOIN head h USING (family_id) JOIN region r USING (family_id) LEFT JOIN decile d USING (family_id) JOIN keys k USING (family_id)${ordered ? '\nORDER BY a.family_id' : ''};
 `;
 }

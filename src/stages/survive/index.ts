@@ -43,9 +43,11 @@ export function surviveOptions(decileSource: SourceName, sources: readonly Resol
 /**
  * Builds dtsen_person, dtsen_link, dtsen_conflict and dtsen_family from clusters + person_clean; persons and
  * families in parts of about `recordsPerPart` records or persons (idDigitRanges); `singles: false` builds one-record persons
- * through the aggregations too (personSql).
+ * through the aggregations too (personSql). `previousDir`: the previous batch's folder, whose golden records an incremental
+ * batch keeps. `ordered`: the four tables are written in their order (a first batch); a batch continuing a register
+ * leaves them unordered, since the register stage rewrites them in their order (with the final ids) anyway.
  */
-export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART, singles = true, previousDir?: string): Promise<{ persons: number; built: number; families: number; familiesBuilt: number }> {
+export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART, singles = true, previousDir?: string, ordered = true): Promise<{ persons: number; built: number; families: number; familiesBuilt: number }> {
   // several parts: the members are stored part by part (memberSql), so each part reads only its own rows
   const byPart = idDigitRanges(await db.count(`SELECT count(*) FROM clusters`), recordsPerPart).length > 1;
   await db.run(memberSql(o, byPart));
@@ -65,15 +67,15 @@ export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORD
   for (const [i, range] of ranges.entries()) {
     // a part's rows read in place: surv_member is stored in id_digit order, so each scan of the part reads only its own row groups
     const members = ranges.length > 1 ? `(SELECT * FROM ${todo} WHERE id_digit BETWEEN ${range[0]} AND ${range[1]})` : todo;
-    await db.run(personSql(o, { members, part: digitPart('dtsen_id', range), into: i === 0 ? 'create' : 'append', singles }));
+    await db.run(personSql(o, { members, part: digitPart('dtsen_id', range), into: i === 0 ? 'create' : 'append', singles, ordered }));
   }
-  if (carried !== undefined) await insertCarried(db);
+  if (carried !== undefined) await insertCarried(db, ordered);
   await writeSurviveOptions(db, o);
   // an incremental batch finds the conflicts of the persons built again; a kept person's are its previous ones
-  await db.run(conflictSql(todo));
+  await db.run(conflictSql(todo, ordered));
   if (carried !== undefined) {
     await db.run(`DROP TABLE surv_todo`);
-    await insertCarriedConflicts(db);
+    await insertCarriedConflicts(db, ordered);
   }
   await db.run(FAMILY_HEADS_SQL);
   const familyRanges = idDigitRanges(Number(ids?.persons ?? records), recordsPerPart);
@@ -81,9 +83,9 @@ export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORD
   if (split) await db.run(FAMILY_PARTS_SQL);
   // an incremental batch keeps the previous rows of the families all of whose members kept their golden record
   const keptFamilies = carried !== undefined ? await carriedFamilies(db) : undefined;
-  for (const [i, range] of familyRanges.entries()) await db.run(familySql(o.decileSource, range, i === 0 ? 'create' : 'append', split, keptFamilies ? 'surv_fam_carried' : undefined));
+  for (const [i, range] of familyRanges.entries()) await db.run(familySql(o.decileSource, range, i === 0 ? 'create' : 'append', split, keptFamilies ? 'surv_fam_carried' : undefined, ordered));
   if (split) await db.run(`DROP TABLE fam_members; DROP TABLE fam_keys_all;`);
-  if (keptFamilies !== undefined) await insertCarriedFamilies(db);
+  if (keptFamilies !== undefined) await insertCarriedFamilies(db, ordered);
   if (carried !== undefined) await db.run(`DETACH surv_prev`);
   await db.run(`DROP TABLE fam_key; DROP TABLE fam_edges; DROP TABLE fam_component; DROP TABLE fam_person; DROP TABLE fam_heads; DROP TABLE surv_member;`);
   const persons = await db.count(`SELECT count(*) FROM dtsen_person`);
@@ -135,7 +137,7 @@ export const surviveStage = defineStage({
   async run(ctx) {
     const path = await recomputePath(ctx.db);
     const previous = path?.path === 'incremental' ? ctx.config.previous : undefined;
-    const { persons: rows, built, families, familiesBuilt } = await survive(ctx.db, surviveOptions(ctx.config.survivorship.decile_source, ctx.sources), RECORDS_PER_PART, true, previous && (await realpath(previous)));
+    const { persons: rows, built, families, familiesBuilt } = await survive(ctx.db, surviveOptions(ctx.config.survivorship.decile_source, ctx.sources), RECORDS_PER_PART, true, previous && (await realpath(previous)), !ctx.config.previous);
     // the previous clusters of the unchanged records (src/incremental/previous.ts) were kept for this stage
     await dropPreviousCopies(ctx.db);
     if (path) await recordRecompute(ctx.db, path.path, path.reason, [{ what: 'persons', total: rows, recomputed: built }, { what: 'families', total: families, recomputed: familiesBuilt }]);

@@ -99,17 +99,18 @@ SELECT ids.dtsen_id, ${idDigit('ids.dtsen_id')} AS id_digit, ids.cluster_records
 
 /**
  * The persons are built in parts of the id space (see idDigitRanges): `members` holds the part's rows of
- * surv_member and `part` is the part's condition on dtsen_id (for fam_person). Each part's rows are written in
- * dtsen_id order, so the parts appended in order give a table sorted by dtsen_id; one part at a time keeps the
- * aggregations' memory to what that part needs (the whole population at once outgrew 16 GB).
- * `into`: the first part creates the table, the others append.
+ * surv_member and `part` is the part's condition on dtsen_id (for fam_person). `ordered`: each part's rows are written
+ * in dtsen_id order, so the parts appended in order give a table sorted by dtsen_id (and dtsen_link's rows in its
+ * order); a batch continuing a register leaves the order to the register stage, which rewrites both tables anyway.
+ * One part at a time keeps the aggregations' memory to what that part needs (the whole population at once outgrew
+ * 16 GB). `into`: the first part creates the table, the others append.
  *
  * A person of one record (about half of them) needs no vote: its golden record is that record, read by
  * singleSql under the same rules; `singles: false` sends them through the aggregations too (a test compares).
  */
 export function personSql(
   o: SurviveOptions,
-  { members = 'surv_member', part = 'true', into = 'create', singles = true }: { members?: string; part?: string; into?: 'create' | 'append'; singles?: boolean } = {},
+  { members = 'surv_member', part = 'true', into = 'create', singles = true, ordered = true }: { members?: string; part?: string; into?: 'create' | 'append'; singles?: boolean; ordered?: boolean } = {},
 ): string {
   const ds = lit(o.decileSource);
   return `
@@ -185,12 +186,11 @@ LEFT JOIN nik_w USING (cluster_id) LEFT JOIN name_w USING (cluster_id) LEFT JOIN
 LEFT JOIN sex_w USING (cluster_id) LEFT JOIN kk_w USING (cluster_id)
 LEFT JOIN (SELECT cluster_id, family_id FROM fam_person WHERE ${part}) fam_person USING (cluster_id)
 )
-SELECT * FROM (SELECT * FROM multi UNION ALL BY NAME ${singles ? singleSql(members, part) : 'SELECT * FROM multi WHERE false'}) ORDER BY dtsen_id;
+SELECT * FROM (SELECT * FROM multi UNION ALL BY NAME ${singles ? singleSql(members, part) : 'SELECT * FROM multi WHERE false'})${ordered ? ' ORDER BY dtsen_id' : ''};
 
 ${into === 'create' ? 'CREATE OR REPLACE TABLE dtsen_link AS' : 'INSERT INTO dtsen_link'}
 SELECT dtsen_id, source, source_record_id, best_link_probability AS match_probability, rec_id
-FROM ${members}
-ORDER BY dtsen_id, source, source_record_id;
+FROM ${members}${ordered ? '\nORDER BY dtsen_id, source, source_record_id' : ''};
 `;
 }
 
