@@ -164,6 +164,9 @@ export async function continueRegister(db: Db, o: { previous?: string; batch: st
 
   await db.run(RENAMED_SQL);
   const renamed = await db.count(`SELECT (SELECT count(*) FROM reg_pid) + (SELECT count(*) FROM reg_fid)`);
+  // DuckDB updates a list column (decision_refs, the lineage lists) by deleting the row and inserting it again, at the
+  // table's end: a batch applying a field decision writes dtsen_person again, in its order, for the export to keep it
+  const fieldDecisions = await db.count(`SELECT count(*) FROM reg_field_win`);
   // with a previous batch, survive leaves its tables unordered (this rewrite, in almost every such batch, puts them in
   // their order): they are rewritten even when no id changed
   await inTransaction(db, `
@@ -171,7 +174,8 @@ export async function continueRegister(db: Db, o: { previous?: string; batch: st
     -- no DEFAULT expression: DuckDB 1.5 fails to replay a later ALTER of a table whose default needs binding (a kill
     -- -9 after the export's column comments left such a WAL); persons without a field decision hold NULL
     ALTER TABLE dtsen_person ADD COLUMN IF NOT EXISTS decision_refs VARCHAR[];
-    ${applyFieldsSql()}`);
+    ${applyFieldsSql()}
+    ${fieldDecisions > 0 ? 'CREATE OR REPLACE TABLE dtsen_person AS SELECT * FROM dtsen_person ORDER BY dtsen_id;' : ''}`);
 
   await db.run(changeSql(seq));
   // the path the batch took and how much it recomputed (src/incremental/state.ts): entity 'batch'
