@@ -59,13 +59,17 @@ const EXTRA: Partial<Record<DecidableField, string>> = {
   pbi_jkn: `pbi_jkn_sources = ['decision']`,
 };
 
-/** The winning field decisions written into dtsen_person (after its ids are final), with their lineage. */
-export function applyFieldsSql(): string {
+/**
+ * The winning field decisions written into dtsen_person, with their lineage, before its ids are made final: `win`
+ * holds reg_field_win's rows on survive's ids (the register then rewrites dtsen_person once, with the final ids and in
+ * its order, which DuckDB's update of a list column — decision_refs, the lineage lists — does not keep).
+ */
+export function applyFieldsSql(win: string): string {
   const updates = (Object.keys(DECIDABLE_FIELDS) as DecidableField[]).map((f) => `
 UPDATE dtsen_person p SET ${f} = CAST(w.value AS ${DECIDABLE_FIELDS[f].type})${EXTRA[f] ? `, ${EXTRA[f]}` : ''}
-FROM reg_field_win w WHERE w.dtsen_id = p.dtsen_id AND w.field = ${lit(f)};`);
+FROM ${win} w WHERE w.dtsen_id = p.dtsen_id AND w.field = ${lit(f)};`);
   return `${updates.join('')}
 UPDATE dtsen_person p SET decision_refs = r.refs
-FROM (SELECT dtsen_id, list(field || ': ' || reference || ' (decision ' || decision_no || ')' ORDER BY field) AS refs FROM reg_field_win GROUP BY dtsen_id) r
+FROM (SELECT dtsen_id, list(field || ': ' || reference || ' (decision ' || decision_no || ')' ORDER BY field) AS refs FROM ${win} GROUP BY dtsen_id) r
 WHERE r.dtsen_id = p.dtsen_id;`;
 }

@@ -76,7 +76,7 @@ ORDER BY dtsen_id;`;
  */
 const WORK_TABLES = [
   ...['person', 'family'].flatMap((k) => ['n', 'claim', 'keep', 'fresh', 'mint', 'map', 'units', 'items', 'prev_items', 'succ', 'history'].map((t) => `reg_${t}_${k}`)),
-  'reg_field_target', 'reg_field_win', 'reg_prev_record', 'reg_prev_history', 'reg_prev_person', 'reg_prev_family', 'reg_prev_batch', 'reg_pid', 'reg_fid',
+  'reg_field_target', 'reg_field_win', 'reg_field_win_cur', 'reg_prev_record', 'reg_prev_history', 'reg_prev_person', 'reg_prev_family', 'reg_prev_batch', 'reg_pid', 'reg_fid',
 ];
 
 export interface RegisterFigures {
@@ -164,18 +164,21 @@ export async function continueRegister(db: Db, o: { previous?: string; batch: st
 
   await db.run(RENAMED_SQL);
   const renamed = await db.count(`SELECT (SELECT count(*) FROM reg_pid) + (SELECT count(*) FROM reg_fid)`);
-  // DuckDB updates a list column (decision_refs, the lineage lists) by deleting the row and inserting it again, at the
-  // table's end: a batch applying a field decision writes dtsen_person again, in its order, for the export to keep it
-  const fieldDecisions = await db.count(`SELECT count(*) FROM reg_field_win`);
-  // with a previous batch, survive leaves its tables unordered (this rewrite, in almost every such batch, puts them in
-  // their order): they are rewritten even when no id changed
+  // the winning field decisions on survive's ids (reg_pid maps each renamed one to its final id, one to one)
+  await db.run(`
+    CREATE OR REPLACE TEMP TABLE reg_field_win_cur AS
+    SELECT w.* REPLACE (coalesce(x.cur, w.dtsen_id) AS dtsen_id) FROM reg_field_win w LEFT JOIN reg_pid x ON x.id = w.dtsen_id;`);
+  const fieldDecisions = await db.count(`SELECT count(*) FROM reg_field_win_cur`);
+  // The field decisions are written first; the remap then rewrites the tables once, with the final ids and in their
+  // order. It runs when an id changed, when a field decision moved rows (DuckDB updates a list column by moving the
+  // row to the table's end), and with a previous batch (survive then leaves its tables unordered), even when no id
+  // changed.
   await inTransaction(db, `
-    ${renamed > 0 || o.previous ? REMAP_SQL : ''}
     -- no DEFAULT expression: DuckDB 1.5 fails to replay a later ALTER of a table whose default needs binding (a kill
     -- -9 after the export's column comments left such a WAL); persons without a field decision hold NULL
     ALTER TABLE dtsen_person ADD COLUMN IF NOT EXISTS decision_refs VARCHAR[];
-    ${applyFieldsSql()}
-    ${fieldDecisions > 0 ? 'CREATE OR REPLACE TABLE dtsen_person AS SELECT * FROM dtsen_person ORDER BY dtsen_id;' : ''}`);
+    ${applyFieldsSql('reg_field_win_cur')}
+    ${renamed > 0 || fieldDecisions > 0 || o.previous ? REMAP_SQL : ''}`);
 
   await db.run(changeSql(seq));
   // the path the batch took and how much it recomputed (src/incremental/state.ts): entity 'batch'
