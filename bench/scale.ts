@@ -4,6 +4,8 @@
  * the candidate pairs per record, precision and recall (and the ratio to the reference workload when CALIB is
  * given); then every stage's time per record at every size, so that a stage growing faster than the records shows.
  */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { printTable } from '../src/engine/text-table.ts';
 import { candidatePairs, fmt, perRecord, population, printStages, runBench, runCalib, type BenchResult } from './measure.ts';
@@ -15,6 +17,8 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     'memory-limit': { type: 'string', default: '16GB' },
     calib: { type: 'string', default: '' },
+    // each size's batch folder is removed once measured (30M persons write tens of GB); this keeps them
+    'keep-batches': { type: 'boolean', default: false },
   },
 });
 const sizes = values.sizes!.split(/[\s,]+/).filter(Boolean).map(Number);
@@ -25,6 +29,11 @@ for (const persons of sizes) {
   const calib = values.calib ? runCalib(values.calib, cache) : undefined;
   const r = runBench(cache, persons, values.seed!, Number(values.threads), values['memory-limit']!);
   results.push(r);
+  if (!values['keep-batches']) {
+    const out = join(cache, `out-t${values.threads}`);
+    rmSync(out, { force: true });
+    rmSync(join(cache, `.out-t${values.threads}.batches`), { recursive: true, force: true });
+  }
   console.log(`\n${fmt(persons)} persons, ${fmt(r.records)} records`);
   printStages(r);
   const pairs = candidatePairs(r) ?? 0;
