@@ -1,13 +1,17 @@
 // Runs vitest and ends with the plain line CI reads: "N passed, N failed".
+// The tests' temporary folders (and those of the batches they spawn) go under one folder of this run (TMPDIR),
+// removed when every test passed and kept, with its path printed, when one failed.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const dir = mkdtempSync(join(tmpdir(), 'dtsen-vitest-'));
 const report = join(dir, 'report.json');
 const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)];
-const r = spawnSync('npx', args, { stdio: 'inherit' });
+const temp = join(dir, 'tmp');
+mkdirSync(temp);
+const r = spawnSync('npx', args, { stdio: 'inherit', env: { ...process.env, TMPDIR: temp } });
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -19,9 +23,13 @@ try {
 } catch {
   failed = Math.max(1, failed);
 }
-rmSync(dir, { recursive: true, force: true });
 // vitest failing outside any test (its global setup, a file that does not load) still counts as a failure
 if (r.status !== 0 && failed === 0) failed = 1;
 const code = r.status === 0 && failed === 0 && passed > 0 ? 0 : 1;
+if (code === 0) rmSync(dir, { recursive: true, force: true });
+else {
+  rmSync(report, { force: true });
+  console.log(`the tests' temporary folders are kept in ${temp}`);
+}
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(code);
