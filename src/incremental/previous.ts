@@ -103,15 +103,16 @@ export async function planIncremental(db: Db, config: BatchConfig): Promise<Incr
     if (JSON.stringify(rules) !== JSON.stringify(BLOCKING_RULES.map((r) => r.name))) return full("the blocking rules differ from the previous batch's", dir);
     const prevThreshold = prevConfig.linkage?.threshold;
     if (typeof prevThreshold !== 'number') return full('the previous batch holds no threshold', dir);
-    let previousModel: Model | undefined;
-    if (!config.retrain && !config.linkage.model) {
-      if (!existsSync(join(dir, 'model.json'))) return full('the previous batch has no model.json', dir);
-      try {
-        previousModel = await readModelFile(join(dir, 'model.json'));
-      } catch (e) {
-        return full(`the previous batch's model does not fit the code's comparisons (${(e as Error).message.split('\n')[0]})`, dir);
-      }
+    // The previous gammas are reused whatever model scores them (--retrain, --model): the previous batch must have
+    // compared with this version's comparisons, which its model.json records (the SQL fingerprint of every level).
+    let fitting: Model;
+    if (!existsSync(join(dir, 'model.json'))) return full('the previous batch has no model.json', dir);
+    try {
+      fitting = await readModelFile(join(dir, 'model.json'));
+    } catch (e) {
+      return full(`the previous batch's model does not fit the code's comparisons (${(e as Error).message.split('\n')[0]})`, dir);
     }
+    const previousModel = !config.retrain && !config.linkage.model ? fitting : undefined;
     const previousFamilyState = await copyPrevious(db, prevThreshold);
     const previousPairs = await db.count(`SELECT count(*) FROM inc_prev.scored_pairs`);
     return { previousPairs, previousFamilyState, path: 'incremental', reason: config.retrain ? 'previous batch given (--retrain: the model trained again)' : 'previous batch given', previousDir: dir, previousModel, previousThreshold: prevThreshold };

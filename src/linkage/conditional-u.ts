@@ -16,7 +16,7 @@ import { LINKAGE_SEED } from './seed.ts';
 import type { Db } from '../engine/db.ts';
 import { lit } from '../engine/db.ts';
 import { allowedSourcePairsSql } from './blocking.ts';
-import { COMPARISONS, HOUSEHOLD_LEVELS, NEARBY_LEVELS, SAME_DAY_LEVELS, levelIndex } from './comparisons.ts';
+import { COMPARISONS, HOUSEHOLD_LEVELS, NEARBY_LEVELS, NIK_DIFFERENT_LEVELS, SAME_DAY_LEVELS, levelIndex } from './comparisons.ts';
 import { comparisonVectorsSql } from './comparison-vectors.ts';
 import { gammaColumn } from './comparison-sql.ts';
 import type { Linkage } from '../../schemas/config.ts';
@@ -102,7 +102,7 @@ function conditionalSpecs(): Spec[] {
     comparison: 'birth_date',
     description: 'birth dates of two persons of one name',
     given: [{ comparison: 'name', levels: ['exact'] }],
-    nonMatch: g('nik', 'different'),
+    nonMatch: `${gammaColumn({ name: 'nik' })} IN (${NIK_DIFFERENT_LEVELS.map((l) => levelIndex('nik', l)).join(', ')})`,
     sample: 'name',
     plain: ['exact', 'day and month swapped', 'one year apart', 'NIK-decoded date agrees'],
   });

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateMonths, type MonthFigures } from '../../src/generate/months.ts';
 import { loadConfig } from '../../src/engine/config.ts';
@@ -356,6 +356,18 @@ describe('an incremental batch gives what a full batch gives', () => {
     // pairs drawn by record id, so a retrained model is close to the full batch's, not equal to it.
     const blocked = `rules & ${BLOCKING_RULE_MASK} <> 0`;
     expect(await differences('m2-retrain', 'm2-full', 'candidate_pairs', `rec_id_l, rec_id_r, rule_id, rules & ${BLOCKING_RULE_MASK}`, blocked)).toEqual([0, 0]);
+  }, 120_000);
+
+  it('falls back to the full path, even with --retrain, when the previous batch compared with other comparisons', async () => {
+    // the previous batch as a version with another NIK level would have left it: its gammas cannot be reused
+    const copy = join(dir, 'm1-other-comparisons');
+    cpSync(realpathSync(out('m1')), copy, { recursive: true });
+    const model = JSON.parse(readFileSync(join(copy, 'model.json'), 'utf8'));
+    model.comparisons[0].levels[1].sql_fingerprint = '0000000000000000';
+    writeFileSync(join(copy, 'model.json'), JSON.stringify(model));
+    const r = await run('m2-other-comparisons', months[1], { previous: copy, retrain: true });
+    expect(r.figures.link!.recompute.path).toBe('full');
+    expect(r.figures.link!.recompute.reason).toMatch(/does not fit the code's comparisons/);
   }, 120_000);
 
   it('falls back to the full path, saying why, when a linkage setting changed', async () => {

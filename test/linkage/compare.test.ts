@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../../src/engine/db.ts';
-import { COMPARISONS, HARD_NEGATIVE_SQL, levelIndex } from '../../src/linkage/comparisons.ts';
+import { COMPARISONS, HARD_NEGATIVE_SQL, NIK_DIFFERENT_CORROBORATED, levelIndex } from '../../src/linkage/comparisons.ts';
 import { comparisonVectorsSql, prepareCompareInput } from '../../src/linkage/comparison-vectors.ts';
 
 interface Rec {
@@ -55,11 +55,12 @@ describe('comparison levels', () => {
     ['exact', {}, 'exact'],
     ['one substitution in the region code', { nik: '3204135708850002' }, 'one substitution in the region code'],
     ['one typo in the date digits, stated dates equal', { nik: '3204125708860002' }, 'one typo in the date digits'],
-    ['a date-digit difference with stated dates that differ too is not a typo', { nik: '3204125708860002', dob: '1986-08-17' }, 'different'],
+    ['a date-digit difference with stated dates that differ too is not a typo', { nik: '3204125708860002', dob: '1986-08-17', nikDob: '1986-08-17' }, NIK_DIFFERENT_CORROBORATED],
     ['adjacent swap', { nik: '3204125708850020' }, 'adjacent swap'],
     ['serial differs (twins or a serial typo)', { nik: '3204125708850003' }, 'same first 12 digits, serial differs'],
     ['the same date for the other sex', { nik: '3204121708850002' }, 'same date, other sex'],
-    ['different', { nik: '3171010101900001' }, 'different'],
+    ['another NIK, each carrying its own record\'s birth date', { nik: '3171015708850002' }, NIK_DIFFERENT_CORROBORATED],
+    ['another NIK whose date is not its record\'s (a relative\'s, or damaged)', { nik: '3171010101900001', nikDob: '1990-01-01' }, 'different'],
     ['missing on one side', { nik: null, status: 'missing' }, 'null'],
     ['a placeholder carries no evidence', { nik: '0000000000000000', status: 'placeholder' }, 'null'],
   ])('NIK: %s', async (_label, b, expected) => {
@@ -159,6 +160,8 @@ describe('hard negatives (twins)', () => {
     ['serial differs, near-identical names', { nik: 'same first 12 digits, serial differs', name: 'Jaro-Winkler >= 0.95' }, true],
     ['the other sex digit, one token missing', { nik: 'same date, other sex', name: 'one token missing' }, true],
     ['no NIK, names alike only phonetically', { nik: 'null', name: 'same phonetic key' }, true],
+    ['another NIK each dated as its record states, near-identical names', { nik: NIK_DIFFERENT_CORROBORATED, name: 'Jaro-Winkler >= 0.95' }, true],
+    ['another NIK not dated as its record states (a relative\'s, or damaged): the model weighs it', { nik: 'different', name: 'Jaro-Winkler >= 0.95' }, false],
     ['serial differs, the same name: one person, a typo in the serial', { nik: 'same first 12 digits, serial differs', name: 'exact' }, false],
     ['the same NIK and a mistyped name', { nik: 'exact', name: 'Jaro-Winkler >= 0.95' }, false],
     ['no NIK, one typo in the name', { nik: 'null', name: 'one typo' }, false],
