@@ -18,7 +18,9 @@ let skipped = 0;
 try {
   const json = JSON.parse(readFileSync(report, 'utf8'));
   passed = json.numPassedTests ?? 0;
-  failed = (json.numFailedTests ?? 0) + (json.numFailedTestSuites ?? 0);
+  // a failed test fails its file and describe blocks too: suites count only when no test failed (a file that
+  // does not load, a hook that throws)
+  failed = json.numFailedTests || (json.numFailedTestSuites ?? 0);
   skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
 } catch {
   failed = Math.max(1, failed);
