@@ -72,7 +72,12 @@ export function scoreSql(model: Model, vectors: string, extraColumns: string[] =
       .filter((e) => e.comparison === ci)
       .map((e) => ({ given: e.given.map((x) => ({ gammaColumn: gammaColumn(COMPARISONS[x.comparison]), levels: x.levels })), u: e.u }));
     weightColumns.push(`${weightSql(comparison, levels, conditionalWeights)} AS ${weightColumn(comparison)}`);
-    const tf = tfAdjustmentSql(comparison, levels, model.tf_max_adjustment, SAME_VILLAGE_SQL);
+    // A conditional u already measures how much commoner an agreement is among the pairs its conditions select
+    // (a name among the members of one household): the village frequency, which measures the same locality, counts
+    // only where none applies (else one fact would lower the weight twice).
+    const conditionalHolds = conditionalWeights.map((e) => `(${e.given.map((x) => `v.${x.gammaColumn} IN (${x.levels.join(', ')})`).join(' AND ')})`);
+    const villageTf = conditionalHolds.length ? `(${SAME_VILLAGE_SQL} AND NOT (${conditionalHolds.join(' OR ')}))` : SAME_VILLAGE_SQL;
+    const tf = tfAdjustmentSql(comparison, levels, model.tf_max_adjustment, villageTf);
     if (tf) {
       tfJoins.push(tf.joins);
       tfColumns.push(`${tf.sql} AS ${tfAdjustmentColumn(comparison)}`);

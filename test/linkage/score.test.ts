@@ -38,6 +38,25 @@ describe('scoring', () => {
     db.close();
   });
 
+  it('lowers a name by its village frequency only where no conditional u of the name applies (one locality, counted once)', async () => {
+    const db = await Db.open();
+    const gammas = COMPARISONS.map((c) => `gamma_${c.name}`);
+    // Two pairs of one exact name in one RT: dates unknown (the household's conditional u of names applies), and
+    // born the same day (it does not: twins keep the plain u).
+    await db.run(`CREATE TABLE v AS SELECT * FROM (VALUES (1, 2, -1, 0, -1, 0, 1, 0), (3, 4, -1, 0, 0, 0, 1, 0))
+      t(rec_id_l, rec_id_r, ${gammas.join(', ')});
+      CREATE TABLE tf_name AS SELECT i::BIGINT AS rec_id, 0.05::DOUBLE AS tf, 0.25::DOUBLE AS tf_village FROM range(1, 5) t(i);`);
+    const nameLevels = COMPARISONS.find((c) => c.name === 'name')!.levels.length;
+    const m = model([
+      { comparison: 'name', description: 'household, dates unknown', given: [{ comparison: 'household', levels: ['same village and RT/RW'] }, { comparison: 'birth_date', levels: ['null'] }], u: new Array(nameLevels).fill(1 / nameLevels), pairs: 500 },
+    ]);
+    const rows = await db.all<{ rec_id_l: number; tf_name: number }>(`SELECT rec_id_l, tf_name FROM (${scoreSql(m, 'v')}) ORDER BY rec_id_l`);
+    const u = 1 / nameLevels;
+    expect(rows[0].tf_name).toBeCloseTo(Math.log2(u / 0.05), 12);
+    expect(rows[1].tf_name).toBeCloseTo(Math.log2(u / 0.25), 12);
+    db.close();
+  });
+
   it('term frequencies: national, or provincial (leaving the record out) where the name is commoner there', async () => {
     const db = await Db.open();
     // 100 records: province 32 holds records 1-10 (ASEP 4 times, BUDI once), records 11-20 have no village but a NIK
