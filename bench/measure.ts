@@ -14,6 +14,8 @@ export interface BenchResult {
   /** records read (the ingest stage's rows) */
   records: number;
   wall: number;
+  /** the batch's output folder */
+  out: string;
   /** CPU seconds (user + system) of the batch's process */
   cpuSeconds: number;
   /** CPU seconds per stage */
@@ -59,9 +61,9 @@ export function runBench(cache: string, persons: number, seed: string, threads: 
   rmSync(spill, { recursive: true, force: true });
   const stdout = runCommand('npx', ['tsx', join(ROOT, 'bench', 'batch.ts'), configPath, out, String(threads), memoryLimit, spill], { capture: true });
   rmSync(spill, { recursive: true, force: true });
-  const r = JSON.parse(stdout.trim().split('\n').pop()!) as Omit<BenchResult, 'persons' | 'threads' | 'records'>;
+  const r = JSON.parse(stdout.trim().split('\n').pop()!) as Omit<BenchResult, 'out' | 'persons' | 'threads' | 'records'>;
   const records = r.timings.find((t) => t.stage === 'ingest')?.rows ?? 0;
-  return { ...r, persons, threads, records };
+  return { ...r, out, persons, threads, records };
 }
 
 /** The reference workload's wall seconds and CPU seconds (user + system, every thread). */

@@ -5,8 +5,8 @@
  * given); then every stage's time per record at every size, so that a stage growing faster than the records shows.
  */
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { layoutOf } from '../src/engine/batchdir.ts';
 import { printTable } from '../src/engine/text-table.ts';
 import { candidatePairs, fmt, perRecord, population, printStages, runBench, runCalib, type BenchResult } from './measure.ts';
 
@@ -30,9 +30,8 @@ for (const persons of sizes) {
   const r = runBench(cache, persons, values.seed!, Number(values.threads), values['memory-limit']!);
   results.push(r);
   if (!values['keep-batches']) {
-    const out = join(cache, `out-t${values.threads}`);
-    rmSync(out, { force: true });
-    rmSync(join(cache, `.out-t${values.threads}.batches`), { recursive: true, force: true });
+    rmSync(r.out, { force: true });
+    rmSync(layoutOf(r.out).versionsDir, { recursive: true, force: true });
   }
   console.log(`\n${fmt(persons)} persons, ${fmt(r.records)} records`);
   printStages(r);

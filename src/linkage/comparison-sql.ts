@@ -45,6 +45,11 @@ export function levelWeight(level: { m: number; u: number }): number {
   return Math.log2(level.m / level.u);
 }
 
+/** SQL over comparison vectors (alias `v`): the conditions of a conditional u hold. */
+export function conditionalHoldsSql(e: Pick<ConditionalWeights, 'given'>): string {
+  return `(${e.given.map((x) => `v.${x.gammaColumn} IN (${x.levels.join(', ')})`).join(' AND ')})`;
+}
+
 /**
  * SQL over comparison vectors (alias `v`): the weight in bits of the comparison's level. The first conditional u
  * whose conditions hold replaces the plain u (em.ts applies the same rule in training); a null gamma weighs 0.
@@ -54,7 +59,7 @@ export function weightSql(c: Comparison, levels: readonly LevelProbabilities[], 
   const byLevel = (u: readonly number[]) => `CASE ${levels.map((lv, i) => `WHEN ${gamma} = ${i} THEN ${levelWeight({ m: lv.m, u: u[i] })}::DOUBLE`).join(' ')} ELSE 0::DOUBLE END`;
   const plain = byLevel(levels.map((lv) => lv.u));
   if (conditional.length === 0) return plain;
-  const conditions = conditional.map((e) => `WHEN ${e.given.map((x) => `v.${x.gammaColumn} IN (${x.levels.join(', ')})`).join(' AND ')} THEN ${byLevel(e.u)}`);
+  const conditions = conditional.map((e) => `WHEN ${conditionalHoldsSql(e)} THEN ${byLevel(e.u)}`);
   return `CASE ${conditions.join(' ')} ELSE ${plain} END`;
 }
 

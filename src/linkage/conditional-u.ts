@@ -57,7 +57,8 @@ interface Spec {
   byAgeGap?: boolean;
 }
 
-const g = (comparison: string, label: string) => `${gammaColumn({ name: comparison })} = ${levelIndex(comparison, label)}`;
+/** SQL over a sampled pair's gammas: the comparison is at one of the levels. */
+const g = (comparison: string, ...labels: string[]) => `${gammaColumn({ name: comparison })} IN (${labels.map((l) => levelIndex(comparison, l)).join(', ')})`;
 const NAMES_DIFFER = g('name', 'different');
 /**
  * Birth years (stated, else decoded from the NIK) five or more years apart: no typo, convention or estimated
@@ -102,7 +103,7 @@ function conditionalSpecs(): Spec[] {
     comparison: 'birth_date',
     description: 'birth dates of two persons of one name',
     given: [{ comparison: 'name', levels: ['exact'] }],
-    nonMatch: `${gammaColumn({ name: 'nik' })} IN (${NIK_DIFFERENT_LEVELS.map((l) => levelIndex('nik', l)).join(', ')})`,
+    nonMatch: g('nik', ...NIK_DIFFERENT_LEVELS),
     sample: 'name',
     plain: ['exact', 'day and month swapped', 'one year apart', 'NIK-decoded date agrees'],
   });

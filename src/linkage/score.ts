@@ -8,7 +8,7 @@ import type { Db } from '../engine/db.ts';
 import { lit } from '../engine/db.ts';
 import type { Model } from '../../schemas/model.ts';
 import { COMPARISONS, HARD_NEGATIVE_SQL, SAME_VILLAGE_LEVELS, levelIndex } from './comparisons.ts';
-import { gammaColumn, probabilitySql, tfAdjustmentColumn, tfAdjustmentSql, tfTable, weightColumn, weightSql } from './comparison-sql.ts';
+import { conditionalHoldsSql, gammaColumn, probabilitySql, tfAdjustmentColumn, tfAdjustmentSql, tfTable, weightColumn, weightSql } from './comparison-sql.ts';
 import { conditionalUs } from './conditional-u.ts';
 import { assertModelFits } from './model.ts';
 
@@ -75,8 +75,7 @@ export function scoreSql(model: Model, vectors: string, extraColumns: string[] =
     // A conditional u already measures how much commoner an agreement is among the pairs its conditions select
     // (a name among the members of one household): the village frequency, which measures the same locality, counts
     // only where none applies (else one fact would lower the weight twice).
-    const conditionalHolds = conditionalWeights.map((e) => `(${e.given.map((x) => `v.${x.gammaColumn} IN (${x.levels.join(', ')})`).join(' AND ')})`);
-    const villageTf = conditionalHolds.length ? `(${SAME_VILLAGE_SQL} AND NOT (${conditionalHolds.join(' OR ')}))` : SAME_VILLAGE_SQL;
+    const villageTf = conditionalWeights.length ? `(${SAME_VILLAGE_SQL} AND NOT (${conditionalWeights.map(conditionalHoldsSql).join(' OR ')}))` : SAME_VILLAGE_SQL;
     const tf = tfAdjustmentSql(comparison, levels, model.tf_max_adjustment, villageTf);
     if (tf) {
       tfJoins.push(tf.joins);
