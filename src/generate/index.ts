@@ -95,7 +95,10 @@ export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
   const profile = opts.profile ?? profileByName('default');
   const sp = profile.sources;
   await mkdir(opts.out, { recursive: true });
-  const villages = sampleVillages(rng, Math.min(8000, Math.max(25, Math.round(opts.persons / 150))), profile.provinceWeights);
+  const villageCount = profile.villagePersons
+    ? Math.max(1, Math.round(opts.persons / profile.villagePersons))
+    : Math.min(8000, Math.max(25, Math.round(opts.persons / 150)));
+  const villages = sampleVillages(rng, villageCount, profile.provinceWeights);
   const builder = new PopulationBuilder(rng, villages, profile);
   const paths = {
     dtks: join(opts.out, 'dtks.csv'),

@@ -59,6 +59,13 @@ export interface Profile {
   provinceWeights?: Record<string, number>;
   /** multiplier of how skewed name frequencies are (above 1: fewer distinct names, commoner ones) */
   nameSkew: number;
+  /**
+   * Persons per village: how densely the population sits. Unset: about 150 per village, in at most 8,000
+   * villages (a sparse spread; denser only from 1.2 million persons). The country's villages hold about 3,300
+   * persons each (domain.md: ~83,760 villages), so namesakes of one village, RT and birth year are commoner than
+   * the sparse spread shows.
+   */
+  villagePersons?: number;
 }
 
 const src = (p: Partial<SourceProfile> & Pick<SourceProfile, 'nikMissingAdult' | 'nikMissingChild' | 'nikErrors' | 'spreadsheet' | 'nameErrors' | 'dateErrors' | 'dateMissing' | 'duplicates' | 'memberCoverage'>): SourceProfile => ({
@@ -131,6 +138,9 @@ export const PROFILES: readonly Profile[] = [
   derive('spreadsheet', 'spreadsheet-damaged NIKs: scientific notation and last digits zeroed in DTKS and P3KE', {
     sources: { dtks: { spreadsheet: 0.2 }, p3ke: { spreadsheet: 0.12 }, regsosek: { spreadsheet: 0.02 } },
   }),
+  derive('dense', "villages of the country's average size (about 3,300 persons each): namesakes in one village, RT and birth year", {
+    villagePersons: 3300,
+  }),
   derive('sparse-p3ke', 'sparse P3KE: a quarter of its families, more of them without NIKs and dates', {
     sources: { p3ke: { coverage: 0.25, nikMissingAdult: 0.1, nikMissingChild: 0.2, dateMissing: 0.08 } },
   }),
@@ -169,6 +179,8 @@ export function randomProfile(seed: number): Profile {
     nikElsewhere: u(0.05, 0.5),
     provinceWeights: provinceWeights && Object.keys(provinceWeights).length ? provinceWeights : undefined,
     nameSkew: u(0.7, 1.8),
+    // Drawn last, from a generator of its own, so the other rates of a seed stay what they were before it.
+    villagePersons: Math.round(Math.exp(new Rng(seed ^ 0xde45e).next() * Math.log(4000 / 150)) * 150),
   };
 }
 

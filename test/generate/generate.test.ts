@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate, type GenerateResult } from '../../src/generate/index.ts';
+import { profileByName } from '../../src/generate/profiles.ts';
 import { Db, lit } from '../../src/engine/db.ts';
 import { loadReference } from '../../src/engine/reference.ts';
 import { tempDir } from '../fixtures/inputs.ts';
@@ -72,6 +73,16 @@ describe('the sample generator', () => {
 
   it('places families in real villages', async () => {
     expect(await db.count(`SELECT count(*) FROM regsosek ANTI JOIN ref_village v ON v.code = kode_desa`)).toBe(0);
+    // the sparse spread by default: about 150 persons per village
+    expect(await db.count(`SELECT count(DISTINCT kode_desa) FROM regsosek`)).toBeGreaterThan(20);
+  });
+
+  it("a profile's village size sets how densely the persons sit", async () => {
+    const dense = tempDir('dtsen-gen-dense-');
+    await generate({ persons: 4000, seed: 7, out: dense, profile: profileByName('dense') });
+    expect(JSON.parse(readFileSync(join(dense, 'manifest.json'), 'utf8')).villages).toBe(1);
+    expect(profileByName('random:11').villagePersons).toBeGreaterThanOrEqual(150);
+    expect(profileByName('random:11').villagePersons).toBeLessThanOrEqual(4000);
   });
 
   it('DTKS and P3KE skew poor; P3KE only ranks deciles 1-4', async () => {
