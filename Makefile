@@ -11,6 +11,9 @@ CALIB ?= ../shared/bench/calib.mjs
 # Population sizes of make bench-scale, each run with --memory-limit SCALE_MEMORY_LIMIT
 SCALE_SIZES ?= 1000000 3000000 10000000 30000000
 SCALE_MEMORY_LIMIT ?= 16GB
+# The population profile of make bench (empty: the generator's default) and of make bench-scale (src/generate/profiles.ts)
+PROFILE ?=
+SCALE_PROFILE ?=
 
 .PHONY: install build browser run validate test typecheck bench bench-scale bench-series bench-quality bench-review clean sample docs
 
@@ -47,13 +50,13 @@ test: build browser
 	node test/run-tests.mjs
 
 bench: build
-	npx tsx bench/run.ts --persons $(SIZE) --threads $(THREADS) $(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT)) $(if $(CALIB),--calib $(abspath $(CALIB)))
+	npx tsx bench/run.ts --persons $(SIZE) $(if $(PROFILE),--profile $(PROFILE)) --threads $(THREADS) $(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT)) $(if $(CALIB),--calib $(abspath $(CALIB)))
 	$(MAKE) bench-series
 
 # Growth with the population: per size wall time, µs per record (per stage too), peak RSS, spill, pairs per record,
 # precision and recall (bench/scale.ts).
 bench-scale: build
-	npx tsx bench/scale.ts --sizes "$(SCALE_SIZES)" --memory-limit $(SCALE_MEMORY_LIMIT) --threads $(THREADS) $(if $(CALIB),--calib $(abspath $(CALIB)))
+	npx tsx bench/scale.ts --sizes "$(SCALE_SIZES)" $(if $(SCALE_PROFILE),--profile $(SCALE_PROFILE)) --memory-limit $(SCALE_MEMORY_LIMIT) --threads $(THREADS) $(if $(CALIB),--calib $(abspath $(CALIB)))
 
 # A living register: MONTHS monthly snapshots of one population, one batch a month continuing the previous one;
 # id stability, the change log against the truth, wall time per month (bench/series.ts).

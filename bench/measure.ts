@@ -31,13 +31,16 @@ export interface BenchResult {
 const bin = join(ROOT, 'bin', 'dtsen.js');
 export const fmt = (n: number) => n.toLocaleString('en-US');
 
-/** The folder of a generated population of `persons` (seed `seed`), generated once. */
-export function population(persons: number, seed: string): string {
-  const cache = join(ROOT, 'bench', 'cache', `p${persons}-s${seed}`);
+/**
+ * The folder of a generated population of `persons` (seed `seed`, profile `profile`: the generator's default when
+ * empty), generated once.
+ */
+export function population(persons: number, seed: string, profile = ''): string {
+  const cache = join(ROOT, 'bench', 'cache', `p${persons}-s${seed}${profile ? `-${profile.replace(':', '-')}` : ''}`);
   if (!existsSync(join(cache, 'manifest.json'))) {
-    console.log(`generating ${fmt(persons)} persons into ${cache} …`);
+    console.log(`generating ${fmt(persons)} persons${profile ? ` (profile ${profile})` : ''} into ${cache} …`);
     const t = performance.now();
-    runCommand('node', [bin, 'generate', '--persons', String(persons), '--seed', seed, '--out', cache]);
+    runCommand('node', [bin, 'generate', '--persons', String(persons), '--seed', seed, ...(profile ? ['--profile', profile] : []), '--out', cache]);
     console.log(`generated in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
   return cache;

@@ -14,6 +14,8 @@ const { values } = parseArgs({
   options: {
     persons: { type: 'string', default: '1000000' },
     seed: { type: 'string', default: '7' },
+    /** the population's profile (src/generate/profiles.ts; empty: the generator's default) */
+    profile: { type: 'string', default: '' },
     /** a thread count, or several separated by commas (each a run of its own) */
     threads: { type: 'string', default: '2' },
     'memory-limit': { type: 'string', default: '' },
@@ -30,7 +32,7 @@ const memoryLimit = values['memory-limit'] || (persons >= 5_000_000 ? '16GB' : '
 const threadCounts = values.threads!.split(',').map(Number);
 if (threadCounts.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`--threads: thread counts, e.g. 2 or 1,2 (got ${values.threads})`);
 
-const cache = population(persons, seed);
+const cache = population(persons, seed, values.profile);
 let calib: CalibResult | undefined;
 if (values.calib) {
   console.log(`reference workload ${values.calib} …`);

@@ -14,6 +14,8 @@ const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '1000000 3000000 10000000 30000000' },
     seed: { type: 'string', default: '7' },
+    /** the population's profile (src/generate/profiles.ts; empty: the generator's default) */
+    profile: { type: 'string', default: '' },
     threads: { type: 'string', default: '2' },
     'memory-limit': { type: 'string', default: '16GB' },
     calib: { type: 'string', default: '' },
@@ -25,7 +27,7 @@ const sizes = values.sizes!.split(/[\s,]+/).filter(Boolean).map(Number);
 const rows: Record<string, unknown>[] = [];
 const results: BenchResult[] = [];
 for (const persons of sizes) {
-  const cache = population(persons, values.seed!);
+  const cache = population(persons, values.seed!, values.profile);
   const calib = values.calib ? runCalib(values.calib, cache) : undefined;
   const r = runBench(cache, persons, values.seed!, Number(values.threads), values['memory-limit']!);
   results.push(r);
