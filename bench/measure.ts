@@ -3,8 +3,8 @@
  * in a child process (bench/batch.ts: wall time, stage times, peak RSS, spill peak, figures), the reference
  * workload calib.mjs on the same files, and the per-stage table with the time per record.
  */
-import { populationSources, runCommand, ROOT } from './population.ts';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ensurePopulation, populationCurrent, populationSources, runCommand, ROOT } from './population.ts';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { printTable } from '../src/engine/text-table.ts';
 
@@ -28,7 +28,6 @@ export interface BenchResult {
   figures: Record<string, any>;
 }
 
-const bin = join(ROOT, 'bin', 'dtsen.js');
 export const fmt = (n: number) => n.toLocaleString('en-US');
 
 /**
@@ -37,10 +36,10 @@ export const fmt = (n: number) => n.toLocaleString('en-US');
  */
 export function population(persons: number, seed: string, profile = ''): string {
   const cache = join(ROOT, 'bench', 'cache', `p${persons}-s${seed}${profile ? `-${profile.replace(':', '-')}` : ''}`);
-  if (!existsSync(join(cache, 'manifest.json'))) {
+  if (!populationCurrent(cache, profile || 'default')) {
     console.log(`generating ${fmt(persons)} persons${profile ? ` (profile ${profile})` : ''} into ${cache} …`);
     const t = performance.now();
-    runCommand('node', [bin, 'generate', '--persons', String(persons), '--seed', seed, ...(profile ? ['--profile', profile] : []), '--out', cache]);
+    ensurePopulation(cache, persons, seed, profile || 'default', false);
     console.log(`generated in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
   return cache;

@@ -8,11 +8,11 @@
  *
  *   npx tsx bench/quality.ts --persons 20000 [--profiles clean,dtks2019] [--random 3 | --random-seeds 11,12]
  */
-import { populationSources, runCommand } from './population.ts';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ensurePopulation, populationSources, runCommand } from './population.ts';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROFILE_NAMES, profileByName } from '../src/generate/profiles.ts';
+import { PROFILE_NAMES } from '../src/generate/profiles.ts';
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +33,6 @@ const { values } = parseArgs({
 
 const persons = Number(values.persons);
 const root = resolve(import.meta.dirname, '..');
-const bin = join(root, 'bin', 'dtsen.js');
 
 const names = values.profiles ? values.profiles.split(',').map((s) => s.trim()).filter(Boolean) : [...PROFILE_NAMES];
 const seeds = values['random-seeds'] ? values['random-seeds'].split(',').map((s) => Number(s.trim())) : [];
@@ -62,13 +61,7 @@ const header = `${'profile'.padEnd(16)} precision recall  F1      | baseline P  
 console.log(`\nlinkage quality across the population zoo: ${persons.toLocaleString('en-US')} persons per profile, population seed ${values.seed}`);
 for (const name of names) {
   const dir = join(root, 'bench', 'cache', `q-${name.replace(':', '-')}-p${persons}-s${values.seed}`);
-  // A cached population is used only when it was generated from the profile as it is now.
-  const cached = existsSync(join(dir, 'manifest.json')) ? JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).profile : undefined;
-  if (JSON.stringify(cached) !== JSON.stringify(profileByName(name))) {
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    run('node', [bin, 'generate', '--persons', String(persons), '--seed', values.seed!, '--profile', name, '--out', dir]);
-  }
+  ensurePopulation(dir, persons, values.seed!, name);
   const config = {
     batch: `quality-${name.replace(':', '-')}`,
     snapshot_id: `quality-${name.replace(':', '-')}-${persons}`,
