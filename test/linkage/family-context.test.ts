@@ -69,10 +69,12 @@ describe('the family context', () => {
     const batch = await openBatch(outs.with);
     onTestFinished(() => batch.close());
     const seed = reports.with.link.family_context!.seed_threshold;
+    // the seed is read at the probability the family context saw: before the family support, weighed after it,
+    // took its bits (a seed pair no other pair of the two families supports may end below the seed threshold)
     const unsupported = await batch.db.count(`
       WITH ${PAIRS_WITH_FAMILIES}
       SELECT count(*) FROM s p WHERE p.family_context AND NOT EXISTS (
-        SELECT 1 FROM s q WHERE q.match_probability >= ${seed} AND NOT q.hard_negative
+        SELECT 1 FROM s q WHERE 1 / (1 + pow(2.0, -(q.match_weight - coalesce(q.bf_family_support, 0)))) >= ${seed} AND NOT q.hard_negative
           AND ((q.fl = p.fl AND q.fr = p.fr AND q.rec_id_l <> p.rec_id_l AND q.rec_id_r <> p.rec_id_r)
             OR (q.fl = p.fr AND q.fr = p.fl AND q.rec_id_l <> p.rec_id_r AND q.rec_id_r <> p.rec_id_l)))`);
     expect(await batch.db.count(`SELECT count(*) FROM scored_pairs WHERE family_context`)).toBeGreaterThan(0);
@@ -155,7 +157,8 @@ describe('explaining a pair the family context scored', () => {
     expect(scores.map((x) => x.family_context !== null)).toEqual([true, true, true, false, false]);
     for (const s of scores) {
       expect(s.stored?.differing).toEqual([]);
-      const sum = s.prior.weight + s.comparisons.reduce((a, c) => a + c.weight + (c.tf_adjustment ?? 0), 0) - (s.family_context?.competition ?? 0);
+      const sum =
+        s.prior.weight + s.comparisons.reduce((a, c) => a + c.weight + (c.tf_adjustment ?? 0), 0) - (s.family_context?.competition ?? 0) + (s.family_support?.weight ?? 0);
       expect(sum).toBeCloseTo(s.match_weight, 9);
     }
   });
