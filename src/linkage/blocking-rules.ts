@@ -26,7 +26,7 @@ export interface BlockingRule {
   /**
    * A training session learns m by EM on this rule's pairs (train.ts), leaving out the comparisons listed: they
    * agree by construction on its pairs, or are shared by its non-matching pairs (members of one household share
-   * the address; a NIK carries the birth date and sex). The comparisons it teaches name it (Comparison.trainedBy).
+   * the address; a NIK carries the sex). The comparisons it teaches name it (Comparison.trainedBy).
    */
   training?: { fixes: readonly string[] };
 }
@@ -43,7 +43,8 @@ const NIK_DIGITS = `CASE WHEN ${usableNikSql('p')} THEN p.nik_digits END`;
 export const BLOCKING_RULES: readonly BlockingRule[] = [
   {
     name: 'nik',
-    training: { fixes: ['nik', 'birth_date', 'sex', 'household'] },
+    // a NIK carries the sex; the stated birth dates of its pairs are free to vary (the birth date's m is learnt here)
+    training: { fixes: ['nik', 'sex', 'household'] },
     description: 'same cleaned NIK',
     keys: `[${NIK_DIGITS}]`,
   },
@@ -76,7 +77,8 @@ export const BLOCKING_RULES: readonly BlockingRule[] = [
   },
   {
     name: 'phonetic_village',
-    training: { fixes: ['name', 'household'] },
+    // its keys hold the birth year or the day and month: the birth date is left out of its training session
+    training: { fixes: ['name', 'household', 'birth_date'] },
     description: 'same phonetic name key in the same village, born the same year or on the same day and month (an undated record: any date)',
     // A village holds thousands of people and short names share a phonetic key (SITI, SRI): the key alone grows
     // with the square of the village. The birth year (a day or month typed wrong) or the day and month (a year

@@ -16,7 +16,7 @@ import { LINKAGE_SEED } from './seed.ts';
 import type { Db } from '../engine/db.ts';
 import { lit } from '../engine/db.ts';
 import { allowedSourcePairsSql } from './blocking.ts';
-import { COMPARISONS, HOUSEHOLD_LEVELS, NEARBY_LEVELS, NIK_DIFFERENT_LEVELS, SAME_DAY_LEVELS, levelIndex } from './comparisons.ts';
+import { COMPARISONS, HOUSEHOLD_LEVELS, NEARBY_LEVELS, NIK_BEYOND_TYPO, NIK_DIFFERENT_LEVELS, SAME_DAY_LEVELS, levelIndex } from './comparisons.ts';
 import { comparisonVectorsSql } from './comparison-vectors.ts';
 import { gammaColumn } from './comparison-sql.ts';
 import type { Linkage } from '../../schemas/config.ts';
@@ -84,14 +84,20 @@ function conditionalSpecs(): Spec[] {
     ...HOUSEHOLD_LEVELS.map((l) => ({ of: `of the ${l}`, at: `with the ${l}`, levels: [l] })),
     { of: 'of one household', at: 'in one household', levels: [...HOUSEHOLD_LEVELS] },
   ];
-  // A father and his son share a name, twins do not: names in a household are conditioned only for pairs not
-  // born the same day (or of unknown dates); twins' names keep the plain u.
+  // A father and his son share a name, twins do not: the names of pairs of a household not born the same day (or of
+  // unknown dates) are measured apart from those of twins (below).
   const birthDateLevels = COMPARISONS.find((c) => c.name === 'birth_date')!.levels.map((l) => l.label);
   const notSameDay = { comparison: 'birth_date', levels: [NULL_LEVEL, ...birthDateLevels.filter((l) => !(SAME_DAY_LEVELS as readonly string[]).includes(l))] };
+  // Twins are not named alike, but often near-alike (HASAN/HUSEIN, SAPUTRA/SAPUTRI, one shared first or family
+  // name): among pairs of one household born the same day, the names' partial agreements are measured among those
+  // whose NIKs disagree beyond a typo or whose sexes differ (twins, by evidence the names do not carry). The levels of
+  // one name keep their plain u: there, one person's records with a NIK typo in the serial would outnumber twins.
+  const twinsNonMatch = `(${g('nik', ...NIK_BEYOND_TYPO)} OR ${g('sex', 'different')})`;
   for (const x of groups) {
     const given = { comparison: 'household', levels: x.levels };
     specs.push(
       { comparison: 'name', description: `names of two persons ${x.of} not born the same day`, given: [given, notSameDay], nonMatch: AGES_DIFFER, sample: 'household', byAgeGap: true },
+      { comparison: 'name', description: `names of two persons ${x.of} born the same day`, given: [given, SAME_DAY], nonMatch: twinsNonMatch, sample: 'day_household', plain: ['exact', 'same tokens, other order'] },
       { comparison: 'birth_date', description: `birth dates of two persons ${x.of}`, given: [given], nonMatch: NAMES_DIFFER, sample: 'household' },
     );
   }

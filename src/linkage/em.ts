@@ -61,9 +61,10 @@ export interface EmResult {
   matchCounts: number[][];
 }
 
-/** `v` as probabilities: each entry at least `floor`, then scaled to sum to 1. */
+/** `v` (counts or shares) as probabilities: scaled to sum to 1, each entry then at least `floor`, scaled again. */
 export function normalise(v: number[], floor: number): number[] {
-  const clipped = v.map((x) => Math.max(x, floor));
+  const total = v.reduce((a, b) => a + b, 0);
+  const clipped = v.map((x) => Math.max(total > 0 ? x / total : 0, floor));
   const s = clipped.reduce((a, b) => a + b, 0);
   return clipped.map((x) => x / s);
 }

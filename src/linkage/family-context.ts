@@ -9,9 +9,9 @@
  * So every pair of members of two linked families is compared (the new pairs are candidates of their own, rule
  * `linked_family`), and scored by a second Fellegi–Sunter model estimated on exactly those pairs (by the batch that
  * trains its model; a model given back brings its family model, Model.family_context): m of every
- * level as the batch's model has it (what a true match looks like does not depend on the family), u and the
- * prior estimated by EM among the member pairs (the non-matches there are relatives: one address, often one
- * family card, shared family names, twins), no term-frequency adjustment (a name common in the country is
+ * level as the batch's model has it (what a true match looks like does not depend on the family), u counted among
+ * the member pairs other evidence marks as two persons (family-u.ts: the non-matches there are relatives, one
+ * address, often one family card, shared family names, twins) and the prior by EM, no term-frequency adjustment (a name common in the country is
  * not common inside one family). A pair keeps the larger of its two weights; the score of the family model is
  * marked (family_context, with the bits its competitors took in family_competition) so it can be explained. Inside two families a record is one person at most once, so
  * the pairs sharing a record compete: each pair's weight is lowered by the odds of its competitors.
@@ -34,6 +34,7 @@ import { scoreSql } from './score.ts';
 import { BLOCKING_RULES } from './blocking-rules.ts';
 import type { BlockingFigures } from './blocking.ts';
 import { chooseThreshold, expectedCurve } from './threshold.ts';
+import { estimateFamilyU } from './family-u.ts';
 
 export const FAMILY_RULE = {
   name: 'linked_family',
@@ -83,6 +84,8 @@ export interface FamilyContextFigures {
   converged: boolean;
   /** u per comparison and level among the member pairs of linked families */
   u: Record<string, number[]>;
+  /** per comparison, the member pairs its u was counted on (estimateFamilyU; 0: the main model's u kept); absent when the model brought its family model */
+  u_pairs?: Record<string, number>;
   /** what model.json keeps of it (Model.family_context) */
   model: NonNullable<Model['family_context']>;
 }
@@ -265,21 +268,24 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   const memberFamilies = await db.count(`SELECT count(DISTINCT (least(fam_l, fam_r), greatest(fam_l, fam_r))) FROM ${pairs}`);
   const scoredMembers = await db.count(`SELECT count(*) FROM ${pairs} p SEMI JOIN ${touched} t ON t.fam_a = least(p.fam_l, p.fam_r) AND t.fam_b = greatest(p.fam_l, p.fam_r)`);
   // The family model: the one the model brings (the previous batch's, or one given with --model), else estimated
-  // here: m as the batch's model has it; u and the prior from the member pairs. The starting u is the model's
-  // (a non-match inside a family still looks more like a random pair than like a match).
+  // here: m as the batch's model has it; u among the member pairs other evidence marks as two persons
+  // (estimateFamilyU); the prior by EM over the member pairs, m and u held.
   let familyContext = model.family_context;
   let em: { lambda: number; iterations: number; converged: boolean } = { lambda: familyContext?.lambda ?? 0, iterations: 0, converged: true };
+  let uPairs: Record<string, number> | undefined;
   if (!familyContext) {
+    const fu = await estimateFamilyU(db, vectors.name, model);
+    uPairs = fu.pairs;
     const rows = await db.all<Record<string, number | bigint>>(`
       SELECT ${gammas.join(', ')}, count(*) AS n FROM ${vectors} GROUP BY ALL ORDER BY ALL`);
     const patterns: Pattern[] = rows.map((r) => ({ gammas: gammas.map((g) => (r[g] === null ? -1 : Number(r[g]))), count: Number(r.n) }));
     const fit = runEm(
       patterns,
-      model.comparisons.map((c) => ({ levels: c.levels.length, m: c.levels.map((l) => l.m), u: c.levels.map((l) => l.u) })),
-      { lambda: 0.2, fixM: true, estimateU: true, maxIterations: 200 },
+      model.comparisons.map((c) => ({ levels: c.levels.length, m: c.levels.map((l) => l.m), u: fu.u[c.name] })),
+      { lambda: 0.2, fixM: true, maxIterations: 200 },
     );
     em = fit;
-    familyContext = { lambda: fit.lambda, member_pairs: memberPairs, u: Object.fromEntries(model.comparisons.map((c, i) => [c.name, fit.u[i]])) };
+    familyContext = { lambda: fit.lambda, member_pairs: memberPairs, u: fu.u };
   }
   const familyModel = familyModelOf({ ...model, family_context: familyContext })!;
   // A record is one person at most once in the other family: its candidates there compete. Each pair's weight
@@ -402,6 +408,7 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     iterations: em.iterations,
     converged: em.converged,
     u: familyContext.u,
+    ...(uPairs ? { u_pairs: uPairs } : {}),
     model: familyContext,
   };
 }

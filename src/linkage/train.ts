@@ -72,6 +72,39 @@ export function pairPriorM(pats: readonly Pattern[], without: readonly EmCompari
   return { m, confident };
 }
 
+/** The session of model.json's training.sessions that records leaveOneOutM. */
+export const LEAVE_ONE_OUT = 'm of each comparison among the links the others confirm';
+/** rounds of leaveOneOutM (each takes the m of the one before) */
+export const LEAVE_ONE_OUT_ROUNDS = 2;
+/** fewer confident links than this (for one comparison, its nulls left out) and its m stays as the sessions learnt it */
+export const MIN_CONFIDENT_LINKS = 200;
+
+/**
+ * m of the comparisons `which`, each counted among the candidate pairs the *other* comparisons call matches with a
+ * posterior of CONFIDENT_LINK or more (its own evidence left out, so the count is not selected on it): where the
+ * comparisons' errors are independent among matches (what Fellegi–Sunter assumes), the levels of one comparison
+ * among pairs the others identify are its levels among matches. A comparison null in a pair is not counted there;
+ * one with fewer than MIN_CONFIDENT_LINKS such links keeps its m.
+ */
+export function leaveOneOutM(pats: readonly Pattern[], comps: readonly EmComparison[], lambda: number, cond: readonly EmConditionalU[], which: readonly number[]): { m: Map<number, number[]>; confident: Map<number, number> } {
+  const m = new Map<number, number[]>();
+  const confident = new Map<number, number>();
+  for (const i of which) {
+    const without = comps.map((c, j) => ({ ...c, excluded: c.excluded || j === i }));
+    const post = matchPosteriors(pats, without, lambda, cond);
+    const n = new Array<number>(comps[i].levels).fill(0);
+    let total = 0;
+    pats.forEach((p, k) => {
+      if (post[k] < CONFIDENT_LINK || p.gammas[i] < 0) return;
+      n[p.gammas[i]] += p.count;
+      total += p.count;
+    });
+    confident.set(i, total);
+    if (total >= MIN_CONFIDENT_LINKS) m.set(i, normalise(n.map((x) => x / total), 1e-6));
+  }
+  return { m, confident };
+}
+
 async function patterns(db: Db, table: string, where = 'TRUE'): Promise<Pattern[]> {
   const cols = COMPARISONS.map(gammaColumn);
   const rows = await db.all<Record<string, string>>(`SELECT ${cols.join(', ')}, count(*) AS n FROM ${table} WHERE ${where} GROUP BY ALL ORDER BY ALL`);
@@ -231,6 +264,27 @@ async function fitM(db: Db, ruleNames: readonly string[], u: number[][], condCou
     const prior = pairPriorM(all, without, scale(first.lambda), cond, priors);
     m = m.map((lv, i) => prior.m.get(i) ?? lv);
     sessions.push({ rule: CONFIDENT_LINKS, pairs: prior.confident, iterations: first.iterations, converged: first.converged, lambda: first.lambda, fixed: [] });
+  }
+  // Every comparison's m counted among the links the other comparisons call confident (leaveOneOutM): the
+  // sessions' EM can take a whole block for matches (its non-matches share what the block's key holds, which the
+  // random pairs' u does not know), and its m then describes the block, not the matches.
+  if (priors.length) {
+    const first = runEm(all, COMPARISONS.map((c, i) => ({ levels: c.levels.length, m: m[i], u: u[i] })), { lambda: 0.1, maxIterations: 200, fixM: true, conditionalU: cond });
+    const which = COMPARISONS.flatMap((c, i) => (c.pairPrior ? [] : [i]));
+    let loo: ReturnType<typeof leaveOneOutM> | undefined;
+    for (let round = 0; round < LEAVE_ONE_OUT_ROUNDS; round++) {
+      loo = leaveOneOutM(all, COMPARISONS.map((c, i) => ({ levels: c.levels.length, m: m[i], u: u[i] })), scale(first.lambda), cond, which);
+      m = m.map((lv, i) => loo!.m.get(i) ?? lv);
+    }
+    // recorded as a session: its pairs, the fewest confident links of a comparison; fixed, those that kept the sessions' m
+    sessions.push({
+      rule: LEAVE_ONE_OUT,
+      pairs: Math.min(...which.map((i) => loo!.confident.get(i) ?? 0)),
+      iterations: LEAVE_ONE_OUT_ROUNDS,
+      converged: first.converged,
+      lambda: first.lambda,
+      fixed: which.filter((i) => !loo!.m.has(i)).map((i) => COMPARISONS[i].name),
+    });
   }
   const fixedAll: EmComparison[] = COMPARISONS.map((c, i) => ({ levels: c.levels.length, m: m[i], u: u[i] }));
   const final = runEm(all, fixedAll, { lambda: 0.1, maxIterations: 200, fixM: true, conditionalU: cond });

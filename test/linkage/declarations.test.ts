@@ -8,9 +8,9 @@ import { gammaSql } from '../../src/linkage/comparison-sql.ts';
 describe('linkage declarations', () => {
   it('the training sessions follow from the rules and the comparisons', () => {
     expect(trainingSessions()).toEqual([
-      { rule: 'nik', excluded: ['nik', 'birth_date', 'sex', 'household', 'sources'], train: ['name'] },
+      { rule: 'nik', excluded: ['nik', 'sex', 'household', 'sources'], train: ['name', 'birth_date'] },
       { rule: 'dob_district', excluded: ['birth_date', 'household', 'nik', 'sources'], train: ['name', 'sex'] },
-      { rule: 'phonetic_village', excluded: ['name', 'household', 'sources'], train: ['nik', 'birth_date', 'sex'] },
+      { rule: 'phonetic_village', excluded: ['name', 'household', 'birth_date', 'sources'], train: ['nik', 'sex'] },
       { rule: 'name_date', excluded: ['name', 'birth_date', 'sources'], train: ['household'] },
     ]);
     // A comparison naming every candidate pair adds the session over them, after the rules'.
