@@ -35,11 +35,12 @@ export const Linkage = z
     ]),
     /**
      * pairs at or above this match probability are linked; "auto": the threshold that maximises the model's
-     * expected F1 among those whose expected precision is at least precision_floor (src/stages/score/threshold.ts)
+     * expected F1 of the pairs (src/linkage/threshold.ts), raised by the cluster stage until the persons' expected
+     * precision is at least precision_floor
      */
     threshold: z.union([z.number().gt(0).lt(1), z.literal('auto')]).default('auto'),
     /**
-     * the expected precision the "auto" threshold keeps to: a target of 0.995 plus a margin for the model's own
+     * the expected precision of the persons built the "auto" threshold keeps to: a target of 0.995 plus a margin for the model's own
      * calibration error (0.0004 to 0.0015 on the named populations of make bench-quality)
      */
     precision_floor: z.number().gt(0).lt(1).default(0.996),

@@ -69,6 +69,28 @@ describe('expected quality of the persons built', () => {
     expect(q.recall).toBeCloseTo(0.99 / (0.99 + missed), 9);
   });
 
+  it("a pair inside a person counts what a third record of it says: the five partitions of the three records, weighed by their pairs' odds", async () => {
+    const odds = (p: number) => p / (1 - p);
+    const trio = (a: number, b: number, d: number) => {
+      const [x, y, o] = [odds(a), odds(b), odds(d)];
+      return (x * y * o + o) / (1 + x + y + o + x * y * o);
+    };
+    // records 1 and 3 each linked to 2 with confidence: their own weak score (no NIK, no date) is lifted
+    const db = await batch([[1, 1], [2, 1], [3, 1]], [[1, 2, 0.99], [2, 3, 0.99], [1, 3, 0.2]]);
+    const q = await expectedClusterQuality(db, allowed);
+    const lifted = trio(0.99, 0.99, 0.2);
+    expect(lifted).toBeGreaterThan(0.9);
+    // (1, 2) and (2, 3) have a third record too: each is lifted by the other two
+    const expected = (2 * trio(0.99, 0.2, 0.99) + lifted) / 3;
+    expect(q.precision).toBeCloseTo(expected, 9);
+    // a father and his son of one name, each scored at 0.9 against an undated record: their own score says two
+    // persons, and the record is one of them at most — the pair stays unlikely, not the 0.81 of a path of two links
+    const db2 = await batch([[1, 1], [2, 1], [3, 1]], [[1, 2, 0.9], [2, 3, 0.9], [1, 3, 1e-4]]);
+    const conflicting = trio(0.9, 0.9, 1e-4);
+    expect(conflicting).toBeLessThan(0.01);
+    expect((await expectedClusterQuality(db2, allowed)).precision).toBeCloseTo((2 * trio(0.9, 1e-4, 0.9) + conflicting) / 3, 9);
+  });
+
   it('look-alike candidates of one record compete: three namesakes at 0.5 are not one and a half persons', async () => {
     const db = await batch([[1, 1], [2, 2], [3, 3], [4, 4]], [[1, 2, 0.5], [1, 3, 0.5], [1, 4, 0.5]]);
     const q = await expectedClusterQuality(db, allowed);

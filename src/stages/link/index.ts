@@ -133,8 +133,8 @@ export const linkStage = defineStage({
       { what: 'records', total: nRecords, recomputed: records ? records.new + records.changed : nRecords },
       { what: 'pairs', total: r.candidatePairs, recomputed: pairs ? pairs.compared : r.candidatePairs },
     ]);
-    // The model's expected precision and recall at every threshold; "auto" takes the best expected F1 above the
-    // precision floor and is written back into the config, so every later stage (and the stored config) uses it.
+    // The model's expected precision and recall at every threshold; "auto" takes the best expected F1 and is
+    // written back into the config, so every later stage (and the stored config) uses it.
     // An incremental batch scoring with the previous batch's model keeps the threshold it linked at (the cluster
     // stage may have raised it): clusters it does not recompute were made at that threshold.
     const curve = await expectedCurve(ctx.db);
@@ -142,7 +142,10 @@ export const linkStage = defineStage({
     const mode = keepPrevious ? 'previous' : linkage.threshold === 'auto' ? 'auto' : 'configured';
     if (keepPrevious) linkage.threshold = plan.previousThreshold!;
     else if (linkage.threshold === 'auto') {
-      const best = linkage.engine === 'probabilistic' ? chooseThreshold(curve, linkage.precision_floor) : undefined;
+      // The pairs' largest expected F1, whatever its precision: the floor is kept by the persons built (the cluster
+      // stage raises the threshold until their expected precision reaches it). Pairs inside one person hold evidence
+      // of each other a pair's own score does not count: kept at the pairs, the floor cost recall it need not.
+      const best = linkage.engine === 'probabilistic' ? chooseThreshold(curve, 0) : undefined;
       linkage.threshold = best ? best.match_probability : FALLBACK_THRESHOLD;
     }
     const threshold = linkage.threshold;

@@ -124,7 +124,7 @@ export function weightsSection(json: ReportJson, chart: ChartFn): Section {
   const blocking = json.link?.blocking?.rules ?? [];
   const t = json.report.threshold;
   const rows = thresholdRows(json);
-  const mode = `${esc(json.cluster?.threshold_mode ?? json.link?.threshold?.mode ?? 'configured')}${json.link?.threshold?.mode === 'auto' ? `: the largest expected F1 with an expected precision of at least ${fmt(json.link.threshold.precision_floor, 'num')}` : ''}`;
+  const mode = `${esc(json.cluster?.threshold_mode ?? json.link?.threshold?.mode ?? 'configured')}${json.link?.threshold?.mode === 'auto' ? `: the largest expected F1 of the pairs, raised until the persons' expected precision is at least ${fmt(json.link.threshold.precision_floor, 'num')}` : ''}`;
   return {
     id: 'weights',
     heading: 'Candidate pairs and match weights',
