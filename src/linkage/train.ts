@@ -105,6 +105,71 @@ export function leaveOneOutM(pats: readonly Pattern[], comps: readonly EmCompari
   return { m, confident };
 }
 
+/** The session of model.json's training.sessions that records lambdaFromConfidentLinks. */
+export const PRIOR_FROM_CONFIDENT_LINKS = 'prior from the confident links';
+/** a pattern of the matches' pattern space less likely than this is left out of the confident share */
+const PATTERN_FLOOR = 1e-12;
+
+/**
+ * The prior (the share of matches among all allowed pairs) from the confident links, not from EM over the candidate
+ * pairs: blocking selects pairs that agree on part of what they compare (a village, a birth year), so the candidates'
+ * non-matches agree more often than the random pairs' u says, and EM, holding that u, takes part of them for matches
+ * (on generated populations of dense villages it put the prior at three times the truth, 1.7 bits on every pair).
+ * The confident links (posterior CONFIDENT_LINK or more) are nearly all matches, and the share of all matches that is
+ * confident follows from m alone: the pattern space of a match — each comparison at a level with its m, or null with
+ * the share of nulls among the links the other comparisons confirm — summed over the patterns confident at the prior.
+ * So the matches number about confident / share, and the prior is that over the allowed pairs; the posteriors move
+ * with the prior, so it is iterated to its fixed point. Undefined (EM's prior stays) with fewer than
+ * MIN_CONFIDENT_LINKS confident links.
+ */
+export function lambdaFromConfidentLinks(pats: readonly Pattern[], comps: readonly EmComparison[], lambda: number, cond: readonly EmConditionalU[], totalPairs: number): { lambda: number; confident: number; share: number; iterations: number; converged: boolean } | undefined {
+  const used = comps.map((_, i) => i).filter((i) => !comps[i].excluded);
+  // the share of nulls of each comparison among the links the others confirm (at the starting prior)
+  const nullShare = comps.map((_, i) => {
+    const post = matchPosteriors(pats, comps.map((c, j) => ({ ...c, excluded: c.excluded || j === i })), lambda, cond);
+    let n = 0;
+    let nulls = 0;
+    pats.forEach((p, k) => {
+      if (post[k] < CONFIDENT_LINK) return;
+      n += p.count;
+      if (p.gammas[i] < 0) nulls += p.count;
+    });
+    return n > 0 ? nulls / n : 0;
+  });
+  // the pattern space of a match, with each pattern's probability
+  const space: Pattern[] = [];
+  const walk = (i: number, gammas: number[], pr: number) => {
+    if (pr < PATTERN_FLOOR) return;
+    if (i === comps.length) {
+      space.push({ gammas: [...gammas], count: pr });
+      return;
+    }
+    if (!used.includes(i)) return walk(i + 1, [...gammas, -1], pr);
+    if (nullShare[i] > 0) walk(i + 1, [...gammas, -1], pr * nullShare[i]);
+    comps[i].m.forEach((mg, g) => walk(i + 1, [...gammas, g], pr * (1 - nullShare[i]) * mg));
+  };
+  walk(0, [], 1);
+  const confidentAt = (l: number, ps: readonly Pattern[]) => {
+    const post = matchPosteriors(ps, comps, l, cond);
+    return ps.reduce((a, p, k) => a + (post[k] >= CONFIDENT_LINK ? p.count : 0), 0);
+  };
+  let current = lambda;
+  let confident = 0;
+  let share = 0;
+  let iterations = 0;
+  let converged = false;
+  for (; iterations < 50 && !converged; iterations++) {
+    confident = confidentAt(current, pats);
+    share = confidentAt(current, space);
+    if (confident < MIN_CONFIDENT_LINKS || share <= 0) return undefined;
+    // a geometric step halfway: the two counts move together with the prior
+    const next = Math.min(Math.max(Math.sqrt(current * (confident / share / Math.max(totalPairs, 1))), 1e-12), 0.5);
+    converged = Math.abs(Math.log(next / current)) < 1e-4;
+    current = next;
+  }
+  return { lambda: current, confident, share, iterations, converged };
+}
+
 async function patterns(db: Db, table: string, where = 'TRUE'): Promise<Pattern[]> {
   const cols = COMPARISONS.map(gammaColumn);
   const rows = await db.all<Record<string, string>>(`SELECT ${cols.join(', ')}, count(*) AS n FROM ${table} WHERE ${where} GROUP BY ALL ORDER BY ALL`);
@@ -290,7 +355,10 @@ async function fitM(db: Db, ruleNames: readonly string[], u: number[][], condCou
   const final = runEm(all, fixedAll, { lambda: 0.1, maxIterations: 200, fixM: true, conditionalU: cond });
   // Only lambda moves in this run: m stays as trained, u as sampled.
   const lambdaCandidates = final.lambda;
-  const lambda = scale(lambdaCandidates);
+  // The prior from the confident links (lambdaFromConfidentLinks), else EM's among the candidates scaled to all pairs.
+  const counted = lambdaFromConfidentLinks(all, fixedAll, scale(lambdaCandidates), cond, totalPairs);
+  const lambda = counted?.lambda ?? scale(lambdaCandidates);
+  if (counted) sessions.push({ rule: PRIOR_FROM_CONFIDENT_LINKS, pairs: counted.confident, iterations: counted.iterations, converged: counted.converged, lambda, fixed: [] });
   return { m, conditional, cond, sessions, lambdaCandidates, candidatePairs, lambda, final };
 }
 

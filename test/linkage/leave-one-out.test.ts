@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EmComparison, Pattern } from '../../src/linkage/em.ts';
-import { leaveOneOutM, MIN_CONFIDENT_LINKS } from '../../src/linkage/train.ts';
+import { lambdaFromConfidentLinks, leaveOneOutM, MIN_CONFIDENT_LINKS } from '../../src/linkage/train.ts';
 
 /** Every pattern of three comparisons with its expected count under a mixture of matches and non-matches. */
 function mixture(m: number[][], u: number[][], matches: number, nonMatches: number): Pattern[] {
@@ -63,5 +63,32 @@ describe('m counted among the links the other comparisons call confident', () =>
     const s = leaveOneOutM(small, comps, lambda, [], [0, 1, 2]);
     expect(s.m.size).toBe(0);
     expect(Math.max(...s.confident.values())).toBeLessThan(MIN_CONFIDENT_LINKS);
+  });
+
+  it('counts the prior from the confident links: the candidates keep every match and the non-matches blocking selected', () => {
+    const comps: EmComparison[] = m.map((lv, i) => ({ levels: lv.length, m: lv, u: u[i] }));
+    const matches = 10_000;
+    const allPairs = 1e9;
+    // blocking keeps every match and the non-matches agreeing at least partly on comparison 0 (their other
+    // comparisons as random pairs have them); a third of the matches lack comparison 2
+    const kept = (p: Pattern, isMatch: boolean) => isMatch || p.gammas[0] <= 1;
+    const candidates: Pattern[] = [];
+    for (const [isMatch, n] of [[true, matches], [false, allPairs - matches]] as const) {
+      for (const p of mixture(m, u, isMatch ? n : 0, isMatch ? 0 : n)) {
+        if (!kept(p, isMatch)) continue;
+        candidates.push(isMatch ? { gammas: [p.gammas[0], p.gammas[1], -1], count: p.count / 3 } : p);
+        candidates.push({ gammas: p.gammas, count: isMatch ? (2 * p.count) / 3 : 0 });
+      }
+    }
+    const truth = matches / allPairs;
+    // started at three times the truth (what EM over such candidates gave), it comes back to it
+    const r = lambdaFromConfidentLinks(candidates, comps, 3 * truth, [], allPairs)!;
+    expect(r.converged).toBe(true);
+    expect(r.lambda / truth).toBeGreaterThan(0.97);
+    expect(r.lambda / truth).toBeLessThan(1.03);
+    expect(r.share).toBeGreaterThan(0.5);
+    expect(r.share).toBeLessThan(1);
+    // too few confident links: no prior is counted
+    expect(lambdaFromConfidentLinks(candidates.map((p) => ({ ...p, count: p.count / 1e4 })), comps, truth, [], allPairs)).toBeUndefined();
   });
 });
