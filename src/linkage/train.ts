@@ -333,24 +333,30 @@ async function fitM(db: Db, ruleNames: readonly string[], u: number[][], condCou
   // Every comparison's m counted among the links the other comparisons call confident (leaveOneOutM): the
   // sessions' EM can take a whole block for matches (its non-matches share what the block's key holds, which the
   // random pairs' u does not know), and its m then describes the block, not the matches.
-  if (priors.length) {
-    const first = runEm(all, COMPARISONS.map((c, i) => ({ levels: c.levels.length, m: m[i], u: u[i] })), { lambda: 0.1, maxIterations: 200, fixM: true, conditionalU: cond });
-    const which = COMPARISONS.flatMap((c, i) => (c.pairPrior ? [] : [i]));
-    let loo: ReturnType<typeof leaveOneOutM> | undefined;
-    for (let round = 0; round < LEAVE_ONE_OUT_ROUNDS; round++) {
-      loo = leaveOneOutM(all, COMPARISONS.map((c, i) => ({ levels: c.levels.length, m: m[i], u: u[i] })), scale(first.lambda), cond, which);
-      m = m.map((lv, i) => loo!.m.get(i) ?? lv);
-    }
-    // recorded as a session: its pairs, the fewest confident links of a comparison; fixed, those that kept the sessions' m
-    sessions.push({
-      rule: LEAVE_ONE_OUT,
-      pairs: Math.min(...which.map((i) => loo!.confident.get(i) ?? 0)),
-      iterations: LEAVE_ONE_OUT_ROUNDS,
-      converged: first.converged,
-      lambda: first.lambda,
-      fixed: which.filter((i) => !loo!.m.has(i)).map((i) => COMPARISONS[i].name),
-    });
+  // Which links are confident depends on the prior: each round takes the one counted from the confident links at
+  // the round's m (lambdaFromConfidentLinks), else EM's among the candidates, scaled.
+  const which = COMPARISONS.flatMap((c, i) => (c.pairPrior ? [] : [i]));
+  let loo: ReturnType<typeof leaveOneOutM> | undefined;
+  let looLambda = 0;
+  let looConverged = true;
+  for (let round = 0; round < LEAVE_ONE_OUT_ROUNDS; round++) {
+    const comps = COMPARISONS.map((c, i) => ({ levels: c.levels.length, m: m[i], u: u[i] }));
+    const em = runEm(all, comps, { lambda: 0.1, maxIterations: 200, fixM: true, conditionalU: cond });
+    looLambda = lambdaFromConfidentLinks(all, comps, scale(em.lambda), cond, totalPairs)?.lambda ?? scale(em.lambda);
+    looConverged &&= em.converged;
+    loo = leaveOneOutM(all, comps, looLambda, cond, which);
+    m = m.map((lv, i) => loo!.m.get(i) ?? lv);
   }
+  // recorded as a session: its pairs, the fewest confident links of a comparison; fixed, those that kept the
+  // sessions' m; lambda, the prior of all pairs its last round took
+  sessions.push({
+    rule: LEAVE_ONE_OUT,
+    pairs: Math.min(...which.map((i) => loo!.confident.get(i) ?? 0)),
+    iterations: LEAVE_ONE_OUT_ROUNDS,
+    converged: looConverged,
+    lambda: looLambda,
+    fixed: which.filter((i) => !loo!.m.has(i)).map((i) => COMPARISONS[i].name),
+  });
   const fixedAll: EmComparison[] = COMPARISONS.map((c, i) => ({ levels: c.levels.length, m: m[i], u: u[i] }));
   const final = runEm(all, fixedAll, { lambda: 0.1, maxIterations: 200, fixM: true, conditionalU: cond });
   // Only lambda moves in this run: m stays as trained, u as sampled.
