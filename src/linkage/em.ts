@@ -127,15 +127,25 @@ export function runEm(patterns: Pattern[], comparisons: EmComparison[], opts: Em
  * levels does not overflow nor round to exactly 0 or 1 before the last step.
  */
 export function matchPosteriors(patterns: readonly Pattern[], comparisons: readonly EmComparison[], lambda: number, conditionalU?: readonly ConditionalU[]): number[] {
+  const prior = Math.log(lambda) - Math.log(1 - lambda);
+  return logLikelihoodRatios(patterns, comparisons, conditionalU).map((lr) => 1 / (1 + Math.exp(-(prior + lr))));
+}
+
+/**
+ * Each pattern's log likelihood ratio (natural log of m over u, summed over the comparisons not excluded; conditional
+ * u where its conditions hold): its posterior log odds less the prior's, so a caller trying several priors computes
+ * it once.
+ */
+export function logLikelihoodRatios(patterns: readonly Pattern[], comparisons: readonly EmComparison[], conditionalU?: readonly ConditionalU[]): number[] {
   const used = comparisons.map((c) => !c.excluded);
   return patterns.map((p) => {
-    let logOdds = Math.log(lambda) - Math.log(1 - lambda);
+    let lr = 0;
     for (let i = 0; i < comparisons.length; i++) {
       const g = p.gammas[i];
       if (g < 0 || !used[i]) continue;
       const u = conditionalFor(conditionalU, i, p.gammas, used)?.u[g] ?? comparisons[i].u[g];
-      logOdds += Math.log(comparisons[i].m[g]) - Math.log(u);
+      lr += Math.log(comparisons[i].m[g]) - Math.log(u);
     }
-    return 1 / (1 + Math.exp(-logOdds));
+    return lr;
   });
 }

@@ -18,7 +18,7 @@ import { ALL_CANDIDATE_PAIRS, COMPARISONS, CONFIDENT_LINKS, type Comparison } fr
 import { BLOCKING_RULES, type BlockingRule } from './blocking-rules.ts';
 import { comparisonVectorsSql } from './comparison-vectors.ts';
 import { gammaColumn } from './comparison-sql.ts';
-import { matchPosteriors, normalise, runEm, type EmComparison, type Pattern } from './em.ts';
+import { logLikelihoodRatios, matchPosteriors, normalise, runEm, type EmComparison, type Pattern } from './em.ts';
 import { conditionalEntries, conditionalUs, sampleConditionalCounts, type ConditionalCounts } from './conditional-u.ts';
 import type { ConditionalU as EmConditionalU } from './em.ts';
 import { allowedSourcePairsSql } from './blocking.ts';
@@ -149,9 +149,12 @@ export function lambdaFromConfidentLinks(pats: readonly Pattern[], comps: readon
     comps[i].m.forEach((mg, g) => walk(i + 1, [...gammas, g], pr * (1 - nullShare[i]) * mg));
   };
   walk(0, [], 1);
-  const confidentAt = (l: number, ps: readonly Pattern[]) => {
-    const post = matchPosteriors(ps, comps, l, cond);
-    return ps.reduce((a, p, k) => a + (post[k] >= CONFIDENT_LINK ? p.count : 0), 0);
+  // the patterns' likelihood ratios do not move with the prior: computed once, each prior tried only adds its log odds
+  const lrPats = logLikelihoodRatios(pats, comps, cond);
+  const lrSpace = logLikelihoodRatios(space, comps, cond);
+  const confidentAt = (l: number, ps: readonly Pattern[], lr: readonly number[]) => {
+    const prior = Math.log(l) - Math.log(1 - l);
+    return ps.reduce((a, p, k) => a + (1 / (1 + Math.exp(-(prior + lr[k]))) >= CONFIDENT_LINK ? p.count : 0), 0);
   };
   let current = lambda;
   let confident = 0;
@@ -159,8 +162,8 @@ export function lambdaFromConfidentLinks(pats: readonly Pattern[], comps: readon
   let iterations = 0;
   let converged = false;
   for (; iterations < 50 && !converged; iterations++) {
-    confident = confidentAt(current, pats);
-    share = confidentAt(current, space);
+    confident = confidentAt(current, pats, lrPats);
+    share = confidentAt(current, space, lrSpace);
     if (confident < MIN_CONFIDENT_LINKS || share <= 0) return undefined;
     // a geometric step halfway: the two counts move together with the prior
     const next = Math.min(Math.max(Math.sqrt(current * (confident / share / Math.max(totalPairs, 1))), 1e-12), 0.5);
