@@ -11,8 +11,8 @@
  * trains its model; a model given back brings its family model, Model.family_context): m of every
  * level as the batch's model has it (what a true match looks like does not depend on the family), u counted among
  * the member pairs other evidence marks as two persons (family-u.ts: the non-matches there are relatives, one
- * address, often one family card, shared family names, twins) and the prior by EM, no term-frequency adjustment (a name common in the country is
- * not common inside one family). A pair keeps the larger of its two weights; the score of the family model is
+ * address, often one family card, shared family names, twins) and the prior by EM, no term-frequency adjustment (a
+ * name common in the country is not common inside one family). A pair keeps the larger of its two weights; the score of the family model is
  * marked (family_context, with the bits its competitors took in family_competition) so it can be explained. Inside two families a record is one person at most once, so
  * the pairs sharing a record compete: each pair's weight is lowered by the odds of its competitors.
  *

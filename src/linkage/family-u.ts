@@ -45,19 +45,17 @@ export async function estimateFamilyU(db: Db, vectors: string, model: Model): Pr
     return `SELECT '${c.name}' AS comparison, ${col} AS g,
         count(*) FILTER (WHERE ${namesDiffer})::DOUBLE AS names_differ,
         count(*) FILTER (WHERE years_apart >= ${FAMILY_AGES_DIFFER})::DOUBLE AS far,
-        count(*) FILTER (WHERE years_apart < ${FAMILY_AGES_DIFFER} AND ${otherSex})::DOUBLE AS close
+        count(*) FILTER (WHERE years_apart < ${FAMILY_AGES_DIFFER} AND ${otherSex})::DOUBLE AS close,
+        count(*) FILTER (WHERE years_apart IS NOT NULL)::DOUBLE AS known
       FROM v WHERE ${col} >= 0 GROUP BY ALL`;
   });
-  const rows = await db.all<{ comparison: string; g: number; names_differ: number; far: number; close: number }>(`
+  const rows = await db.all<{ comparison: string; g: number; names_differ: number; far: number; close: number; known: number }>(`
     WITH v AS MATERIALIZED (
       SELECT f.*, abs(${year('l')} - ${year('r')}) AS years_apart
       FROM ${vectors} f JOIN person_clean l ON l.rec_id = f.rec_id_l JOIN person_clean r ON r.rec_id = f.rec_id_r)
     ${selects.join('\nUNION ALL\n')}`);
-  const share = await db.one<{ far: number; known: number }>(`
-    SELECT count(*) FILTER (WHERE abs(${year('l')} - ${year('r')}) >= ${FAMILY_AGES_DIFFER})::DOUBLE AS far,
-      count(*) FILTER (WHERE ${year('l')} IS NOT NULL AND ${year('r')} IS NOT NULL)::DOUBLE AS known
-    FROM ${vectors} f JOIN person_clean l ON l.rec_id = f.rec_id_l JOIN person_clean r ON r.rec_id = f.rec_id_r
-    WHERE ${namesDiffer}`);
+  // the share of pairs years apart among the pairs whose names differ (of known ages): the name's row at 'different'
+  const share = rows.find((r) => r.comparison === 'name' && Number(r.g) === levelIndex('name', 'different'));
   const u: Record<string, number[]> = {};
   const pairs: Record<string, number> = {};
   for (const c of COMPARISONS) {

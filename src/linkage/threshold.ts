@@ -81,14 +81,18 @@ export function expectedAt(curve: ExpectedCurve, threshold: number): ExpectedPoi
   return curve.points.filter((p) => p.match_weight <= w + 1e-9).at(-1) ?? curve.points[0];
 }
 
+/** SQL: the odds of a match probability, kept finite (a probability of 1 in double precision is capped). */
+const ODDS = (p: string) => `least(${p}, 1 - 1e-12) / (1 - least(${p}, 1 - 1e-12))`;
+
 /**
  * The model's expected pairwise precision and recall of the clusters (persons) built, to set beside the truth's
  * cluster-level figures. The pairs predicted are every allowed pair of records inside one cluster (known exactly);
- * each scored one is a true pair with the larger of its match probability and that of its strongest path through a
- * third record of the cluster (the product of the two links' probabilities: two records each the same person as a
- * third are one person — a pair's own score does not see that evidence, and inside the persons built, pairs scored
- * at 0.1–0.4 were true pairs four times in five), and a pair joined only through other records (never scored) with
- * the mean of its cluster's scored pairs.
+ * each scored one is a true pair with what a third record of the cluster scored against both says: of the five ways
+ * to part the three records into persons, weighed by the odds of the pairs each puts in one person, the share holding
+ * the pair in one (the best third record; none, its own match probability). Two records each linked with confidence
+ * to a third are one person although their own score is weak (inside the persons built, pairs scored 0.1–0.4 were
+ * true pairs four times in five); a father and a son each linked to an undated record stay two, their own score says
+ * so. A pair joined only through other records (never scored) takes the mean of its cluster's scored pairs.
  *
  * Recall's denominator is those expected true pairs plus the true pairs the model expects *between* clusters.
  * Summing the probabilities of the scored pairs between clusters overstates them wherever a record has several
@@ -103,9 +107,6 @@ export function expectedAt(curve: ExpectedCurve, threshold: number): ExpectedPoi
  * (the guard keeps them apart, it does not make them two persons: twins compete with the record's own cluster like
  * any look-alike); true pairs no blocking rule found are not counted.
  */
-/** SQL: the odds of a match probability, kept finite (a probability of 1 in double precision is capped). */
-const ODDS = (p: string) => `least(${p}, 1 - 1e-12) / (1 - least(${p}, 1 - 1e-12))`;
-
 export async function expectedClusterQuality(db: Db, allowedSourcePairs: string): Promise<{ precision: number; recall: number; predicted_pairs: number; expected_true_positive_pairs: number; expected_missed_pairs: number }> {
   const r = await db.one<{ predicted: number; etp: number; missed: number }>(`
     WITH allowed AS (${allowedSourcePairs}),

@@ -90,19 +90,28 @@ export function leaveOneOutM(pats: readonly Pattern[], comps: readonly EmCompari
   const m = new Map<number, number[]>();
   const confident = new Map<number, number>();
   for (const i of which) {
-    const without = comps.map((c, j) => ({ ...c, excluded: c.excluded || j === i }));
-    const post = matchPosteriors(pats, without, lambda, cond);
-    const n = new Array<number>(comps[i].levels).fill(0);
-    let total = 0;
-    pats.forEach((p, k) => {
-      if (post[k] < CONFIDENT_LINK || p.gammas[i] < 0) return;
-      n[p.gammas[i]] += p.count;
-      total += p.count;
-    });
+    const { levels } = confirmedByOthers(pats, comps, lambda, cond, i);
+    const total = levels.reduce((a, b) => a + b, 0);
     confident.set(i, total);
-    if (total >= MIN_CONFIDENT_LINKS) m.set(i, normalise(n.map((x) => x / total), 1e-6));
+    if (total >= MIN_CONFIDENT_LINKS) m.set(i, normalise(levels.map((x) => x / total), 1e-6));
   }
   return { m, confident };
+}
+
+/**
+ * Comparison `i` among the candidate pairs the other comparisons call matches (posterior CONFIDENT_LINK or more,
+ * `i` left out): the pairs at each of its levels, and those where it is null.
+ */
+function confirmedByOthers(pats: readonly Pattern[], comps: readonly EmComparison[], lambda: number, cond: readonly EmConditionalU[], i: number): { levels: number[]; nulls: number } {
+  const post = matchPosteriors(pats, comps.map((c, j) => ({ ...c, excluded: c.excluded || j === i })), lambda, cond);
+  const levels = new Array<number>(comps[i].levels).fill(0);
+  let nulls = 0;
+  pats.forEach((p, k) => {
+    if (post[k] < CONFIDENT_LINK) return;
+    if (p.gammas[i] < 0) nulls += p.count;
+    else levels[p.gammas[i]] += p.count;
+  });
+  return { levels, nulls };
 }
 
 /** The session of model.json's training.sessions that records lambdaFromConfidentLinks. */
@@ -123,17 +132,10 @@ const PATTERN_FLOOR = 1e-12;
  * MIN_CONFIDENT_LINKS confident links.
  */
 export function lambdaFromConfidentLinks(pats: readonly Pattern[], comps: readonly EmComparison[], lambda: number, cond: readonly EmConditionalU[], totalPairs: number): { lambda: number; confident: number; share: number; iterations: number; converged: boolean } | undefined {
-  const used = comps.map((_, i) => i).filter((i) => !comps[i].excluded);
   // the share of nulls of each comparison among the links the others confirm (at the starting prior)
   const nullShare = comps.map((_, i) => {
-    const post = matchPosteriors(pats, comps.map((c, j) => ({ ...c, excluded: c.excluded || j === i })), lambda, cond);
-    let n = 0;
-    let nulls = 0;
-    pats.forEach((p, k) => {
-      if (post[k] < CONFIDENT_LINK) return;
-      n += p.count;
-      if (p.gammas[i] < 0) nulls += p.count;
-    });
+    const { levels, nulls } = confirmedByOthers(pats, comps, lambda, cond, i);
+    const n = nulls + levels.reduce((a, b) => a + b, 0);
     return n > 0 ? nulls / n : 0;
   });
   // the pattern space of a match, with each pattern's probability
@@ -144,7 +146,7 @@ export function lambdaFromConfidentLinks(pats: readonly Pattern[], comps: readon
       space.push({ gammas: [...gammas], count: pr });
       return;
     }
-    if (!used.includes(i)) return walk(i + 1, [...gammas, -1], pr);
+    if (comps[i].excluded) return walk(i + 1, [...gammas, -1], pr);
     if (nullShare[i] > 0) walk(i + 1, [...gammas, -1], pr * nullShare[i]);
     comps[i].m.forEach((mg, g) => walk(i + 1, [...gammas, g], pr * (1 - nullShare[i]) * mg));
   };
