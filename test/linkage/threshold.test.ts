@@ -57,16 +57,25 @@ describe('expected quality of the persons built', () => {
   }
   const allowed = `SELECT 'dtks' AS source_l, 'dtks' AS source_r`;
 
-  it('a record with one candidate outside its cluster counts that pair at its probability', async () => {
+  it("two clusters joined by one pair: that pair's probability for every allowed pair between them", async () => {
     const db = await batch([[1, 1], [2, 2], [3, 2]], [[1, 2, 0.4], [2, 3, 0.99]]);
     const q = await expectedClusterQuality(db, allowed);
-    // record 1 belongs to cluster 2 with odds 2/3 against 1 + 2/3: 0.4, times the two records of cluster 2, half;
-    // records 2's own cluster competes with cluster 1 on its side: 0.4/0.6 / (1 + 0.4/0.6 + 99) × 1, half
-    const o = 0.4 / 0.6;
-    const missed = 0.5 * (o / (1 + o)) * 2 + 0.5 * (o / (1 + o + 99)) * 1;
-    expect(q.expected_missed_pairs).toBeCloseTo(missed, 9);
+    // clusters 1 and 2 are one person with odds 2/3 (each the other's only candidate): 0.4 × the two pairs (1,2), (1,3)
+    expect(q.expected_missed_pairs).toBeCloseTo(0.4 * 2, 9);
     expect(q.precision).toBeCloseTo(0.99, 9);
-    expect(q.recall).toBeCloseTo(0.99 / (0.99 + missed), 9);
+    expect(q.recall).toBeCloseTo(0.99 / (0.99 + 0.8), 9);
+  });
+
+  it('every pair scored between two clusters speaks together: the odds of one person are their product', async () => {
+    // the chaining protection's split: record 3 at 0.99 with record 1 and at 0.01 with record 2 of one person
+    const split = await batch([[1, 1], [2, 1], [3, 2]], [[1, 2, 0.999], [1, 3, 0.99], [2, 3, 0.01]]);
+    expect((await expectedClusterQuality(split, allowed)).expected_missed_pairs).toBeCloseTo(0.5 * 2, 6);
+    // two clusters of two records, four pairs at 0.7 between them: nearly surely one person, all four pairs missed
+    const o = (0.7 / 0.3) ** 4;
+    const four = await batch([[1, 1], [2, 1], [3, 2], [4, 2]], [[1, 2, 0.999], [3, 4, 0.999], [1, 3, 0.7], [1, 4, 0.7], [2, 3, 0.7], [2, 4, 0.7]]);
+    const q = await expectedClusterQuality(four, allowed);
+    expect(q.expected_missed_pairs).toBeCloseTo((o / (1 + o)) * 4, 6);
+    expect(q.expected_missed_pairs).toBeGreaterThan(4 * 0.96);
   });
 
   it("a pair inside a person counts what a third record of it says: the five partitions of the three records, weighed by their pairs' odds", async () => {
@@ -91,10 +100,10 @@ describe('expected quality of the persons built', () => {
     expect((await expectedClusterQuality(db2, allowed)).precision).toBeCloseTo((2 * trio(0.9, 1e-4, 0.9) + conflicting) / 3, 9);
   });
 
-  it('look-alike candidates of one record compete: three namesakes at 0.5 are not one and a half persons', async () => {
+  it('look-alike candidates of one cluster compete: three namesakes at 0.5 are not one and a half persons', async () => {
     const db = await batch([[1, 1], [2, 2], [3, 3], [4, 4]], [[1, 2, 0.5], [1, 3, 0.5], [1, 4, 0.5]]);
     const q = await expectedClusterQuality(db, allowed);
-    // record 1: each namesake 1 / (1 + 3); each namesake's side: its only candidate, 1 / (1 + 1); half from each side
+    // cluster 1: each namesake 1 / (1 + 3); each namesake's side: its only candidate, 1 / (1 + 1); the two sides' mean
     expect(q.expected_missed_pairs).toBeCloseTo(3 * 0.5 * 0.25 + 3 * 0.5 * 0.5, 9);
     expect(q.expected_missed_pairs).toBeLessThan(1.5);
   });
