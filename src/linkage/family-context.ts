@@ -51,6 +51,21 @@ export const FAMILY_CONTEXT_MAX_MEMBERS = 20;
 /** New member pairs (not proposed by blocking) below this match probability under the family model are not kept. */
 export const FAMILY_CONTEXT_KEEP_PROBABILITY = 0.001;
 
+/**
+ * The competitors' odds are summed in fixed point (HUGEINT, units of 2^-FIXED_ODDS_FRACTION_BITS): an integer sum
+ * is the same in any order, so a parallel sum gives the same bits on every run and in every batch (an incremental
+ * batch reuses the sums of the family pairs no change touched, and they must be what summing again gives). Odds
+ * below a unit (2^-40, a weight under -40 bits) count as none; odds above 2^FIXED_ODDS_MAX_BITS (a weight over 75
+ * bits) as that much — a competitor that strong sinks the pair alike. 20 members a family: a pair has at most 38
+ * competitors, whose sum stays below 2^121, in HUGEINT's range.
+ */
+const FIXED_ODDS_FRACTION_BITS = 40;
+const FIXED_ODDS_MAX_BITS = 75;
+/** SQL: the odds of a match weight (bits) in fixed point. */
+const FIXED_ODDS = (w: string) => `(pow(2.0, least(${w}, ${FIXED_ODDS_MAX_BITS}) + ${FIXED_ODDS_FRACTION_BITS}))::HUGEINT`;
+/** SQL: a fixed-point sum of odds as odds. */
+const FIXED_TO_ODDS = (k: string) => `(${k})::DOUBLE / pow(2.0, ${FIXED_ODDS_FRACTION_BITS})`;
+
 export interface FamilyContextFigures {
   /** the match probability a member pair needed to link its two families */
   seed_threshold: number;
@@ -299,25 +314,25 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   await using competition = await materialise(db, 'family_competition', `
     WITH f AS (SELECT rec_id_l, rec_id_r, fam_l, fam_r, prev_odds, match_weight FROM (${scoreSql(familyModel, vectors.name, ['fam_l', 'fam_r', 'prev_odds'])})),
     r0 AS (
-      SELECT f.rec_id_l, f.rec_id_r, f.fam_l, f.fam_r, f.prev_odds, t.fam_a IS NOT NULL AS touched, pow(2.0, least(f.match_weight, 200)) AS odds
+      SELECT f.rec_id_l, f.rec_id_r, f.fam_l, f.fam_r, f.prev_odds, t.fam_a IS NOT NULL AS touched,
+        ${FIXED_ODDS('f.match_weight')} AS q
       FROM f LEFT JOIN ${touched} t ON t.fam_a = least(f.fam_l, f.fam_r) AND t.fam_b = greatest(f.fam_l, f.fam_r)),
     r AS (SELECT * FROM r0 WHERE touched),
     side AS (
-      SELECT rec_id_l AS rec, rec_id_r AS other, fam_r AS other_fam, odds FROM r
-      UNION ALL SELECT rec_id_r, rec_id_l, fam_l, odds FROM r),
+      SELECT rec_id_l AS rec, rec_id_r AS other, fam_r AS other_fam, q FROM r
+      UNION ALL SELECT rec_id_r, rec_id_l, fam_l, q FROM r),
     same_family AS (SELECT rec_id_l, rec_id_r FROM ${sameFamily}),
-    -- each record's pairs with the members of one other family: their odds
-    cands AS (SELECT rec, other_fam, list(odds) AS c FROM side GROUP BY ALL),
+    -- each record's pairs with the members of one other family: the sum of their odds
+    cands AS (SELECT rec, other_fam, sum(q) AS s FROM side GROUP BY ALL),
     -- the records that have a duplicate in their own family, and the pairs of them
     dup_rec AS (SELECT rec_id_l AS rec FROM same_family UNION SELECT rec_id_r FROM same_family),
     dup_pairs AS (
       SELECT rec_id_l, rec_id_r FROM r SEMI JOIN dup_rec d ON d.rec = r.rec_id_l
       UNION SELECT rec_id_l, rec_id_r FROM r SEMI JOIN dup_rec d ON d.rec = r.rec_id_r),
     -- a pair of two records without a duplicate: its competitors are y's pairs (y, o) with o in x's family and x's
-    -- pairs (x, o) with o in y's family, the pair itself left out: both lists hold it once, and the two adjacent
-    -- copies of its odds in their sorted union are dropped (a competitor of equal odds is indistinguishable)
+    -- pairs (x, o) with o in y's family, the pair itself left out (both sums hold it once)
     merged AS (
-      SELECT r.rec_id_l, r.rec_id_r, list_sort(list_concat(cy.c, cx.c)) AS c, list_position(list_sort(list_concat(cy.c, cx.c)), r.odds) AS p
+      SELECT r.rec_id_l, r.rec_id_r, cy.s + cx.s - 2 * r.q AS k
       FROM r ANTI JOIN dup_pairs t USING (rec_id_l, rec_id_r)
       JOIN cands cy ON cy.rec = r.rec_id_r AND cy.other_fam = r.fam_l
       JOIN cands cx ON cx.rec = r.rec_id_l AND cx.other_fam = r.fam_r),
@@ -325,20 +340,18 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     -- of the other record and not its duplicate, one row each
     tr AS (SELECT r.* FROM r SEMI JOIN dup_pairs t USING (rec_id_l, rec_id_r)),
     competitor AS (
-      SELECT r.rec_id_l, r.rec_id_r, sd.odds
+      SELECT r.rec_id_l, r.rec_id_r, sd.q
       FROM tr r JOIN side sd ON (sd.rec = r.rec_id_r AND sd.other_fam = r.fam_l AND sd.other <> r.rec_id_l)
       ANTI JOIN same_family d ON d.rec_id_l = least(sd.other, r.rec_id_l) AND d.rec_id_r = greatest(sd.other, r.rec_id_l)
       UNION ALL
-      SELECT r.rec_id_l, r.rec_id_r, sd.odds
+      SELECT r.rec_id_l, r.rec_id_r, sd.q
       FROM tr r JOIN side sd ON (sd.rec = r.rec_id_l AND sd.other_fam = r.fam_r AND sd.other <> r.rec_id_r)
       ANTI JOIN same_family d ON d.rec_id_l = least(sd.other, r.rec_id_r) AND d.rec_id_r = greatest(sd.other, r.rec_id_r)),
-    -- summed in one order, ascending (a parallel sum's order varies, and so would its last bits): the sorted list's
-    -- sum is that of sum(odds ORDER BY odds), bit for bit, and far faster than the ordered aggregate
-    tr_competition AS (SELECT rec_id_l, rec_id_r, list_sum(list_sort(list(odds))) AS odds FROM competitor GROUP BY ALL)
-    -- every pair without a duplicate is a row of merged (both lists hold the pair itself): no join back to r
-    SELECT rec_id_l, rec_id_r, coalesce(list_sum(list_concat(c[:p - 1], c[p + 2:])), 0) AS k_odds FROM merged
+    tr_competition AS (SELECT rec_id_l, rec_id_r, sum(q) AS k FROM competitor GROUP BY ALL)
+    -- every pair without a duplicate is a row of merged (both sums hold the pair itself): no join back to r
+    SELECT rec_id_l, rec_id_r, ${FIXED_TO_ODDS('k')} AS k_odds FROM merged
     UNION ALL
-    SELECT tr.rec_id_l, tr.rec_id_r, coalesce(k.odds, 0) FROM tr LEFT JOIN tr_competition k USING (rec_id_l, rec_id_r)
+    SELECT tr.rec_id_l, tr.rec_id_r, coalesce(${FIXED_TO_ODDS('k.k')}, 0) FROM tr LEFT JOIN tr_competition k USING (rec_id_l, rec_id_r)
     UNION ALL
     -- the family pairs not touched: the previous odds of their competitors
     SELECT rec_id_l, rec_id_r, coalesce(prev_odds, 0) FROM r0 WHERE NOT touched`);
