@@ -30,7 +30,7 @@ import { compareColumns, comparisonVectorsSql } from './comparison-vectors.ts';
 import { COMPARISONS } from './comparisons.ts';
 import { gammaColumn, probabilitySql } from './comparison-sql.ts';
 import { runEm, type Pattern } from './em.ts';
-import { scoreSql } from './score.ts';
+import { isTemporary, scoreSql } from './score.ts';
 import { BLOCKING_RULES } from './blocking-rules.ts';
 import type { BlockingFigures } from './blocking.ts';
 import { chooseThreshold, expectedCurve } from './threshold.ts';
@@ -387,12 +387,11 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   });
   const added = outCols.map((c) => (c === 'family_context' ? 'true' : fCols.includes(c) ? `f.${c}` : 'NULL'));
   await db.run(`
-    CREATE OR REPLACE TABLE scored_pairs AS
+    CREATE OR REPLACE ${(await isTemporary(db, 'scored_pairs')) ? 'TEMP ' : ''}TABLE scored_pairs AS
     SELECT ${joined.join(', ')}
     FROM scored_pairs s LEFT JOIN (SELECT * FROM ${familyScored} WHERE NOT new_pair) f USING (rec_id_l, rec_id_r)
     UNION ALL
     SELECT ${added.join(', ')} FROM ${familyScored} f WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
-  await db.run(`COMMENT ON TABLE scored_pairs IS ${lit('candidate pairs with their match weight (bits) and match probability')}`);
   // candidate_pairs: the family rule's bit on the member pairs, and the new pairs kept; written anew (its rows have
   // no order), far cheaper than an UPDATE of the member pairs in place
   await db.run(`

@@ -97,7 +97,28 @@ export function scoreSql(model: Model, vectors: string, extraColumns: string[] =
 
 export async function scorePairs(db: Db, model: Model, vectors = 'comparison_vectors', extraColumns = ['rule_id', 'rules']): Promise<number> {
   await buildTermFrequencies(db, model);
-  await db.run(`CREATE OR REPLACE TABLE scored_pairs AS ${scoreSql(model, vectors, extraColumns)}`);
-  await db.run(`COMMENT ON TABLE scored_pairs IS ${lit('candidate pairs with their match weight (bits) and match probability')}`);
+  // a temporary table while the family context and the family support rewrite it; persistScoredPairs writes the
+  // batch's table once at the end of linking (each write of the database's table compresses every row)
+  await db.run(`DROP TABLE IF EXISTS main.scored_pairs; CREATE OR REPLACE TEMP TABLE scored_pairs AS ${scoreSql(model, vectors, extraColumns)}`);
   return db.count(`SELECT count(*) FROM scored_pairs`);
+}
+
+/** Whether `table` is a temporary table (the working scored_pairs during linking). */
+export async function isTemporary(db: Db, table: string): Promise<boolean> {
+  return Boolean((await db.one<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE temporary AND table_name = ${lit(table)}`))?.n);
+}
+
+const SCORED_PAIRS_COMMENT = 'candidate pairs with their match weight (bits) and match probability';
+
+/**
+ * Writes the batch's scored_pairs (in the database file) from `select` over the working one (the temporary
+ * scored_pairs scorePairs and the family context make), and drops the working one. Called by the last step that
+ * rewrites the pairs (the family support), else at the end of linking as they are.
+ */
+export async function persistScoredPairs(db: Db, select = 'SELECT * FROM temp.scored_pairs'): Promise<void> {
+  if (!(await isTemporary(db, 'scored_pairs'))) return;
+  await db.run(`
+    CREATE OR REPLACE TABLE main.scored_pairs AS ${select};
+    DROP TABLE temp.scored_pairs;
+    COMMENT ON TABLE main.scored_pairs IS ${lit(SCORED_PAIRS_COMMENT)};`);
 }
