@@ -19,7 +19,6 @@
  */
 import type { Ctx } from '../engine/context.ts';
 import { cpuSecondsSince } from '../engine/profile.ts';
-import { lit } from '../engine/db.ts';
 import { materialise } from '../engine/sql-pipeline.ts';
 import type { Model } from '../../schemas/model.ts';
 import { SOURCES } from '../../schemas/canonical.ts';
@@ -177,8 +176,8 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
     UNION ALL
     ${comparisonVectorsSql(String(todo), ['rule_id', 'rules'])}`);
   await db.run(`
-    CREATE OR REPLACE TABLE candidate_pairs AS SELECT rec_id_l, rec_id_r, rule_id, rules FROM comparison_vectors ORDER BY rec_id_l, rec_id_r;
-    COMMENT ON TABLE candidate_pairs IS ${lit('pairs of records blocking proposed, with the first rule and the bit mask of every rule that found them')};`);
+    DROP TABLE IF EXISTS main.candidate_pairs;
+    CREATE OR REPLACE TEMP TABLE candidate_pairs AS SELECT rec_id_l, rec_id_r, rule_id, rules FROM comparison_vectors ORDER BY rec_id_l, rec_id_r;`);
   const tCompare = performance.now();
   const model = o.model ?? (await trainModel(db, linkage, rules.map((r) => r.name), { uSamplePairs: linkage.u_sample_pairs, seed: LINKAGE_SEED }));
   const tTrain = performance.now();

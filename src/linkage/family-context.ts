@@ -395,7 +395,7 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   // candidate_pairs: the family rule's bit on the member pairs, and the new pairs kept; written anew (its rows have
   // no order), far cheaper than an UPDATE of the member pairs in place
   await db.run(`
-    CREATE OR REPLACE TABLE candidate_pairs AS
+    CREATE OR REPLACE ${(await isTemporary(db, 'candidate_pairs')) ? 'TEMP ' : ''}TABLE candidate_pairs AS
     SELECT c.rec_id_l, c.rec_id_r, c.rule_id, CASE WHEN f.rec_id_l IS NULL THEN c.rules ELSE (c.rules | ${1 << ruleBit})::UINTEGER END AS rules
     FROM candidate_pairs c LEFT JOIN (SELECT rec_id_l, rec_id_r FROM ${familyScored}) f USING (rec_id_l, rec_id_r)
     UNION ALL

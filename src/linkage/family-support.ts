@@ -14,7 +14,7 @@
  */
 import type { Db } from '../engine/db.ts';
 import { probabilitySql } from './comparison-sql.ts';
-import { isTemporary, persistScoredPairs } from './score.ts';
+import { isTemporary, persistWorkingTable } from './score.ts';
 
 const CONFIDENT = 0.999;
 const PLAIN_NON_LINK = 0.001;
@@ -77,7 +77,7 @@ export async function applyFamilySupport(db: Db): Promise<FamilySupportFigures |
   const m = (Number(r?.conf_uns ?? 0) + 1) / (conf + 2);
   const u = (Number(r?.plain_uns ?? 0) + 1) / (Number(r?.plain ?? 0) + 2);
   const weight = conf >= MIN_CONFIDENT ? Math.min(0, Math.log2(m / u)) : 0;
-  // the last rewrite of the pairs: the batch's scored_pairs is written from the working one here (persistScoredPairs)
+  // the last rewrite of the pairs: the batch's scored_pairs is written from the working one here (persistWorkingTable)
   const weighed = `
       SELECT s.* REPLACE (s.match_weight + coalesce(w, 0) AS match_weight, ${probabilitySql('s.match_weight + coalesce(w, 0)')} AS match_probability),
         CASE WHEN f.supported THEN 'supported' WHEN NOT f.supported THEN 'unsupported' END AS family_support,
@@ -85,7 +85,7 @@ export async function applyFamilySupport(db: Db): Promise<FamilySupportFigures |
       FROM scored_pairs s LEFT JOIN (SELECT rec_id_l, rec_id_r, supported, CASE WHEN NOT supported THEN ${weight}::DOUBLE ELSE 0.0 END AS w FROM fs_support) f
       USING (rec_id_l, rec_id_r)
       ORDER BY s.rec_id_l, s.rec_id_r`;
-  if (await isTemporary(db, 'scored_pairs')) await persistScoredPairs(db, weighed);
+  if (await isTemporary(db, 'scored_pairs')) await persistWorkingTable(db, 'scored_pairs', weighed);
   else await db.run(`CREATE OR REPLACE TABLE scored_pairs AS ${weighed}`);
   await db.run(`DROP TABLE fs_family; DROP TABLE fs_scope; DROP TABLE fs_support;`);
   return { pairs_in_scope: n, unsupported_pairs: Number(r?.uns ?? 0), confident_links: conf, m_unsupported: m, u_unsupported: u, weight_unsupported: weight };

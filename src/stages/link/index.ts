@@ -6,7 +6,7 @@ import { linkProbabilistic } from './probabilistic.ts';
 import type { Linker } from './types.ts';
 import { chooseThreshold, expectedAt, expectedCurve } from '../../linkage/threshold.ts';
 import { applyFamilySupport } from '../../linkage/family-support.ts';
-import { persistScoredPairs } from '../../linkage/score.ts';
+import { persistWorkingTable } from '../../linkage/score.ts';
 import { recordRecompute, writeRecordState } from '../../incremental/state.ts';
 import { planIncremental, type IncrementalPlan } from '../../incremental/previous.ts';
 import { linkIncremental, type IncrementalLinkFigures } from '../../incremental/link.ts';
@@ -126,8 +126,10 @@ export const linkStage = defineStage({
     // the family support counts the member pairs the family context compared: weighed with it
     const familySupport = linkage.engine === 'probabilistic' && linkage.family_context ? await applyFamilySupport(ctx.db) : undefined;
     if (familySupport) ctx.log.info({ stage: 'link', family_support: familySupport }, 'family support weighed');
-    // the working scored_pairs (temporary) becomes the batch's table, unless the family support wrote it
-    await persistScoredPairs(ctx.db);
+    // the working scored_pairs and candidate_pairs (temporary) become the batch's tables (scored_pairs: unless the
+    // family support wrote it)
+    await persistWorkingTable(ctx.db, 'scored_pairs');
+    await persistWorkingTable(ctx.db, 'candidate_pairs');
     const recompute: RecomputeFigures = { path: plan.path, reason: plan.reason, previous: plan.previousDir ?? ctx.config.previous ?? null, ...(inc ? { link: inc.incremental } : {}) };
     const records = inc?.incremental.records;
     const pairs = inc?.incremental.pairs;
