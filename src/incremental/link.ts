@@ -29,6 +29,7 @@ import { gammaColumn } from '../linkage/comparison-sql.ts';
 import { compareColumns, comparisonVectorsSql, prepareCompareInput } from '../linkage/comparison-vectors.ts';
 import { trainModel } from '../linkage/train.ts';
 import { scorePairs } from '../linkage/score.ts';
+import { startWorkingTableSql } from '../linkage/working-tables.ts';
 import { LINKAGE_SEED } from '../linkage/seed.ts';
 import { linkFamilyContext } from '../linkage/family-context.ts';
 
@@ -176,8 +177,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
     UNION ALL
     ${comparisonVectorsSql(String(todo), ['rule_id', 'rules'])}`);
   await db.run(`
-    DROP TABLE IF EXISTS main.candidate_pairs;
-    CREATE OR REPLACE TEMP TABLE candidate_pairs AS SELECT rec_id_l, rec_id_r, rule_id, rules FROM comparison_vectors ORDER BY rec_id_l, rec_id_r;`);
+    ${startWorkingTableSql('candidate_pairs', 'SELECT rec_id_l, rec_id_r, rule_id, rules FROM comparison_vectors ORDER BY rec_id_l, rec_id_r')}`);
   const tCompare = performance.now();
   const model = o.model ?? (await trainModel(db, linkage, rules.map((r) => r.name), { uSamplePairs: linkage.u_sample_pairs, seed: LINKAGE_SEED }));
   const tTrain = performance.now();

@@ -9,6 +9,7 @@ import { lit } from '../engine/db.ts';
 import type { Linkage } from '../../schemas/config.ts';
 import { SOURCES, type SourceName } from '../../schemas/canonical.ts';
 import { BLOCKING_RULES, type BlockingRule } from './blocking-rules.ts';
+import { startWorkingTableSql } from './working-tables.ts';
 
 export interface GiantBlock {
   rule: string;
@@ -99,10 +100,7 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
       DROP TABLE block_keys_kept;`);
   }
   await db.run(`
-    DROP TABLE IF EXISTS main.candidate_pairs;
-    -- temporary while linking works on it: written to the database file at its end (persistWorkingTable)
-    CREATE OR REPLACE TEMP TABLE candidate_pairs AS
-      SELECT rec_id_l, rec_id_r, min(rule_id) AS rule_id, bit_or((1::UINTEGER) << rule_id) AS rules FROM block_pairs GROUP BY rec_id_l, rec_id_r;
+    ${startWorkingTableSql('candidate_pairs', 'SELECT rec_id_l, rec_id_r, min(rule_id) AS rule_id, bit_or((1::UINTEGER) << rule_id) AS rules FROM block_pairs GROUP BY rec_id_l, rec_id_r')}
     DROP TABLE block_pairs;`);
   const figures = await blockingFigures(db, rules, cap, { pairs: 'candidate_pairs', stats: 'blocking_stats', largest: 'blocking_largest' });
   await db.run(`DROP TABLE blocking_stats; DROP TABLE blocking_largest;`);

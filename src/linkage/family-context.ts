@@ -30,7 +30,8 @@ import { compareColumns, comparisonVectorsSql } from './comparison-vectors.ts';
 import { COMPARISONS } from './comparisons.ts';
 import { gammaColumn, probabilitySql } from './comparison-sql.ts';
 import { runEm, type Pattern } from './em.ts';
-import { isTemporary, scoreSql } from './score.ts';
+import { scoreSql } from './score.ts';
+import { rewriteWorkingTable } from './working-tables.ts';
 import { BLOCKING_RULES } from './blocking-rules.ts';
 import type { BlockingFigures } from './blocking.ts';
 import { chooseThreshold, expectedCurve } from './threshold.ts';
@@ -386,16 +387,14 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     return `CASE WHEN ${fWins} THEN ${fCols.includes(c) ? `f.${c}` : 'NULL'} ELSE ${sCols.includes(c) ? `s.${c}` : 'NULL'} END AS ${c}`;
   });
   const added = outCols.map((c) => (c === 'family_context' ? 'true' : fCols.includes(c) ? `f.${c}` : 'NULL'));
-  await db.run(`
-    CREATE OR REPLACE ${(await isTemporary(db, 'scored_pairs')) ? 'TEMP ' : ''}TABLE scored_pairs AS
+  await rewriteWorkingTable(db, 'scored_pairs', `
     SELECT ${joined.join(', ')}
     FROM scored_pairs s LEFT JOIN (SELECT * FROM ${familyScored} WHERE NOT new_pair) f USING (rec_id_l, rec_id_r)
     UNION ALL
     SELECT ${added.join(', ')} FROM ${familyScored} f WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
   // candidate_pairs: the family rule's bit on the member pairs, and the new pairs kept; written anew (its rows have
   // no order), far cheaper than an UPDATE of the member pairs in place
-  await db.run(`
-    CREATE OR REPLACE ${(await isTemporary(db, 'candidate_pairs')) ? 'TEMP ' : ''}TABLE candidate_pairs AS
+  await rewriteWorkingTable(db, 'candidate_pairs', `
     SELECT c.rec_id_l, c.rec_id_r, c.rule_id, CASE WHEN f.rec_id_l IS NULL THEN c.rules ELSE (c.rules | ${1 << ruleBit})::UINTEGER END AS rules
     FROM candidate_pairs c LEFT JOIN (SELECT rec_id_l, rec_id_r FROM ${familyScored}) f USING (rec_id_l, rec_id_r)
     UNION ALL

@@ -14,7 +14,7 @@
  */
 import type { Db } from '../engine/db.ts';
 import { probabilitySql } from './comparison-sql.ts';
-import { isTemporary, persistWorkingTable } from './score.ts';
+import { persistWorkingTable, rewriteWorkingTable } from './working-tables.ts';
 
 const CONFIDENT = 0.999;
 const PLAIN_NON_LINK = 0.001;
@@ -85,8 +85,7 @@ export async function applyFamilySupport(db: Db): Promise<FamilySupportFigures |
       FROM scored_pairs s LEFT JOIN (SELECT rec_id_l, rec_id_r, supported, CASE WHEN NOT supported THEN ${weight}::DOUBLE ELSE 0.0 END AS w FROM fs_support) f
       USING (rec_id_l, rec_id_r)
       ORDER BY s.rec_id_l, s.rec_id_r`;
-  if (await isTemporary(db, 'scored_pairs')) await persistWorkingTable(db, 'scored_pairs', weighed);
-  else await db.run(`CREATE OR REPLACE TABLE scored_pairs AS ${weighed}`);
+  if (!(await persistWorkingTable(db, 'scored_pairs', weighed))) await rewriteWorkingTable(db, 'scored_pairs', weighed);
   await db.run(`DROP TABLE fs_family; DROP TABLE fs_scope; DROP TABLE fs_support;`);
   return { pairs_in_scope: n, unsupported_pairs: Number(r?.uns ?? 0), confident_links: conf, m_unsupported: m, u_unsupported: u, weight_unsupported: weight };
 }

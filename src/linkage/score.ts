@@ -5,12 +5,12 @@
  * match_probability = 2^w / (1 + 2^w).
  */
 import type { Db } from '../engine/db.ts';
-import { lit } from '../engine/db.ts';
 import type { Model } from '../../schemas/model.ts';
 import { COMPARISONS, HARD_NEGATIVE_SQL, SAME_VILLAGE_LEVELS, levelIndex } from './comparisons.ts';
 import { conditionalHoldsSql, gammaColumn, probabilitySql, tfAdjustmentColumn, tfAdjustmentSql, tfTable, weightColumn, weightSql } from './comparison-sql.ts';
 import { conditionalUs } from './conditional-u.ts';
 import { assertModelFits } from './model.ts';
+import { startWorkingTableSql } from './working-tables.ts';
 
 export function priorWeight(model: Pick<Model, 'lambda'>): number {
   return Math.log2(model.lambda / (1 - model.lambda));
@@ -97,33 +97,7 @@ export function scoreSql(model: Model, vectors: string, extraColumns: string[] =
 
 export async function scorePairs(db: Db, model: Model, vectors = 'comparison_vectors', extraColumns = ['rule_id', 'rules']): Promise<number> {
   await buildTermFrequencies(db, model);
-  // a temporary table while the family context and the family support rewrite it; persistWorkingTable writes the
-  // batch's table once at the end of linking (each write of the database's table compresses every row)
-  await db.run(`DROP TABLE IF EXISTS main.scored_pairs; CREATE OR REPLACE TEMP TABLE scored_pairs AS ${scoreSql(model, vectors, extraColumns)}`);
+  // a working table while the family context and the family support rewrite it (working-tables.ts)
+  await db.run(startWorkingTableSql('scored_pairs', scoreSql(model, vectors, extraColumns)));
   return db.count(`SELECT count(*) FROM scored_pairs`);
-}
-
-/** Whether `table` is a temporary table (the working scored_pairs and candidate_pairs during linking). */
-export async function isTemporary(db: Db, table: string): Promise<boolean> {
-  return Boolean((await db.one<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE temporary AND table_name = ${lit(table)}`))?.n);
-}
-
-/** The tables linking rewrites several times: temporary while it works, written to the database file once. */
-const WORKING_TABLES = {
-  scored_pairs: 'candidate pairs with their match weight (bits) and match probability',
-  candidate_pairs: 'pairs of records blocking proposed, with the first rule and the bit mask of every rule that found them',
-} as const;
-
-/**
- * Writes the batch's `table` (in the database file) from `select` over the working one (the temporary table of that
- * name blocking, scoring and the family context make), and drops the working one; nothing when there is none. Called
- * by the last step that rewrites it (the family support, for scored_pairs), else at the end of linking as it is:
- * each write of a table of the database file compresses every row, a temporary table's does not.
- */
-export async function persistWorkingTable(db: Db, table: keyof typeof WORKING_TABLES, select = `SELECT * FROM temp.${table}`): Promise<void> {
-  if (!(await isTemporary(db, table))) return;
-  await db.run(`
-    CREATE OR REPLACE TABLE main.${table} AS ${select};
-    DROP TABLE temp.${table};
-    COMMENT ON TABLE main.${table} IS ${lit(WORKING_TABLES[table])};`);
 }

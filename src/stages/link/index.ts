@@ -6,7 +6,7 @@ import { linkProbabilistic } from './probabilistic.ts';
 import type { Linker } from './types.ts';
 import { chooseThreshold, expectedAt, expectedCurve } from '../../linkage/threshold.ts';
 import { applyFamilySupport } from '../../linkage/family-support.ts';
-import { persistWorkingTable } from '../../linkage/score.ts';
+import { persistWorkingTable } from '../../linkage/working-tables.ts';
 import { recordRecompute, writeRecordState } from '../../incremental/state.ts';
 import { planIncremental, type IncrementalPlan } from '../../incremental/previous.ts';
 import { linkIncremental, type IncrementalLinkFigures } from '../../incremental/link.ts';
