@@ -127,8 +127,13 @@ export function runEm(patterns: Pattern[], comparisons: EmComparison[], opts: Em
  * levels does not overflow nor round to exactly 0 or 1 before the last step.
  */
 export function matchPosteriors(patterns: readonly Pattern[], comparisons: readonly EmComparison[], lambda: number, conditionalU?: readonly ConditionalU[]): number[] {
+  return posteriorsAt(logLikelihoodRatios(patterns, comparisons, conditionalU), lambda);
+}
+
+/** The match posteriors of patterns of log likelihood ratios `lrs` (logLikelihoodRatios) under the prior `lambda`. */
+export function posteriorsAt(lrs: readonly number[], lambda: number): number[] {
   const prior = Math.log(lambda) - Math.log(1 - lambda);
-  return logLikelihoodRatios(patterns, comparisons, conditionalU).map((lr) => 1 / (1 + Math.exp(-(prior + lr))));
+  return lrs.map((lr) => 1 / (1 + Math.exp(-(prior + lr))));
 }
 
 /**

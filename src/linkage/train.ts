@@ -18,7 +18,7 @@ import { ALL_CANDIDATE_PAIRS, COMPARISONS, CONFIDENT_LINKS, type Comparison } fr
 import { BLOCKING_RULES, type BlockingRule } from './blocking-rules.ts';
 import { comparisonVectorsSql } from './comparison-vectors.ts';
 import { gammaColumn } from './comparison-sql.ts';
-import { logLikelihoodRatios, matchPosteriors, normalise, runEm, type EmComparison, type Pattern } from './em.ts';
+import { logLikelihoodRatios, matchPosteriors, normalise, posteriorsAt, runEm, type EmComparison, type Pattern } from './em.ts';
 import { conditionalEntries, conditionalUs, sampleConditionalCounts, type ConditionalCounts } from './conditional-u.ts';
 import type { ConditionalU as EmConditionalU } from './em.ts';
 import { allowedSourcePairsSql } from './blocking.ts';
@@ -155,8 +155,8 @@ export function lambdaFromConfidentLinks(pats: readonly Pattern[], comps: readon
   const lrPats = logLikelihoodRatios(pats, comps, cond);
   const lrSpace = logLikelihoodRatios(space, comps, cond);
   const confidentAt = (l: number, ps: readonly Pattern[], lr: readonly number[]) => {
-    const prior = Math.log(l) - Math.log(1 - l);
-    return ps.reduce((a, p, k) => a + (1 / (1 + Math.exp(-(prior + lr[k]))) >= CONFIDENT_LINK ? p.count : 0), 0);
+    const post = posteriorsAt(lr, l);
+    return ps.reduce((a, p, k) => a + (post[k] >= CONFIDENT_LINK ? p.count : 0), 0);
   };
   let current = lambda;
   let confident = 0;
