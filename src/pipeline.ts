@@ -31,6 +31,7 @@ import { evaluateStage } from './stages/evaluate/index.ts';
 import { reportStage } from './stages/report/index.ts';
 import { decisionsStage } from './register/decisions.ts';
 import { registerStage } from './register/index.ts';
+import { copyPreviousDatabase, IN_PLACE_TABLES, keepInPlaceTables } from './incremental/staging.ts';
 
 export const BATCH_STAGES = [
   ingestStage,
@@ -212,7 +213,13 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
     await removeVersions(layout, new Set([current, previous?.id, version?.id].filter((v): v is string => Boolean(v))), opts.log);
     if (!version || !db) {
       version = await newVersion(layout);
+      // an incremental batch starts from a copy of the previous batch's database (src/incremental/staging.ts)
+      const copied = await copyPreviousDatabase(config, join(version.dir, 'dtsen.duckdb'));
       db = await openStaging(version.dir, config);
+      if (copied) {
+        await keepInPlaceTables(db, copied);
+        opts.log.info({ previous: copied, tables: IN_PLACE_TABLES }, "the batch's database starts from a copy of the previous batch's");
+      }
       await writeFingerprint(db, fp);
     }
     const stagingDir = version.dir;

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateMonths, type MonthFigures } from '../../src/generate/months.ts';
 import { loadConfig } from '../../src/engine/config.ts';
@@ -9,6 +9,11 @@ import { BLOCKING_RULE_MASK, FAMILY_RULE_BIT } from '../../src/linkage/family-co
 import { runBatch, type BatchResult } from '../../src/pipeline.ts';
 import { appendDecision } from '../../src/register/decisions.ts';
 import { tempDir, writeConfig } from '../fixtures/inputs.ts';
+import { makeCtx } from '../fixtures/ctx.ts';
+import { copyPreviousDatabase, keepInPlaceTables } from '../../src/incremental/staging.ts';
+import { ingestStage } from '../../src/stages/ingest/index.ts';
+import { validateStage } from '../../src/stages/validate/index.ts';
+import { normaliseStage } from '../../src/stages/normalise/index.ts';
 
 const common = { author: 'operator desa', reason: 'groundcheck' };
 
@@ -176,17 +181,88 @@ describe('an incremental batch gives what a full batch gives', () => {
       expect(inc.cleaned + inc.copied).toBe(inc.rows);
       expect(inc.cleaned).toBeGreaterThan(0);
       expect(inc.copied).toBeGreaterThan(inc.rows * 0.9);
+      // the batch's database began as a copy of the previous one's: the copied rows were kept in place
+      expect(inc.in_place).toBe(true);
       const full = (runs[`m${m}-full`].figures as Required<BatchResult['figures']>).normalise.recompute;
       expect(full.path).toBe('full');
+      expect(full.in_place).toBe(false);
       expect(full.cleaned).toBe(full.rows);
       expect(full.rows).toBe(inc.rows);
       // every column of every row, the copied ones with this batch's rec_id, file, row_number and snapshot_id
       expect(await differences(`m${m}-inc`, `m${m}-full`, 'person_clean', '*')).toEqual([0, 0]);
       expect(await differences(`m${m}-inc`, `m${m}-full`, 'normalise_state', '*')).toEqual([0, 0]);
       expect(await differences(`m${m}-inc`, `m${m}-full`, 'normalise_fingerprint', '*')).toEqual([0, 0]);
+      // and holds the same tables, views and macros as the full batch's: nothing else of the previous database is left
+      const db = await Db.open();
+      try {
+        await db.run(`ATTACH ${lit(join(out(`m${m}-inc`), 'dtsen.duckdb'))} AS a (READ_ONLY); ATTACH ${lit(join(out(`m${m}-full`), 'dtsen.duckdb'))} AS b (READ_ONLY)`);
+        const objects = (x: string) => `
+          SELECT 'table ' || table_name FROM duckdb_tables() WHERE database_name = '${x}'
+          UNION ALL SELECT 'view ' || view_name FROM duckdb_views() WHERE database_name = '${x}' AND NOT internal
+          UNION ALL SELECT 'macro ' || function_name FROM duckdb_functions() WHERE database_name = '${x}' AND NOT internal AND function_type IN ('macro', 'table_macro')`;
+        // listed one database at a time (two of DuckDB's catalog functions in one query gave both lists to each)
+        const list = async (x: string) => (await db.all<{ o: string }>(`SELECT DISTINCT o FROM (${objects(x)}) t(o) ORDER BY o`)).map((r) => r.o);
+        // (incremental_record is the incremental path's own: the records it found new, changed or unchanged)
+        const [inc, fullObjects] = [(await list('a')).filter((o) => o !== 'table incremental_record'), await list('b')];
+        expect(inc.length).toBeGreaterThan(20);
+        expect(inc).toEqual(fullObjects);
+        expect(await db.count(`SELECT count(*) FROM duckdb_tables() WHERE database_name = 'a' AND table_name = 'staging_copy'`)).toBe(0);
+      } finally {
+        await db.close();
+      }
       const rows = (runs[`m${m}-inc`].figures as Required<BatchResult['figures']>).register.recompute!.find((x) => x.what === 'rows')!;
       expect([rows.path, rows.total, rows.recomputed]).toEqual(['incremental', inc.rows, inc.cleaned]);
     }
+  });
+
+  it('writes the same person_clean when normalise runs again after updating it in place (a batch resumed there), and on a database not copied', async () => {
+    const loaded = await loadConfig(join(dir, 'cfg', 'm2-inc', 'batch.json'));
+    const full = join(out('m2-full'), 'dtsen.duckdb');
+    for (const how of ['resumed', 'not copied'] as const) {
+      const staging = join(dir, `staging-${how}`);
+      mkdirSync(staging, { recursive: true });
+      const dbPath = join(staging, 'dtsen.duckdb');
+      const copied = how === 'resumed' ? await copyPreviousDatabase(loaded.config, dbPath) : undefined;
+      expect(Boolean(copied)).toBe(how === 'resumed');
+      const db = await Db.open({ path: dbPath, threads: 2 });
+      try {
+        if (copied) await keepInPlaceTables(db, copied);
+        const ctx = await makeCtx(loaded, db);
+        const ingest = await ingestStage.run(ctx, {});
+        const validate = await validateStage.run(ctx, { ingest: ingest.figures });
+        const prior = { ingest: ingest.figures, validate: validate.figures };
+        const first = (await normaliseStage.run(ctx, prior)).figures!.recompute;
+        expect(first.in_place).toBe(how === 'resumed');
+        if (how === 'resumed') {
+          // the stage again on the database it left: its table is no longer the previous batch's copy
+          const again = (await normaliseStage.run(ctx, prior)).figures!.recompute;
+          expect(again.in_place).toBe(false);
+          expect(again.copied).toBe(first.copied);
+        }
+        await db.run(`ATTACH ${lit(full)} AS f (READ_ONLY)`);
+        const diff = (x: string, y: string) => db.count(`SELECT count(*) FROM (SELECT * FROM ${x}.person_clean EXCEPT ALL SELECT * FROM ${y}.person_clean)`);
+        expect([await diff('main', 'f'), await diff('f', 'main')]).toEqual([0, 0]);
+        expect(await db.tableExists('staging_copy')).toBe(false);
+      } finally {
+        await db.close();
+      }
+    }
+  });
+
+  it('copies the previous database only for an incremental batch, from a finished batch whose log is empty', async () => {
+    const prev = join(dir, 'copy-prev');
+    cpSync(out('m1'), prev, { recursive: true, dereference: true });
+    const target = (n: string) => join(dir, 'copy-targets', n, 'dtsen.duckdb');
+    for (const n of ['a', 'b', 'c', 'd']) mkdirSync(join(dir, 'copy-targets', n), { recursive: true });
+    expect(await copyPreviousDatabase({ previous: prev, recompute: 'incremental' }, target('a'))).toBe(join(realpathSync(prev), 'dtsen.duckdb'));
+    expect(await copyPreviousDatabase({ previous: prev, recompute: 'full' }, target('b'))).toBeUndefined();
+    expect(await copyPreviousDatabase({ previous: undefined, recompute: 'incremental' }, target('b'))).toBeUndefined();
+    writeFileSync(join(prev, 'dtsen.duckdb.wal'), 'not empty');
+    expect(await copyPreviousDatabase({ previous: prev, recompute: 'incremental' }, target('c'))).toBeUndefined();
+    writeFileSync(join(prev, 'dtsen.duckdb.wal'), '');
+    rmSync(join(prev, 'report.json'));
+    expect(await copyPreviousDatabase({ previous: prev, recompute: 'incremental' }, target('d'))).toBeUndefined();
+    expect(existsSync(target('b')) || existsSync(target('c')) || existsSync(target('d'))).toBe(false);
   });
 
   it('cleans every row again, saying why, when a mapping changed (a moved snapshot date alone costs only the rows depending on it)', async () => {
