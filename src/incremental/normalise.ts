@@ -32,7 +32,7 @@ import type { Mapping } from '../../schemas/mapping.ts';
 import type { BatchConfig } from '../../schemas/config.ts';
 import type { RecomputeRow } from './state.ts';
 import { attachedHas } from './previous.ts';
-import { dropStagingCopy, isPreviousCopy, STAGING_COPY_TABLE, updatedInPlaceSql } from './staging.ts';
+import { columnsOf, dropStagingCopy, previousCopyOf, updatedInPlaceSql, updateInPlace, writtenWhole } from './staging.ts';
 
 /**
  * Raised by hand when normalisation changes what it writes in a way its SQL text does not show (a reference file,
@@ -188,26 +188,14 @@ export async function normaliseRows(
         // gone or cleaned again are deleted, the others take this batch's place, the cleaned rows are added
         // the new places first, on narrow rows: the update then joins them alone
         await using places = await materialise(db, 'norm_place', placeOf);
-        // The update must read person_clean as the probe side of its join, so that its rows are updated in the order
-        // they are stored: DuckDB's choice of the build side otherwise probes with the new places, and updating rows
-        // in another order costs far more (1M persons: 0.7 s in stored order, 5 s in the places' order, 71 s in a
-        // random one). With that choice off, the update's own table is the probe side.
-        await db.run(`
-          BEGIN TRANSACTION;
+        await updateInPlace(db, `
           DELETE FROM main.person_clean WHERE rec_id NOT IN (SELECT prev_rec_id FROM ${matched});
-          SET disabled_optimizers = 'build_side_probe_side';
           UPDATE main.person_clean SET rec_id = x.rec_id, file = x.file, row_number = x.row_number, snapshot_id = x.snapshot_id
           FROM ${places} x WHERE main.person_clean.rec_id = x.prev_rec_id;
-          RESET disabled_optimizers;
           INSERT INTO main.person_clean BY NAME SELECT * FROM ${cleaned};
-          ${updatedInPlaceSql('person_clean')}
-          COMMIT;`).catch(async (e: unknown) => {
-          await db.run('ROLLBACK').catch(() => {});
-          await db.run('RESET disabled_optimizers').catch(() => {});
-          throw e;
-        });
+          ${updatedInPlaceSql('person_clean')}`);
       } else {
-        await notInPlace(db);
+        await writtenWhole(db, 'person_clean');
         // one statement writing the table (rows inserted into it afterwards cost a slow checkpoint: 1.6 s at 100,000 persons)
         await db.run(`
           CREATE OR REPLACE TABLE person_clean AS
@@ -217,7 +205,7 @@ export async function normaliseRows(
           FROM ${matched} m JOIN ${PREV}.person_clean p ON p.rec_id = m.prev_rec_id JOIN ${o.input} i ON i.rid = m.rid JOIN norm_rec_id ri ON ri.rid = m.rid`);
       }
     } else {
-      await notInPlace(db);
+      await writtenWhole(db, 'person_clean');
       await o.clean(String(o.input), 'TABLE person_clean');
     }
   } finally {
@@ -247,18 +235,8 @@ export function normaliseRecomputeRow(r: NormaliseRecompute): RecomputeRow {
  * repeated: each copy a record of its own).
  */
 async function canUpdateInPlace(db: Db, previousDb: string, cols: readonly string[], matched: string): Promise<boolean> {
-  if (!(await isPreviousCopy(db, 'person_clean'))) return false;
-  const from = await db.one<{ previous: string }>(`SELECT previous FROM ${STAGING_COPY_TABLE} WHERE table_name = 'person_clean'`);
-  if (from?.previous !== previousDb) return false;
-  const shape = async (database: string, table: string) => JSON.stringify(await db.all(`
-    SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ${database} AND schema_name = 'main' AND table_name = ${lit(table)} ORDER BY column_index`));
-  const here = await shape('current_database()', 'person_clean');
-  const cleanedShape = await shape("'temp'", 'norm_cleaned');
-  if (here !== cleanedShape || JSON.parse(here).length !== cols.length) return false;
+  if ((await previousCopyOf(db, 'person_clean')) !== previousDb) return false;
+  const here = JSON.stringify(await columnsOf(db, 'main', 'person_clean'));
+  if (here !== JSON.stringify(await columnsOf(db, 'temp', 'norm_cleaned')) || JSON.parse(here).length !== cols.length) return false;
   return (await db.count(`SELECT count(*) - count(DISTINCT prev_rec_id) FROM ${matched}`)) === 0;
-}
-
-/** person_clean is about to be written whole: a copy of the previous batch's no longer stands for it. */
-async function notInPlace(db: Db): Promise<void> {
-  if (await db.tableExists(STAGING_COPY_TABLE)) await db.run(`DELETE FROM ${STAGING_COPY_TABLE} WHERE table_name = 'person_clean'`);
 }

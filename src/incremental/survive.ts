@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type { Db } from '../engine/db.ts';
 import { lit } from '../engine/db.ts';
 import type { SurviveOptions } from '../stages/survive/person.sql.ts';
+import { columnsOf, updatedInPlaceSql, updateInPlace, writtenWhole } from './staging.ts';
 
 /** Writes survive_options: what the golden records were built with (compared by the next batch). */
 export async function writeSurviveOptions(db: Db, o: SurviveOptions): Promise<void> {
@@ -55,19 +56,47 @@ export async function carriedPersons(db: Db, previousDir: string | undefined, o:
   return db.count(`SELECT count(*) FROM surv_carried`);
 }
 
+/** The golden records an incremental batch builds again, when it keeps the others in place (survive's `inPlace`). */
+export const BUILT_TABLE = 'surv_built';
+
 /**
  * Adds to dtsen_person the kept golden records of surv_carried, with this batch's survive id, family and cluster
  * (fam_person), and to dtsen_link their records (`ordered`: each table in its order, see addRows).
+ *
+ * `inPlace`: dtsen_person is the previous batch's, copied with its database (src/incremental/staging.ts), and the
+ * golden records built again are in BUILT_TABLE. Then, in one transaction, the previous rows of the persons not kept
+ * are deleted, the kept ones take this batch's ids and cluster (the columns the copy above replaces), and the built
+ * ones are added — unless the built ones have other columns than the previous table (another version's golden
+ * records): then the table is written whole as above. True when the kept golden records stayed in place.
  */
-export async function insertCarried(db: Db, ordered = true): Promise<void> {
+export async function insertCarried(db: Db, ordered = true, inPlace = false): Promise<boolean> {
+  const builtColumns = inPlace ? await columnsOf(db, 'temp', BUILT_TABLE) : [];
+  const previousColumns = inPlace ? (await columnsOf(db, 'main', 'dtsen_person')).filter((c) => c.column_name !== 'decision_refs') : [];
+  const kept = inPlace && JSON.stringify(builtColumns) === JSON.stringify(previousColumns);
+  if (kept) {
+    await updateInPlace(db, `
+      DELETE FROM main.dtsen_person WHERE cluster_id NOT IN (SELECT prev_cluster_id FROM surv_carried);
+      -- decision_refs is not set: it is NULL on every person kept (carriedPersons), and DuckDB updates a list column by
+      -- deleting and inserting the whole row
+      UPDATE main.dtsen_person SET dtsen_id = x.dtsen_id, family_id = x.family_id, cluster_id = x.cluster_id
+      FROM (SELECT c.prev_cluster_id, f.dtsen_id, f.family_id, c.cluster_id FROM surv_carried c JOIN fam_person f ON f.cluster_id = c.cluster_id) x
+      WHERE main.dtsen_person.cluster_id = x.prev_cluster_id;
+      INSERT INTO main.dtsen_person BY NAME SELECT * FROM ${BUILT_TABLE};
+      ${updatedInPlaceSql('dtsen_person')}`);
+  } else if (inPlace) {
+    await writtenWhole(db, 'dtsen_person');
+    await db.run(`CREATE OR REPLACE TABLE dtsen_person AS SELECT * FROM ${BUILT_TABLE}`);
+  }
   await db.run(`
-    ${addRows('dtsen_person', `
+    ${inPlace ? `DROP TABLE ${BUILT_TABLE};` : ''}
+    ${kept ? '' : addRows('dtsen_person', `
       SELECT p.* EXCLUDE (dtsen_id, family_id, cluster_id, decision_refs), f.dtsen_id, f.family_id, c.cluster_id
       FROM surv_carried c JOIN surv_prev.dtsen_person p ON p.cluster_id = c.prev_cluster_id JOIN fam_person f ON f.cluster_id = c.cluster_id`, 'dtsen_id', ordered)}
     ${addRows('dtsen_link', `
       SELECT dtsen_id, source, source_record_id, best_link_probability AS match_probability, rec_id FROM surv_member SEMI JOIN surv_carried USING (cluster_id)`,
       'dtsen_id, source, source_record_id', ordered)}
     DROP TABLE surv_carried;`);
+  return kept;
 }
 
 /**

@@ -10,7 +10,7 @@ import { runBatch, type BatchResult } from '../../src/pipeline.ts';
 import { appendDecision } from '../../src/register/decisions.ts';
 import { tempDir, writeConfig } from '../fixtures/inputs.ts';
 import { makeCtx } from '../fixtures/ctx.ts';
-import { copyPreviousDatabase, keepInPlaceTables } from '../../src/incremental/staging.ts';
+import { copyPreviousDatabase, keepInPlaceTables, previousCopyOf } from '../../src/incremental/staging.ts';
 import { ingestStage } from '../../src/stages/ingest/index.ts';
 import { validateStage } from '../../src/stages/validate/index.ts';
 import { normaliseStage } from '../../src/stages/normalise/index.ts';
@@ -157,7 +157,10 @@ describe('an incremental batch gives what a full batch gives', () => {
       expect(rows.map((x) => x.what)).toEqual(['rows', 'records', 'pairs', 'components', 'families', 'persons']);
       expect(rows.every((x) => x.path === 'incremental' && x.recomputed <= x.total)).toBe(true);
       expect(rows.find((x) => x.what === 'pairs')!.recomputed).toBe(r.pairs.compared);
-      // golden records are built again only for the persons whose records changed
+      // golden records are built again only for the persons whose records changed; the others stay in the database
+      // copied from the previous batch's (every column of every person is checked against the full batch below)
+      expect(inc.survive.golden_records_in_place).toBe(true);
+      expect(runs[`m${m}-full`].figures.survive?.golden_records_in_place).toBe(false);
       const persons = rows.find((x) => x.what === 'persons')!;
       expect(persons.recomputed).toBeGreaterThan(0);
       expect(persons.recomputed).toBeLessThan(persons.total * 0.2);
@@ -242,7 +245,9 @@ describe('an incremental batch gives what a full batch gives', () => {
         await db.run(`ATTACH ${lit(full)} AS f (READ_ONLY)`);
         const diff = (x: string, y: string) => db.count(`SELECT count(*) FROM (SELECT * FROM ${x}.person_clean EXCEPT ALL SELECT * FROM ${y}.person_clean)`);
         expect([await diff('main', 'f'), await diff('f', 'main')]).toEqual([0, 0]);
-        expect(await db.tableExists('staging_copy')).toBe(false);
+        // person_clean is no longer marked as the previous batch's copy (dtsen_person is, until survive)
+        expect(await previousCopyOf(db, 'person_clean')).toBeUndefined();
+        expect(await previousCopyOf(db, 'dtsen_person')).toBe(copied);
       } finally {
         await db.close();
       }

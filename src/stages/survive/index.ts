@@ -11,7 +11,9 @@ import type { SourceName } from '../../../schemas/canonical.ts';
 import { digitPart, idDigitRanges, memberSql, personSql, RECORDS_PER_PART, type SurviveOptions } from './person.sql.ts';
 import { conflictSql, CONFLICT_TYPES } from './conflict.sql.ts';
 import { recomputePath, recordRecompute } from '../../incremental/state.ts';
-import { carriedFamilies, carriedPersons, insertCarried, insertCarriedConflicts, insertCarriedFamilies, writeSurviveOptions } from '../../incremental/survive.ts';
+import { BUILT_TABLE, carriedFamilies, carriedPersons, insertCarried, insertCarriedConflicts, insertCarriedFamilies, writeSurviveOptions } from '../../incremental/survive.ts';
+import { dropStagingCopy, previousCopyOf, writtenWhole } from '../../incremental/staging.ts';
+import { join } from 'node:path';
 import { dropPreviousCopies } from '../../incremental/previous.ts';
 import { realpath } from 'node:fs/promises';
 import { FAMILY_EDGES_SQL, FAMILY_HEADS_SQL, FAMILY_PARTS_SQL, FAMILY_PERSON_SQL, familySql } from './family.sql.ts';
@@ -31,6 +33,8 @@ export interface SurviveFigures {
   largest_family: number;
   family_heads_by_basis: Record<string, number>;
   decile_by_source: Record<string, number>;
+  /** a batch with a previous one: the kept golden records stayed in the database copied from the previous batch's (src/incremental/staging.ts) */
+  golden_records_in_place?: boolean;
 }
 
 /** Options from the batch: the decile source and, per source, the date its undated records describe. */
@@ -47,7 +51,7 @@ export function surviveOptions(decileSource: SourceName, sources: readonly Resol
  * batch keeps. `ordered`: the four tables are written in their order (a first batch); a batch continuing a register
  * leaves them unordered, since the register stage rewrites them in their order (with the final ids) anyway.
  */
-export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART, singles = true, previousDir?: string, ordered = true): Promise<{ persons: number; built: number; families: number; familiesBuilt: number }> {
+export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART, singles = true, previousDir?: string, ordered = true): Promise<{ persons: number; built: number; families: number; familiesBuilt: number; keptInPlace: boolean }> {
   // several parts: the members are stored part by part (memberSql), so each part reads only its own rows
   const byPart = idDigitRanges(await db.count(`SELECT count(*) FROM clusters`), recordsPerPart).length > 1;
   await db.run(memberSql(o, byPart));
@@ -63,13 +67,18 @@ export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORD
   const carried = await carriedPersons(db, previousDir, o);
   if (carried !== undefined) await db.run(`CREATE OR REPLACE TEMP TABLE surv_todo AS SELECT * FROM surv_member ANTI JOIN surv_carried USING (cluster_id)`);
   const todo = carried !== undefined ? 'surv_todo' : 'surv_member';
+  // the database holds the previous golden records (src/incremental/staging.ts): the kept ones stay where they are,
+  // those built again go to a temporary table first
+  const inPlace = carried !== undefined && previousDir !== undefined && (await previousCopyOf(db, 'dtsen_person')) === join(previousDir, 'dtsen.duckdb');
+  if (!inPlace) await writtenWhole(db, 'dtsen_person');
   const ranges = idDigitRanges(carried !== undefined ? await db.count(`SELECT count(*) FROM surv_todo`) : records, recordsPerPart);
   for (const [i, range] of ranges.entries()) {
     // a part's rows read in place: surv_member is stored in id_digit order, so each scan of the part reads only its own row groups
     const members = ranges.length > 1 ? `(SELECT * FROM ${todo} WHERE id_digit BETWEEN ${range[0]} AND ${range[1]})` : todo;
-    await db.run(personSql(o, { members, part: digitPart('dtsen_id', range), into: i === 0 ? 'create' : 'append', singles, ordered }));
+    await db.run(personSql(o, { members, part: digitPart('dtsen_id', range), into: i === 0 ? 'create' : 'append', singles, ordered, persons: inPlace ? `TEMP TABLE ${BUILT_TABLE}` : undefined }));
   }
-  if (carried !== undefined) await insertCarried(db, ordered);
+  const keptInPlace = carried !== undefined ? await insertCarried(db, ordered, inPlace) : false;
+  await dropStagingCopy(db);
   await writeSurviveOptions(db, o);
   // an incremental batch finds the conflicts of the persons built again; a kept person's are its previous ones
   await db.run(conflictSql(todo, ordered));
@@ -90,7 +99,7 @@ export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORD
   await db.run(`DROP TABLE fam_key; DROP TABLE fam_edges; DROP TABLE fam_component; DROP TABLE fam_person; DROP TABLE fam_heads; DROP TABLE surv_member;`);
   const persons = await db.count(`SELECT count(*) FROM dtsen_person`);
   const families = await db.count(`SELECT count(*) FROM dtsen_family`);
-  return { persons, built: persons - (carried ?? 0), families, familiesBuilt: families - (keptFamilies ?? 0) };
+  return { persons, built: persons - (carried ?? 0), families, familiesBuilt: families - (keptFamilies ?? 0), keptInPlace };
 }
 
 const toCounts = (rows: { k: string | null; n: string }[]): Record<string, number> => Object.fromEntries(rows.map((r) => [r.k ?? 'none', Number(r.n)]));
@@ -137,10 +146,11 @@ export const surviveStage = defineStage({
   async run(ctx) {
     const path = await recomputePath(ctx.db);
     const previous = path?.path === 'incremental' ? ctx.config.previous : undefined;
-    const { persons: rows, built, families, familiesBuilt } = await survive(ctx.db, surviveOptions(ctx.config.survivorship.decile_source, ctx.sources), RECORDS_PER_PART, true, previous && (await realpath(previous)), !ctx.config.previous);
+    const { persons: rows, built, families, familiesBuilt, keptInPlace } = await survive(ctx.db, surviveOptions(ctx.config.survivorship.decile_source, ctx.sources), RECORDS_PER_PART, true, previous && (await realpath(previous)), !ctx.config.previous);
     // the previous clusters of the unchanged records (src/incremental/previous.ts) were kept for this stage
     await dropPreviousCopies(ctx.db);
     if (path) await recordRecompute(ctx.db, path.path, path.reason, [{ what: 'persons', total: rows, recomputed: built }, { what: 'families', total: families, recomputed: familiesBuilt }]);
-    return { rows, figures: { ...(await surviveFigures(ctx.db, rows)) } };
+    // golden_records_in_place: the kept golden records stayed in the database copied from the previous batch's
+    return { rows, figures: { ...(await surviveFigures(ctx.db, rows)), ...(path ? { golden_records_in_place: keptInPlace } : {}) } };
   },
 });

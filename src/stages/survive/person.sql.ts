@@ -103,18 +103,19 @@ SELECT ids.dtsen_id, ${idDigit('ids.dtsen_id')} AS id_digit, ids.cluster_records
  * in dtsen_id order, so the parts appended in order give a table sorted by dtsen_id (and dtsen_link's rows in its
  * order); a batch continuing a register leaves the order to the register stage, which rewrites both tables anyway.
  * One part at a time keeps the aggregations' memory to what that part needs (the whole population at once outgrew
- * 16 GB). `into`: the first part creates the table, the others append.
+ * 16 GB). `into`: the first part creates the table, the others append. `persons`: the table of the golden records
+ * ('TABLE dtsen_person', or a TEMP TABLE of those an incremental batch builds again beside the ones it keeps in place).
  *
  * A person of one record (about half of them) needs no vote: its golden record is that record, read by
  * singleSql under the same rules; `singles: false` sends them through the aggregations too (a test compares).
  */
 export function personSql(
   o: SurviveOptions,
-  { members = 'surv_member', part = 'true', into = 'create', singles = true, ordered = true }: { members?: string; part?: string; into?: 'create' | 'append'; singles?: boolean; ordered?: boolean } = {},
+  { members = 'surv_member', part = 'true', into = 'create', singles = true, ordered = true, persons = 'TABLE dtsen_person' }: { members?: string; part?: string; into?: 'create' | 'append'; singles?: boolean; ordered?: boolean; persons?: string } = {},
 ): string {
   const ds = lit(o.decileSource);
   return `
-${into === 'create' ? 'CREATE OR REPLACE TABLE dtsen_person AS' : 'INSERT INTO dtsen_person'}
+${into === 'create' ? `CREATE OR REPLACE ${persons} AS` : `INSERT INTO ${persons.replace(/^(TEMP )?TABLE /, '')}`}
 WITH m AS NOT MATERIALIZED (
   -- recency: the most recent record first, undated ones last
   SELECT *, coalesce(-date_diff('day', DATE '1970-01-01', record_date), 2147483647) AS recency, ${SOURCE_RANK} AS source_rank FROM ${members}
