@@ -34,8 +34,14 @@ const PARQUET_OPTIONS = `FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, 
  * Tables stored in their export order (CREATE TABLE … ORDER BY the table's `order`: by the survive stage in a first
  * batch, by the register stage in a batch continuing a register): DuckDB
  * keeps insertion order on a scan, so their files are written without sorting them again (a test checks the order).
+ * But dtsen_person in a batch continuing a register (`previous`): the register renames its few persons in place
+ * instead of writing a million rows again, and its file is sorted here (UNORDERED_WITH_PREVIOUS).
  */
 const STORED_IN_ORDER: ReadonlySet<string> = new Set(['dtsen_person', 'dtsen_link', 'dtsen_family', 'dtsen_conflict']);
+const UNORDERED_WITH_PREVIOUS: ReadonlySet<string> = new Set(['dtsen_person']);
+
+/** Whether the export sorts `table`'s rows. */
+const sortsOnExport = (table: string, previous: boolean) => !STORED_IN_ORDER.has(table) || (previous && UNORDERED_WITH_PREVIOUS.has(table));
 
 export async function copyToParquet(db: Db, select: string, path: string): Promise<void> {
   await db.run(`COPY (${select}) TO ${lit(path)} (${PARQUET_OPTIONS})`);
@@ -58,8 +64,8 @@ export function checkPseudonymKey(pseudonymise: boolean, key: string | undefined
 }
 
 /** A table's single Parquet file. */
-async function writeFile(db: Db, t: OutputTable, pseudonymise: boolean, mappings: readonly Mapping[], stagingDir: string): Promise<void> {
-  await copyToParquet(db, exportSelect(t, pseudonymise, mappings, !STORED_IN_ORDER.has(t.table)), join(stagingDir, t.file));
+async function writeFile(db: Db, t: OutputTable, pseudonymise: boolean, mappings: readonly Mapping[], stagingDir: string, previous: boolean): Promise<void> {
+  await copyToParquet(db, exportSelect(t, pseudonymise, mappings, sortsOnExport(t.table, previous)), join(stagingDir, t.file));
 }
 
 /**
@@ -99,6 +105,7 @@ async function writePartitions(db: Db, t: OutputTable, pseudonymise: boolean, ma
  */
 async function writeFiles(ctx: Ctx, pseudonymise: boolean): Promise<Record<string, number>> {
   const { db, stagingDir } = ctx;
+  const previous = Boolean(ctx.config.previous);
   const mappings = ctx.sources.map((s) => s.mapping);
   const tables: OutputTable[] = [];
   for (const t of OUTPUT_TABLES) if (await db.tableExists(t.table)) tables.push(t);
@@ -118,7 +125,7 @@ async function writeFiles(ctx: Ctx, pseudonymise: boolean): Promise<Record<strin
       async (group) => {
         if (!person) return;
         const conn = await group.fork();
-        await keyed(conn, () => writeFile(conn, person, pseudonymise, mappings, stagingDir));
+        await keyed(conn, () => writeFile(conn, person, pseudonymise, mappings, stagingDir, previous));
         const path = join(stagingDir, person.file);
         const groups = await rowGroups(conn, path);
         // The Arrow file is converted in JS while the partitions are written, in a group of their own inside this one.
@@ -140,7 +147,7 @@ async function writeFiles(ctx: Ctx, pseudonymise: boolean): Promise<Record<strin
         const conn = await group.fork();
         await keyed(conn, async () => {
           for (const t of others) {
-            await writeFile(conn, t, pseudonymise, mappings, stagingDir);
+            await writeFile(conn, t, pseudonymise, mappings, stagingDir, previous);
             await writePartitions(conn, t, pseudonymise, mappings, stagingDir);
           }
         });
