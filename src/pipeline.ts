@@ -214,7 +214,7 @@ export async function runBatch(loaded: LoadedConfig, opts: RunOptions): Promise<
     if (!version || !db) {
       version = await newVersion(layout);
       // an incremental batch starts from a copy of the previous batch's database (src/incremental/staging.ts)
-      const copied = await copyPreviousDatabase(config, join(version.dir, 'dtsen.duckdb'));
+      const copied = await copyPreviousDatabase(config, join(version.dir, 'dtsen.duckdb'), (reason) => opts.log.warn({ previous: config.previous }, reason));
       db = await openStaging(version.dir, config);
       if (copied) {
         await keepInPlaceTables(db, copied);

@@ -11,10 +11,11 @@
  * A table copied is marked in STAGING_COPY_TABLE until the stage updating it has done so, in the same transaction:
  * a stage that finds its table unmarked (a batch resumed after that transaction, a copy refused) writes it from the
  * previous batch's database as before. The copy is refused, and the batch starts from an empty database, when the
- * previous folder holds no finished database or its write-ahead log is not empty (a database last closed uncleanly).
+ * previous folder holds no finished database or its write-ahead log is not empty (a database last closed uncleanly),
+ * and when the copy fails (a full disk: what was copied is removed).
  */
 import { constants } from 'node:fs';
-import { copyFile, realpath, stat } from 'node:fs/promises';
+import { copyFile, realpath, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from '../engine/db.ts';
@@ -35,7 +36,9 @@ export const STAGING_COPY_TABLE = 'staging_copy';
  * Copies the previous batch's database to `dbPath` (which must not exist) when an incremental batch can start from
  * it; the previous database's path when it did.
  */
-export async function copyPreviousDatabase(config: Pick<BatchConfig, 'previous' | 'recompute'>, dbPath: string): Promise<string | undefined> {
+export async function copyPreviousDatabase(
+  config: Pick<BatchConfig, 'previous' | 'recompute'>, dbPath: string, onRefused?: (reason: string) => void,
+): Promise<string | undefined> {
   if (!config.previous || config.recompute === 'full' || existsSync(dbPath)) return undefined;
   if (!existsSync(config.previous)) return undefined;
   const dir = await realpath(config.previous);
@@ -43,8 +46,15 @@ export async function copyPreviousDatabase(config: Pick<BatchConfig, 'previous' 
   if (!existsSync(source) || !existsSync(join(dir, 'report.json'))) return undefined;
   const wal = await stat(`${source}.wal`).catch(() => undefined);
   if (wal && wal.size > 0) return undefined;
-  // a copy-on-write clone where the file system has them, else a copy
-  await copyFile(source, dbPath, constants.COPYFILE_FICLONE);
+  // a copy-on-write clone where the file system has them, else a copy; a copy that fails (a full disk) leaves no
+  // part behind and the batch starts from an empty database, as without a previous batch's
+  try {
+    await copyFile(source, dbPath, constants.COPYFILE_FICLONE);
+  } catch (e) {
+    await rm(dbPath, { force: true });
+    onRefused?.(`the previous batch's database could not be copied (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): this batch writes its tables whole`);
+    return undefined;
+  }
   return source;
 }
 

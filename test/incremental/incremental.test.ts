@@ -268,6 +268,14 @@ describe('an incremental batch gives what a full batch gives', () => {
     rmSync(join(prev, 'report.json'));
     expect(await copyPreviousDatabase({ previous: prev, recompute: 'incremental' }, target('d'))).toBeUndefined();
     expect(existsSync(target('b')) || existsSync(target('c')) || existsSync(target('d'))).toBe(false);
+    // a copy that fails leaves nothing behind, and says why
+    const broken = join(dir, 'copy-broken');
+    mkdirSync(join(broken, 'dtsen.duckdb'), { recursive: true });
+    writeFileSync(join(broken, 'report.json'), '{}');
+    const said: string[] = [];
+    expect(await copyPreviousDatabase({ previous: broken, recompute: 'incremental' }, target('d'), (r) => said.push(r))).toBeUndefined();
+    expect(existsSync(target('d'))).toBe(false);
+    expect(said).toEqual([expect.stringMatching(/could not be copied/)]);
   });
 
   it('cleans every row again, saying why, when a mapping changed (a moved snapshot date alone costs only the rows depending on it)', async () => {
