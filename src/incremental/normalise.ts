@@ -182,11 +182,11 @@ export async function normaliseRows(
       const place: Record<string, string> = { rec_id: 'ri.rec_id', file: 'i.file', row_number: 'i.row_number', snapshot_id: 'i.snapshot_id' };
       const placeOf = `SELECT m.prev_rec_id, ri.rec_id, i.file, i.row_number, i.snapshot_id
         FROM ${matched} m JOIN ${o.input} i ON i.rid = m.rid JOIN norm_rec_id ri ON ri.rid = m.rid`;
-      inPlace = await canUpdateInPlace(db, plan.previousDb!, cols, String(matched));
+      inPlace = await canUpdateInPlace(db, plan.previousDb!, String(matched));
       if (inPlace) {
         // the database holds the previous batch's person_clean (src/incremental/staging.ts): its rows of source rows
-        // gone or cleaned again are deleted, the others take this batch's place, the cleaned rows are added
-        // the new places first, on narrow rows: the update then joins them alone
+        // gone or cleaned again are deleted, the others take this batch's place (put on narrow rows first, which the
+        // update joins alone), the cleaned rows are added
         await using places = await materialise(db, 'norm_place', placeOf);
         await updateInPlace(db, `
           DELETE FROM main.person_clean WHERE rec_id NOT IN (SELECT prev_rec_id FROM ${matched});
@@ -231,12 +231,11 @@ export function normaliseRecomputeRow(r: NormaliseRecompute): RecomputeRow {
 /**
  * Whether person_clean can be updated in place: the database holds the previous batch's person_clean, untouched
  * (src/incremental/staging.ts), copied from `previousDb` (the batch the rows are matched against), with the columns
- * of the rows cleaned now (`cols`, in their order and types), and no previous row is copied twice (a source row
- * repeated: each copy a record of its own).
+ * of the rows cleaned now (norm_cleaned's, in their order and types), and no previous row is copied twice (a source
+ * row repeated: each copy a record of its own).
  */
-async function canUpdateInPlace(db: Db, previousDb: string, cols: readonly string[], matched: string): Promise<boolean> {
+async function canUpdateInPlace(db: Db, previousDb: string, matched: string): Promise<boolean> {
   if ((await previousCopyOf(db, 'person_clean')) !== previousDb) return false;
-  const here = JSON.stringify(await columnsOf(db, 'main', 'person_clean'));
-  if (here !== JSON.stringify(await columnsOf(db, 'temp', 'norm_cleaned')) || JSON.parse(here).length !== cols.length) return false;
+  if (JSON.stringify(await columnsOf(db, 'main', 'person_clean')) !== JSON.stringify(await columnsOf(db, 'temp', 'norm_cleaned'))) return false;
   return (await db.count(`SELECT count(*) - count(DISTINCT prev_rec_id) FROM ${matched}`)) === 0;
 }
