@@ -76,9 +76,7 @@ export async function keepInPlaceTables(db: Db, previous: string): Promise<void>
     .map((o) => `DROP ${o.kind} IF EXISTS ${ident(o.schema_name)}.${ident(o.name)} CASCADE;`);
   const schemas = await db.all<{ schema_name: string }>(`
     SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() AND NOT internal AND schema_name <> 'main'`);
-  const present = (await db.all<{ table_name: string }>(`
-    SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary`)).map((r) => r.table_name);
-  const marked = IN_PLACE_TABLES.filter((t) => present.includes(t));
+  const marked = IN_PLACE_TABLES.filter((t) => objects.some((o) => o.kind === 'TABLE' && o.schema_name === 'main' && o.name === t));
   await db.run(`
     BEGIN TRANSACTION;
     ${drops.join('\n')}
@@ -101,7 +99,7 @@ export async function previousCopyOf(db: Db, table: InPlaceTable): Promise<strin
 
 /** `table` is about to be written whole: the copy of the previous batch's no longer stands for it. */
 export async function writtenWhole(db: Db, table: InPlaceTable): Promise<void> {
-  if (await db.tableExists(STAGING_COPY_TABLE)) await db.run(`DELETE FROM ${STAGING_COPY_TABLE} WHERE table_name = ${lit(table)}`);
+  if (await db.tableExists(STAGING_COPY_TABLE)) await db.run(updatedInPlaceSql(table));
 }
 
 /** The columns (names and types, in order) of `table` in the database `database` ('temp' for a temporary table). */
@@ -127,7 +125,7 @@ export async function updateInPlace(db: Db, sql: string): Promise<void> {
   }
 }
 
-/** SQL (inside the transaction that updated `table` in place): the table is this batch's now. */
+/** SQL (inside the transaction that updated `table` in place, or before it is written whole): the table is this batch's now. */
 export function updatedInPlaceSql(table: InPlaceTable): string {
   return `DELETE FROM ${STAGING_COPY_TABLE} WHERE table_name = ${lit(table)};`;
 }
