@@ -2,14 +2,18 @@
  * Incremental linking: the candidate pairs and scored pairs a full batch would make, from the previous batch's
  * pairs and the records that changed (incremental_record, inc_prev_* of previous.ts).
  *
- * Blocking. Rule by rule the keys of every record are computed (linear, as a full batch) and grouped, so that every
- * block's size — and whether it is kept under the rule's cap — is this batch's. Then only:
- *  - the pairs of a new or changed ("dirty") record: its kept keys joined with every record's;
- *  - the blocks whose kept status flipped since the previous batch (their sizes then are their sizes now, minus
- *    the dirty records' keys, plus the keys the gone and changed records had): a block kept now and not then
+ * Blocking. Rule by rule, only the blocks a change touched are counted: those holding a key of a new or changed
+ * ("dirty") record now, or one a gone or changed record held. Every record's keys are computed, but only those of
+ * the touched blocks kept; the other blocks hold the records they held in the previous batch. Then only:
+ *  - the pairs of a dirty record: its kept keys joined with every record's;
+ *  - the touched blocks whose kept status flipped since the previous batch (their sizes then are their sizes now,
+ *    minus the dirty records' keys, plus the keys the gone and changed records had): a block kept now and not then
  *    adds the pairs of its unchanged records; a block kept then and not now takes the rule's bit off the
  *    previous pairs of two of its records that share no other kept key of the rule;
  *  - every other pair of two unchanged records is the previous batch's, with its rules.
+ * The rule's figures (keys, blocks, capped blocks) are the previous batch's (BLOCKING_STATE_TABLE) plus what the
+ * touched blocks changed, and its largest blocks come from BLOCKING_LARGE_TABLE, updated alike: exactly the
+ * figures grouping every key gives.
  * A pair's rule_id is its lowest rule, as in a full batch (the first rule that finds it).
  *
  * Comparison vectors are computed only for the pairs the previous batch did not hold (and for those whose two
@@ -22,7 +26,7 @@ import { cpuSecondsSince } from '../engine/profile.ts';
 import { materialise } from '../engine/sql-pipeline.ts';
 import type { Model } from '../../schemas/model.ts';
 import { SOURCES } from '../../schemas/canonical.ts';
-import { allowedSourceMask, blockingFigures, ruleKeysSql } from '../linkage/blocking.ts';
+import { LARGEST_BLOCKS, allowedSourceMask, blockingFigures, largeFromSql, ruleKeysSql, writeBlockingState } from '../linkage/blocking.ts';
 import { BLOCKING_RULES } from '../linkage/blocking-rules.ts';
 import { COMPARISONS } from '../linkage/comparisons.ts';
 import { gammaColumn } from '../linkage/comparison-sql.ts';
@@ -66,6 +70,8 @@ export interface IncrementalLinkFigures {
   flipped_blocks: number;
   /** previous pairs that lost a rule (their only shared block of it is no longer kept) */
   rule_bits_cleared: number;
+  /** rules whose blocks were all grouped again: their largest blocks had shrunk by half or more (BLOCKING_LARGE_TABLE) */
+  rules_regrouped: number;
 }
 
 const s3 = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
@@ -88,70 +94,105 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
   await using dirty = await materialise(db, 'inc_dirty', `SELECT rec_id FROM incremental_record WHERE status IN ('new', 'changed')`);
   await using newPairs = await materialise(db, 'inc_new_pairs', `SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::UTINYINT AS rule_id WHERE false`);
   await using bitsOff = await materialise(db, 'inc_bits_off', `SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::UTINYINT AS rule_id WHERE false`);
-  await using stats = await materialise(db, 'inc_blocking_stats', `SELECT NULL::UTINYINT AS rule_id, NULL::BIGINT AS keys, NULL::BIGINT AS blocks, NULL::BIGINT AS capped_blocks, NULL::BIGINT AS capped_records, NULL::BIGINT AS flipped WHERE false`);
+  // this batch's figures of every rule (the previous batch's, updated with the blocks a change touched), its
+  // large blocks (BLOCKING_LARGE_TABLE: the previous ones, updated likewise) and the largest of them for the figures
+  await using stats = await materialise(db, 'inc_blocking_stats', `SELECT NULL::UTINYINT AS rule_id, NULL::BIGINT AS keys, NULL::BIGINT AS blocks, NULL::BIGINT AS capped_blocks, NULL::BIGINT AS capped_records, NULL::BIGINT AS large_from, NULL::BIGINT AS flipped WHERE false`);
+  await using large = await materialise(db, 'inc_blocking_large', `SELECT rule_id, key, records FROM inc_prev_blocking_large`);
   await using largest = await materialise(db, 'inc_blocking_largest', `SELECT NULL::UTINYINT AS rule_id, NULL::BIGINT AS records, NULL::VARCHAR AS key_hash WHERE false`);
+  let regrouped = 0;
   for (const [i, r] of rules.entries()) {
     const c = capOf(i);
-    const keptNow = (b: string) => `${b}.records > 1 AND ${b}.records <= ${c} AND (NOT ${b}.is_probe OR ${b}.probes > 0)`;
-    await using keys = await materialise(db, 'inc_block_keys', ruleKeysSql(r));
+    // The blocks a change touched: the keys a dirty record holds now, or a gone or changed one held. Only their
+    // records' keys are kept (every record's keys are computed, and those of other blocks left at once); the other
+    // blocks hold the same records as in the previous batch, and their pairs are its pairs.
+    await using dirtyKeys = await materialise(db, 'inc_keys_dirty', ruleKeysSql(r, `(SELECT * FROM person_clean SEMI JOIN ${dirty} USING (rec_id))`));
     await using was = await materialise(db, 'inc_keys_was', ruleKeysSql(r, 'inc_prev_dirty'));
-    // the blocks of two or more records, and every block a dirty record holds now or a gone or changed one held
-    await using blocks = await materialise(db, 'inc_blocks', `
-      SELECT key, count(*) AS records, count(*) FILTER (WHERE probe) AS probes, bool_or(probe IS NOT NULL) AS is_probe FROM ${keys} GROUP BY key
-      HAVING count(*) > 1 OR key IN (SELECT key FROM ${keys} SEMI JOIN ${dirty} USING (rec_id) UNION ALL SELECT key FROM ${was})`);
-    await using flipped = await materialise(db, 'inc_flipped', `
-      WITH d AS (SELECT key, count(*) AS n, count(*) FILTER (WHERE probe) AS p FROM ${keys} SEMI JOIN ${dirty} USING (rec_id) GROUP BY key),
+    await using wanted = await materialise(db, 'inc_keys_touched', `SELECT key FROM ${dirtyKeys} UNION SELECT key FROM ${was}`);
+    await using keys = await materialise(db, 'inc_block_keys', `SELECT k.* FROM (${ruleKeysSql(r)}) k SEMI JOIN ${wanted} w ON w.key = k.key`);
+    // each touched block's size and probes now, and then (now, less the dirty records' keys, plus the gone and
+    // changed records' keys): whether it counted (two records or more, a probe in a coarse block) and was kept
+    await using sizes = await materialise(db, 'inc_block_sizes', `
+      WITH b AS (SELECT key, count(*) AS n, count(*) FILTER (WHERE probe) AS p, bool_or(probe IS NOT NULL) AS is_probe FROM ${keys} GROUP BY key),
+      d AS (SELECT key, count(*) AS n, count(*) FILTER (WHERE probe) AS p FROM ${dirtyKeys} GROUP BY key),
       w AS (SELECT key, count(*) AS n, count(*) FILTER (WHERE probe) AS p, bool_or(probe IS NOT NULL) AS is_probe FROM ${was} GROUP BY key),
-      k AS (SELECT key FROM d UNION SELECT key FROM w),
       s AS (
-        SELECT k.key, coalesce(b.records, 0) AS n_now, coalesce(b.probes, 0) AS p_now,
-          coalesce(b.records, 0) - coalesce(d.n, 0) + coalesce(w.n, 0) AS n_was, coalesce(b.probes, 0) - coalesce(d.p, 0) + coalesce(w.p, 0) AS p_was,
+        SELECT k.key, coalesce(b.n, 0) AS n_now, coalesce(b.p, 0) AS p_now,
+          coalesce(b.n, 0) - coalesce(d.n, 0) + coalesce(w.n, 0) AS n_was, coalesce(b.p, 0) - coalesce(d.p, 0) + coalesce(w.p, 0) AS p_was,
           coalesce(b.is_probe, w.is_probe) AS is_probe
-        FROM k LEFT JOIN ${blocks} b USING (key) LEFT JOIN d USING (key) LEFT JOIN w USING (key)),
-      t AS (
-        SELECT key, n_now > 1 AND n_now <= ${c} AND (NOT is_probe OR p_now > 0) AS kept_now,
-          n_was > 1 AND n_was <= ${c} AND (NOT is_probe OR p_was > 0) AS kept_was FROM s)
-      SELECT key, kept_now FROM t WHERE kept_now <> kept_was`);
+        FROM ${wanted} k LEFT JOIN b USING (key) LEFT JOIN d USING (key) LEFT JOIN w USING (key)),
+      t AS (SELECT key, n_now, n_was, n_now > 1 AND (NOT is_probe OR p_now > 0) AS counted_now, n_was > 1 AND (NOT is_probe OR p_was > 0) AS counted_was FROM s)
+      SELECT *, counted_now AND n_now <= ${c} AS kept_now, counted_was AND n_was <= ${c} AS kept_was FROM t`);
+    await using flipped = await materialise(db, 'inc_flipped', `SELECT key, kept_now FROM ${sizes} WHERE kept_now <> kept_was`);
+    const capped = (when: 'now' | 'was') => `counted_${when} AND n_${when} > ${c}`;
     await db.run(`
       INSERT INTO ${stats}
-        SELECT ${i}, (SELECT count(*) FILTER (WHERE probe IS NULL OR probe) FROM ${keys}), count(*),
-          count(*) FILTER (WHERE records > ${c}), coalesce(sum(records) FILTER (WHERE records > ${c}), 0), (SELECT count(*) FROM ${flipped})
-        FROM ${blocks} b WHERE b.records > 1 AND (NOT b.is_probe OR b.probes > 0);
-      INSERT INTO ${largest}
-        SELECT ${i}, records, substr(md5(key::VARCHAR), 1, 8) AS key_hash FROM ${blocks} b WHERE b.records > 1 AND (NOT b.is_probe OR b.probes > 0)
-        ORDER BY records DESC, key_hash LIMIT 10;`);
-    // the kept keys the pairs below read: those of the blocks holding a dirty record, and of the blocks kept now and not before
-    await using kept = await materialise(db, 'inc_block_keys_kept', `
-      WITH wanted AS (SELECT key FROM ${keys} SEMI JOIN ${dirty} USING (rec_id) UNION SELECT key FROM ${flipped} WHERE kept_now)
-      SELECT k.* FROM ${keys} k SEMI JOIN wanted w ON w.key = k.key SEMI JOIN ${blocks} b ON b.key = k.key AND ${keptNow('b')}`);
+        SELECT ${i},
+          ps.keys + (SELECT count(*) FILTER (WHERE probe IS NULL OR probe) FROM ${dirtyKeys}) - (SELECT count(*) FILTER (WHERE probe IS NULL OR probe) FROM ${was}),
+          ps.blocks + coalesce(z.blocks, 0), ps.capped_blocks + coalesce(z.capped_blocks, 0), ps.capped_records + coalesce(z.capped_records, 0),
+          ps.large_from, (SELECT count(*) FROM ${flipped})
+        FROM (SELECT * FROM inc_prev_blocking_state WHERE rule_id = ${i}) ps,
+          (SELECT sum(counted_now::INTEGER - counted_was::INTEGER) AS blocks,
+             sum((${capped('now')})::INTEGER - (${capped('was')})::INTEGER) AS capped_blocks,
+             sum(CASE WHEN ${capped('now')} THEN n_now ELSE 0 END - CASE WHEN ${capped('was')} THEN n_was ELSE 0 END) AS capped_records
+           FROM ${sizes}) z;
+      DELETE FROM ${large} WHERE rule_id = ${i} AND key IN (SELECT key FROM ${wanted});
+      INSERT INTO ${large} SELECT ${i}, key, n_now FROM ${sizes} WHERE counted_now AND n_now >= (SELECT large_from FROM ${stats} WHERE rule_id = ${i});`);
+    // The largest blocks shrank by half or more (their number fell below LARGEST_BLOCKS): every block of the rule is
+    // grouped again to find them.
+    const kept = await db.one<{ n: bigint; large_from: bigint }>(`SELECT (SELECT count(*) FROM ${large} WHERE rule_id = ${i}) AS n, large_from FROM ${stats} WHERE rule_id = ${i}`);
+    if (!kept) throw new Error(`the previous batch's blocking state has no rule ${r.name}`);
+    if (Number(kept.n) < LARGEST_BLOCKS && Number(kept.large_from) > 2) {
+      regrouped++;
+      await using all = await materialise(db, 'inc_blocks_all', `
+        SELECT key, count(*) AS records FROM (${ruleKeysSql(r)}) GROUP BY key HAVING count(*) > 1 AND coalesce(bool_or(probe), true)`);
+      await db.run(`
+        UPDATE ${stats} SET large_from = (${largeFromSql(String(all))}) WHERE rule_id = ${i};
+        DELETE FROM ${large} WHERE rule_id = ${i};
+        INSERT INTO ${large} SELECT ${i}, key, records FROM ${all} WHERE records >= (SELECT large_from FROM ${stats} WHERE rule_id = ${i});`);
+    }
+    // the keys the pairs below read: those of the blocks holding a dirty record, and of the blocks kept now and not before
+    await using keptKeys = await materialise(db, 'inc_block_keys_kept', `
+      WITH want AS (SELECT key FROM ${dirtyKeys} UNION SELECT key FROM ${flipped} WHERE kept_now)
+      SELECT k.* FROM ${keys} k SEMI JOIN want w ON w.key = k.key SEMI JOIN ${sizes} s ON s.key = k.key AND s.kept_now`);
     await db.run(`
       -- the pairs of a dirty record
       INSERT INTO ${newPairs}
         SELECT DISTINCT least(d.rec_id, x.rec_id), greatest(d.rec_id, x.rec_id), ${i}::UTINYINT
-        FROM (SELECT * FROM ${kept} SEMI JOIN ${dirty} USING (rec_id)) d JOIN ${kept} x ON x.key = d.key AND x.rec_id <> d.rec_id
+        FROM (SELECT * FROM ${keptKeys} SEMI JOIN ${dirty} USING (rec_id)) d JOIN ${keptKeys} x ON x.key = d.key AND x.rec_id <> d.rec_id
         WHERE ${conds('d', 'x')};
       -- blocks kept now and not before: the pairs of their unchanged records
       INSERT INTO ${newPairs}
         SELECT DISTINCT l.rec_id, r.rec_id, ${i}::UTINYINT
-        FROM (SELECT * FROM ${kept} SEMI JOIN ${flipped} f ON f.key = ${kept}.key AND f.kept_now ANTI JOIN ${dirty} USING (rec_id)) l
-        JOIN (SELECT * FROM ${kept} ANTI JOIN ${dirty} USING (rec_id)) r ON r.key = l.key AND l.rec_id < r.rec_id
-        WHERE ${conds('l', 'r')};
-      -- blocks kept before and not now: the previous pairs of this rule sharing one, and no other kept key of the rule
-      INSERT INTO ${bitsOff}
-        WITH off_keys AS (SELECT k.rec_id, k.key FROM ${keys} k SEMI JOIN ${flipped} f ON f.key = k.key AND NOT f.kept_now),
-        hit AS (
-          SELECT DISTINCT pp.rec_id_l, pp.rec_id_r FROM inc_prev_pairs pp
-          JOIN off_keys kl ON kl.rec_id = pp.rec_id_l JOIN off_keys kr ON kr.rec_id = pp.rec_id_r AND kr.key = kl.key
-          WHERE (pp.rules >> ${i}) & 1 = 1),
-        hit_kept AS (
-          SELECT k.* FROM ${keys} k SEMI JOIN ${blocks} b ON b.key = k.key AND ${keptNow('b')}
-          WHERE k.rec_id IN (SELECT rec_id_l FROM hit UNION SELECT rec_id_r FROM hit)),
-        still AS (
-          SELECT DISTINCT h.rec_id_l, h.rec_id_r FROM hit h
-          JOIN hit_kept l ON l.rec_id = h.rec_id_l JOIN hit_kept r ON r.rec_id = h.rec_id_r AND r.key = l.key
-          WHERE ${conds('l', 'r')})
-        SELECT rec_id_l, rec_id_r, ${i}::UTINYINT FROM (SELECT * FROM hit EXCEPT SELECT * FROM still);`);
+        FROM (SELECT * FROM ${keptKeys} SEMI JOIN ${flipped} f ON f.key = ${keptKeys}.key AND f.kept_now ANTI JOIN ${dirty} USING (rec_id)) l
+        JOIN (SELECT * FROM ${keptKeys} ANTI JOIN ${dirty} USING (rec_id)) r ON r.key = l.key AND l.rec_id < r.rec_id
+        WHERE ${conds('l', 'r')};`);
+    // blocks kept before and not now: the previous pairs of this rule sharing one, unless they share another kept
+    // key of the rule (their keys in untouched blocks are counted here: those blocks are kept as they were)
+    await using hit = await materialise(db, 'inc_hit_pairs', `
+      WITH off_keys AS (SELECT k.rec_id, k.key FROM ${keys} k SEMI JOIN ${flipped} f ON f.key = k.key AND NOT f.kept_now)
+      SELECT DISTINCT pp.rec_id_l, pp.rec_id_r FROM inc_prev_pairs pp
+      JOIN off_keys kl ON kl.rec_id = pp.rec_id_l JOIN off_keys kr ON kr.rec_id = pp.rec_id_r AND kr.key = kl.key
+      WHERE (pp.rules >> ${i}) & 1 = 1`);
+    if ((await db.count(`SELECT count(*) FROM ${hit}`)) > 0) {
+      await using hitKeys = await materialise(db, 'inc_hit_keys', ruleKeysSql(r, `(SELECT * FROM person_clean WHERE rec_id IN (SELECT rec_id_l FROM ${hit} UNION SELECT rec_id_r FROM ${hit}))`));
+      await using hitKept = await materialise(db, 'inc_hit_kept', `
+        WITH other AS (SELECT key FROM ${hitKeys} EXCEPT SELECT key FROM ${wanted}),
+        b AS (SELECT key, count(*) AS n, count(*) FILTER (WHERE probe) AS p, bool_or(probe IS NOT NULL) AS is_probe FROM (${ruleKeysSql(r)}) k SEMI JOIN other o ON o.key = k.key GROUP BY key),
+        kept AS (
+          SELECT key FROM b WHERE n > 1 AND n <= ${c} AND (NOT is_probe OR p > 0)
+          UNION ALL SELECT key FROM ${sizes} WHERE kept_now)
+        SELECT k.* FROM ${hitKeys} k SEMI JOIN kept USING (key)`);
+      await db.run(`
+        INSERT INTO ${bitsOff}
+          WITH still AS (
+            SELECT DISTINCT h.rec_id_l, h.rec_id_r FROM ${hit} h
+            JOIN ${hitKept} l ON l.rec_id = h.rec_id_l JOIN ${hitKept} r ON r.rec_id = h.rec_id_r AND r.key = l.key
+            WHERE ${conds('l', 'r')})
+          SELECT rec_id_l, rec_id_r, ${i}::UTINYINT FROM (SELECT * FROM ${hit} EXCEPT SELECT * FROM still);`);
+    }
   }
+  await db.run(`INSERT INTO ${largest} SELECT rule_id, records, substr(md5(key::VARCHAR), 1, 8) FROM ${large}`);
+  await writeBlockingState(db, rules, String(stats), String(large));
   const lowestRule = `list_min(list_filter(range(${rules.length}), i -> (rules >> i::INTEGER) & 1 = 1))::UTINYINT`;
   await using pairs = await materialise(db, 'inc_pairs', `
     WITH off AS (SELECT rec_id_l, rec_id_r, bit_or((1::UINTEGER) << rule_id::INTEGER) AS off FROM ${bitsOff} GROUP BY ALL),
@@ -249,6 +290,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
       : {}),
     flipped_blocks: num('flipped'),
     rule_bits_cleared: num('bits_off'),
+    rules_regrouped: regrouped,
   };
   return {
     candidatePairs: blocking.candidate_pairs,

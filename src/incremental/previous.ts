@@ -12,6 +12,8 @@
  *  - incremental_record(rec_id, prev_rec_id, status, fields_changed): every record of this batch, `new` (not in the
  *    previous batch), `changed` (its link_hash differs), `unchanged`; fields_changed: the link hash is the same but
  *    another value changed. Kept in the published database.
+ *  - inc_prev_blocking_state, inc_prev_blocking_large: the previous batch's BLOCKING_STATE_TABLE and
+ *    BLOCKING_LARGE_TABLE (its blocks' figures and large blocks, which incremental blocking updates);
  *  - inc_prev_gone(prev_rec_id): the previous batch's records that are gone;
  *  - inc_prev_dirty: the previous person_clean rows of the records gone or changed (their blocking keys then);
  *  - inc_prev_pairs: the previous scored pairs of two unchanged records, on this batch's rec_ids (rec_id_l <
@@ -41,6 +43,7 @@ import type { BatchConfig } from '../../schemas/config.ts';
 import type { Model } from '../../schemas/model.ts';
 import { readModelFile } from '../linkage/model.ts';
 import { BLOCKING_RULES } from '../linkage/blocking-rules.ts';
+import { BLOCKING_LARGE_TABLE, BLOCKING_STATE_TABLE } from '../linkage/blocking.ts';
 import { COMPARISONS } from '../linkage/comparisons.ts';
 import { gammaColumn } from '../linkage/comparison-sql.ts';
 import { linkableSql } from '../linkage/threshold.ts';
@@ -48,7 +51,7 @@ import { linkableSql } from '../linkage/threshold.ts';
 /** The linkage settings that decide which pairs are proposed and how clusters are split: equal, or a full batch. */
 const SAME_LINKAGE_KEYS = ['engine', 'max_block_size', 'dedupe', 'link', 'split_conflicts', 'split_reasons', 'split_tiers', 'max_conflict_cluster_size'] as const;
 
-export const INC_PREV_TABLES = ['inc_prev_gone', 'inc_prev_dirty', 'inc_prev_pairs', 'inc_prev_family_unkept', 'inc_prev_family_seeds', 'inc_prev_family_members', 'inc_prev_cut', 'inc_prev_cluster', 'inc_prev_conflicts', 'inc_prev_decision'];
+export const INC_PREV_TABLES = ['inc_prev_blocking_state', 'inc_prev_blocking_large', 'inc_prev_gone', 'inc_prev_dirty', 'inc_prev_pairs', 'inc_prev_family_unkept', 'inc_prev_family_seeds', 'inc_prev_family_members', 'inc_prev_cut', 'inc_prev_cluster', 'inc_prev_conflicts', 'inc_prev_decision'];
 
 export interface IncrementalPlan {
   path: 'incremental' | 'full';
@@ -89,8 +92,8 @@ export async function planIncremental(db: Db, config: BatchConfig): Promise<Incr
   if (!existsSync(dbPath) || !existsSync(join(dir, 'report.json'))) return full('the previous folder holds no finished batch', dir);
   await db.run(`ATTACH ${lit(dbPath)} AS inc_prev (READ_ONLY)`);
   try {
-    for (const t of ['record_state', 'person_clean', 'scored_pairs', 'clusters', 'cluster_conflicts', 'batch_info']) {
-      if (!(await prevHas(db, t))) return full(`the previous batch has no ${t} table (written before incremental batches, or by the exact engine)`, dir);
+    for (const t of ['record_state', 'person_clean', 'scored_pairs', 'clusters', 'cluster_conflicts', 'batch_info', BLOCKING_STATE_TABLE, BLOCKING_LARGE_TABLE]) {
+      if (!(await prevHas(db, t))) return full(`the previous batch has no ${t} table (written by an earlier version, or by the exact engine)`, dir);
     }
     for (const c of COMPARISONS) if (!(await prevHas(db, 'scored_pairs', gammaColumn(c)))) return full(`the previous batch's scored pairs have no ${gammaColumn(c)}`, dir);
     const info = await db.one<{ config: string; figures: string }>(`SELECT config::VARCHAR AS config, figures::VARCHAR AS figures FROM inc_prev.batch_info`);
@@ -139,6 +142,8 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean> {
     FROM record_state n LEFT JOIN inc_prev.record_state o USING (source, source_record_id)
     ORDER BY n.rec_id;
     COMMENT ON TABLE incremental_record IS ${lit("every record of an incremental batch against the previous batch: 'new', 'changed' (a value linking reads changed: linked again) or 'unchanged' (its pairs reused); fields_changed: only other values changed (its golden record is rebuilt)")};
+    CREATE OR REPLACE TABLE inc_prev_blocking_state AS SELECT * FROM inc_prev.${BLOCKING_STATE_TABLE};
+    CREATE OR REPLACE TABLE inc_prev_blocking_large AS SELECT * FROM inc_prev.${BLOCKING_LARGE_TABLE};
     CREATE OR REPLACE TABLE inc_prev_gone AS
     SELECT o.rec_id AS prev_rec_id FROM inc_prev.record_state o ANTI JOIN record_state n USING (source, source_record_id);
     CREATE OR REPLACE TEMP TABLE inc_prev_map AS SELECT prev_rec_id, rec_id FROM incremental_record WHERE status = 'unchanged';

@@ -76,8 +76,9 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
   const allowed = `(${allowedSourceMask(linkage)}::UINTEGER >> (l.src * ${SOURCES.length} + r.src)::INTEGER) & 1 = 1`;
   await db.run(`
     CREATE OR REPLACE TEMP TABLE block_pairs (rec_id_l BIGINT, rec_id_r BIGINT, rule_id UTINYINT);
-    CREATE OR REPLACE TEMP TABLE blocking_stats (rule_id UTINYINT, keys BIGINT, blocks BIGINT, capped_blocks BIGINT, capped_records BIGINT);
-    CREATE OR REPLACE TEMP TABLE blocking_largest (rule_id UTINYINT, records BIGINT, key_hash VARCHAR);`);
+    CREATE OR REPLACE TEMP TABLE blocking_stats (rule_id UTINYINT, keys BIGINT, blocks BIGINT, capped_blocks BIGINT, capped_records BIGINT, large_from BIGINT);
+    CREATE OR REPLACE TEMP TABLE blocking_largest (rule_id UTINYINT, records BIGINT, key_hash VARCHAR);
+    CREATE OR REPLACE TEMP TABLE blocking_large (rule_id UTINYINT, key UBIGINT, records BIGINT);`);
   // One rule at a time: its keys, its blocks (capped), its pairs; the work and memory of a rule are its own.
   for (const [i, r] of rules.entries()) {
     await db.run(`
@@ -87,9 +88,12 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
         SELECT key, count(*) AS records FROM block_keys GROUP BY key HAVING count(*) > 1 AND coalesce(bool_or(probe), true);
       INSERT INTO blocking_stats
         SELECT ${i}, (SELECT count(*) FILTER (WHERE probe IS NULL OR probe) FROM block_keys), count(*),
-          count(*) FILTER (WHERE records > ${capOf(r)}), coalesce(sum(records) FILTER (WHERE records > ${capOf(r)}), 0) FROM blocking_blocks;
+          count(*) FILTER (WHERE records > ${capOf(r)}), coalesce(sum(records) FILTER (WHERE records > ${capOf(r)}), 0),
+          (${largeFromSql('blocking_blocks')}) FROM blocking_blocks;
+      INSERT INTO blocking_large
+        SELECT ${i}, key, records FROM blocking_blocks WHERE records >= (SELECT large_from FROM blocking_stats WHERE rule_id = ${i});
       INSERT INTO blocking_largest
-        SELECT ${i}, records, substr(md5(key::VARCHAR), 1, 8) AS key_hash FROM blocking_blocks ORDER BY records DESC, key_hash LIMIT 10;
+        SELECT ${i}, records, substr(md5(key::VARCHAR), 1, 8) AS key_hash FROM blocking_blocks ORDER BY records DESC, key_hash LIMIT ${LARGEST_BLOCKS};
       CREATE OR REPLACE TEMP TABLE block_keys_kept AS
         SELECT k.* FROM block_keys k SEMI JOIN blocking_blocks b ON b.key = k.key AND b.records <= ${capOf(r)};
       DROP TABLE block_keys; DROP TABLE blocking_blocks;
@@ -103,8 +107,43 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
     ${startWorkingTableSql('candidate_pairs', 'SELECT rec_id_l, rec_id_r, min(rule_id) AS rule_id, bit_or((1::UINTEGER) << rule_id) AS rules FROM block_pairs GROUP BY rec_id_l, rec_id_r')}
     DROP TABLE block_pairs;`);
   const figures = await blockingFigures(db, rules, cap, { pairs: 'candidate_pairs', stats: 'blocking_stats', largest: 'blocking_largest' });
-  await db.run(`DROP TABLE blocking_stats; DROP TABLE blocking_largest;`);
+  await writeBlockingState(db, rules, 'blocking_stats', 'blocking_large');
+  await db.run(`DROP TABLE blocking_stats; DROP TABLE blocking_largest; DROP TABLE blocking_large;`);
   return figures;
+}
+
+/** How many of each rule's largest blocks the figures list (and the blocking state keeps at least). */
+export const LARGEST_BLOCKS = 10;
+
+/**
+ * What a batch keeps of its blocks for the next one (an incremental batch counts only the blocks its changed records
+ * touch, and takes the others' figures from here): per rule, BLOCKING_STATE_TABLE holds the figures over every
+ * block (keys, blocks, capped_blocks, capped_records) and `large_from`; BLOCKING_LARGE_TABLE every block of the
+ * rule holding at least `large_from` records (key: the hashed key, as blocking groups them). `large_from` is half
+ * the rule's LARGEST_BLOCKS-th largest block (2 when it has fewer): the largest blocks are then among those kept
+ * while they shrink by less than half, and the next batch finds them without grouping every key again.
+ */
+export const BLOCKING_STATE_TABLE = 'blocking_state';
+export const BLOCKING_LARGE_TABLE = 'blocking_large_blocks';
+
+/** SQL: `large_from` over a table of a rule's counted blocks (key, records). */
+export function largeFromSql(blocks: string): string {
+  return `SELECT CASE WHEN count(*) < ${LARGEST_BLOCKS} THEN 2 ELSE greatest(2, (min(records) + 1) // 2) END
+    FROM (SELECT records FROM ${blocks} ORDER BY records DESC LIMIT ${LARGEST_BLOCKS})`;
+}
+
+/**
+ * Writes BLOCKING_STATE_TABLE and BLOCKING_LARGE_TABLE from `stats` (rule_id, keys, blocks, capped_blocks,
+ * capped_records, large_from) and `large` (rule_id, key, records).
+ */
+export async function writeBlockingState(db: Db, rules: readonly BlockingRule[], stats: string, large: string): Promise<void> {
+  const names = `SELECT * FROM (VALUES ${rules.map((r, i) => `(${i}::UTINYINT, ${lit(r.name)})`).join(', ')}) t(rule_id, rule)`;
+  await db.run(`
+    CREATE OR REPLACE TABLE ${BLOCKING_STATE_TABLE} AS
+      SELECT s.rule_id, n.rule, s.keys, s.blocks, s.capped_blocks, s.capped_records, s.large_from FROM ${stats} s JOIN (${names}) n USING (rule_id) ORDER BY s.rule_id;
+    COMMENT ON TABLE ${BLOCKING_STATE_TABLE} IS ${lit("per blocking rule, its keys, blocks and capped blocks over every record, and large_from: what the next batch updates with the blocks its changed records touch")};
+    CREATE OR REPLACE TABLE ${BLOCKING_LARGE_TABLE} AS SELECT rule_id, key, records FROM ${large} ORDER BY rule_id, records DESC, key;
+    COMMENT ON TABLE ${BLOCKING_LARGE_TABLE} IS ${lit("per blocking rule, every block of at least the rule's large_from records (key: the key's 64-bit hash): where the next batch finds the largest blocks")};`);
 }
 
 /**
@@ -121,7 +160,7 @@ export async function blockingFigures(db: Db, rules: readonly BlockingRule[], ca
     FROM range(${rules.length}) r(rule_id) LEFT JOIN ${t.stats} b USING (rule_id) LEFT JOIN p USING (rule_id) LEFT JOIN n USING (rule_id)
     ORDER BY r.rule_id`);
   const largest = await db.all<{ rule_id: string; records: string; key_hash: string }>(`
-    SELECT rule_id, records, key_hash FROM ${t.largest} ORDER BY records DESC, rule_id, key_hash LIMIT 10`);
+    SELECT rule_id, records, key_hash FROM ${t.largest} ORDER BY records DESC, rule_id, key_hash LIMIT ${LARGEST_BLOCKS}`);
   const caps = rules.map((r) => Math.min(r.maxBlockSize ?? cap, cap));
   return {
     rules: perRule.map((r) => ({

@@ -316,6 +316,49 @@ describe('an incremental batch gives what a full batch gives', () => {
     }
   });
 
+  it('counts only the blocks a change touched, and gives every blocking figure grouping every key gives', async () => {
+    for (const name of ['m2', 'm3', 'c2-m2']) {
+      const blocking = (run: string) => (runs[run].figures as Required<BatchResult['figures']>).link.blocking!;
+      const inc = blocking(`${name}-inc`);
+      // (a cap of 2 caps blocks)
+      if (name === 'c2-m2') expect(inc.rules.some((r) => r.capped_blocks > 0)).toBe(true);
+      expect(inc.largest_blocks.length).toBe(10);
+      expect(inc).toEqual(blocking(`${name}-full`));
+      // the blocks' figures and large blocks the next batch reads: the full batch's (large_from aside, which only
+      // a full batch sets again)
+      expect(await differences(`${name}-inc`, `${name}-full`, 'blocking_state', 'rule_id, rule, keys, blocks, capped_blocks, capped_records')).toEqual([0, 0]);
+      const db = await Db.open();
+      let from: number;
+      try {
+        await db.run(`ATTACH ${lit(join(out(`${name}-inc`), 'dtsen.duckdb'))} AS a (READ_ONLY); ATTACH ${lit(join(out(`${name}-full`), 'dtsen.duckdb'))} AS b (READ_ONLY)`);
+        from = await db.count(`SELECT max(large_from) FROM (SELECT large_from FROM a.blocking_state UNION ALL SELECT large_from FROM b.blocking_state)`);
+      } finally {
+        await db.close();
+      }
+      expect(await differences(`${name}-inc`, `${name}-full`, 'blocking_large_blocks', '*', `records >= ${from}`)).toEqual([0, 0]);
+      expect((runs[`${name}-inc`].figures as Required<BatchResult['figures']>).link.recompute.link!.rules_regrouped).toBe(0);
+    }
+  });
+
+  it('groups every block of a rule again when its largest blocks shrank under the previous batch\'s large_from', async () => {
+    // the previous batch's state as if its largest blocks had been far larger than any now (none holds a million
+    // records): the next batch finds fewer than ten of them and groups every block again
+    const prev = join(dir, 'm1-shrunk');
+    cpSync(out('m1'), prev, { recursive: true, dereference: true });
+    const db = await Db.open({ path: join(prev, 'dtsen.duckdb') });
+    try {
+      await db.run(`UPDATE blocking_state SET large_from = 1000000; DELETE FROM blocking_large_blocks`);
+    } finally {
+      await db.close();
+    }
+    const r = await run('m2-regrouped', months[1], { previous: prev });
+    const figures = (x: BatchResult) => (x.figures as Required<BatchResult['figures']>).link;
+    expect(figures(r).recompute.link!.rules_regrouped).toBe(FAMILY_RULE_BIT); // every blocking rule
+    expect(figures(r).blocking).toEqual(figures(runs['m2-full']).blocking);
+    expect(await differences('m2-regrouped', 'm2-full', 'blocking_state', '*')).toEqual([0, 0]);
+    expect(await differences('m2-regrouped', 'm2-full', 'blocking_large_blocks', '*')).toEqual([0, 0]);
+  });
+
   it('holds the same clusters, conflicts and persons, record by record', async () => {
     for (const m of [2, 3]) {
       const [a, b] = [`m${m}-inc`, `m${m}-full`];
