@@ -26,7 +26,7 @@ import { cpuSecondsSince } from '../engine/profile.ts';
 import { materialise } from '../engine/sql-pipeline.ts';
 import type { Model } from '../../schemas/model.ts';
 import { SOURCES } from '../../schemas/canonical.ts';
-import { LARGEST_BLOCKS, allowedSourceMask, blockingFigures, largeFromSql, ruleKeysSql, writeBlockingState } from '../linkage/blocking.ts';
+import { LARGEST_BLOCKS, allowedSourceMask, blockingFigures, countedBlocksSql, largeFromSql, ruleKeysSql, writeBlockingState } from '../linkage/blocking.ts';
 import { BLOCKING_RULES } from '../linkage/blocking-rules.ts';
 import { COMPARISONS } from '../linkage/comparisons.ts';
 import { gammaColumn } from '../linkage/comparison-sql.ts';
@@ -74,6 +74,10 @@ export interface IncrementalLinkFigures {
   rules_regrouped: number;
 }
 
+/** SQL: per key of `keys` (key, probe, as ruleKeysSql gives them), its records (n), its probes (p) and whether it is a coarse key. */
+const blockSizesSql = (keys: string) =>
+  `SELECT key, count(*) AS n, count(*) FILTER (WHERE probe) AS p, bool_or(probe IS NOT NULL) AS is_probe FROM ${keys} GROUP BY key`;
+
 const s3 = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
 
 /**
@@ -94,11 +98,10 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
   await using dirty = await materialise(db, 'inc_dirty', `SELECT rec_id FROM incremental_record WHERE status IN ('new', 'changed')`);
   await using newPairs = await materialise(db, 'inc_new_pairs', `SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::UTINYINT AS rule_id WHERE false`);
   await using bitsOff = await materialise(db, 'inc_bits_off', `SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::UTINYINT AS rule_id WHERE false`);
-  // this batch's figures of every rule (the previous batch's, updated with the blocks a change touched), its
-  // large blocks (BLOCKING_LARGE_TABLE: the previous ones, updated likewise) and the largest of them for the figures
+  // this batch's figures of every rule (the previous batch's, updated with the blocks a change touched) and its
+  // large blocks (BLOCKING_LARGE_TABLE: the previous ones, updated likewise), where the figures find the largest
   await using stats = await materialise(db, 'inc_blocking_stats', `SELECT NULL::UTINYINT AS rule_id, NULL::BIGINT AS keys, NULL::BIGINT AS blocks, NULL::BIGINT AS capped_blocks, NULL::BIGINT AS capped_records, NULL::BIGINT AS large_from, NULL::BIGINT AS flipped WHERE false`);
   await using large = await materialise(db, 'inc_blocking_large', `SELECT rule_id, key, records FROM inc_prev_blocking_large`);
-  await using largest = await materialise(db, 'inc_blocking_largest', `SELECT NULL::UTINYINT AS rule_id, NULL::BIGINT AS records, NULL::VARCHAR AS key_hash WHERE false`);
   let regrouped = 0;
   for (const [i, r] of rules.entries()) {
     const c = capOf(i);
@@ -112,9 +115,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
     // each touched block's size and probes now, and then (now, less the dirty records' keys, plus the gone and
     // changed records' keys): whether it counted (two records or more, a probe in a coarse block) and was kept
     await using sizes = await materialise(db, 'inc_block_sizes', `
-      WITH b AS (SELECT key, count(*) AS n, count(*) FILTER (WHERE probe) AS p, bool_or(probe IS NOT NULL) AS is_probe FROM ${keys} GROUP BY key),
-      d AS (SELECT key, count(*) AS n, count(*) FILTER (WHERE probe) AS p FROM ${dirtyKeys} GROUP BY key),
-      w AS (SELECT key, count(*) AS n, count(*) FILTER (WHERE probe) AS p, bool_or(probe IS NOT NULL) AS is_probe FROM ${was} GROUP BY key),
+      WITH b AS (${blockSizesSql(String(keys))}), d AS (${blockSizesSql(String(dirtyKeys))}), w AS (${blockSizesSql(String(was))}),
       s AS (
         SELECT k.key, coalesce(b.n, 0) AS n_now, coalesce(b.p, 0) AS p_now,
           coalesce(b.n, 0) - coalesce(d.n, 0) + coalesce(w.n, 0) AS n_was, coalesce(b.p, 0) - coalesce(d.p, 0) + coalesce(w.p, 0) AS p_was,
@@ -143,8 +144,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
     if (!kept) throw new Error(`the previous batch's blocking state has no rule ${r.name}`);
     if (Number(kept.n) < LARGEST_BLOCKS && Number(kept.large_from) > 2) {
       regrouped++;
-      await using all = await materialise(db, 'inc_blocks_all', `
-        SELECT key, count(*) AS records FROM (${ruleKeysSql(r)}) GROUP BY key HAVING count(*) > 1 AND coalesce(bool_or(probe), true)`);
+      await using all = await materialise(db, 'inc_blocks_all', countedBlocksSql(`(${ruleKeysSql(r)})`));
       await db.run(`
         UPDATE ${stats} SET large_from = (${largeFromSql(String(all))}) WHERE rule_id = ${i};
         DELETE FROM ${large} WHERE rule_id = ${i};
@@ -177,7 +177,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
       await using hitKeys = await materialise(db, 'inc_hit_keys', ruleKeysSql(r, `(SELECT * FROM person_clean WHERE rec_id IN (SELECT rec_id_l FROM ${hit} UNION SELECT rec_id_r FROM ${hit}))`));
       await using hitKept = await materialise(db, 'inc_hit_kept', `
         WITH other AS (SELECT key FROM ${hitKeys} EXCEPT SELECT key FROM ${wanted}),
-        b AS (SELECT key, count(*) AS n, count(*) FILTER (WHERE probe) AS p, bool_or(probe IS NOT NULL) AS is_probe FROM (${ruleKeysSql(r)}) k SEMI JOIN other o ON o.key = k.key GROUP BY key),
+        b AS (${blockSizesSql(`(SELECT k.* FROM (${ruleKeysSql(r)}) k SEMI JOIN other o ON o.key = k.key)`)}),
         kept AS (
           SELECT key FROM b WHERE n > 1 AND n <= ${c} AND (NOT is_probe OR p > 0)
           UNION ALL SELECT key FROM ${sizes} WHERE kept_now)
@@ -191,7 +191,6 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
           SELECT rec_id_l, rec_id_r, ${i}::UTINYINT FROM (SELECT * FROM ${hit} EXCEPT SELECT * FROM still);`);
     }
   }
-  await db.run(`INSERT INTO ${largest} SELECT rule_id, records, substr(md5(key::VARCHAR), 1, 8) FROM ${large}`);
   await writeBlockingState(db, rules, String(stats), String(large));
   const lowestRule = `list_min(list_filter(range(${rules.length}), i -> (rules >> i::INTEGER) & 1 = 1))::UTINYINT`;
   await using pairs = await materialise(db, 'inc_pairs', `
@@ -239,7 +238,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
       (SELECT count(*) FROM ${bitsOff}) AS bits_off`);
   const num = (k: string) => Number(n?.[k] ?? 0);
   // the previous batch's pairs: the reused ones and those dropped (a record gone or changed, or found by no rule now)
-  const blocking = await blockingFigures(db, BLOCKING_RULES, linkage.max_block_size, { pairs: String(pairs), stats: String(stats), largest: String(largest) });
+  const blocking = await blockingFigures(db, BLOCKING_RULES, linkage.max_block_size, { pairs: String(pairs), stats: String(stats), large: String(large) });
   // The family context as a full batch makes it, with the model's family model. Scoring with the previous batch's,
   // only the family pairs a change touched are scored with their competition (FamilyPrevious): the others keep the
   // previous odds of their competitors. A model trained again brings none: its family model is estimated by EM over

@@ -77,23 +77,19 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
   await db.run(`
     CREATE OR REPLACE TEMP TABLE block_pairs (rec_id_l BIGINT, rec_id_r BIGINT, rule_id UTINYINT);
     CREATE OR REPLACE TEMP TABLE blocking_stats (rule_id UTINYINT, keys BIGINT, blocks BIGINT, capped_blocks BIGINT, capped_records BIGINT, large_from BIGINT);
-    CREATE OR REPLACE TEMP TABLE blocking_largest (rule_id UTINYINT, records BIGINT, key_hash VARCHAR);
     CREATE OR REPLACE TEMP TABLE blocking_large (rule_id UTINYINT, key UBIGINT, records BIGINT);`);
   // One rule at a time: its keys, its blocks (capped), its pairs; the work and memory of a rule are its own.
   for (const [i, r] of rules.entries()) {
     await db.run(`
       CREATE OR REPLACE TEMP TABLE block_keys AS ${ruleKeysSql(r)};
       -- a coarse block counts only when it holds a probe (bool_or(probe) is NULL for the rule's own keys)
-      CREATE OR REPLACE TEMP TABLE blocking_blocks AS
-        SELECT key, count(*) AS records FROM block_keys GROUP BY key HAVING count(*) > 1 AND coalesce(bool_or(probe), true);
+      CREATE OR REPLACE TEMP TABLE blocking_blocks AS ${countedBlocksSql('block_keys')};
       INSERT INTO blocking_stats
         SELECT ${i}, (SELECT count(*) FILTER (WHERE probe IS NULL OR probe) FROM block_keys), count(*),
           count(*) FILTER (WHERE records > ${capOf(r)}), coalesce(sum(records) FILTER (WHERE records > ${capOf(r)}), 0),
           (${largeFromSql('blocking_blocks')}) FROM blocking_blocks;
       INSERT INTO blocking_large
         SELECT ${i}, key, records FROM blocking_blocks WHERE records >= (SELECT large_from FROM blocking_stats WHERE rule_id = ${i});
-      INSERT INTO blocking_largest
-        SELECT ${i}, records, substr(md5(key::VARCHAR), 1, 8) AS key_hash FROM blocking_blocks ORDER BY records DESC, key_hash LIMIT ${LARGEST_BLOCKS};
       CREATE OR REPLACE TEMP TABLE block_keys_kept AS
         SELECT k.* FROM block_keys k SEMI JOIN blocking_blocks b ON b.key = k.key AND b.records <= ${capOf(r)};
       DROP TABLE block_keys; DROP TABLE blocking_blocks;
@@ -106,9 +102,9 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
   await db.run(`
     ${startWorkingTableSql('candidate_pairs', 'SELECT rec_id_l, rec_id_r, min(rule_id) AS rule_id, bit_or((1::UINTEGER) << rule_id) AS rules FROM block_pairs GROUP BY rec_id_l, rec_id_r')}
     DROP TABLE block_pairs;`);
-  const figures = await blockingFigures(db, rules, cap, { pairs: 'candidate_pairs', stats: 'blocking_stats', largest: 'blocking_largest' });
+  const figures = await blockingFigures(db, rules, cap, { pairs: 'candidate_pairs', stats: 'blocking_stats', large: 'blocking_large' });
   await writeBlockingState(db, rules, 'blocking_stats', 'blocking_large');
-  await db.run(`DROP TABLE blocking_stats; DROP TABLE blocking_largest; DROP TABLE blocking_large;`);
+  await db.run(`DROP TABLE blocking_stats; DROP TABLE blocking_large;`);
   return figures;
 }
 
@@ -125,6 +121,14 @@ export const LARGEST_BLOCKS = 10;
  */
 export const BLOCKING_STATE_TABLE = 'blocking_state';
 export const BLOCKING_LARGE_TABLE = 'blocking_large_blocks';
+
+/**
+ * SQL: the blocks of a rule's keys (`keys`: key, probe, as ruleKeysSql gives them) that count — two records or more,
+ * and a coarse block only when it holds a probe (bool_or(probe) is NULL for the rule's own keys) — with their records.
+ */
+export function countedBlocksSql(keys: string): string {
+  return `SELECT key, count(*) AS records FROM ${keys} GROUP BY key HAVING count(*) > 1 AND coalesce(bool_or(probe), true)`;
+}
 
 /** SQL: `large_from` over a table of a rule's counted blocks (key, records). */
 export function largeFromSql(blocks: string): string {
@@ -149,9 +153,10 @@ export async function writeBlockingState(db: Db, rules: readonly BlockingRule[],
 /**
  * The blocking figures of a batch: per rule its keys, blocks and capped blocks (`stats`: rule_id, keys, blocks,
  * capped_blocks, capped_records), the pairs it found and those it found first (`pairs`: candidate pairs with rule_id
- * and the rules bit mask), and the ten largest blocks kept (`largest`: rule_id, records, key_hash).
+ * and the rules bit mask), and the ten largest blocks (of `large`: rule_id, key, records, holding each rule's largest
+ * blocks — BLOCKING_LARGE_TABLE's rows).
  */
-export async function blockingFigures(db: Db, rules: readonly BlockingRule[], cap: number, t: { pairs: string; stats: string; largest: string }): Promise<BlockingFigures> {
+export async function blockingFigures(db: Db, rules: readonly BlockingRule[], cap: number, t: { pairs: string; stats: string; large: string }): Promise<BlockingFigures> {
   const perRule = await db.all<Record<string, string>>(`
     WITH p AS (SELECT r.rule_id, count(*) AS pairs FROM ${t.pairs} c JOIN range(${rules.length}) r(rule_id) ON (c.rules >> r.rule_id::INT) & 1 = 1 GROUP BY ALL),
          n AS (SELECT rule_id, count(*) AS new_pairs FROM ${t.pairs} GROUP BY ALL)
@@ -160,7 +165,7 @@ export async function blockingFigures(db: Db, rules: readonly BlockingRule[], ca
     FROM range(${rules.length}) r(rule_id) LEFT JOIN ${t.stats} b USING (rule_id) LEFT JOIN p USING (rule_id) LEFT JOIN n USING (rule_id)
     ORDER BY r.rule_id`);
   const largest = await db.all<{ rule_id: string; records: string; key_hash: string }>(`
-    SELECT rule_id, records, key_hash FROM ${t.largest} ORDER BY records DESC, rule_id, key_hash LIMIT ${LARGEST_BLOCKS}`);
+    SELECT rule_id, records, substr(md5(key::VARCHAR), 1, 8) AS key_hash FROM ${t.large} ORDER BY records DESC, rule_id, key_hash LIMIT ${LARGEST_BLOCKS}`);
   const caps = rules.map((r) => Math.min(r.maxBlockSize ?? cap, cap));
   return {
     rules: perRule.map((r) => ({
