@@ -19,7 +19,8 @@
  * What a batch keeps for the next one, in its dtsen.duckdb only (a batch folder alone is enough to continue):
  * `normalise_state(rec_id, source, source_record_id, source_hash)`, one row per row of person_clean, and
  * `normalise_fingerprint(part, fingerprint)`. A copied row takes the previous person_clean row of the same source
- * row with this batch's rec_id, file, row_number and snapshot_id.
+ * row (the same record, so the same rec_id: src/incremental/rec-ids.ts) with this batch's file, row_number and
+ * snapshot_id.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -32,6 +33,7 @@ import type { Mapping } from '../../schemas/mapping.ts';
 import type { BatchConfig } from '../../schemas/config.ts';
 import type { RecomputeRow } from './state.ts';
 import { attachedHas } from './previous.ts';
+import { assignRecIds, type RecIds } from './rec-ids.ts';
 import { columnsOf, dropStagingCopy, previousCopyOf, updatedInPlaceSql, updateInPlace, writtenWhole } from './staging.ts';
 
 /**
@@ -58,6 +60,8 @@ export interface NormaliseRecompute {
   copied: number;
   /** the copied rows were kept where they were: the database is a copy of the previous batch's (src/incremental/staging.ts) */
   in_place?: boolean;
+  /** the records that kept their rec_id and those given a new one */
+  rec_ids?: RecIds;
 }
 
 const sha = (...parts: string[]) => {
@@ -132,9 +136,9 @@ async function planCopy(
 /**
  * Cleans the rows of `input` (a table of accepted_record's rows) into person_clean, incrementally when it can.
  * `clean(rows, target)` must create the table `target` ('TABLE person_clean', or a TEMP table of the rows an
- * incremental batch cleans) from the rows of the table `rows` and leave norm_rec_id (rid → rec_id of
- * every row of `input`) for the copy; `codeSql` is the SQL normalisation runs (fingerprinted). Writes
- * normalise_state and normalise_fingerprint.
+ * incremental batch cleans) from the rows of the table `rows`, reading each row's rec_id from norm_rec_id (rid →
+ * rec_id of every row of `input`, made here first: src/incremental/rec-ids.ts); `codeSql` is the SQL normalisation
+ * runs (fingerprinted). Writes normalise_state and normalise_fingerprint.
  */
 export async function normaliseRows(
   db: Db,
@@ -151,6 +155,8 @@ export async function normaliseRows(
   const content = columns.filter((c) => !PLACE_COLUMNS.includes(c));
   const fingerprint = await normaliseFingerprint(db, { codeSql: o.codeSql, mappings: o.mappings, snapshotDate: o.config.snapshot_date, columns: content });
   await using hashes = await materialise(db, 'norm_source_hash', `SELECT rid, source, source_record_id, hash(${content.map(ident).join(', ')}) AS source_hash FROM ${o.input}`);
+  // every row's rec_id (norm_rec_id): the previous batch's for a record it held, whatever path cleans the rows
+  const recIds = await assignRecIds(db, o.config, String(o.input));
   const plan = await planCopy(db, o.config, fingerprint, Boolean(o.snapshotMoved));
   let copied = 0;
   let reason = plan.reason;
@@ -179,9 +185,9 @@ export async function normaliseRows(
       await using cleaned = new TempTable(db, 'norm_cleaned');
       const cols = (await db.all<{ column_name: string }>(
         `SELECT column_name FROM duckdb_columns() WHERE database_name = 'temp' AND table_name = 'norm_cleaned' ORDER BY column_index`)).map((r) => r.column_name);
-      const place: Record<string, string> = { rec_id: 'ri.rec_id', file: 'i.file', row_number: 'i.row_number', snapshot_id: 'i.snapshot_id' };
-      const placeOf = `SELECT m.prev_rec_id, ri.rec_id, i.file, i.row_number, i.snapshot_id
-        FROM ${matched} m JOIN ${o.input} i ON i.rid = m.rid JOIN norm_rec_id ri ON ri.rid = m.rid`;
+      const place: Record<string, string> = { file: 'i.file', row_number: 'i.row_number', snapshot_id: 'i.snapshot_id' };
+      // a copied row is a record the previous batch held: its rec_id is the previous one (src/incremental/rec-ids.ts)
+      const placeOf = `SELECT m.prev_rec_id, i.file, i.row_number, i.snapshot_id FROM ${matched} m JOIN ${o.input} i ON i.rid = m.rid`;
       inPlace = await canUpdateInPlace(db, plan.previousDb!, String(matched));
       if (inPlace) {
         // the database holds the previous batch's person_clean (src/incremental/staging.ts): its rows of source rows
@@ -190,7 +196,7 @@ export async function normaliseRows(
         await using places = await materialise(db, 'norm_place', placeOf);
         await updateInPlace(db, `
           DELETE FROM main.person_clean WHERE rec_id NOT IN (SELECT prev_rec_id FROM ${matched});
-          UPDATE main.person_clean SET rec_id = x.rec_id, file = x.file, row_number = x.row_number, snapshot_id = x.snapshot_id
+          UPDATE main.person_clean SET file = x.file, row_number = x.row_number, snapshot_id = x.snapshot_id
           FROM ${places} x WHERE main.person_clean.rec_id = x.prev_rec_id;
           INSERT INTO main.person_clean BY NAME SELECT * FROM ${cleaned};
           ${updatedInPlaceSql('person_clean')}`);
@@ -202,7 +208,7 @@ export async function normaliseRows(
           SELECT * FROM ${cleaned}
           UNION ALL
           SELECT ${cols.map((c) => `${place[c] ?? `p.${ident(c)}`} AS ${ident(c)}`).join(', ')}
-          FROM ${matched} m JOIN ${PREV}.person_clean p ON p.rec_id = m.prev_rec_id JOIN ${o.input} i ON i.rid = m.rid JOIN norm_rec_id ri ON ri.rid = m.rid`);
+          FROM ${matched} m JOIN ${PREV}.person_clean p ON p.rec_id = m.prev_rec_id JOIN ${o.input} i ON i.rid = m.rid`);
       }
     } else {
       await writtenWhole(db, 'person_clean');
@@ -220,7 +226,7 @@ export async function normaliseRows(
     INSERT INTO normalise_fingerprint VALUES ${Object.entries(fingerprint).map(([k, v]) => `(${lit(k)}, ${lit(v)})`).join(', ')};`);
   await dropStagingCopy(db);
   const rows = await db.count(`SELECT count(*) FROM person_clean`);
-  return { path: plan.path, reason, rows, cleaned: rows - copied, copied, in_place: inPlace };
+  return { path: plan.path, reason, rows, cleaned: rows - copied, copied, in_place: inPlace, rec_ids: recIds };
 }
 
 /** The row of batch_recompute (and dtsen_change) normalise writes: the rows in person_clean and those cleaned. */

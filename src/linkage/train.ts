@@ -183,14 +183,17 @@ async function patterns(db: Db, table: string, where = 'TRUE'): Promise<Pattern[
 
 /** u from `samplePairs` random pairs of records allowed by the config (deterministic: seeded). */
 export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, seed = LINKAGE_SEED): Promise<{ u: number[][]; counts: number[][]; sampled: number; patterns: Pattern[] }> {
-  const n = await db.count(`SELECT count(*) FROM person_clean`);
-  // Draw rec_id pairs uniformly with a seeded hash (repeatable at any thread count), keep the allowed ones.
+  const ids = (await db.one<{ n: string; lo: string | null; hi: string | null }>(`SELECT count(*) AS n, min(rec_id) AS lo, max(rec_id) AS hi FROM person_clean`))!;
+  const n = Number(ids.n);
+  // Draw pairs of ordinals 1..n uniformly with a seeded hash (repeatable at any thread count), keep the allowed ones.
+  // rec_ids are the ordinals in a first batch; a batch continuing another keeps its records' ids, with gaps where
+  // records left (src/incremental/rec-ids.ts): the ordinals are then mapped to the ids in their order.
+  const dense = n === 0 || (Number(ids.lo) === 1 && Number(ids.hi) === n);
+  const ordinals = `SELECT (hash(i, ${seed}, 1) % ${n})::BIGINT + 1 AS a, (hash(i, ${seed}, 2) % ${n})::BIGINT + 1 AS b FROM range(${Math.ceil(samplePairs * 1.2)}) t(i)`;
   await db.run(`
+    ${dense ? '' : `CREATE OR REPLACE TEMP TABLE u_ordinals AS SELECT row_number() OVER (ORDER BY rec_id) AS ord, rec_id FROM person_clean;`}
     CREATE OR REPLACE TEMP TABLE u_pairs AS
-    WITH draws AS (
-      SELECT (hash(i, ${seed}, 1) % ${n})::BIGINT + 1 AS a, (hash(i, ${seed}, 2) % ${n})::BIGINT + 1 AS b
-      FROM range(${Math.ceil(samplePairs * 1.2)}) t(i)
-    ),
+    WITH draws AS (${dense ? ordinals : `SELECT x.rec_id AS a, y.rec_id AS b FROM (${ordinals}) o JOIN u_ordinals x ON x.ord = o.a JOIN u_ordinals y ON y.ord = o.b`}),
     pr AS (SELECT DISTINCT least(a, b) AS rec_id_l, greatest(a, b) AS rec_id_r FROM draws WHERE a <> b)
     SELECT pr.* FROM pr
     JOIN person_clean l ON l.rec_id = pr.rec_id_l JOIN person_clean r ON r.rec_id = pr.rec_id_r
@@ -212,7 +215,7 @@ export async function estimateU(db: Db, linkage: Linkage, samplePairs: number, s
     counts.push(n);
   }
   const sampledPatterns = await patterns(db, 'u_vectors');
-  await db.run(`DROP TABLE u_pairs; DROP TABLE u_vectors;`);
+  await db.run(`DROP TABLE u_pairs; DROP TABLE u_vectors; DROP TABLE IF EXISTS u_ordinals;`);
   return { u, counts, sampled, patterns: sampledPatterns };
 }
 

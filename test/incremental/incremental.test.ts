@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { generateMonths, type MonthFigures } from '../../src/generate/months.ts';
 import { loadConfig } from '../../src/engine/config.ts';
 import { silentLogger } from '../../src/engine/log.ts';
-import { Db, lit } from '../../src/engine/db.ts';
+import { Db, ident, lit } from '../../src/engine/db.ts';
 import { BLOCKING_RULE_MASK, FAMILY_RULE_BIT } from '../../src/linkage/family-context.ts';
 import { runBatch, type BatchResult } from '../../src/pipeline.ts';
 import { appendDecision } from '../../src/register/decisions.ts';
@@ -215,6 +215,40 @@ describe('an incremental batch gives what a full batch gives', () => {
       }
       const rows = (runs[`m${m}-inc`].figures as Required<BatchResult['figures']>).register.recompute!.find((x) => x.what === 'rows')!;
       expect([rows.path, rows.total, rows.recomputed]).toEqual(['incremental', inc.rows, inc.cleaned]);
+    }
+  });
+
+  it('keeps every record its rec_id from month to month, and numbers new records above every id issued before', async () => {
+    const db = await Db.open();
+    try {
+      const batches = ['m1', 'm2-inc', 'm2-full', 'm3-inc', 'm3-full', 'm1-again'];
+      for (const b of batches) await db.run(`ATTACH ${lit(join(out(b), 'dtsen.duckdb'))} AS ${ident(b)} (READ_ONLY)`);
+      const state = async (b: string) => (await db.one<{ high_water: string; carried: string; issued: string }>(`SELECT * FROM ${ident(b)}.rec_id_state`))!;
+      // a first batch numbers its rows 1..n
+      expect(await db.count(`SELECT count(*) FROM m1.person_clean`)).toBe(await db.count(`SELECT max(rec_id) FROM m1.person_clean`));
+      expect(Number((await state('m1')).issued)).toBe(await db.count(`SELECT count(*) FROM m1.person_clean`));
+      for (const [prev, b] of [['m1', 'm2-inc'], ['m1', 'm2-full'], ['m2-inc', 'm3-inc'], ['m2-inc', 'm3-full'], ['m1', 'm1-again']] as const) {
+        const [p, x] = [ident(prev), ident(b)];
+        const kept = await db.count(`SELECT count(*) FROM ${x}.person_clean n JOIN ${p}.person_clean o USING (source, source_record_id) WHERE o.rec_id = n.rec_id`);
+        const both = await db.count(`SELECT count(*) FROM ${x}.person_clean n JOIN ${p}.person_clean o USING (source, source_record_id)`);
+        expect(both).toBeGreaterThan(1000);
+        expect(kept, `${b}: a record the previous batch held kept its rec_id`).toBe(both);
+        const s = await state(b);
+        const highBefore = Number((await state(prev)).high_water);
+        expect(Number(s.carried)).toBe(both);
+        // the new records: above every id the previous batches issued (a gone record's id is not issued again)
+        const fresh = await db.all<{ lo: string; n: string; top: string }>(
+          `SELECT min(rec_id) AS lo, count(*) AS n, (SELECT max(rec_id) FROM ${x}.person_clean) AS top FROM ${x}.person_clean n ANTI JOIN ${p}.person_clean o USING (source, source_record_id)`);
+        expect(Number(fresh[0].n)).toBe(Number(s.issued));
+        if (b === 'm1-again') expect(Number(s.issued)).toBe(0);
+        else expect(Number(fresh[0].lo)).toBe(highBefore + 1);
+        expect(Number(s.high_water)).toBe(Math.max(highBefore, Number(fresh[0].top)));
+      }
+      // records left in month 2: month 3's new records still start above month 1's highest id
+      expect(Number((await state('m2-inc')).high_water)).toBeGreaterThan(await db.count(`SELECT max(rec_id) FROM m1.person_clean`));
+      expect(await db.count(`SELECT count(*) FROM m1.person_clean o ANTI JOIN "m2-inc".person_clean n USING (source, source_record_id)`)).toBeGreaterThan(0);
+    } finally {
+      await db.close();
     }
   });
 

@@ -74,7 +74,7 @@ export function dateFormatsSql(mappings: Mapping[]): string {
   return `[${[...new Set(formats)].map(lit).join(', ')}]`;
 }
 
-export function lookupSql(mappings: Mapping[], snapshotDate: string, input = 'accepted_record', all = input): string {
+export function lookupSql(mappings: Mapping[], snapshotDate: string, input = 'accepted_record'): string {
   const fmts = dateFormatsSql(mappings);
   return `
   CREATE OR REPLACE TEMP TABLE norm_name AS
@@ -88,10 +88,6 @@ export function lookupSql(mappings: Mapping[], snapshotDate: string, input = 'ac
     SELECT raw, norm, string_split(norm, ' ') AS tokens, rt, rw
     FROM (SELECT raw, address_norm_of(raw) AS norm, rt_from_address(raw) AS rt, rw_from_address(raw) AS rw
           FROM (SELECT DISTINCT address AS raw FROM ${input} WHERE nullif(trim(address), '') IS NOT NULL));
-  -- rec_id: dense and deterministic (source, file, row number) over every row (\`all\`: an incremental batch cleans
-  -- only some); sorted narrow, then joined back by rid.
-  CREATE OR REPLACE TEMP TABLE norm_rec_id AS
-    SELECT rid, row_number() OVER (ORDER BY source, file, row_number) AS rec_id FROM ${all};
   -- Coded fields hold a handful of distinct values: decoded once each.
   CREATE OR REPLACE TEMP TABLE norm_code AS
     SELECT source AS code_source, sex AS raw_sex, relation AS raw_relation,
@@ -255,6 +251,7 @@ export function personCleanSql(mappings: Mapping[], snapshotDate: string, input 
 export const NORMALISE_TABLES: readonly TableDeclaration[] = [
   { name: 'person_clean', description: 'one cleaned record per accepted row', columns: [{ name: 'rec_id', type: 'BIGINT' }, { name: 'source', type: 'VARCHAR' }, { name: 'source_record_id', type: 'VARCHAR' }, { name: 'nik', type: 'VARCHAR' }, { name: 'nik_digits', type: 'VARCHAR' }, { name: 'nik_status', type: 'VARCHAR' }, { name: 'nik_region', type: 'VARCHAR' }, { name: 'nik_birth_date', type: 'DATE' }, { name: 'no_kk', type: 'VARCHAR' }, { name: 'kk_valid', type: 'BOOLEAN' }, { name: 'name_norm', type: 'VARCHAR' }, { name: 'name_tokens', type: 'VARCHAR[]' }, { name: 'name_first', type: 'VARCHAR' }, { name: 'name_last', type: 'VARCHAR' }, { name: 'name_phonetic', type: 'VARCHAR' }, { name: 'birth_date', type: 'DATE' }, { name: 'sex', type: 'VARCHAR' }, { name: 'village_code', type: 'VARCHAR' }, { name: 'district_code', type: 'VARCHAR' }, { name: 'regency_code', type: 'VARCHAR' }, { name: 'province_code', type: 'VARCHAR' }, { name: 'rt', type: 'VARCHAR' }, { name: 'rw', type: 'VARCHAR' }], grain: ['rec_id'] },
   { name: 'normalise_state', description: 'per row of person_clean, the hash of its source row: what the next batch matches to copy the cleaned rows of unchanged rows', columns: [{ name: 'rec_id', type: 'BIGINT' }, { name: 'source', type: 'VARCHAR' }, { name: 'source_record_id', type: 'VARCHAR' }, { name: 'source_hash', type: 'UBIGINT' }], grain: ['rec_id'] },
+  { name: 'rec_id_state', description: 'the highest rec_id the batch and those it continues issued (new records are numbered above it), and how many records kept their rec_id or took a new one', columns: [{ name: 'high_water', type: 'BIGINT' }, { name: 'carried', type: 'BIGINT' }, { name: 'issued', type: 'BIGINT' }], grain: [] },
   { name: 'normalise_fingerprint', description: 'what the cleaned rows depend on besides the source row (code, mappings, snapshot date, regions)', columns: [{ name: 'part', type: 'VARCHAR' }, { name: 'fingerprint', type: 'VARCHAR' }], grain: ['part'] },
 ];
 
@@ -264,7 +261,7 @@ export const NORMALISE_TABLES: readonly TableDeclaration[] = [
  */
 export function normaliseCodeSql(): string {
   const probe = { source: 'dtks', values: { sex: { '9': 'L' }, relation: { '9': 1 } }, age_reference_date: '2000-01-01', date_formats: ['%d%m%Y'] } as unknown as Mapping;
-  return [NAME_MACROS, FIELD_MACROS, lookupSql([probe], '2000-01-01', 'input', 'all'), personCleanSql([probe], '2000-01-01', 'input')].join('\n');
+  return [NAME_MACROS, FIELD_MACROS, lookupSql([probe], '2000-01-01', 'input'), personCleanSql([probe], '2000-01-01', 'input')].join('\n');
 }
 
 export const normaliseStage = defineStage({
@@ -290,7 +287,7 @@ export const normaliseStage = defineStage({
         codeSql: normaliseCodeSql(),
         snapshotMoved: (from, to) => snapshotMovedSql(mappings, from, to),
         clean: async (rows, target) => {
-          await db.run(lookupSql(mappings, ctx.config.snapshot_date, rows, String(input)));
+          await db.run(lookupSql(mappings, ctx.config.snapshot_date, rows));
           await db.run(personCleanSql(mappings, ctx.config.snapshot_date, rows, target));
         },
       });
