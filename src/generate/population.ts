@@ -67,9 +67,25 @@ function randomDate(rng: Rng, year: number): [number, number, number] {
   return [year, m, rng.int(1, days)];
 }
 
+/**
+ * The next serial number of an id prefix (district, then date): one map per district, as a single map of every
+ * prefix passes the 2^24 entries a JavaScript Map holds at about 20 million persons.
+ */
+class Serials {
+  private readonly byDistrict = new Map<string, Map<string, number>>();
+
+  next(district: string, rest: string): number {
+    let m = this.byDistrict.get(district);
+    if (!m) this.byDistrict.set(district, (m = new Map()));
+    const serial = (m.get(rest) ?? 0) + 1;
+    m.set(rest, serial);
+    return serial;
+  }
+}
+
 export class PopulationBuilder {
-  private readonly nikSerial = new Map<string, number>();
-  private readonly kkSerial = new Map<string, number>();
+  private readonly nikSerial = new Serials();
+  private readonly kkSerial = new Serials();
   private personSeq = 0;
   private familySeq = 0;
   private readonly districts: string[];
@@ -84,19 +100,15 @@ export class PopulationBuilder {
 
   nik(district: string, sex: 'L' | 'P', y: number, m: number, d: number): string {
     const dd = sex === 'P' ? d + 40 : d;
-    const key = `${district}${pad(dd, 2)}${pad(m, 2)}${pad(y % 100, 2)}`;
-    const serial = (this.nikSerial.get(key) ?? 0) + 1;
-    this.nikSerial.set(key, serial);
-    return `${key}${pad(serial, 4)}`;
+    const date = `${pad(dd, 2)}${pad(m, 2)}${pad(y % 100, 2)}`;
+    return `${district}${date}${pad(this.nikSerial.next(district, date), 4)}`;
   }
 
   /** A new family-card number issued in `district`. */
   kk(district: string): string {
     const [y, m, d] = randomDate(this.rng, this.rng.int(2005, 2022));
-    const key = `${district}${pad(d, 2)}${pad(m, 2)}${pad(y % 100, 2)}`;
-    const serial = (this.kkSerial.get(key) ?? 0) + 1;
-    this.kkSerial.set(key, serial);
-    return `${key}${pad(serial, 4)}`;
+    const date = `${pad(d, 2)}${pad(m, 2)}${pad(y % 100, 2)}`;
+    return `${district}${date}${pad(this.kkSerial.next(district, date), 4)}`;
   }
 
   private person(fam: Omit<Family, 'members'>, sex: 'L' | 'P', birthYear: number, relation: number, name: string, motherName: string): Person {

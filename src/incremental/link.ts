@@ -204,7 +204,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
   // Comparison vectors: reused, or computed for the pairs the previous batch did not hold.
   const gammas = COMPARISONS.map((c) => gammaColumn(c));
   await using todo = await materialise(db, 'inc_compare_pairs', `
-    SELECT p.* FROM ${pairs} p ANTI JOIN (SELECT rec_id_l, rec_id_r FROM inc_prev_pairs WHERE NOT flipped) pp USING (rec_id_l, rec_id_r)`);
+    SELECT p.* FROM ${pairs} p ANTI JOIN inc_prev_pairs pp USING (rec_id_l, rec_id_r)`);
   // compare_input: every record when training again (u is sampled over all), else the records of the pairs to compare
   await using _compareInput = o.retrain
     ? await prepareCompareInput(db)
@@ -213,7 +213,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
         WHERE rec_id IN (SELECT rec_id_l FROM ${todo} UNION SELECT rec_id_r FROM ${todo})`);
   await using _vectors = await materialise(db, 'comparison_vectors', `
     SELECT p.rec_id_l, p.rec_id_r, p.rule_id, p.rules, ${gammas.map((g) => `pp.${g}`).join(', ')}
-    FROM ${pairs} p JOIN inc_prev_pairs pp USING (rec_id_l, rec_id_r) WHERE NOT pp.flipped
+    FROM ${pairs} p JOIN inc_prev_pairs pp USING (rec_id_l, rec_id_r)
     UNION ALL
     ${comparisonVectorsSql(String(todo), ['rule_id', 'rules'])}`);
   await db.run(`
@@ -233,7 +233,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
       (SELECT count(*) FROM inc_prev_gone) AS gone,
       (SELECT count(*) FROM ${pairs}) AS pairs,
       (SELECT count(*) FROM ${todo}) AS compared,
-      (SELECT count(*) FROM inc_prev_pairs pp SEMI JOIN ${pairs} p USING (rec_id_l, rec_id_r) WHERE NOT pp.flipped) AS reused,
+      (SELECT count(*) FROM inc_prev_pairs pp SEMI JOIN ${pairs} p USING (rec_id_l, rec_id_r)) AS reused,
       (SELECT sum(flipped) FROM ${stats}) AS flipped,
       (SELECT count(*) FROM ${bitsOff}) AS bits_off`);
   const num = (k: string) => Number(n?.[k] ?? 0);
@@ -247,7 +247,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
   // pairs, and the member pairs it compared and did not keep); only the others are compared.
   const tFamily0 = performance.now();
   const cpuFamily0 = process.cpuUsage();
-  const prevGammas = (t: string) => `SELECT rec_id_l, rec_id_r, ${gammas.join(', ')} FROM ${t} WHERE NOT flipped`;
+  const prevGammas = (t: string) => `SELECT rec_id_l, rec_id_r, ${gammas.join(', ')} FROM ${t}`;
   const family = await linkFamilyContext(db, linkage, model, blocking, o.seedThreshold, {
     gammas: `${prevGammas('inc_prev_pairs')} UNION ALL ${prevGammas('inc_prev_family_unkept')}`,
     // compare_input (the handle above drops it) then holds the records of the pairs compared (every record when training again)
@@ -256,7 +256,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
       ? {
           previous: {
             seeds: 'SELECT rec_id_l, rec_id_r FROM inc_prev_family_seeds',
-            members: 'SELECT rec_id_l, rec_id_r, flipped, competitor_odds FROM inc_prev_family_members',
+            members: 'SELECT rec_id_l, rec_id_r, competitor_odds FROM inc_prev_family_members',
             dirtyFamilies: `SELECT family_id FROM person_clean SEMI JOIN ${dirty} USING (rec_id) UNION ALL SELECT family_id FROM inc_prev_dirty`,
           },
         }

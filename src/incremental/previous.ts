@@ -4,7 +4,8 @@
  * A batch given a previous one (`--previous`) links incrementally unless `--full` (config `recompute: "full"`) is
  * given, the exact engine runs, or the previous batch cannot serve: it has no record_state (written before this
  * existed), its linkage settings differ from this batch's in what decides pairs and clusters, its blocking rules
- * differ from the code's, or its model no longer fits the code's comparisons (and no --retrain). The reason is
+ * differ from the code's, its model no longer fits the code's comparisons (and no --retrain), or its records had
+ * other rec_ids (written before records kept theirs). The reason is
  * kept in the figures and in dtsen_change.
  *
  * What is copied from the previous batch's dtsen.duckdb (attached read-only once; persistent inc_prev_* tables, so
@@ -16,21 +17,21 @@
  *    BLOCKING_LARGE_TABLE (its blocks' figures and large blocks, which incremental blocking updates);
  *  - inc_prev_gone(prev_rec_id): the previous batch's records that are gone;
  *  - inc_prev_dirty: the previous person_clean rows of the records gone or changed (their blocking keys then);
- *  - inc_prev_pairs: the previous scored pairs of two unchanged records, on this batch's rec_ids (rec_id_l <
- *    rec_id_r; `flipped` when the order of the two changed, their gammas are then computed again), with their rules
+ *  - inc_prev_pairs: the previous scored pairs of two unchanged records (a record keeps its rec_id from batch to
+ *    batch, src/incremental/rec-ids.ts: the previous tables are read on their own ids), with their rules
  *    (blocking's: the family context's pairs are made again after scoring, so a pair only it found has none),
  *    gammas and previous weight and linkability;
  *  - inc_prev_family_unkept: the previous batch's family_unkept_pairs (member pairs of linked families compared
- *    and not kept) of two unchanged records, on this batch's rec_ids, `flipped` as above, with their gammas: the
- *    family context scores them again without comparing them (empty when the previous batch has none);
+ *    and not kept) of two unchanged records, with their gammas: the family context scores them again without
+ *    comparing them (empty when the previous batch has none);
  *  - inc_prev_family_seeds, inc_prev_family_members: the previous batch's family_seed_pairs and family_member_pairs
- *    (with the odds of each member pair's competitors; `flipped` as above) of two unchanged records, on this batch's
- *    rec_ids: the family context keeps the previous weights of the family pairs no change touched (FamilyPrevious);
+ *    (with the odds of each member pair's competitors) of two unchanged records: the family context keeps the
+ *    previous weights of the family pairs no change touched (FamilyPrevious);
  *  - inc_prev_cut(rec_id): unchanged records that had a link to a record gone or changed;
  *  - inc_prev_cluster(rec_id, prev_cluster_id, conflicted): the previous clusters of the unchanged records, and
  *    whether their cluster was named in cluster_conflicts;
- *  - inc_prev_conflicts: the previous cluster_conflicts rows on this batch's rec_ids;
- *  - inc_prev_decision(kind, rec_id_l, rec_id_r): the previous batch's pair decisions on this batch's rec_ids.
+ *  - inc_prev_conflicts: the previous cluster_conflicts rows, the rec_id of a record gone or changed blanked;
+ *  - inc_prev_decision(kind, rec_id_l, rec_id_r): the previous batch's pair decisions between unchanged records.
  * The cluster stage drops them but inc_prev_cluster, which survive reads and drops.
  */
 import { existsSync } from 'node:fs';
@@ -116,7 +117,9 @@ export async function planIncremental(db: Db, config: BatchConfig): Promise<Incr
       return full(`the previous batch's model does not fit the code's comparisons (${(e as Error).message.split('\n')[0]})`, dir);
     }
     const previousModel = !config.retrain && !config.linkage.model ? fitting : undefined;
-    const previousFamilyState = await copyPrevious(db, prevThreshold);
+    const copied = await copyPrevious(db, prevThreshold);
+    if (copied === 'renumbered') return full('the previous batch numbered its records otherwise (written before records kept their rec_id from batch to batch)', dir);
+    const previousFamilyState = copied;
     const previousPairs = await db.count(`SELECT count(*) FROM inc_prev.scored_pairs`);
     return { previousPairs, previousFamilyState, path: 'incremental', reason: config.retrain ? 'previous batch given (--retrain: the model trained again)' : 'previous batch given', previousDir: dir, previousModel, previousThreshold: prevThreshold };
   } finally {
@@ -124,8 +127,11 @@ export async function planIncremental(db: Db, config: BatchConfig): Promise<Incr
   }
 }
 
-/** Copies the previous state; whether the previous batch kept its family context's seed and member pairs. */
-async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean> {
+/**
+ * Copies the previous state; whether the previous batch kept its family context's seed and member pairs, or
+ * 'renumbered' (nothing copied) when a record has another rec_id than in the previous batch.
+ */
+async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean | 'renumbered'> {
   const gammas = COMPARISONS.map((c) => gammaColumn(c));
   const hasDecisions = await prevHas(db, 'decision_pair');
   const hasFamilyState = (await prevHas(db, FAMILY_SEED_TABLE)) && (await prevHas(db, FAMILY_MEMBER_TABLE, 'competitor_odds'));
@@ -141,47 +147,55 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean> {
       o.rec_id IS NOT NULL AND o.link_hash = n.link_hash AND o.row_hash <> n.row_hash AS fields_changed
     FROM record_state n LEFT JOIN inc_prev.record_state o USING (source, source_record_id)
     ORDER BY n.rec_id;
-    COMMENT ON TABLE incremental_record IS ${lit("every record of an incremental batch against the previous batch: 'new', 'changed' (a value linking reads changed: linked again) or 'unchanged' (its pairs reused); fields_changed: only other values changed (its golden record is rebuilt)")};
+    COMMENT ON TABLE incremental_record IS ${lit("every record of an incremental batch against the previous batch: 'new', 'changed' (a value linking reads changed: linked again) or 'unchanged' (its pairs reused); fields_changed: only other values changed (its golden record is rebuilt)")};`);
+  // a record the previous batch held keeps its rec_id (src/incremental/rec-ids.ts): the previous tables are read on
+  // their own ids, keeping the rows of unchanged records. A previous batch written before that numbered its records
+  // otherwise; this batch then links in full.
+  if ((await db.count(`SELECT count(*) FROM incremental_record WHERE prev_rec_id <> rec_id`)) > 0) {
+    await db.run(`DROP TABLE incremental_record`);
+    return 'renumbered';
+  }
+  // the previous batch's records gone or changed: a row of its tables naming none of them is of unchanged records
+  const kept = (alias: string, ...cols: string[]) => cols.map((c) => `ANTI JOIN inc_prev_out ${alias}_${c} ON ${alias}_${c}.rec_id = ${alias}.${c}`).join(' ');
+  await db.run(`
     CREATE OR REPLACE TABLE inc_prev_blocking_state AS SELECT * FROM inc_prev.${BLOCKING_STATE_TABLE};
     CREATE OR REPLACE TABLE inc_prev_blocking_large AS SELECT * FROM inc_prev.${BLOCKING_LARGE_TABLE};
     CREATE OR REPLACE TABLE inc_prev_gone AS
     SELECT o.rec_id AS prev_rec_id FROM inc_prev.record_state o ANTI JOIN record_state n USING (source, source_record_id);
-    CREATE OR REPLACE TEMP TABLE inc_prev_map AS SELECT prev_rec_id, rec_id FROM incremental_record WHERE status = 'unchanged';
     CREATE OR REPLACE TEMP TABLE inc_prev_out AS
-    SELECT prev_rec_id FROM inc_prev_gone UNION ALL SELECT prev_rec_id FROM incremental_record WHERE status = 'changed';
-    CREATE OR REPLACE TABLE inc_prev_dirty AS SELECT p.* FROM inc_prev.person_clean p SEMI JOIN inc_prev_out o ON o.prev_rec_id = p.rec_id;
+    SELECT prev_rec_id AS rec_id FROM inc_prev_gone UNION ALL SELECT rec_id FROM incremental_record WHERE status = 'changed';
+    CREATE OR REPLACE TABLE inc_prev_dirty AS SELECT p.* FROM inc_prev.person_clean p SEMI JOIN inc_prev_out o ON o.rec_id = p.rec_id;
     CREATE OR REPLACE TABLE inc_prev_pairs AS
-    SELECT least(l.rec_id, r.rec_id) AS rec_id_l, greatest(l.rec_id, r.rec_id) AS rec_id_r, l.rec_id > r.rec_id AS flipped, s.rule_id, (s.rules & ${BLOCKING_RULE_MASK}::UINTEGER)::UINTEGER AS rules,
+    SELECT s.rec_id_l, s.rec_id_r, s.rule_id, (s.rules & ${BLOCKING_RULE_MASK}::UINTEGER)::UINTEGER AS rules,
       ${gammas.map((g) => `s.${g}`).join(', ')}, s.match_weight AS prev_weight, (${prevLinkable}) AS prev_linkable
-    FROM inc_prev.scored_pairs s JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
+    FROM inc_prev.scored_pairs s ${kept('s', 'rec_id_l', 'rec_id_r')};
     CREATE OR REPLACE TABLE inc_prev_family_unkept AS
-    SELECT least(l.rec_id, r.rec_id) AS rec_id_l, greatest(l.rec_id, r.rec_id) AS rec_id_r, l.rec_id > r.rec_id AS flipped, ${gammas.map((g) => `s.${g}`).join(', ')}
-    FROM ${hasUnkept ? `inc_prev.${FAMILY_UNKEPT_TABLE}` : `(${emptyUnkeptPairsSql()})`} s
-    JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
+    SELECT s.rec_id_l, s.rec_id_r, ${gammas.map((g) => `s.${g}`).join(', ')}
+    FROM ${hasUnkept ? `inc_prev.${FAMILY_UNKEPT_TABLE}` : `(${emptyUnkeptPairsSql()})`} s ${kept('s', 'rec_id_l', 'rec_id_r')};
     CREATE OR REPLACE TABLE inc_prev_family_seeds AS
-    SELECT least(l.rec_id, r.rec_id) AS rec_id_l, greatest(l.rec_id, r.rec_id) AS rec_id_r
-    FROM ${hasFamilyState ? `inc_prev.${FAMILY_SEED_TABLE}` : `(${EMPTY_FAMILY_SEEDS_SQL})`} s
-    JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
+    SELECT s.rec_id_l, s.rec_id_r
+    FROM ${hasFamilyState ? `inc_prev.${FAMILY_SEED_TABLE}` : `(${EMPTY_FAMILY_SEEDS_SQL})`} s ${kept('s', 'rec_id_l', 'rec_id_r')};
     CREATE OR REPLACE TABLE inc_prev_family_members AS
-    SELECT least(l.rec_id, r.rec_id) AS rec_id_l, greatest(l.rec_id, r.rec_id) AS rec_id_r, l.rec_id > r.rec_id AS flipped, s.competitor_odds
-    FROM ${hasFamilyState ? `inc_prev.${FAMILY_MEMBER_TABLE}` : `(${EMPTY_FAMILY_MEMBERS_SQL})`} s
-    JOIN inc_prev_map l ON l.prev_rec_id = s.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = s.rec_id_r;
+    SELECT s.rec_id_l, s.rec_id_r, s.competitor_odds
+    FROM ${hasFamilyState ? `inc_prev.${FAMILY_MEMBER_TABLE}` : `(${EMPTY_FAMILY_MEMBERS_SQL})`} s ${kept('s', 'rec_id_l', 'rec_id_r')};
     CREATE OR REPLACE TABLE inc_prev_cut AS
-    SELECT m.rec_id FROM inc_prev.scored_pairs s JOIN inc_prev_out o ON o.prev_rec_id = s.rec_id_l JOIN inc_prev_map m ON m.prev_rec_id = s.rec_id_r WHERE ${prevLinkable}
+    SELECT s.rec_id_r AS rec_id FROM inc_prev.scored_pairs s SEMI JOIN inc_prev_out o ON o.rec_id = s.rec_id_l ${kept('s', 'rec_id_r')} WHERE ${prevLinkable}
     UNION
-    SELECT m.rec_id FROM inc_prev.scored_pairs s JOIN inc_prev_out o ON o.prev_rec_id = s.rec_id_r JOIN inc_prev_map m ON m.prev_rec_id = s.rec_id_l WHERE ${prevLinkable};
+    SELECT s.rec_id_l FROM inc_prev.scored_pairs s SEMI JOIN inc_prev_out o ON o.rec_id = s.rec_id_r ${kept('s', 'rec_id_l')} WHERE ${prevLinkable};
     CREATE OR REPLACE TABLE inc_prev_cluster AS
     WITH named AS (SELECT cluster_id_l AS cluster_id FROM inc_prev.cluster_conflicts UNION SELECT cluster_id_r FROM inc_prev.cluster_conflicts)
-    SELECT m.rec_id, c.cluster_id AS prev_cluster_id, c.cluster_id IN (SELECT cluster_id FROM named WHERE cluster_id IS NOT NULL) AS conflicted
-    FROM inc_prev.clusters c JOIN inc_prev_map m ON m.prev_rec_id = c.rec_id;
+    SELECT c.rec_id, c.cluster_id AS prev_cluster_id, c.cluster_id IN (SELECT cluster_id FROM named WHERE cluster_id IS NOT NULL) AS conflicted
+    FROM inc_prev.clusters c ${kept('c', 'rec_id')};
     CREATE OR REPLACE TABLE inc_prev_conflicts AS
-    SELECT l.rec_id AS rec_id_l, r.rec_id AS rec_id_r, c.reason, c.outcome, c.cluster_id_l AS prev_cluster_id_l, c.cluster_id_r AS prev_cluster_id_r
-    FROM inc_prev.cluster_conflicts c LEFT JOIN inc_prev_map l ON l.prev_rec_id = c.rec_id_l LEFT JOIN inc_prev_map r ON r.prev_rec_id = c.rec_id_r;
+    SELECT CASE WHEN c.rec_id_l NOT IN (SELECT rec_id FROM inc_prev_out) THEN c.rec_id_l END AS rec_id_l,
+      CASE WHEN c.rec_id_r NOT IN (SELECT rec_id FROM inc_prev_out) THEN c.rec_id_r END AS rec_id_r,
+      c.reason, c.outcome, c.cluster_id_l AS prev_cluster_id_l, c.cluster_id_r AS prev_cluster_id_r
+    FROM inc_prev.cluster_conflicts c;
     CREATE OR REPLACE TABLE inc_prev_decision (kind VARCHAR, rec_id_l BIGINT, rec_id_r BIGINT);
     ${hasDecisions ? `INSERT INTO inc_prev_decision
-    SELECT DISTINCT d.kind, least(l.rec_id, r.rec_id), greatest(l.rec_id, r.rec_id)
-    FROM inc_prev.decision_pair d JOIN inc_prev_map l ON l.prev_rec_id = d.rec_id_l JOIN inc_prev_map r ON r.prev_rec_id = d.rec_id_r;` : ''}
-    DROP TABLE inc_prev_map; DROP TABLE inc_prev_out;`);
+    SELECT DISTINCT d.kind, least(d.rec_id_l, d.rec_id_r), greatest(d.rec_id_l, d.rec_id_r)
+    FROM inc_prev.decision_pair d ${kept('d', 'rec_id_l', 'rec_id_r')};` : ''}
+    DROP TABLE inc_prev_out;`);
   return hasFamilyState;
 }
 

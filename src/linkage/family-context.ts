@@ -134,12 +134,13 @@ export interface FamilyGammaReuse {
  * (`seeds`: the seeds are rescored every batch with this batch's term frequencies, so a seed may come or go between
  * two unchanged records), and each of its member pairs was a member pair then with its two records in the same
  * order (`members`). Its member pairs then take the previous batch's odds of their competitors; only the member
- * pairs of the others are scored with their competition. Queries, on this batch's rec_ids, of two unchanged records:
+ * pairs of the others are scored with their competition. Queries of two unchanged records (a record keeps its
+ * rec_id from batch to batch):
  */
 export interface FamilyPrevious {
   /** (rec_id_l, rec_id_r): the previous batch's FAMILY_SEED_TABLE */
   seeds: string;
-  /** (rec_id_l, rec_id_r, flipped, competitor_odds): the previous batch's FAMILY_MEMBER_TABLE, `flipped` when the order of the two records changed */
+  /** (rec_id_l, rec_id_r, competitor_odds): the previous batch's FAMILY_MEMBER_TABLE of two unchanged records */
   members: string;
   /** (family_id): person_clean.family_id of the records new or changed, and of the previous batch's records gone or changed */
   dirtyFamilies: string;
@@ -232,7 +233,7 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
       (coalesce(c.rules, 0) | ${1 << ruleBit})::UINTEGER AS rules, c.rec_id_l IS NULL AS new_pair,
       ${gammas.map((g) => `c.${g}`).join(', ')}
     FROM mp LEFT JOIN scored_pairs c USING (rec_id_l, rec_id_r)
-    ${prev ? `LEFT JOIN (SELECT rec_id_l, rec_id_r, competitor_odds FROM (${prev.members}) WHERE NOT flipped) po USING (rec_id_l, rec_id_r)` : ''}`);
+    ${prev ? `LEFT JOIN (${prev.members}) po USING (rec_id_l, rec_id_r)` : ''}`);
   const memberPairs = await db.count(`SELECT count(*) FROM ${pairs}`);
   const linkedFamilies = await db.count(`SELECT count(DISTINCT (family_l, family_r)) FROM ${seeds}`);
   if (memberPairs === 0) {

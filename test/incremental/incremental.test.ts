@@ -541,4 +541,27 @@ describe('an incremental batch gives what a full batch gives', () => {
     expect(r.figures.link!.recompute.path).toBe('full');
     expect(r.figures.link!.recompute.reason).toMatch(/max_block_size/);
   }, 120_000);
+
+  it('links in full, saying why, when the previous batch numbered its records otherwise', async () => {
+    // a previous batch whose records have other ids than this batch gives them (written before records kept theirs)
+    const prev = join(dir, 'runs', 'm1-renumbered');
+    cpSync(out('m1'), prev, { recursive: true });
+    const db = await Db.open({ path: join(prev, 'dtsen.duckdb') });
+    try {
+      await db.run(`UPDATE record_state SET rec_id = rec_id + 1000000; CHECKPOINT`);
+    } finally {
+      await db.close();
+    }
+    const r = await run('m2-renumbered', months[1], { previous: prev });
+    expect(r.figures.link!.recompute.path).toBe('full');
+    expect(r.figures.link!.recompute.reason).toMatch(/numbered its records otherwise/);
+    expect(await differences('m2-renumbered', 'm2-inc', 'clusters', 'rec_id')).toEqual([0, 0]);
+    const check = await Db.open();
+    try {
+      await check.run(`ATTACH ${lit(join(out('m2-renumbered'), 'dtsen.duckdb'))} AS x (READ_ONLY)`);
+      expect(await check.count(`SELECT count(*) FROM duckdb_tables() WHERE database_name = 'x' AND (table_name = 'incremental_record' OR table_name LIKE 'inc_prev%')`)).toBe(0);
+    } finally {
+      await check.close();
+    }
+  }, 120_000);
 });
