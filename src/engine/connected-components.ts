@@ -19,10 +19,12 @@ async function labelComponents(db: Db, edges: string): Promise<{ rounds: number;
       await db.run(`
         CREATE OR REPLACE TEMP TABLE cc_next AS
           WITH neighbour_min AS (SELECT e.a AS v, min(l.c) AS c FROM ${edges} e JOIN cc_label l ON l.v = e.b GROUP BY e.a),
-               own_min AS (SELECT l.v, least(l.c, coalesce(n.c, l.c)) AS c FROM cc_label l LEFT JOIN neighbour_min n USING (v))
-          SELECT o.v, least(o.c, label_of_label.c) AS c FROM own_min o JOIN own_min label_of_label ON label_of_label.v = o.c;
+               own_min AS (SELECT l.v, l.c AS was, least(l.c, coalesce(n.c, l.c)) AS c FROM cc_label l LEFT JOIN neighbour_min n USING (v))
+          SELECT o.v, least(o.c, label_of_label.c) AS c, least(o.c, label_of_label.c) <> o.was AS moved
+          FROM own_min o JOIN own_min label_of_label ON label_of_label.v = o.c;
       `);
-      const changed = await db.count(`SELECT count(*) FROM cc_next n JOIN cc_label l USING (v) WHERE n.c <> l.c`);
+      // the labels that moved this round, counted on the new table alone (no join back to the previous labels)
+      const changed = await db.count(`SELECT count(*) FROM cc_next WHERE moved`);
       await db.run(`DROP TABLE cc_label; ALTER TABLE cc_next RENAME TO cc_label;`);
       if (changed === 0) break;
     }

@@ -121,17 +121,19 @@ export async function expectedClusterQuality(db: Db, allowedSourcePairs: string)
   const r = await db.one<{ predicted: number; etp: number; missed: number }>(`
     WITH allowed AS (${allowedSourcePairs}),
     rec AS (SELECT c.rec_id, c.cluster_id, p.source FROM clusters c JOIN person_clean p USING (rec_id)),
-    src AS (SELECT cluster_id, source, count(*) AS n FROM rec
-            WHERE cluster_id IN (SELECT cluster_id FROM clusters GROUP BY ALL HAVING count(*) > 1) GROUP BY ALL),
+    -- every scored pair with its two records' clusters, joined once: split into the pairs inside a cluster and
+    -- those across two
+    placed AS MATERIALIZED (
+      SELECT s.rec_id_l, s.rec_id_r, s.match_probability AS p, cl.cluster_id AS ca, cr.cluster_id AS cb
+      FROM scored_pairs s JOIN clusters cl ON cl.rec_id = s.rec_id_l JOIN clusters cr ON cr.rec_id = s.rec_id_r),
+    sizes AS MATERIALIZED (SELECT cluster_id, source, count(*) AS n FROM rec GROUP BY ALL),
+    src AS (SELECT * FROM sizes WHERE cluster_id IN (SELECT cluster_id FROM sizes GROUP BY ALL HAVING sum(n) > 1)),
     pred AS (
       SELECT a.cluster_id, sum(CASE WHEN a.source = b.source THEN a.n * (a.n - 1) / 2 ELSE a.n * b.n END) AS pairs
       FROM src a JOIN src b ON a.cluster_id = b.cluster_id AND a.source <= b.source
       SEMI JOIN allowed s ON s.source_l = a.source AND s.source_r = b.source
       GROUP BY ALL),
-    wp AS (
-      SELECT cl.cluster_id, s.rec_id_l, s.rec_id_r, s.match_probability AS p
-      FROM scored_pairs s JOIN clusters cl ON cl.rec_id = s.rec_id_l JOIN clusters cr ON cr.rec_id = s.rec_id_r
-      WHERE cl.cluster_id = cr.cluster_id),
+    wp AS MATERIALIZED (SELECT ca AS cluster_id, rec_id_l, rec_id_r, p FROM placed WHERE ca = cb),
     edge AS (
       SELECT cluster_id, rec_id_l AS a, rec_id_r AS b, ${ODDS('p')} AS o FROM wp
       UNION ALL SELECT cluster_id, rec_id_r, rec_id_l, ${ODDS('p')} FROM wp),
@@ -151,15 +153,12 @@ export async function expectedClusterQuality(db: Db, allowedSourcePairs: string)
       FROM pred LEFT JOIN scored USING (cluster_id)),
     -- every two clusters joined by scored pairs: the log odds that they are one person (the cross pairs' together)
     cross_pairs AS (
-      SELECT least(cl.cluster_id, cr.cluster_id) AS ca, greatest(cl.cluster_id, cr.cluster_id) AS cb,
-        least(sum(ln(${ODDS(`greatest(s.match_probability, ${CROSS_CAP})`, CROSS_CAP)})), ${MAX_LOG_ODDS}) AS lo
-      FROM scored_pairs s JOIN clusters cl ON cl.rec_id = s.rec_id_l JOIN clusters cr ON cr.rec_id = s.rec_id_r
-      WHERE cl.cluster_id <> cr.cluster_id GROUP BY ALL),
+      SELECT least(ca, cb) AS ca, greatest(ca, cb) AS cb, least(sum(ln(${ODDS(`greatest(p, ${CROSS_CAP})`, CROSS_CAP)})), ${MAX_LOG_ODDS}) AS lo
+      FROM placed WHERE ca <> cb GROUP BY ALL),
     sides AS (SELECT ca AS c, cb AS o, exp(lo) AS odds FROM cross_pairs UNION ALL SELECT cb, ca, exp(lo) FROM cross_pairs),
     -- a cluster is one person at most once among the clusters it was scored against: they compete, seen from each side
     belongs AS (SELECT c, o, odds / (1 + sum(odds) OVER (PARTITION BY c)) AS pr FROM sides),
     same AS (SELECT least(c, o) AS ca, greatest(c, o) AS cb, avg(pr) AS pr FROM belongs GROUP BY ALL),
-    sizes AS (SELECT cluster_id, source, count(*) AS n FROM rec GROUP BY ALL),
     across AS (
       SELECT sum(same.pr * x.n * y.n) AS missed
       FROM same JOIN sizes x ON x.cluster_id = same.ca JOIN sizes y ON y.cluster_id = same.cb
