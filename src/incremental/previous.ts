@@ -28,8 +28,9 @@
  *    (with the odds of each member pair's competitors) of two unchanged records: the family context keeps the
  *    previous weights of the family pairs no change touched (FamilyPrevious);
  *  - inc_prev_cut(rec_id): unchanged records that had a link to a record gone or changed;
- *  - inc_prev_cluster(rec_id, prev_cluster_id, conflicted): the previous clusters of the unchanged records, and
- *    whether their cluster was named in cluster_conflicts;
+ *  - inc_prev_cluster(rec_id, prev_cluster_id, conflicted, prev_component_id): the previous clusters of the
+ *    unchanged records, whether their cluster was named in cluster_conflicts, and their connected component of
+ *    links (NULL when the previous batch kept none);
  *  - inc_prev_conflicts: the previous cluster_conflicts rows, the rec_id of a record gone or changed blanked;
  *  - inc_prev_decision(kind, rec_id_l, rec_id_r): the previous batch's pair decisions between unchanged records.
  * The cluster stage drops them but inc_prev_cluster, which survive reads and drops.
@@ -134,6 +135,9 @@ export async function planIncremental(db: Db, config: BatchConfig): Promise<Incr
 async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean | 'renumbered'> {
   const gammas = COMPARISONS.map((c) => gammaColumn(c));
   const hasDecisions = await prevHas(db, 'decision_pair');
+  // the previous batch's connected components (clusters.component_id): without them the cluster stage works over
+  // every link (src/incremental/cluster.ts)
+  const hasComponents = await prevHas(db, 'clusters', 'component_id');
   const hasFamilyState = (await prevHas(db, FAMILY_SEED_TABLE)) && (await prevHas(db, FAMILY_MEMBER_TABLE, 'competitor_odds'));
   let hasUnkept = true;
   for (const g of gammas) hasUnkept &&= await prevHas(db, FAMILY_UNKEPT_TABLE, g);
@@ -184,7 +188,8 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean | 'r
     SELECT s.rec_id_l FROM inc_prev.scored_pairs s SEMI JOIN inc_prev_out o ON o.rec_id = s.rec_id_r ${kept('s', 'rec_id_l')} WHERE ${prevLinkable};
     CREATE OR REPLACE TABLE inc_prev_cluster AS
     WITH named AS (SELECT cluster_id_l AS cluster_id FROM inc_prev.cluster_conflicts UNION SELECT cluster_id_r FROM inc_prev.cluster_conflicts)
-    SELECT c.rec_id, c.cluster_id AS prev_cluster_id, c.cluster_id IN (SELECT cluster_id FROM named WHERE cluster_id IS NOT NULL) AS conflicted
+    SELECT c.rec_id, c.cluster_id AS prev_cluster_id, c.cluster_id IN (SELECT cluster_id FROM named WHERE cluster_id IS NOT NULL) AS conflicted,
+      ${hasComponents ? 'c.component_id' : 'NULL::BIGINT'} AS prev_component_id
     FROM inc_prev.clusters c ${kept('c', 'rec_id')};
     CREATE OR REPLACE TABLE inc_prev_conflicts AS
     SELECT CASE WHEN c.rec_id_l NOT IN (SELECT rec_id FROM inc_prev_out) THEN c.rec_id_l END AS rec_id_l,

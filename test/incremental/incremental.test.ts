@@ -153,6 +153,9 @@ describe('an incremental batch gives what a full batch gives', () => {
       const cl = inc.cluster.incremental!;
       expect(cl.components_reclustered).toBeGreaterThan(0);
       expect(cl.components_reclustered).toBeLessThan(cl.components * 0.2);
+      // only the components a change reaches are labelled: their records, not every linked one
+      expect(cl.records_reached).toBeGreaterThanOrEqual(cl.records_reclustered);
+      expect(cl.records_reached).toBeLessThan(cl.components * 0.2);
       const rows = inc.register.recompute!;
       expect(rows.map((x) => x.what)).toEqual(['rows', 'records', 'pairs', 'components', 'families', 'persons']);
       expect(rows.every((x) => x.path === 'incremental' && x.recomputed <= x.total)).toBe(true);
@@ -396,7 +399,7 @@ describe('an incremental batch gives what a full batch gives', () => {
   it('holds the same clusters, conflicts and persons, record by record', async () => {
     for (const m of [2, 3]) {
       const [a, b] = [`m${m}-inc`, `m${m}-full`];
-      expect(await differences(a, b, 'clusters', 'rec_id, cluster_id, conflicted, round(best_link_probability, 12)')).toEqual([0, 0]);
+      expect(await differences(a, b, 'clusters', 'rec_id, cluster_id, conflicted, round(best_link_probability, 12), component_id')).toEqual([0, 0]);
       expect(await differences(a, b, 'cluster_conflicts', '*')).toEqual([0, 0]);
       expect(await differences(a, b, 'dtsen_link', 'dtsen_id, source, source_record_id, round(match_probability, 12)')).toEqual([0, 0]);
       expect(await differences(a, b, 'dtsen_person', '*')).toEqual([0, 0]);
@@ -483,7 +486,7 @@ describe('an incremental batch gives what a full batch gives', () => {
     for (const t of ['candidate_pairs', 'scored_pairs', 'family_unkept_pairs', 'family_member_pairs', 'family_seed_pairs']) {
       expect([t, await differences('one-inc', 'one-full', t, '*')]).toEqual([t, [0, 0]]);
     }
-    expect(await differences('one-inc', 'one-full', 'clusters', 'rec_id, cluster_id, conflicted, round(best_link_probability, 12)')).toEqual([0, 0]);
+    expect(await differences('one-inc', 'one-full', 'clusters', 'rec_id, cluster_id, conflicted, round(best_link_probability, 12), component_id')).toEqual([0, 0]);
     expect(await differences('one-inc', 'one-full', 'dtsen_link', 'dtsen_id, source, source_record_id, round(match_probability, 12)')).toEqual([0, 0]);
     expect(await differences('one-inc', 'one-full', 'family_unkept_pairs', '*')).toEqual([0, 0]);
   }, 240_000);
@@ -540,6 +543,22 @@ describe('an incremental batch gives what a full batch gives', () => {
     const r = await run('m2-cap', months[1], { previous: out('m1'), linkage: { max_block_size: 20 } });
     expect(r.figures.link!.recompute.path).toBe('full');
     expect(r.figures.link!.recompute.reason).toMatch(/max_block_size/);
+  }, 120_000);
+
+  it('labels every component again when the previous batch kept no components, and still clusters as the incremental path does', async () => {
+    const prev = join(dir, 'runs', 'm2-no-components');
+    cpSync(out('m2-inc'), prev, { recursive: true });
+    const db = await Db.open({ path: join(prev, 'dtsen.duckdb') });
+    try {
+      await db.run(`ALTER TABLE clusters DROP COLUMN component_id; CHECKPOINT`);
+    } finally {
+      await db.close();
+    }
+    const r = await run('m3-no-components', months[2], { previous: prev, decisions: join(dir, 'decisions.jsonl') });
+    expect(r.figures.link!.recompute.path).toBe('incremental');
+    expect(r.figures.cluster!.incremental).toBeUndefined();
+    expect((runs['m3-inc'].figures as Required<BatchResult['figures']>).cluster.incremental).toBeDefined();
+    expect(await differences('m3-no-components', 'm3-inc', 'clusters', 'rec_id, cluster_id, conflicted, round(best_link_probability, 12), component_id')).toEqual([0, 0]);
   }, 120_000);
 
   it('links in full, saying why, when the previous batch numbered its records otherwise', async () => {

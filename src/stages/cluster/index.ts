@@ -80,11 +80,13 @@ export async function clusterRecords(
     SELECT rec_id_l AS a, rec_id_r AS b, ${w} AS w, match_probability AS p FROM scored_pairs WHERE ${linkable}
     UNION ALL SELECT rec_id_r, rec_id_l, ${w}, match_probability FROM scored_pairs WHERE ${linkable}
     ${decided ? SAME_EDGES_SQL : ''}`);
-  const { rounds, components } = await temporaryComponents(db, String(edges), 'cluster_linked');
-  await using linked = components;
-  // An incremental batch (src/incremental/cluster.ts) resolves the conflicts of the components it must cluster
-  // again, and takes the previous clusters of the others.
-  const scope = opts.incremental && conflicts ? await incrementalScope(db, { linked, threshold, hasHard, decided }) : undefined;
+  // An incremental batch (src/incremental/cluster.ts) labels only the components a change reaches, resolves the
+  // conflicts of those it must cluster again, and takes the previous clusters of the others; a full one labels
+  // every component of the links.
+  const scope = opts.incremental && conflicts ? await incrementalScope(db, { edges, threshold, hasHard, decided }) : undefined;
+  const labelled = scope ? { rounds: scope.rounds, components: scope.linked } : await temporaryComponents(db, String(edges), 'cluster_linked');
+  const rounds = labelled.rounds;
+  await using linked = labelled.components;
   await using _region = scope?.region;
   await using untouched = scope?.untouched;
   const resolved = conflicts ? await resolveConflicts(db, threshold, conflicts, { edges, linked: scope?.region ?? linked, hasHard, decided }) : undefined;
@@ -92,6 +94,8 @@ export async function clusterRecords(
   if (untouched) await carryConflicts(db, untouched);
   await using _all = resolved && untouched ? await materialise(db, 'cluster_final_all', `SELECT rec_id, cluster_id, orig FROM ${resolved.final} UNION ALL SELECT rec_id, cluster_id, orig FROM ${untouched}`) : undefined;
   const final = _all ?? resolved?.final ?? linked;
+  // the component of a record: the cluster before conflicts split it (orig), or its cluster when none were searched
+  const component = (_all ?? resolved?.final) ? 'c.orig' : 'c.cluster_id';
   await db.run(`
     CREATE OR REPLACE TABLE clusters AS
     WITH best AS (
@@ -100,7 +104,8 @@ export async function clusterRecords(
       WHERE cluster_a.cluster_id = cluster_b.cluster_id GROUP BY e.a),
     flagged AS (${conflicts ? `SELECT DISTINCT cluster_id_l AS cluster_id FROM cluster_conflicts WHERE outcome = 'flagged'` : 'SELECT NULL::BIGINT AS cluster_id WHERE false'})
     SELECT p.rec_id, coalesce(c.cluster_id, p.rec_id) AS cluster_id, coalesce(b.best_link_probability, 1.0) AS best_link_probability,
-      c.cluster_id IS NOT NULL AND c.cluster_id IN (SELECT cluster_id FROM flagged) AS conflicted
+      c.cluster_id IS NOT NULL AND c.cluster_id IN (SELECT cluster_id FROM flagged) AS conflicted,
+      coalesce(${component}, p.rec_id) AS component_id
     FROM person_clean p LEFT JOIN ${final} c USING (rec_id) LEFT JOIN best b USING (rec_id)
     ORDER BY p.rec_id`);
   return {
@@ -212,7 +217,7 @@ async function writeConflicts(
 
 /** What cluster produces: every record in one cluster, and the conflicts found inside clusters. */
 export const CLUSTER_TABLES: readonly TableDeclaration[] = [
-  { name: 'clusters', description: 'one row per record: its cluster', columns: [{ name: 'rec_id', type: 'BIGINT' }, { name: 'cluster_id', type: 'BIGINT' }, { name: 'best_link_probability', type: 'DOUBLE' }, { name: 'conflicted', type: 'BOOLEAN' }], grain: ['rec_id'] },
+  { name: 'clusters', description: 'one row per record: its cluster, and its connected component of links (the cluster before conflicts split it)', columns: [{ name: 'rec_id', type: 'BIGINT' }, { name: 'cluster_id', type: 'BIGINT' }, { name: 'best_link_probability', type: 'DOUBLE' }, { name: 'conflicted', type: 'BOOLEAN' }, { name: 'component_id', type: 'BIGINT' }], grain: ['rec_id'] },
   { name: 'cluster_conflicts', description: 'pairs of records of one cluster that are plainly distinct persons', columns: [{ name: 'rec_id_l', type: 'BIGINT' }, { name: 'rec_id_r', type: 'BIGINT' }, { name: 'reason', type: 'VARCHAR' }, { name: 'outcome', type: 'VARCHAR' }], grain: [] },
 ];
 
