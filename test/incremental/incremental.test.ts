@@ -37,6 +37,19 @@ describe('an incremental batch gives what a full batch gives', () => {
     return runs[name];
   }
 
+  /** A copy of batch `from`'s folder as `name`, its database altered by `sql` (a batch an earlier version wrote); its path. */
+  async function alteredCopy(from: string, name: string, sql: string): Promise<string> {
+    const copy = join(dir, 'runs', name);
+    cpSync(out(from), copy, { recursive: true });
+    const db = await Db.open({ path: join(copy, 'dtsen.duckdb') });
+    try {
+      await db.run(`${sql}; CHECKPOINT`);
+    } finally {
+      await db.close();
+    }
+    return copy;
+  }
+
   /** rows of `table` (the columns given, the rows `where` holds) in one batch and not in the other, both ways */
   async function differences(a: string, b: string, table: string, columns: string, where = 'TRUE'): Promise<[number, number]> {
     const db = await Db.open();
@@ -546,14 +559,7 @@ describe('an incremental batch gives what a full batch gives', () => {
   }, 120_000);
 
   it('labels every component again when the previous batch kept no components, and still clusters as the incremental path does', async () => {
-    const prev = join(dir, 'runs', 'm2-no-components');
-    cpSync(out('m2-inc'), prev, { recursive: true });
-    const db = await Db.open({ path: join(prev, 'dtsen.duckdb') });
-    try {
-      await db.run(`ALTER TABLE clusters DROP COLUMN component_id; CHECKPOINT`);
-    } finally {
-      await db.close();
-    }
+    const prev = await alteredCopy('m2-inc', 'm2-no-components', `ALTER TABLE clusters DROP COLUMN component_id`);
     const r = await run('m3-no-components', months[2], { previous: prev, decisions: join(dir, 'decisions.jsonl') });
     expect(r.figures.link!.recompute.path).toBe('incremental');
     expect(r.figures.cluster!.incremental).toBeUndefined();
@@ -563,14 +569,7 @@ describe('an incremental batch gives what a full batch gives', () => {
 
   it('links in full, saying why, when the previous batch numbered its records otherwise', async () => {
     // a previous batch whose records have other ids than this batch gives them (written before records kept theirs)
-    const prev = join(dir, 'runs', 'm1-renumbered');
-    cpSync(out('m1'), prev, { recursive: true });
-    const db = await Db.open({ path: join(prev, 'dtsen.duckdb') });
-    try {
-      await db.run(`UPDATE record_state SET rec_id = rec_id + 1000000; CHECKPOINT`);
-    } finally {
-      await db.close();
-    }
+    const prev = await alteredCopy('m1', 'm1-renumbered', `UPDATE record_state SET rec_id = rec_id + 1000000`);
     const r = await run('m2-renumbered', months[1], { previous: prev });
     expect(r.figures.link!.recompute.path).toBe('full');
     expect(r.figures.link!.recompute.reason).toMatch(/numbered its records otherwise/);
