@@ -33,7 +33,7 @@ import type { Mapping } from '../../schemas/mapping.ts';
 import type { BatchConfig } from '../../schemas/config.ts';
 import type { RecomputeRow } from './state.ts';
 import { attachedHas } from './previous.ts';
-import { assignRecIds, type RecIds } from './rec-ids.ts';
+import { CARRIED_TABLE, assignRecIds, type RecIds } from './rec-ids.ts';
 import { columnsOf, dropStagingCopy, previousCopyOf, updatedInPlaceSql, updateInPlace, writtenWhole } from './staging.ts';
 
 /**
@@ -163,11 +163,9 @@ export async function normaliseRows(
   let inPlace = false;
   try {
     if (plan.path === 'incremental') {
-      // the source rows the previous batch cleaned, each matched to one previous row (a row repeated takes the first)
+      // the source rows the previous batch cleaned: its records (matched by assignRecIds) whose source row is the same
       const unchanged = `
-        SELECT h.rid, p.rec_id AS prev_rec_id
-        FROM ${hashes} h JOIN (SELECT source, source_record_id, source_hash, min(rec_id) AS rec_id FROM ${PREV}.normalise_state GROUP BY ALL) p
-          ON p.source = h.source AND p.source_record_id IS NOT DISTINCT FROM h.source_record_id AND p.source_hash = h.source_hash`;
+        SELECT h.rid, p.rec_id AS prev_rec_id FROM ${hashes} h JOIN ${CARRIED_TABLE} p USING (rid) WHERE p.source_hash = h.source_hash`;
       // with a moved snapshot date, the unchanged rows whose cleaned row depends on it are cleaned again: one pass
       // over the previous cleaned rows, flagging them
       const from = plan.snapshotFrom;
@@ -216,6 +214,7 @@ export async function normaliseRows(
     }
   } finally {
     if (plan.path === 'incremental') await db.run(`DETACH ${PREV}`);
+    await db.run(`DROP TABLE IF EXISTS ${CARRIED_TABLE}`);
   }
   await db.run(`
     CREATE OR REPLACE TABLE normalise_state AS

@@ -46,13 +46,16 @@ async function previousDatabase(config: BatchConfig): Promise<string | undefined
   return existsSync(path) ? path : undefined;
 }
 
+/** TEMP TABLE (rid, rec_id, source_hash): the rows whose record the previous batch held, its rec_id and the hash of its source row then. */
+export const CARRIED_TABLE = 'norm_rec_id_prev';
+
 /**
  * Creates TEMP TABLE norm_rec_id(rid, rec_id) for every row of `input` (a table with rid, source,
- * source_record_id, file, row_number) and writes REC_ID_STATE_TABLE.
+ * source_record_id, file, row_number) and CARRIED_TABLE (the caller drops it), and writes REC_ID_STATE_TABLE.
  */
 export async function assignRecIds(db: Db, config: BatchConfig, input: string): Promise<RecIds> {
   const dbPath = await previousDatabase(config);
-  let carried = `SELECT NULL::BIGINT AS rid, NULL::BIGINT AS rec_id WHERE false`;
+  let carried = `SELECT NULL::BIGINT AS rid, NULL::BIGINT AS rec_id, NULL::UBIGINT AS source_hash WHERE false`;
   let highWater = 0;
   let attached = false;
   try {
@@ -63,19 +66,22 @@ export async function assignRecIds(db: Db, config: BatchConfig, input: string): 
         const stored = (await attachedHas(db, PREV, REC_ID_STATE_TABLE, 'high_water'))
           ? `UNION ALL SELECT max(high_water) FROM ${PREV}.${REC_ID_STATE_TABLE}` : '';
         highWater = await db.count(`SELECT coalesce(max(h), 0) FROM (SELECT max(rec_id) AS h FROM ${PREV}.normalise_state ${stored})`);
-        carried = `SELECT i.rid, p.rec_id FROM ${input} i
-          JOIN (SELECT source, source_record_id, min(rec_id) AS rec_id FROM ${PREV}.normalise_state GROUP BY ALL) p
-            ON p.source = i.source AND p.source_record_id = i.source_record_id`;
+        // (source, source_record_id) is unique on both sides (validate quarantines a repeated id): checked below
+        carried = `SELECT i.rid, p.rec_id, p.source_hash FROM ${input} i
+          JOIN ${PREV}.normalise_state p ON p.source = i.source AND p.source_record_id = i.source_record_id`;
       }
     }
+    await db.run(`CREATE OR REPLACE TEMP TABLE ${CARRIED_TABLE} AS ${carried}`);
+    const twice = await db.one<{ rows: string; rids: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT rid) AS rids, count(DISTINCT rec_id) AS ids FROM ${CARRIED_TABLE}`);
+    if (twice && (twice.rows !== twice.rids || twice.rows !== twice.ids)) {
+      throw new Error(`normalise: the previous batch's normalise_state holds a (source, source_record_id) twice, or this batch does; the record ids cannot be carried over (${config.previous})`);
+    }
     await db.run(`
-      CREATE OR REPLACE TEMP TABLE norm_rec_id_kept AS ${carried};
       CREATE OR REPLACE TEMP TABLE norm_rec_id AS
-      SELECT rid, rec_id FROM norm_rec_id_kept
+      SELECT rid, rec_id FROM ${CARRIED_TABLE}
       UNION ALL
       SELECT rid, ${highWater}::BIGINT + row_number() OVER (ORDER BY source, file, row_number) AS rec_id
-      FROM ${input} ANTI JOIN norm_rec_id_kept USING (rid);
-      DROP TABLE norm_rec_id_kept;`);
+      FROM ${input} ANTI JOIN ${CARRIED_TABLE} USING (rid);`);
   } finally {
     if (attached) await db.run(`DETACH ${PREV}`);
   }
