@@ -9,8 +9,9 @@
  * had a conflict in it (splitting reads the weights). Every other component holds the same records, links and
  * conflicts as in the previous batch: its clusters are the previous ones, named as a full batch names them (the
  * smallest rec_id), with their rows of cluster_conflicts. Only the components a touched record (or one on a
- * reweighed link in a component that had a conflict) reaches along the links are labelled again; every other one is the previous batch's component
- * (clusters.component_id: the same records, and a record keeps its rec_id, so the same smallest rec_id names it).
+ * reweighed link in a component that had a conflict) reaches along the links are labelled again; every other one is
+ * the previous batch's component (clusters.component_id: the same records, and a record keeps its rec_id, so the
+ * same smallest rec_id names it).
  */
 import type { Db } from '../engine/db.ts';
 import { lit } from '../engine/db.ts';
@@ -44,12 +45,12 @@ export async function canClusterIncrementally(db: Db): Promise<boolean> {
 /**
  * The components of the links (`edges`, both directions, at `threshold`) to cluster again, without labelling every
  * component: the records a change touched (and those on a reweighed link in a previous component with a conflicted
- * cluster) are followed along the links to every record they reach (`reach`); only the links among those are labelled (`linked`: rec_id, cluster_id, the smallest
- * rec_id of the component, as connected components name them). A component no such record reaches holds the same
- * records and links as in the previous batch (a record keeps its rec_id): it is the previous component, with its
- * previous clusters. Returns `region`, the rows of `linked` of the components to cluster again, and `untouched`
- * (rec_id, cluster_id, orig: the component), the previous clusters of every other linked record. All live as long as
- * the caller's handles.
+ * cluster) are followed along the links to every record they reach (`reach`); only the links among those are
+ * labelled (`linked`: rec_id, cluster_id, the smallest rec_id of the component, as connected components name
+ * them). A component no such record reaches holds the same records and links as in the previous batch (a record
+ * keeps its rec_id): it is the previous component, with its previous clusters. Returns `region`, the rows of
+ * `linked` of the components to cluster again, and `untouched` (rec_id, cluster_id, orig: the component), the
+ * previous clusters of every other linked record. All live as long as the caller's handles.
  */
 export async function incrementalScope(
   db: Db,
