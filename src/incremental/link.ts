@@ -16,10 +16,10 @@
  * figures grouping every key gives.
  * A pair's rule_id is its lowest rule, as in a full batch (the first rule that finds it).
  *
- * Comparison vectors are computed only for the pairs the previous batch did not hold (and for those whose two
- * records changed order); the others keep their gammas. Term frequencies are computed again from this batch's
- * records and every pair is scored again from its gammas (a linear pass): a pair's weight is then exactly what
- * a full batch scoring with the same model gives, whatever the frequencies did.
+ * Comparison vectors are computed only for the pairs the previous batch did not hold; the others keep their gammas
+ * (a record keeps its rec_id, so a pair is the same pair, its records in the same order). Term frequencies are
+ * computed again from this batch's records and every pair is scored again from its gammas (a linear pass): a pair's
+ * weight is then exactly what a full batch scoring with the same model gives, whatever the frequencies did.
  */
 import type { Ctx } from '../engine/context.ts';
 import { cpuSecondsSince } from '../engine/profile.ts';
@@ -44,7 +44,7 @@ export interface IncrementalLinkFigures {
     total: number;
     /** pairs of the previous batch kept, with their gammas */
     reused: number;
-    /** pairs whose comparison vector was computed (new, or whose records changed order; the family context's new pairs) */
+    /** pairs whose comparison vector was computed (new; the family context's new pairs) */
     compared: number;
     /** pairs of the previous batch not kept (a record gone or changed, or no rule finds them any more) */
     dropped: number;

@@ -132,10 +132,9 @@ export interface FamilyGammaReuse {
  * compete). A linked family pair is untouched when neither family holds a record new or changed now, nor held one
  * gone or changed then (`dirtyFamilies`), its seed pairs and those inside its two families are the previous batch's
  * (`seeds`: the seeds are rescored every batch with this batch's term frequencies, so a seed may come or go between
- * two unchanged records), and each of its member pairs was a member pair then with its two records in the same
- * order (`members`). Its member pairs then take the previous batch's odds of their competitors; only the member
- * pairs of the others are scored with their competition. Queries of two unchanged records (a record keeps its
- * rec_id from batch to batch):
+ * two unchanged records), and each of its member pairs was a member pair then (`members`). Its member pairs then
+ * take the previous batch's odds of their competitors; only the member pairs of the others are scored with their
+ * competition. Queries of two unchanged records (a record keeps its rec_id from batch to batch):
  */
 export interface FamilyPrevious {
   /** (rec_id_l, rec_id_r): the previous batch's FAMILY_SEED_TABLE */
