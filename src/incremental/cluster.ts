@@ -117,10 +117,9 @@ export async function incrementalScope(
         SELECT c.rec_id, min(c.rec_id) OVER (PARTITION BY c.prev_cluster_id) AS cluster_id, c.prev_component_id AS orig
         FROM inc_prev_cluster c SEMI JOIN ${other} o USING (rec_id)`);
       const f = await db.one<Record<string, bigint | number>>(`
-        SELECT (SELECT count(DISTINCT orig) FROM ${untouched}) + (SELECT count(*) FILTER (WHERE cluster_id IN ${again}) FROM ${components}) AS components,
-          (SELECT count(*) FILTER (WHERE cluster_id IN ${again}) FROM ${components}) AS again,
-          (SELECT coalesce(sum(records) FILTER (WHERE cluster_id IN ${again}), 0) FROM ${components}) AS records,
-          (SELECT count(*) FILTER (WHERE touched) FROM ${touched}) AS touched, (SELECT count(*) FROM ${reach}) AS reached`);
+        SELECT g.again + (SELECT count(DISTINCT orig) FROM ${untouched}) AS components, g.again, g.records,
+          (SELECT count(*) FILTER (WHERE touched) FROM ${touched}) AS touched, (SELECT count(*) FROM ${reach}) AS reached
+        FROM (SELECT count(*) AS again, coalesce(sum(records), 0) AS records FROM ${components} WHERE cluster_id IN ${again}) g`);
       const unmapped = await db.count(`SELECT count(*) FROM ${other} o ANTI JOIN ${untouched} u USING (rec_id)`);
       if (unmapped > 0) throw new Error(`incremental clustering: ${unmapped} linked records are neither clustered again nor found in the previous clusters`);
       return {

@@ -55,7 +55,8 @@ export const CARRIED_TABLE = 'norm_rec_id_prev';
  */
 export async function assignRecIds(db: Db, config: BatchConfig, input: string): Promise<RecIds> {
   const dbPath = await previousDatabase(config);
-  let carried = `SELECT NULL::BIGINT AS rid, NULL::BIGINT AS rec_id, NULL::UBIGINT AS source_hash WHERE false`;
+  let carriedSql = `SELECT NULL::BIGINT AS rid, NULL::BIGINT AS rec_id, NULL::UBIGINT AS source_hash WHERE false`;
+  let carried = 0;
   let highWater = 0;
   let attached = false;
   try {
@@ -67,13 +68,14 @@ export async function assignRecIds(db: Db, config: BatchConfig, input: string): 
           ? `UNION ALL SELECT max(high_water) FROM ${PREV}.${REC_ID_STATE_TABLE}` : '';
         highWater = await db.count(`SELECT coalesce(max(h), 0) FROM (SELECT max(rec_id) AS h FROM ${PREV}.normalise_state ${stored})`);
         // (source, source_record_id) is unique on both sides (validate quarantines a repeated id): checked below
-        carried = `SELECT i.rid, p.rec_id, p.source_hash FROM ${input} i
+        carriedSql = `SELECT i.rid, p.rec_id, p.source_hash FROM ${input} i
           JOIN ${PREV}.normalise_state p ON p.source = i.source AND p.source_record_id = i.source_record_id`;
       }
     }
-    await db.run(`CREATE OR REPLACE TEMP TABLE ${CARRIED_TABLE} AS ${carried}`);
-    const twice = await db.one<{ rows: string; rids: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT rid) AS rids, count(DISTINCT rec_id) AS ids FROM ${CARRIED_TABLE}`);
-    if (twice && (twice.rows !== twice.rids || twice.rows !== twice.ids)) {
+    await db.run(`CREATE OR REPLACE TEMP TABLE ${CARRIED_TABLE} AS ${carriedSql}`);
+    const twice = (await db.one<{ rows: string; rids: string; ids: string }>(`SELECT count(*) AS rows, count(DISTINCT rid) AS rids, count(DISTINCT rec_id) AS ids FROM ${CARRIED_TABLE}`))!;
+    carried = Number(twice.rows);
+    if (twice.rows !== twice.rids || twice.rows !== twice.ids) {
       throw new Error(`normalise: the previous batch's normalise_state holds a (source, source_record_id) twice, or this batch does; the record ids cannot be carried over (${config.previous})`);
     }
     await db.run(`
@@ -85,9 +87,9 @@ export async function assignRecIds(db: Db, config: BatchConfig, input: string): 
   } finally {
     if (attached) await db.run(`DETACH ${PREV}`);
   }
-  const r = (await db.one<{ kept: string; issued: string; top: string | null }>(
-    `SELECT count(*) FILTER (WHERE rec_id <= ${highWater}) AS kept, count(*) FILTER (WHERE rec_id > ${highWater}) AS issued, max(rec_id) AS top FROM norm_rec_id`))!;
-  const ids: RecIds = { carried: Number(r.kept), issued: Number(r.issued), high_water: Math.max(highWater, Number(r.top ?? 0)), previous: dbPath && highWater > 0 ? config.previous : undefined };
+  // the carried ids are at most the previous high-water mark, the new ones numbered 1, 2, … above it
+  const issued = (await db.count(`SELECT count(*) FROM ${input}`)) - carried;
+  const ids: RecIds = { carried, issued, high_water: highWater + issued, previous: dbPath && highWater > 0 ? config.previous : undefined };
   await db.run(`
     CREATE OR REPLACE TABLE ${REC_ID_STATE_TABLE} AS SELECT ${ids.high_water}::BIGINT AS high_water, ${ids.carried}::BIGINT AS carried, ${ids.issued}::BIGINT AS issued;
     COMMENT ON TABLE ${REC_ID_STATE_TABLE} IS ${lit('the highest rec_id this batch and the batches it continues have issued (a next batch numbers its new records above it, so no id names two records), and how many records kept their previous rec_id or took a new one')};`);
