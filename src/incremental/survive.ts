@@ -2,14 +2,14 @@
  * Incremental golden records: a person whose records are exactly those of a person of the previous batch, none of
  * them changed in any value (record_state's row_hash) and whose golden record carried no field decision, keeps the
  * golden record the previous batch built, and its conflicts; only the others are built again (personSql, conflictSql).
- * dtsen_link and the families' components are built over every person as in a full batch (a family is a connected
- * component over all persons).
+ * dtsen_link is built over every person as in a full batch.
  *
  * The previous golden records are read from the previous batch's dtsen.duckdb (attached read-only), with the ids
  * survive derives (the register's ids and family ids are put back by the register stage as for any person). The
  * survivorship options of both batches must be equal (survive_options), else every person is built again.
- * A family all of whose members kept their golden record, and that is exactly one previous family, keeps its row
- * too (carriedFamilies); the others, every family with a person built again, are built again.
+ * Families are found again only where a change can reach them (familyScope: the components of the persons built
+ * again and of the keys gone or changed records held); every other family is exactly a previous one and keeps its
+ * row (carriedFamilies).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -123,33 +123,76 @@ export async function insertCarriedConflicts(db: Db, ordered = true): Promise<vo
       JOIN surv_prev.dtsen_conflict pc ON pc.dtsen_id = pp.dtsen_id JOIN fam_person f ON f.cluster_id = c.cluster_id`, 'dtsen_id, conflict_type', ordered));
 }
 
+/** The persons whose families an incremental batch finds again (familyScope): every other keeps its previous family. */
+export const FAMILY_SCOPE_TABLE = 'fam_scope';
+/** The persons (cluster_id) that keep their previous family, with its id (family) and their previous id (prev_id). */
+export const FAMILY_OUTSIDE_TABLE = 'fam_outside';
+
 /**
- * surv_fam_carried(family_id) and surv_fam_rows: the families whose members all kept their golden record (surv_carried,
- * before insertCarried drops it) and were all the members of one previous family; their previous rows, with this
- * batch's survive ids (fam_person). Returns how many.
+ * The persons whose family may differ from the previous batch's (FAMILY_SCOPE_TABLE), and the others with their
+ * previous family (FAMILY_OUTSIDE_TABLE), after carriedPersons and fam_key (survive's family keys per person).
+ *
+ * A family is a connected component of persons joined by shared keys (a valid KK, a source family id). It can differ
+ * only where a person was built again (a record of it new, changed in any value, or gone; its records regrouped; a
+ * decision) or where a key a gone or changed record held then now joins other persons or no longer does. So a
+ * frontier starts from the persons built again and from the holders of the keys the previous batch's records gone
+ * or changed held, and follows the keys to every holder until it reaches no one new: the scope is then a union of
+ * whole components, found again by survive. A person outside it kept its golden record, holds the keys it held, and
+ * every member of its previous family is outside too (a member built again, or a key that left the family, would
+ * have reached it): its family is the previous one, member for member.
+ *
+ * Needs surv_carried and surv_prev (carriedPersons), fam_key, incremental_record and inc_prev_gone. Returns the
+ * persons in scope and the frontier's steps.
+ */
+export async function familyScope(db: Db): Promise<{ persons: number; steps: number }> {
+  await db.run(`
+    CREATE OR REPLACE TEMP TABLE ${FAMILY_SCOPE_TABLE} AS SELECT DISTINCT cluster_id FROM surv_member ANTI JOIN surv_carried USING (cluster_id);
+    -- the keys the previous rows of the records gone or changed (in any value) held
+    CREATE OR REPLACE TEMP TABLE fam_scope_keys AS
+    WITH was AS (
+      SELECT p.no_kk, p.family_id FROM surv_prev.person_clean p
+      WHERE p.rec_id IN (SELECT prev_rec_id FROM inc_prev_gone UNION ALL SELECT rec_id FROM incremental_record WHERE status = 'changed' OR fields_changed))
+    SELECT DISTINCT key FROM (
+      SELECT key FROM fam_key SEMI JOIN ${FAMILY_SCOPE_TABLE} USING (cluster_id)
+      UNION ALL SELECT 'kk:' || no_kk FROM was WHERE no_kk IS NOT NULL
+      UNION ALL SELECT family_id FROM was WHERE family_id IS NOT NULL AND family_id NOT LIKE '%-kk:%');`);
+  let steps = 0;
+  for (;;) {
+    steps++;
+    await db.run(`
+      CREATE OR REPLACE TEMP TABLE fam_scope_new AS
+      SELECT DISTINCT cluster_id FROM fam_key SEMI JOIN fam_scope_keys USING (key) ANTI JOIN ${FAMILY_SCOPE_TABLE} USING (cluster_id)`);
+    if ((await db.count(`SELECT count(*) FROM fam_scope_new`)) === 0) break;
+    await db.run(`
+      INSERT INTO ${FAMILY_SCOPE_TABLE} SELECT cluster_id FROM fam_scope_new;
+      INSERT INTO fam_scope_keys SELECT DISTINCT key FROM fam_key SEMI JOIN fam_scope_new USING (cluster_id) ANTI JOIN fam_scope_keys USING (key);`);
+  }
+  await db.run(`
+    DROP TABLE fam_scope_new; DROP TABLE fam_scope_keys;
+    CREATE OR REPLACE TEMP TABLE ${FAMILY_OUTSIDE_TABLE} AS
+    SELECT c.cluster_id, pp.family_id AS family, pp.dtsen_id AS prev_id
+    FROM surv_carried c ANTI JOIN ${FAMILY_SCOPE_TABLE} USING (cluster_id) JOIN surv_prev.dtsen_person pp ON pp.cluster_id = c.prev_cluster_id;`);
+  return { persons: await db.count(`SELECT count(*) FROM ${FAMILY_SCOPE_TABLE}`), steps };
+}
+
+/**
+ * surv_fam_rows: the previous rows of the families outside the scope (FAMILY_OUTSIDE_TABLE), with this batch's survive
+ * ids (fam_person) for the family, its head and its members. Returns how many; an error when a family outside the
+ * scope is not exactly one previous family (familyScope's reasoning would be wrong).
  */
 export async function carriedFamilies(db: Db): Promise<number> {
   await db.run(`
-    CREATE OR REPLACE TEMP TABLE surv_fam_carried AS
-    WITH m AS (
-      SELECT f.family_id, f.dtsen_id, c.cluster_id IS NOT NULL AS kept, pp.family_id AS prev_family_id
-      FROM fam_person f LEFT JOIN surv_kept c USING (cluster_id) LEFT JOIN surv_prev.dtsen_person pp ON pp.cluster_id = c.prev_cluster_id),
-    fam AS (
-      SELECT family_id, count(*) AS members, bool_and(kept) AS kept, min(prev_family_id) AS prev_family_id, count(DISTINCT prev_family_id) AS prev_families
-      FROM m GROUP BY family_id)
-    SELECT fam.family_id, fam.prev_family_id FROM fam JOIN surv_prev.dtsen_family pf ON pf.family_id = fam.prev_family_id
-    WHERE fam.kept AND fam.prev_families = 1 AND pf.n_members = fam.members;
     CREATE OR REPLACE TEMP TABLE surv_fam_rows AS
-    WITH ids AS (
-      SELECT pp.dtsen_id AS prev_id, f.dtsen_id, f.family_id FROM surv_kept c JOIN surv_prev.dtsen_person pp ON pp.cluster_id = c.prev_cluster_id JOIN fam_person f ON f.cluster_id = c.cluster_id
-      WHERE f.family_id IN (SELECT family_id FROM surv_fam_carried)),
-    mem AS (SELECT family_id, list_sort(list(dtsen_id)) AS members FROM ids GROUP BY family_id)
-    SELECT pf.* REPLACE (c.family_id AS family_id, h.dtsen_id AS head_dtsen_id, mem.members AS members)
-    FROM surv_fam_carried c JOIN surv_prev.dtsen_family pf ON pf.family_id = c.prev_family_id
-    JOIN ids h ON h.prev_id = pf.head_dtsen_id JOIN mem ON mem.family_id = c.family_id;`);
+    WITH ids AS (SELECT o.prev_id, o.family AS prev_family_id, f.dtsen_id, f.family_id FROM ${FAMILY_OUTSIDE_TABLE} o JOIN fam_person f USING (cluster_id)),
+    mem AS (
+      SELECT family_id, min(prev_family_id) AS prev_family_id, count(DISTINCT prev_family_id) AS prev_families, count(*) AS n, list_sort(list(dtsen_id)) AS members
+      FROM ids GROUP BY family_id)
+    SELECT pf.* REPLACE (mem.family_id AS family_id, h.dtsen_id AS head_dtsen_id, mem.members AS members)
+    FROM mem JOIN surv_prev.dtsen_family pf ON pf.family_id = mem.prev_family_id AND pf.n_members = mem.n AND mem.prev_families = 1
+    JOIN ids h ON h.prev_id = pf.head_dtsen_id;`);
   const n = await db.count(`SELECT count(*) FROM surv_fam_rows`);
-  const c = await db.count(`SELECT count(*) FROM surv_fam_carried`);
-  if (n !== c) throw new Error(`incremental families: ${c} families kept but ${n} previous rows found`);
+  const c = await db.count(`SELECT count(DISTINCT f.family_id) FROM ${FAMILY_OUTSIDE_TABLE} o JOIN fam_person f USING (cluster_id)`);
+  if (n !== c) throw new Error(`incremental families: ${c} families kept but ${n} of them are exactly one previous family`);
   return n;
 }
 
@@ -157,5 +200,5 @@ export async function carriedFamilies(db: Db): Promise<number> {
 export async function insertCarriedFamilies(db: Db, ordered = true): Promise<void> {
   await db.run(`
     ${addRows('dtsen_family', 'SELECT * FROM surv_fam_rows', 'family_id', ordered)}
-    DROP TABLE surv_fam_rows; DROP TABLE surv_fam_carried; DROP TABLE surv_kept;`);
+    DROP TABLE surv_fam_rows; DROP TABLE surv_kept; DROP TABLE ${FAMILY_OUTSIDE_TABLE}; DROP TABLE ${FAMILY_SCOPE_TABLE};`);
 }

@@ -504,6 +504,66 @@ describe('an incremental batch gives what a full batch gives', () => {
     expect(await differences('one-inc', 'one-full', 'family_unkept_pairs', '*')).toEqual([0, 0]);
   }, 240_000);
 
+  it('finds again only the families a change can reach, and still gives the full batch\'s families', async () => {
+    // month 2 again, after the incremental month 2, with one record changed: a person known by one DTKS record, in a
+    // family of three or more, takes the family card of another family (DTKS's only family key is its KK): it
+    // leaves the first family and joins the second
+    const db = await Db.open({ path: join(out('m2-inc'), 'dtsen.duckdb'), readOnly: true });
+    let id: string;
+    let other: string;
+    try {
+      const row = await db.one<{ id: string; other: string }>(`
+        WITH single AS (SELECT dtsen_id FROM dtsen_link GROUP BY dtsen_id HAVING count(*) = 1),
+        mover AS (
+          SELECT l.source_record_id AS id, p.family_id FROM dtsen_link l SEMI JOIN single USING (dtsen_id) JOIN dtsen_person p USING (dtsen_id)
+          WHERE l.source = 'dtks' AND p.family_id IN (SELECT family_id FROM dtsen_family WHERE n_members >= 3) ORDER BY id LIMIT 1)
+        SELECT m.id, min(l.source_record_id) AS other FROM mover m, dtsen_link l JOIN dtsen_person p USING (dtsen_id)
+        WHERE l.source = 'dtks' AND p.family_id <> m.family_id AND p.family_id IN (SELECT family_id FROM dtsen_family WHERE n_members >= 2)
+        GROUP BY m.id`);
+      id = row!.id;
+      other = row!.other;
+    } finally {
+      await db.close();
+    }
+    const m = months[1];
+    const folder = join(dir, 'family-move');
+    mkdirSync(folder, { recursive: true });
+    const lines = readFileSync(join(m.folder, 'dtks.csv'), 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.startsWith(`${id};`));
+    const kk = lines.find((l) => l.startsWith(`${other};`))!.split(';')[1];
+    const cells = lines[at].split(';');
+    expect(cells[1]).not.toBe(kk);
+    cells[1] = kk;
+    lines[at] = cells.join(';');
+    writeFileSync(join(folder, 'dtks.csv'), lines.join('\n'));
+    for (const f of ['regsosek.parquet', 'p3ke.csv']) writeFileSync(join(folder, f), readFileSync(join(m.folder, f)));
+    const moved = { ...m, folder, month: 2 };
+    const decisions = join(dir, 'decisions.jsonl');
+    const inc = await run('move-inc', moved, { previous: out('m2-inc'), decisions });
+    await run('move-full', moved, { previous: out('m2-inc'), decisions, recompute: 'full', linkage: { model: join(out('m2-inc'), 'model.json'), threshold: await previousThreshold('m2-inc') } });
+    // the person is now in the other record's family, and the family it left has one member fewer
+    const check = await Db.open();
+    try {
+      await check.run(`ATTACH ${lit(join(out('m2-inc'), 'dtsen.duckdb'))} AS a (READ_ONLY); ATTACH ${lit(join(out('move-inc'), 'dtsen.duckdb'))} AS b (READ_ONLY)`);
+      const familyOf = (x: string, record: string) => `(SELECT p.family_id FROM ${x}.dtsen_link l JOIN ${x}.dtsen_person p USING (dtsen_id) WHERE l.source = 'dtks' AND l.source_record_id = ${lit(record)})`;
+      expect(await check.count(`SELECT count(*) FROM (SELECT ${familyOf('b', id)} = ${familyOf('b', other)} AS same) WHERE same`)).toBe(1);
+      const sizes = await check.one<{ before: number; after: number }>(`
+        SELECT (SELECT n_members FROM a.dtsen_family WHERE family_id = ${familyOf('a', id)}) AS before,
+          (SELECT n_members FROM b.dtsen_family WHERE list_contains(members, (SELECT min(dtsen_id) FROM a.dtsen_person WHERE family_id = ${familyOf('a', id)} AND dtsen_id <> (SELECT dtsen_id FROM a.dtsen_link WHERE source = 'dtks' AND source_record_id = ${lit(id)})))) AS after`);
+      expect(Number(sizes!.after)).toBe(Number(sizes!.before) - 1);
+    } finally {
+      await check.close();
+    }
+    // the families found again: the ones the change reached, a few persons, every person built again among them
+    const persons = inc.figures.register!.recompute!.find((x) => x.what === 'persons')!;
+    const scope = inc.figures.survive!.family_scope!;
+    expect(scope.persons).toBeGreaterThanOrEqual(persons.recomputed);
+    expect(scope.persons).toBeGreaterThanOrEqual(3);
+    expect(scope.persons).toBeLessThan(persons.total * 0.02);
+    expect(runs['move-full'].figures.survive!.family_scope).toBeUndefined();
+    for (const t of ['dtsen_family', 'dtsen_person', 'dtsen_link', 'dtsen_conflict']) expect([t, await differences('move-inc', 'move-full', t, '*')]).toEqual([t, [0, 0]]);
+  }, 240_000);
+
   it('follows blocks over and under the cap', async () => {
     const r = (runs['c2-m2-inc'].figures as Required<BatchResult['figures']>).link.recompute.link!;
     expect(await differences('c2-m2-inc', 'c2-m2-full', 'candidate_pairs', 'rec_id_l, rec_id_r, rule_id, rules')).toEqual([0, 0]);

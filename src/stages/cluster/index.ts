@@ -265,8 +265,8 @@ export const clusterStage = defineStage({
       if (best && best.threshold !== raised.at(-1)?.match_probability) result = await at(best.threshold);
       linkage.threshold = result.threshold;
     }
-    // the previous clusters (inc_prev_cluster) stay for the survive stage
-    if (incremental) await dropPreviousCopies(ctx.db, ['inc_prev_cluster']);
+    // the previous clusters (inc_prev_cluster) and gone records (inc_prev_gone) stay for the survive stage
+    if (incremental) await dropPreviousCopies(ctx.db, ['inc_prev_cluster', 'inc_prev_gone']);
     const path = await recomputePath(ctx.db);
     if (path) {
       // connected components of the links (before conflicts split them), as the incremental path counts them

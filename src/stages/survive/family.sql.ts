@@ -19,80 +19,103 @@ export const FAMILY_RULES: readonly { field: string; rule: string }[] = [
 ];
 
 /** Family keys per person (cluster_id): valid KKs, and the sources' own family ids (DTKS's is its KK). */
-export const FAMILY_EDGES_SQL = `
+export const FAMILY_KEYS_SQL = `
 CREATE OR REPLACE TEMP TABLE fam_key AS
 SELECT DISTINCT cluster_id, key FROM (
   SELECT cluster_id, 'kk:' || no_kk AS key FROM surv_member WHERE no_kk IS NOT NULL
   UNION ALL SELECT cluster_id, family_id FROM surv_member WHERE family_id IS NOT NULL AND family_id NOT LIKE '%-kk:%'
 );
--- A star per key (every holder to the key's smallest holder), both directions; hubs join themselves so
--- every keyed person is a node.
-CREATE OR REPLACE TEMP TABLE fam_edges AS
-WITH hub AS (SELECT key, min(cluster_id) AS hub FROM fam_key GROUP BY key)
-SELECT DISTINCT a, b FROM (
-  SELECT f.cluster_id AS a, h.hub AS b FROM fam_key f JOIN hub h USING (key)
-  UNION ALL SELECT h.hub, f.cluster_id FROM fam_key f JOIN hub h USING (key)
-);
 `;
 
 /**
- * After connectedComponents(fam_edges → fam_component(rec_id = person cluster_id, cluster_id = component)): the
- * family of every person (fam_person: cluster_id, dtsen_id, family_id), before dtsen_person is built.
+ * A star per key (every holder to the key's smallest holder), both directions; hubs join themselves so every keyed
+ * person is a node. `scope`: a table of the persons (cluster_id) whose families are found, holding every holder of
+ * each of their keys (src/incremental/survive.ts familyScope), so their components are whole; else every person.
  */
-export const FAMILY_PERSON_SQL = `
+export function familyEdgesSql(scope?: string): string {
+  return `
+CREATE OR REPLACE TEMP TABLE fam_edges AS
+WITH k AS (SELECT cluster_id, key FROM fam_key${scope ? ` SEMI JOIN ${scope} USING (cluster_id)` : ''}),
+hub AS (SELECT key, min(cluster_id) AS hub FROM k GROUP BY key)
+SELECT DISTINCT a, b FROM (
+  SELECT f.cluster_id AS a, h.hub AS b FROM k f JOIN hub h USING (key)
+  UNION ALL SELECT h.hub, f.cluster_id FROM k f JOIN hub h USING (key)
+);
+`;
+}
+
+/**
+ * After connectedComponents(fam_edges → fam_component(rec_id = person cluster_id, cluster_id = component)): the
+ * family of every person (fam_person: cluster_id, dtsen_id, family_id), before dtsen_person is built. `outside`: a
+ * table (cluster_id, family) of the persons whose family was not found again (an incremental batch keeps their
+ * previous family: `family` is its id, and every member of it is there); the others' is their component.
+ */
+export function familyPersonSql(outside?: string): string {
+  const comp = outside ? `coalesce(o.family, coalesce(fc.cluster_id, p.cluster_id)::VARCHAR)` : 'coalesce(fc.cluster_id, p.cluster_id)';
+  return `
 CREATE OR REPLACE TEMP TABLE fam_person AS
 WITH fp AS (
-  SELECT p.cluster_id, p.dtsen_id, coalesce(fc.cluster_id, p.cluster_id) AS comp
+  SELECT p.cluster_id, p.dtsen_id, ${comp} AS comp
   FROM (SELECT cluster_id, min(dtsen_id) AS dtsen_id FROM surv_member GROUP BY cluster_id) p
-  LEFT JOIN fam_component fc ON fc.rec_id = p.cluster_id
+  LEFT JOIN fam_component fc ON fc.rec_id = p.cluster_id${outside ? `\n  LEFT JOIN ${outside} o ON o.cluster_id = p.cluster_id` : ''}
 ),
 fam AS (SELECT comp, 'FM' || upper(substr(md5(min(dtsen_id)), 1, 16)) AS family_id FROM fp GROUP BY comp)
 SELECT fp.cluster_id, fp.dtsen_id, fam.family_id FROM fp JOIN fam USING (comp);
 `;
+}
 
 /** A sort key of a boolean: true first, then false, then NULL (ORDER BY … DESC). */
 const trueFirst = (b: string) => `CASE WHEN ${b} THEN 0 WHEN NOT ${b} THEN 1 ELSE 2 END`;
 
-/** Per person (cluster_id), how many of its records call it the head of its family: read by familySql. */
-export const FAMILY_HEADS_SQL = `
+/**
+ * Per person (cluster_id), how many of its records call it the head of its family: read by familySql. `scope`: only
+ * the persons of the families built (familyEdgesSql's scope; familySql then reads only theirs).
+ */
+export function familyHeadsSql(scope?: string): string {
+  return `
 CREATE OR REPLACE TEMP TABLE fam_heads AS
-SELECT cluster_id, count(*) FILTER (WHERE relation = 1) AS head_votes FROM surv_member GROUP BY cluster_id;
+SELECT cluster_id, count(*) FILTER (WHERE relation = 1) AS head_votes FROM surv_member${scope ? ` SEMI JOIN ${scope} USING (cluster_id)` : ''} GROUP BY cluster_id;
 `;
-
-/** The members (fam_members) and family keys (fam_keys) of a family's SQL (familySql): read from these tables. */
-const FAMILY_MEMBERS = `SELECT p.family_id, p.dtsen_id, p.birth_date, p.village_code, p.decile, p.decile_source, p.pkh, p.bpnt, p.pbi_jkn, p.programmes, h.head_votes
-  FROM dtsen_person p JOIN fam_heads h USING (cluster_id)`;
-const FAMILY_KEYS = `SELECT f.family_id,
-         coalesce(list_sort(list_distinct(list(s.no_kk) FILTER (WHERE s.no_kk IS NOT NULL))), []) AS no_kks,
-         coalesce(list_sort(list_distinct(list(s.family_id) FILTER (WHERE s.family_id IS NOT NULL AND s.family_id NOT LIKE '%-kk:%'))), []) AS source_family_ids
-  FROM surv_member s JOIN fam_person f USING (cluster_id)`;
+}
 
 /**
- * For families built in several parts: the members and the family keys of every family, computed once and stored in
- * the order of the family id's first hex digit (family_digit), so that each part reads its own row groups instead
- * of joining every person and record again.
+ * The members (fam_members) and family keys (fam_keys) of a family's SQL (familySql): read from these tables. The
+ * members are those fam_heads holds (familyHeadsSql's scope); the keys are read for the persons of `scope`.
  */
-export const FAMILY_PARTS_SQL = `
+const FAMILY_MEMBERS = `SELECT p.family_id, p.dtsen_id, p.birth_date, p.village_code, p.decile, p.decile_source, p.pkh, p.bpnt, p.pbi_jkn, p.programmes, h.head_votes
+  FROM dtsen_person p JOIN fam_heads h USING (cluster_id)`;
+const familyKeys = (scope?: string) => `SELECT f.family_id,
+         coalesce(list_sort(list_distinct(list(s.no_kk) FILTER (WHERE s.no_kk IS NOT NULL))), []) AS no_kks,
+         coalesce(list_sort(list_distinct(list(s.family_id) FILTER (WHERE s.family_id IS NOT NULL AND s.family_id NOT LIKE '%-kk:%'))), []) AS source_family_ids
+  FROM surv_member s JOIN fam_person f USING (cluster_id)${scope ? ` SEMI JOIN ${scope} USING (cluster_id)` : ''}`;
+
+/**
+ * For families built in several parts: the members and the family keys of every family built (`scope`: see
+ * familyHeadsSql), computed once and stored in the order of the family id's first hex digit (family_digit), so that
+ * each part reads its own row groups instead of joining every person and record again.
+ */
+export function familyPartsSql(scope?: string): string {
+  return `
 CREATE OR REPLACE TEMP TABLE fam_members AS
 SELECT *, ${idDigit('family_id')} AS family_digit FROM (${FAMILY_MEMBERS}) ORDER BY family_digit;
 CREATE OR REPLACE TEMP TABLE fam_keys_all AS
-SELECT *, ${idDigit('family_id')} AS family_digit FROM (${FAMILY_KEYS} GROUP BY f.family_id) ORDER BY family_digit;
+SELECT *, ${idDigit('family_id')} AS family_digit FROM (${familyKeys(scope)} GROUP BY f.family_id) ORDER BY family_digit;
 `;
+}
 
 /**
  * dtsen_family from dtsen_person (family_id set from fam_person) and the members' records; built in parts of the
  * family id space like dtsen_person (`range`: first hex digits of family_id, see idDigitRanges; `into`: create or
- * append). `split`: the part is read from FAMILY_PARTS_SQL's tables. `ordered`: written in family_id order (see personSql).
+ * append). `split`: the part is read from familyPartsSql's tables. `scope`: only the families of these persons are
+ * built (those fam_heads holds: familyHeadsSql with the same scope). `ordered`: written in family_id order (see personSql).
  */
-export function familySql(decileSource: SourceName, range: [number, number] = [0, 15], into: 'create' | 'append' = 'create', split = false, skip?: string, ordered = true): string {
+export function familySql(decileSource: SourceName, range: [number, number] = [0, 15], into: 'create' | 'append' = 'create', split = false, scope?: string, ordered = true): string {
   const ds = lit(decileSource);
   const inPart = `family_digit BETWEEN ${range[0]} AND ${range[1]}`;
-  // `skip`: a table of family_ids not built here (an incremental batch keeps the previous ones)
-  const skipped = (col: string) => (skip ? ` AND ${col} NOT IN (SELECT family_id FROM ${skip})` : '');
-  const mem = split ? `SELECT * FROM fam_members WHERE ${inPart}${skipped('family_id')}` : `${FAMILY_MEMBERS} WHERE ${digitPart('p.family_id', range)}${skipped('p.family_id')}`;
+  const mem = split ? `SELECT * FROM fam_members WHERE ${inPart}` : `${FAMILY_MEMBERS} WHERE ${digitPart('p.family_id', range)}`;
   const keys = split
-    ? `SELECT family_id, no_kks, source_family_ids FROM fam_keys_all WHERE ${inPart}${skipped('family_id')}`
-    : `${FAMILY_KEYS} WHERE ${digitPart('f.family_id', range)}${skipped('f.family_id')} GROUP BY f.family_id`;
+    ? `SELECT family_id, no_kks, source_family_ids FROM fam_keys_all WHERE ${inPart}`
+    : `${familyKeys(scope)} WHERE ${digitPart('f.family_id', range)} GROUP BY f.family_id`;
   return `
 ${into === 'create' ? 'CREATE OR REPLACE TABLE dtsen_family AS' : 'INSERT INTO dtsen_family'}
 WITH mem AS (${mem}),

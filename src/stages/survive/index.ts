@@ -11,12 +11,12 @@ import type { SourceName } from '../../../schemas/canonical.ts';
 import { digitPart, idDigitRanges, memberSql, personSql, RECORDS_PER_PART, type SurviveOptions } from './person.sql.ts';
 import { conflictSql, CONFLICT_TYPES } from './conflict.sql.ts';
 import { recomputePath, recordRecompute } from '../../incremental/state.ts';
-import { BUILT_TABLE, carriedFamilies, carriedPersons, insertCarried, insertCarriedConflicts, insertCarriedFamilies, writeSurviveOptions } from '../../incremental/survive.ts';
+import { BUILT_TABLE, FAMILY_OUTSIDE_TABLE, FAMILY_SCOPE_TABLE, carriedFamilies, carriedPersons, familyScope, insertCarried, insertCarriedConflicts, insertCarriedFamilies, writeSurviveOptions } from '../../incremental/survive.ts';
 import { dropStagingCopy, previousCopyOf, writtenWhole } from '../../incremental/staging.ts';
 import { join } from 'node:path';
 import { dropPreviousCopies } from '../../incremental/previous.ts';
 import { realpath } from 'node:fs/promises';
-import { FAMILY_EDGES_SQL, FAMILY_HEADS_SQL, FAMILY_PARTS_SQL, FAMILY_PERSON_SQL, familySql } from './family.sql.ts';
+import { FAMILY_KEYS_SQL, familyEdgesSql, familyHeadsSql, familyPartsSql, familyPersonSql, familySql } from './family.sql.ts';
 
 export { SURVIVORSHIP_RULES } from './person.sql.ts';
 export { FAMILY_RULES } from './family.sql.ts';
@@ -35,6 +35,8 @@ export interface SurviveFigures {
   decile_by_source: Record<string, number>;
   /** a batch with a previous one: the kept golden records stayed in the database copied from the previous batch's (src/incremental/staging.ts) */
   golden_records_in_place?: boolean;
+  /** a batch with a previous one: the persons whose families were found again (src/incremental/survive.ts familyScope) and the frontier's steps */
+  family_scope?: { persons: number; steps: number };
 }
 
 /** Options from the batch: the decile source and, per source, the date its undated records describe. */
@@ -51,20 +53,24 @@ export function surviveOptions(decileSource: SourceName, sources: readonly Resol
  * batch keeps. `ordered`: the four tables are written in their order (a first batch); a batch continuing a register
  * leaves them unordered, since the register stage rewrites them in their order (with the final ids) anyway.
  */
-export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART, singles = true, previousDir?: string, ordered = true): Promise<{ persons: number; built: number; families: number; familiesBuilt: number; keptInPlace: boolean }> {
+export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART, singles = true, previousDir?: string, ordered = true): Promise<{ persons: number; built: number; families: number; familiesBuilt: number; keptInPlace: boolean; familyScope?: { persons: number; steps: number } }> {
   // several parts: the members are stored part by part (memberSql), so each part reads only its own rows
   const byPart = idDigitRanges(await db.count(`SELECT count(*) FROM clusters`), recordsPerPart).length > 1;
   await db.run(memberSql(o, byPart));
-  // families first: dtsen_person takes its family_id from fam_person
-  await db.run(FAMILY_EDGES_SQL);
+  // an incremental batch keeps the previous golden records of the persons none of whose records changed (src/incremental/survive.ts)
+  const carried = await carriedPersons(db, previousDir, o);
+  // families first: dtsen_person takes its family_id from fam_person. An incremental batch finds again only the
+  // families a change can reach (familyScope); the others are the previous ones.
+  await db.run(FAMILY_KEYS_SQL);
+  const scope = carried !== undefined && (await db.tableExists('inc_prev_gone')) ? await familyScope(db) : undefined;
+  const scopeTable = scope ? FAMILY_SCOPE_TABLE : undefined;
+  await db.run(familyEdgesSql(scopeTable));
   await connectedComponents(db, 'fam_edges', 'fam_component');
-  await db.run(FAMILY_PERSON_SQL);
+  await db.run(familyPersonSql(scope ? FAMILY_OUTSIDE_TABLE : undefined));
   // fam_person has one row per person (cluster) with its dtsen_id
   const ids = await db.one<{ persons: string; ids: string }>(`SELECT count(*) AS persons, count(DISTINCT dtsen_id) AS ids FROM fam_person`);
   if (ids?.persons !== ids?.ids) throw new Error('dtsen_id collision: two persons share an id');
   const records = await db.count(`SELECT count(*) FROM surv_member`);
-  // an incremental batch keeps the previous golden records of the persons none of whose records changed (src/incremental/survive.ts)
-  const carried = await carriedPersons(db, previousDir, o);
   if (carried !== undefined) await db.run(`CREATE OR REPLACE TEMP TABLE surv_todo AS SELECT * FROM surv_member ANTI JOIN surv_carried USING (cluster_id)`);
   const todo = carried !== undefined ? 'surv_todo' : 'surv_member';
   // the database holds the previous golden records (src/incremental/staging.ts): the kept ones stay where they are,
@@ -86,20 +92,20 @@ export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORD
     await db.run(`DROP TABLE surv_todo`);
     await insertCarriedConflicts(db, ordered);
   }
-  await db.run(FAMILY_HEADS_SQL);
-  const familyRanges = idDigitRanges(Number(ids?.persons ?? records), recordsPerPart);
+  // the families built: every one, or those of the scope (an incremental batch keeps the previous rows of the others)
+  await db.run(familyHeadsSql(scopeTable));
+  const familyRanges = idDigitRanges(scope ? scope.persons : Number(ids?.persons ?? records), recordsPerPart);
   const split = familyRanges.length > 1;
-  if (split) await db.run(FAMILY_PARTS_SQL);
-  // an incremental batch keeps the previous rows of the families all of whose members kept their golden record
-  const keptFamilies = carried !== undefined ? await carriedFamilies(db) : undefined;
-  for (const [i, range] of familyRanges.entries()) await db.run(familySql(o.decileSource, range, i === 0 ? 'create' : 'append', split, keptFamilies ? 'surv_fam_carried' : undefined, ordered));
+  if (split) await db.run(familyPartsSql(scopeTable));
+  const keptFamilies = scope ? await carriedFamilies(db) : undefined;
+  for (const [i, range] of familyRanges.entries()) await db.run(familySql(o.decileSource, range, i === 0 ? 'create' : 'append', split, scopeTable, ordered));
   if (split) await db.run(`DROP TABLE fam_members; DROP TABLE fam_keys_all;`);
   if (keptFamilies !== undefined) await insertCarriedFamilies(db, ordered);
   if (carried !== undefined) await db.run(`DETACH surv_prev`);
   await db.run(`DROP TABLE fam_key; DROP TABLE fam_edges; DROP TABLE fam_component; DROP TABLE fam_person; DROP TABLE fam_heads; DROP TABLE surv_member;`);
   const persons = await db.count(`SELECT count(*) FROM dtsen_person`);
   const families = await db.count(`SELECT count(*) FROM dtsen_family`);
-  return { persons, built: persons - (carried ?? 0), families, familiesBuilt: families - (keptFamilies ?? 0), keptInPlace };
+  return { persons, built: persons - (carried ?? 0), families, familiesBuilt: families - (keptFamilies ?? 0), keptInPlace, ...(scope ? { familyScope: scope } : {}) };
 }
 
 const toCounts = (rows: { k: string | null; n: string }[]): Record<string, number> => Object.fromEntries(rows.map((r) => [r.k ?? 'none', Number(r.n)]));
@@ -146,11 +152,11 @@ export const surviveStage = defineStage({
   async run(ctx) {
     const path = await recomputePath(ctx.db);
     const previous = path?.path === 'incremental' ? ctx.config.previous : undefined;
-    const { persons: rows, built, families, familiesBuilt, keptInPlace } = await survive(ctx.db, surviveOptions(ctx.config.survivorship.decile_source, ctx.sources), RECORDS_PER_PART, true, previous && (await realpath(previous)), !ctx.config.previous);
+    const { persons: rows, built, families, familiesBuilt, keptInPlace, familyScope } = await survive(ctx.db, surviveOptions(ctx.config.survivorship.decile_source, ctx.sources), RECORDS_PER_PART, true, previous && (await realpath(previous)), !ctx.config.previous);
     // the previous clusters of the unchanged records (src/incremental/previous.ts) were kept for this stage
     await dropPreviousCopies(ctx.db);
     if (path) await recordRecompute(ctx.db, path.path, path.reason, [{ what: 'persons', total: rows, recomputed: built }, { what: 'families', total: families, recomputed: familiesBuilt }]);
     // golden_records_in_place: the kept golden records stayed in the database copied from the previous batch's
-    return { rows, figures: { ...(await surviveFigures(ctx.db, rows)), ...(path ? { golden_records_in_place: keptInPlace } : {}) } };
+    return { rows, figures: { ...(await surviveFigures(ctx.db, rows)), ...(path ? { golden_records_in_place: keptInPlace } : {}), ...(familyScope ? { family_scope: familyScope } : {}) } };
   },
 });
