@@ -56,9 +56,10 @@ export function surviveOptions(decileSource: SourceName, sources: readonly Resol
 export async function survive(db: Db, o: SurviveOptions, recordsPerPart = RECORDS_PER_PART, singles = true, previousDir?: string, ordered = true): Promise<{ persons: number; built: number; families: number; familiesBuilt: number; keptInPlace: boolean; familyScope?: { persons: number; steps: number } }> {
   // several parts: the members are stored part by part (memberSql), so each part reads only its own rows
   const byPart = idDigitRanges(await db.count(`SELECT count(*) FROM clusters`), recordsPerPart).length > 1;
-  await db.run(memberSql(o, byPart));
   // an incremental batch keeps the previous golden records of the persons none of whose records changed (src/incremental/survive.ts)
   const carried = await carriedPersons(db, previousDir, o);
+  // their members carry only what ids, families and dtsen_link read
+  await db.run(memberSql(o, byPart, carried !== undefined ? 'surv_carried' : undefined));
   // families first: dtsen_person takes its family_id from fam_person. An incremental batch finds again only the
   // families a change can reach (familyScope); the others are the previous ones.
   await db.run(FAMILY_KEYS_SQL);

@@ -77,9 +77,12 @@ export const idDigit = (column: string) => `(strpos('0123456789ABCDEF', substr($
 /**
  * Members of every cluster with the columns survivorship reads; kept as surv_member for conflicts and families.
  * `byPart`: stored in id_digit order, so that each part of the id space is read from its own row groups (the
- * zone maps skip the others) rather than by a scan of every member per part.
+ * zone maps skip the others) rather than by a scan of every member per part. `kept`: a table of the clusters
+ * (cluster_id) whose golden records an incremental batch keeps: their members carry only the columns ids, families
+ * and dtsen_link read (their record, family keys and relation), the others NULL.
  */
-export function memberSql(o: SurviveOptions, byPart = false): string {
+export function memberSql(o: SurviveOptions, byPart = false, kept?: string): string {
+  const clusters = kept ? `(SELECT * FROM clusters ANTI JOIN ${kept} USING (cluster_id))` : 'clusters';
   return `
 CREATE OR REPLACE TEMP TABLE surv_member AS
 -- not materialized: ids reads only two columns of the join, so the wide rows are built once
@@ -89,7 +92,11 @@ WITH m AS NOT MATERIALIZED (
          p.village_code, p.district_code, p.regency_code, p.province_code, p.rt, p.rw, p.address_norm, p.decile,
          p.pkh, p.bpnt, p.pbi_jkn, p.programmes, p.updated_at,
          coalesce(p.updated_at, ${sourceDateSql(o.sourceDates)}) AS record_date
-  FROM clusters c JOIN person_clean p USING (rec_id)
+  FROM ${clusters} c JOIN person_clean p USING (rec_id)${kept ? `
+  UNION ALL BY NAME
+  SELECT c.cluster_id, c.best_link_probability, p.rec_id, p.source, p.source_record_id, p.source || ':' || p.source_record_id AS record_key,
+         p.no_kk, p.family_id, p.relation
+  FROM clusters c SEMI JOIN ${kept} USING (cluster_id) JOIN person_clean p USING (rec_id)` : ''}
 ),
 ids AS (SELECT cluster_id, 'DT' || upper(substr(md5(min(record_key)), 1, 16)) AS dtsen_id, count(*) AS cluster_records FROM m GROUP BY cluster_id)
 -- id_digit: the first hex digit of dtsen_id (0-15), which part of the id space the person is built in
