@@ -362,11 +362,11 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
       FROM (${scoreSql(familyModel, vectors.name, carried)}) f JOIN ${competition} k USING (rec_id_l, rec_id_r))
     SELECT * EXCLUDE (k_odds, w) REPLACE (w AS match_weight, ${probabilitySql('w')} AS match_probability),
       match_weight - w AS family_competition, k_odds AS competitor_odds FROM c`);
-  const counts = await db.one<{ new_pairs: bigint; raised: bigint; new_compared: bigint }>(`
-    SELECT count(*) FILTER (WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}) AS new_pairs,
-           count(*) FILTER (WHERE NOT f.new_pair AND f.match_weight > s.match_weight) AS raised,
-           count(*) FILTER (WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY} AND t.rec_id_l IS NOT NULL) AS new_compared
-    FROM ${familyScored} f LEFT JOIN scored_pairs s USING (rec_id_l, rec_id_r) LEFT JOIN ${todo} t USING (rec_id_l, rec_id_r)`);
+  // the new pairs kept, and those of them compared here (the pairs raised are counted on scored_pairs below)
+  const counts = await db.one<{ new_pairs: bigint; new_compared: bigint }>(`
+    SELECT count(*) AS new_pairs, count(*) FILTER (WHERE t.rec_id_l IS NOT NULL) AS new_compared
+    FROM (SELECT rec_id_l, rec_id_r FROM ${familyScored} WHERE new_pair AND match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}) f
+    LEFT JOIN ${todo} t USING (rec_id_l, rec_id_r)`);
   // what the next batch reuses: the new pairs not kept (the kept ones are in scored_pairs), with their gammas
   await writeUnkeptPairs(db, `SELECT rec_id_l, rec_id_r, ${gammaList} FROM ${familyScored} WHERE new_pair AND match_probability < ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
   // and what tells it which family pairs a change touches, with the odds of every member pair's competitors
@@ -392,6 +392,8 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     FROM scored_pairs s LEFT JOIN (SELECT * FROM ${familyScored} WHERE NOT new_pair) f USING (rec_id_l, rec_id_r)
     UNION ALL
     SELECT ${added.join(', ')} FROM ${familyScored} f WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
+  // the pairs the family model raised: its rows that won, but the new pairs (every one of which is its)
+  const raised = (await db.count(`SELECT count(*) FILTER (WHERE family_context) FROM scored_pairs`)) - Number(counts?.new_pairs ?? 0);
   // candidate_pairs: the family rule's bit on the member pairs, and the new pairs kept; written anew (its rows have
   // no order), far cheaper than an UPDATE of the member pairs in place
   await rewriteWorkingTable(db, 'candidate_pairs', `
@@ -414,7 +416,7 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     reused_family_pairs: memberFamilies - scoredFamilies,
     reused_member_pairs: memberPairs - scoredMembers,
     new_pairs_compared: Number(counts?.new_compared ?? 0),
-    raised_pairs: Number(counts?.raised ?? 0),
+    raised_pairs: raised,
     lambda: em.lambda,
     iterations: em.iterations,
     converged: em.converged,

@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/engine/config.ts';
 import { silentLogger } from '../../src/engine/log.ts';
 import { runBatch } from '../../src/pipeline.ts';
 import { openBatch } from '../../src/engine/batch.ts';
-import { FAMILY_RULE } from '../../src/linkage/family-context.ts';
+import { BLOCKING_RULE_MASK, FAMILY_RULE } from '../../src/linkage/family-context.ts';
 import { tempDir, writeConfig } from '../fixtures/inputs.ts';
 
 interface Report {
@@ -63,6 +63,16 @@ describe('the family context', () => {
     expect(w.precision).toBeGreaterThan(wo.precision - 0.003);
     expect(reports.with.link.blocking.rules.map((r) => r.rule)).toContain(FAMILY_RULE.name);
     expect(w.blocking.by_rule.find((r) => r.rule === FAMILY_RULE.name)?.true_pairs_found).toBeGreaterThan(0);
+  });
+
+  it('counts as raised the pairs blocking proposed whose family-model weight won, and as new the pairs only it found', async () => {
+    const batch = await openBatch(outs.with);
+    onTestFinished(() => batch.close());
+    const f = reports.with.link.family_context!;
+    const [raised, added] = await Promise.all([`<> 0`, `= 0`].map((x) => batch.db.count(`SELECT count(*) FROM scored_pairs WHERE family_context AND (rules & ${BLOCKING_RULE_MASK}) ${x}`)));
+    expect(raised).toBeGreaterThan(0);
+    expect(f.raised_pairs).toBe(raised);
+    expect(f.new_pairs).toBe(added);
   });
 
   it('never takes a pair for its own evidence: another pair of members links the two families', async () => {
