@@ -12,7 +12,7 @@
  * a resumed batch does not need the previous folder again):
  *  - incremental_record(rec_id, prev_rec_id, status, fields_changed): every record of this batch, `new` (not in the
  *    previous batch), `changed` (its link_hash differs), `unchanged`; fields_changed: the link hash is the same but
- *    another value changed. Kept in the published database.
+ *    a value its golden record reads changed (row_hash, src/incremental/state.ts). Kept in the published database.
  *  - inc_prev_blocking_state, inc_prev_blocking_large: the previous batch's BLOCKING_STATE_TABLE and
  *    BLOCKING_LARGE_TABLE (its blocks' figures and large blocks, which incremental blocking updates);
  *  - inc_prev_gone(prev_rec_id): the previous batch's records that are gone;
@@ -151,7 +151,7 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean | 'r
       o.rec_id IS NOT NULL AND o.link_hash = n.link_hash AND o.row_hash <> n.row_hash AS fields_changed
     FROM record_state n LEFT JOIN inc_prev.record_state o USING (source, source_record_id)
     ORDER BY n.rec_id;
-    COMMENT ON TABLE incremental_record IS ${lit("every record of an incremental batch against the previous batch: 'new', 'changed' (a value linking reads changed: linked again) or 'unchanged' (its pairs reused); fields_changed: only other values changed (its golden record is rebuilt)")};`);
+    COMMENT ON TABLE incremental_record IS ${lit("every record of an incremental batch against the previous batch: 'new', 'changed' (a value linking reads changed: linked again) or 'unchanged' (its pairs reused); fields_changed: only values its golden record reads changed (it is rebuilt)")};`);
   // a record the previous batch held keeps its rec_id (src/incremental/rec-ids.ts): the previous tables are read on
   // their own ids, keeping the rows of unchanged records. A previous batch written before that numbered its records
   // otherwise; this batch then links in full.

@@ -4,8 +4,10 @@
  *  - `link_hash` over the columns linking and clustering read (the comparisons' columns, the columns of every
  *    blocking rule's keys, the columns the conflict rules of clustering read): two records whose link hashes are
  *    unchanged give the same blocking keys, the same comparison vector and the same conflicts;
- *  - `row_hash` over every column of person_clean but the record's place in its file and batch (rec_id, file,
- *    row_number, snapshot_id): a record whose row hash changed feeds its golden record other values.
+ *  - `row_hash` over the columns the golden records read (survive's members: goldenColumns): a record whose row
+ *    hash changed feeds its golden record, its family or its conflicts other values. A column nothing after linking
+ *    reads (the age counted to the snapshot date, which moves for a twelfth of the records every month; the raw
+ *    values) does not make a person be built again.
  * Hashes are DuckDB's 64-bit hash(): a DuckDB whose hash differs only makes every record look changed (recomputed).
  */
 import type { Db } from '../engine/db.ts';
@@ -13,6 +15,7 @@ import { ident, lit } from '../engine/db.ts';
 import { BLOCKING_RULES } from '../linkage/blocking-rules.ts';
 import { compareColumns } from '../linkage/comparison-vectors.ts';
 import { conflictMembersSql } from '../stages/cluster/conflicts.sql.ts';
+import { memberSql } from '../stages/survive/person.sql.ts';
 
 /** Columns of person_clean that say where a record sits, not what it holds: never hashed. */
 const PLACE_COLUMNS = ['rec_id', 'file', 'row_number', 'snapshot_id'];
@@ -29,6 +32,12 @@ export function linkColumns(): string[] {
   return [...new Set(['source', ...compareColumns(), ...blocking, ...conflicts])].filter((c) => !PLACE_COLUMNS.includes(c)).sort();
 }
 
+/** The person_clean columns the golden records, families and conflicts are built from (survive's members): what row_hash covers (sorted). */
+export function goldenColumns(): string[] {
+  const read = columnsOf(memberSql({ decileSource: 'regsosek', sourceDates: {} }));
+  return [...new Set(read)].filter((c) => !PLACE_COLUMNS.includes(c)).sort();
+}
+
 /** Writes record_state(source, source_record_id, rec_id, link_hash, row_hash) from person_clean. */
 export async function writeRecordState(db: Db): Promise<void> {
   const all = (await db.all<{ column_name: string }>(
@@ -36,12 +45,14 @@ export async function writeRecordState(db: Db): Promise<void> {
   const link = linkColumns();
   const missing = link.filter((c) => !all.includes(c));
   if (missing.length) throw new Error(`record_state: person_clean has no column ${missing.join(', ')} (read by linking)`);
-  const row = all.filter((c) => !PLACE_COLUMNS.includes(c));
+  const row = goldenColumns();
+  const absent = row.filter((c) => !all.includes(c));
+  if (absent.length) throw new Error(`record_state: person_clean has no column ${absent.join(', ')} (read by survive)`);
   await db.run(`
     CREATE OR REPLACE TABLE record_state AS
     SELECT source, source_record_id, rec_id, hash(${link.map(ident).join(', ')}) AS link_hash, hash(${row.map(ident).join(', ')}) AS row_hash
     FROM person_clean ORDER BY rec_id;
-    COMMENT ON TABLE record_state IS ${lit('per record, hashes of the values linking reads (link_hash) and of all its cleaned values (row_hash): what the next batch compares to link only what changed')};`);
+    COMMENT ON TABLE record_state IS ${lit('per record, hashes of the values linking reads (link_hash) and of those its golden record is built from (row_hash): what the next batch compares to link only what changed')};`);
 }
 
 /** What a stage recomputed: one row of batch_recompute (the report's "How this batch was computed", dtsen_change). */
