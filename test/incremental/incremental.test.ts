@@ -51,6 +51,21 @@ describe('an incremental batch gives what a full batch gives', () => {
     return copy;
   }
 
+  /** Month 2's snapshots with one DTKS row (`id`) edited by `edit` (its cells), in a folder `name` of their own. */
+  function monthWithDtksEdit(name: string, id: string, edit: (cells: string[], lines: string[]) => void): MonthFigures {
+    const m = months[1];
+    const folder = join(dir, name);
+    mkdirSync(folder, { recursive: true });
+    const lines = readFileSync(join(m.folder, 'dtks.csv'), 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.startsWith(`${id};`));
+    const cells = lines[at].split(';');
+    edit(cells, lines);
+    lines[at] = cells.join(';');
+    writeFileSync(join(folder, 'dtks.csv'), lines.join('\n'));
+    for (const f of ['regsosek.parquet', 'p3ke.csv']) writeFileSync(join(folder, f), readFileSync(join(m.folder, f)));
+    return { ...m, folder, month: 2 };
+  }
+
   /** rows of `table` (the columns given, the rows `where` holds) in one batch and not in the other, both ways */
   async function differences(a: string, b: string, table: string, columns: string, where = 'TRUE'): Promise<[number, number]> {
     const db = await Db.open();
@@ -460,19 +475,9 @@ describe('an incremental batch gives what a full batch gives', () => {
     } finally {
       await db.close();
     }
-    const m = months[1];
-    const folder = join(dir, 'one-change');
-    mkdirSync(folder, { recursive: true });
-    const lines = readFileSync(join(m.folder, 'dtks.csv'), 'utf8').split('\n');
-    const at = lines.findIndex((l) => l.startsWith(`${id};`));
-    const cells = lines[at].split(';');
-    cells[3] = `${cells[3]} A`;
-    lines[at] = cells.join(';');
-    writeFileSync(join(folder, 'dtks.csv'), lines.join('\n'));
-    const one = { ...m, folder, month: 2 };
-    const copy = (f: string) => writeFileSync(join(folder, f), readFileSync(join(m.folder, f)));
-    copy('regsosek.parquet');
-    copy('p3ke.csv');
+    const one = monthWithDtksEdit('one-change', id, (cells) => {
+      cells[3] = `${cells[3]} A`;
+    });
     const decisions = join(dir, 'decisions.jsonl');
     const inc = await run('one-inc', one, { previous: out('m2-inc'), decisions });
     await run('one-full', one, { previous: out('m2-inc'), decisions, recompute: 'full', linkage: { model: join(out('m2-inc'), 'model.json'), threshold: await previousThreshold('m2-inc') } });
@@ -526,19 +531,11 @@ describe('an incremental batch gives what a full batch gives', () => {
     } finally {
       await db.close();
     }
-    const m = months[1];
-    const folder = join(dir, 'family-move');
-    mkdirSync(folder, { recursive: true });
-    const lines = readFileSync(join(m.folder, 'dtks.csv'), 'utf8').split('\n');
-    const at = lines.findIndex((l) => l.startsWith(`${id};`));
-    const kk = lines.find((l) => l.startsWith(`${other};`))!.split(';')[1];
-    const cells = lines[at].split(';');
-    expect(cells[1]).not.toBe(kk);
-    cells[1] = kk;
-    lines[at] = cells.join(';');
-    writeFileSync(join(folder, 'dtks.csv'), lines.join('\n'));
-    for (const f of ['regsosek.parquet', 'p3ke.csv']) writeFileSync(join(folder, f), readFileSync(join(m.folder, f)));
-    const moved = { ...m, folder, month: 2 };
+    const moved = monthWithDtksEdit('family-move', id, (cells, lines) => {
+      const kk = lines.find((l) => l.startsWith(`${other};`))!.split(';')[1];
+      expect(cells[1]).not.toBe(kk);
+      cells[1] = kk;
+    });
     const decisions = join(dir, 'decisions.jsonl');
     const inc = await run('move-inc', moved, { previous: out('m2-inc'), decisions });
     await run('move-full', moved, { previous: out('m2-inc'), decisions, recompute: 'full', linkage: { model: join(out('m2-inc'), 'model.json'), threshold: await previousThreshold('m2-inc') } });
