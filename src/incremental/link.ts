@@ -2,9 +2,11 @@
  * Incremental linking: the candidate pairs and scored pairs a full batch would make, from the previous batch's
  * pairs and the records that changed (incremental_record, inc_prev_* of previous.ts).
  *
- * Blocking. Rule by rule, only the blocks a change touched are counted: those holding a key of a new or changed
- * ("dirty") record now, or one a gone or changed record held. Every record's keys are computed, but only those of
- * the touched blocks kept; the other blocks hold the records they held in the previous batch. Then only:
+ * Blocking. Every record's keys are the previous batch's (BLOCKING_KEYS_TABLE, updated in place: the keys of the
+ * records gone or changed taken out, those of the new and changed ones put in); only the dirty records' keys are
+ * computed. Rule by rule, only the blocks a change touched are counted: those holding a key of a new or changed
+ * ("dirty") record now, or one a gone or changed record held; the other blocks hold the records they held in the
+ * previous batch. Then only:
  *  - the pairs of a dirty record: its kept keys joined with every record's;
  *  - the touched blocks whose kept status flipped since the previous batch (their sizes then are their sizes now,
  *    minus the dirty records' keys, plus the keys the gone and changed records had): a block kept now and not then
@@ -26,7 +28,9 @@ import { cpuSecondsSince } from '../engine/profile.ts';
 import { materialise } from '../engine/sql-pipeline.ts';
 import type { Model } from '../../schemas/model.ts';
 import { SOURCES } from '../../schemas/canonical.ts';
-import { LARGEST_BLOCKS, allowedSourceMask, blockingFigures, countedBlocksSql, largeFromSql, ruleKeysSql, writeBlockingState } from '../linkage/blocking.ts';
+import { BLOCKING_KEYS_TABLE, CREATE_BLOCKING_KEYS_SQL, LARGEST_BLOCKS, allRuleKeysSql, allowedSourceMask, blockingFigures, countedBlocksSql, largeFromSql, ruleKeysSql, storedRuleKeysSql, writeBlockingState } from '../linkage/blocking.ts';
+import type { Db } from '../engine/db.ts';
+import { previousCopyOf, updatedInPlaceSql, updateInPlace, writtenWhole } from './staging.ts';
 import { BLOCKING_RULES } from '../linkage/blocking-rules.ts';
 import { COMPARISONS } from '../linkage/comparisons.ts';
 import { gammaColumn } from '../linkage/comparison-sql.ts';
@@ -66,6 +70,8 @@ export interface IncrementalLinkFigures {
     /** 'given': the model's family model (the previous batch's); 'estimated': by EM over every member pair */
     model_source: 'given' | 'estimated';
   };
+  /** the blocking keys: the previous batch's updated in place with the dirty records' (true), or every record's computed (false: no copy of the previous ones to update) */
+  keys_in_place: boolean;
   /** blocks whose kept status (under the cap, holding a probe) changed since the previous batch */
   flipped_blocks: number;
   /** previous pairs that lost a rule (their only shared block of it is no longer kept) */
@@ -81,11 +87,34 @@ const blockSizesSql = (keys: string) =>
 const s3 = (a: number, b: number) => Number(((b - a) / 1000).toFixed(3));
 
 /**
+ * Brings BLOCKING_KEYS_TABLE to this batch's records: where the database holds the previous batch's, untouched
+ * (src/incremental/staging.ts, copied from `previousDb`), in place — the rows of the records gone or changed
+ * (inc_prev_dirty) and of the dirty ones taken out, `dirtyKeys` (every rule's keys of the dirty records) put in —
+ * else written whole from person_clean (the copy refused, a previous batch without it, a stage run again after the
+ * update). Either way the table is every record's keys, as a full batch writes them. True when updated in place.
+ */
+async function updateBlockingKeys(db: Db, dirty: string, dirtyKeys: string, previousDb: string | undefined): Promise<boolean> {
+  if (previousDb !== undefined && (await previousCopyOf(db, BLOCKING_KEYS_TABLE)) === previousDb) {
+    // the dirty records' keys appended in rule order: a rule's scan still reads few row groups of other rules
+    await updateInPlace(db, `
+      DELETE FROM ${BLOCKING_KEYS_TABLE} WHERE rec_id IN (SELECT rec_id FROM inc_prev_dirty UNION ALL SELECT rec_id FROM ${dirty});
+      INSERT INTO ${BLOCKING_KEYS_TABLE} SELECT * FROM ${dirtyKeys} ORDER BY rule_id;
+      ${updatedInPlaceSql(BLOCKING_KEYS_TABLE)}`);
+    return true;
+  }
+  await writtenWhole(db, BLOCKING_KEYS_TABLE);
+  await db.run(`
+    ${CREATE_BLOCKING_KEYS_SQL}
+    INSERT INTO ${BLOCKING_KEYS_TABLE} ${allRuleKeysSql(BLOCKING_RULES)};`);
+  return false;
+}
+
+/**
  * `model`: the model to score with (the previous batch's, or one given with --model), else trained;
  * `previousModel`: it is the previous batch's, and the previous batch kept its family state (the family context then
  * scores only the family pairs a change touched, FamilyPrevious).
  */
-export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousModel?: boolean; retrain: boolean; previousPairs: number; seedThreshold?: number }) {
+export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousModel?: boolean; retrain: boolean; previousPairs: number; seedThreshold?: number; previousDb?: string }) {
   const { db, config } = ctx;
   const linkage = config.linkage;
   const rules = BLOCKING_RULES;
@@ -96,6 +125,9 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
   const conds = (l: string, r: string) => `(${l}.aux IS NULL OR ${l}.aux IS DISTINCT FROM ${r}.aux) AND (${l}.probe IS NULL OR ${l}.probe OR ${r}.probe)
     AND (${mask}::UINTEGER >> (${l}.src * ${SOURCES.length} + ${r}.src)::INTEGER) & 1 = 1`;
   await using dirty = await materialise(db, 'inc_dirty', `SELECT rec_id FROM incremental_record WHERE status IN ('new', 'changed')`);
+  // every rule's keys of the dirty records; BLOCKING_KEYS_TABLE then holds every record's keys of this batch
+  await using dirtyKeysAll = await materialise(db, 'inc_keys_dirty_all', allRuleKeysSql(rules, `(SELECT * FROM person_clean SEMI JOIN ${dirty} USING (rec_id))`));
+  const keysInPlace = await updateBlockingKeys(db, String(dirty), String(dirtyKeysAll), o.previousDb);
   await using newPairs = await materialise(db, 'inc_new_pairs', `SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::UTINYINT AS rule_id WHERE false`);
   await using bitsOff = await materialise(db, 'inc_bits_off', `SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::UTINYINT AS rule_id WHERE false`);
   // this batch's figures of every rule (the previous batch's, updated with the blocks a change touched) and its
@@ -108,10 +140,10 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
     // The blocks a change touched: the keys a dirty record holds now, or a gone or changed one held. Only their
     // records' keys are kept (every record's keys are computed, and those of other blocks left at once); the other
     // blocks hold the same records as in the previous batch, and their pairs are its pairs.
-    await using dirtyKeys = await materialise(db, 'inc_keys_dirty', ruleKeysSql(r, `(SELECT * FROM person_clean SEMI JOIN ${dirty} USING (rec_id))`));
+    await using dirtyKeys = await materialise(db, 'inc_keys_dirty', `SELECT key, rec_id, src, aux, probe FROM ${dirtyKeysAll} WHERE rule_id = ${i}`);
     await using was = await materialise(db, 'inc_keys_was', ruleKeysSql(r, 'inc_prev_dirty'));
     await using wanted = await materialise(db, 'inc_keys_touched', `SELECT key FROM ${dirtyKeys} UNION SELECT key FROM ${was}`);
-    await using keys = await materialise(db, 'inc_block_keys', `SELECT k.* FROM (${ruleKeysSql(r)}) k SEMI JOIN ${wanted} w ON w.key = k.key`);
+    await using keys = await materialise(db, 'inc_block_keys', `SELECT k.* FROM ${storedRuleKeysSql(i)} k SEMI JOIN ${wanted} w ON w.key = k.key`);
     // each touched block's size and probes now, and then (now, less the dirty records' keys, plus the gone and
     // changed records' keys): whether it counted (two records or more, a probe in a coarse block) and was kept
     await using sizes = await materialise(db, 'inc_block_sizes', `
@@ -144,7 +176,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
     if (!kept) throw new Error(`the previous batch's blocking state has no rule ${r.name}`);
     if (Number(kept.n) < LARGEST_BLOCKS && Number(kept.large_from) > 2) {
       regrouped++;
-      await using all = await materialise(db, 'inc_blocks_all', countedBlocksSql(`(${ruleKeysSql(r)})`));
+      await using all = await materialise(db, 'inc_blocks_all', countedBlocksSql(storedRuleKeysSql(i)));
       await db.run(`
         UPDATE ${stats} SET large_from = (${largeFromSql(String(all))}) WHERE rule_id = ${i};
         DELETE FROM ${large} WHERE rule_id = ${i};
@@ -174,10 +206,10 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
       JOIN off_keys kl ON kl.rec_id = pp.rec_id_l JOIN off_keys kr ON kr.rec_id = pp.rec_id_r AND kr.key = kl.key
       WHERE (pp.rules >> ${i}) & 1 = 1`);
     if ((await db.count(`SELECT count(*) FROM ${hit}`)) > 0) {
-      await using hitKeys = await materialise(db, 'inc_hit_keys', ruleKeysSql(r, `(SELECT * FROM person_clean WHERE rec_id IN (SELECT rec_id_l FROM ${hit} UNION SELECT rec_id_r FROM ${hit}))`));
+      await using hitKeys = await materialise(db, 'inc_hit_keys', `SELECT * FROM ${storedRuleKeysSql(i)} WHERE rec_id IN (SELECT rec_id_l FROM ${hit} UNION SELECT rec_id_r FROM ${hit})`);
       await using hitKept = await materialise(db, 'inc_hit_kept', `
         WITH other AS (SELECT key FROM ${hitKeys} EXCEPT SELECT key FROM ${wanted}),
-        b AS (${blockSizesSql(`(SELECT k.* FROM (${ruleKeysSql(r)}) k SEMI JOIN other o ON o.key = k.key)`)}),
+        b AS (${blockSizesSql(`(SELECT k.* FROM ${storedRuleKeysSql(i)} k SEMI JOIN other o ON o.key = k.key)`)}),
         kept AS (
           SELECT key FROM b WHERE n > 1 AND n <= ${c} AND (NOT is_probe OR p > 0)
           UNION ALL SELECT key FROM ${sizes} WHERE kept_now)
@@ -287,6 +319,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
           },
         }
       : {}),
+    keys_in_place: keysInPlace,
     flipped_blocks: num('flipped'),
     rule_bits_cleared: num('bits_off'),
     rules_regrouped: regrouped,

@@ -4,7 +4,7 @@
  * A batch given a previous one (`--previous`) links incrementally unless `--full` (config `recompute: "full"`) is
  * given, the exact engine runs, or the previous batch cannot serve: it has no record_state (written before this
  * existed), its linkage settings differ from this batch's in what decides pairs and clusters, its blocking rules
- * differ from the code's, its model no longer fits the code's comparisons (and no --retrain), or its records had
+ * differ from the code's (their names, or the SQL of their keys: BLOCKING_STATE_TABLE's fingerprints), its model no longer fits the code's comparisons (and no --retrain), or its records had
  * other rec_ids (written before records kept theirs). The reason is
  * kept in the figures and in dtsen_change.
  *
@@ -45,7 +45,7 @@ import type { BatchConfig } from '../../schemas/config.ts';
 import type { Model } from '../../schemas/model.ts';
 import { readModelFile } from '../linkage/model.ts';
 import { BLOCKING_RULES } from '../linkage/blocking-rules.ts';
-import { BLOCKING_LARGE_TABLE, BLOCKING_STATE_TABLE } from '../linkage/blocking.ts';
+import { BLOCKING_LARGE_TABLE, BLOCKING_STATE_TABLE, ruleFingerprint } from '../linkage/blocking.ts';
 import { COMPARISONS } from '../linkage/comparisons.ts';
 import { gammaColumn } from '../linkage/comparison-sql.ts';
 import { linkableSql } from '../linkage/threshold.ts';
@@ -106,6 +106,11 @@ export async function planIncremental(db: Db, config: BatchConfig): Promise<Incr
     // blocking's rules (the family context's pairs, listed after them, are made again after scoring)
     const rules = (prevFigures.link?.blocking?.rules?.map((r) => r.rule) ?? []).filter((r) => r !== FAMILY_RULE.name);
     if (JSON.stringify(rules) !== JSON.stringify(BLOCKING_RULES.map((r) => r.name))) return full("the blocking rules differ from the previous batch's", dir);
+    // the same names with other keys (a rule's SQL changed between versions): the previous pairs and keys are not this version's
+    if (!(await prevHas(db, BLOCKING_STATE_TABLE, 'fingerprint'))) return full("the previous batch's blocking state has no fingerprint of its rules (written by an earlier version)", dir);
+    const prints = await db.all<{ rule: string; fingerprint: string }>(`SELECT rule, fingerprint FROM inc_prev.${BLOCKING_STATE_TABLE} ORDER BY rule_id`);
+    const changed = BLOCKING_RULES.filter((r, i) => prints[i]?.fingerprint !== ruleFingerprint(r)).map((r) => r.name);
+    if (changed.length) return full(`the keys of the blocking rules ${changed.join(', ')} differ from the previous batch's`, dir);
     const prevThreshold = prevConfig.linkage?.threshold;
     if (typeof prevThreshold !== 'number') return full('the previous batch holds no threshold', dir);
     // The previous gammas are reused whatever model scores them (--retrain, --model): the previous batch must have

@@ -4,6 +4,7 @@
  * (a placeholder NIK or a very common name must never explode the pair count); pairs of all rules
  * are unioned without duplicates, only between the source pairs the batch asks for.
  */
+import { createHash } from 'node:crypto';
 import type { Db } from '../engine/db.ts';
 import { lit } from '../engine/db.ts';
 import type { Linkage } from '../../schemas/config.ts';
@@ -70,18 +71,48 @@ export function ruleKeysSql(r: BlockingRule, table = 'person_clean'): string {
   return `${own} ${probe}`;
 }
 
+/**
+ * Every record's blocking keys, kept from batch to batch (the next batch updates them in place with the keys of
+ * its new and changed records, src/incremental/link.ts, instead of computing every record's again): rule_id, and
+ * the columns ruleKeysSql gives. Written rule by rule, so a rule's rows lie together (a scan of one rule reads
+ * its own row groups).
+ */
+export const BLOCKING_KEYS_TABLE = 'blocking_keys';
+/** SQL: BLOCKING_KEYS_TABLE made anew, empty. */
+export const CREATE_BLOCKING_KEYS_SQL = `
+  CREATE OR REPLACE TABLE ${BLOCKING_KEYS_TABLE} (rule_id UTINYINT, key UBIGINT, rec_id BIGINT, src UTINYINT, aux UBIGINT, probe BOOLEAN);
+  COMMENT ON TABLE ${BLOCKING_KEYS_TABLE} IS ${lit("every record's blocking keys per rule (key: the key's 64-bit hash): what the next batch updates with its new and changed records' keys")};`;
+
+/** SQL: the keys of every rule of `rules` of the records of `table` (rule_id, then ruleKeysSql's columns), in rule order. */
+export function allRuleKeysSql(rules: readonly BlockingRule[], table = 'person_clean'): string {
+  return rules.map((r, i) => `SELECT ${i}::UTINYINT AS rule_id, * FROM (${ruleKeysSql(r, table)})`).join(' UNION ALL ');
+}
+
+/** SQL: rule `i`'s rows of BLOCKING_KEYS_TABLE, as ruleKeysSql gives them. */
+export const storedRuleKeysSql = (i: number) => `(SELECT key, rec_id, src, aux, probe FROM ${BLOCKING_KEYS_TABLE} WHERE rule_id = ${i})`;
+
+/**
+ * A rule's fingerprint (its key expression, probe and cap): the blocking keys and pairs a batch keeps serve the
+ * next one only when every rule is the same (src/incremental/previous.ts). Kept in BLOCKING_STATE_TABLE.
+ */
+export function ruleFingerprint(r: BlockingRule): string {
+  return createHash('sha256').update(JSON.stringify([r.name, r.keys, r.distinctOn ?? null, r.probe ?? null, r.maxBlockSize ?? null])).digest('hex').slice(0, 16);
+}
+
 export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: readonly BlockingRule[] = BLOCKING_RULES): Promise<BlockingFigures> {
   const cap = linkage.max_block_size;
   const capOf = (r: BlockingRule) => Math.min(r.maxBlockSize ?? cap, cap);
   const allowed = `(${allowedSourceMask(linkage)}::UINTEGER >> (l.src * ${SOURCES.length} + r.src)::INTEGER) & 1 = 1`;
   await db.run(`
+    ${CREATE_BLOCKING_KEYS_SQL}
     CREATE OR REPLACE TEMP TABLE block_pairs (rec_id_l BIGINT, rec_id_r BIGINT, rule_id UTINYINT);
     CREATE OR REPLACE TEMP TABLE blocking_stats (rule_id UTINYINT, keys BIGINT, blocks BIGINT, capped_blocks BIGINT, capped_records BIGINT, large_from BIGINT);
     CREATE OR REPLACE TEMP TABLE blocking_large (rule_id UTINYINT, key UBIGINT, records BIGINT);`);
-  // One rule at a time: its keys, its blocks (capped), its pairs; the work and memory of a rule are its own.
+  // One rule at a time: its keys (kept in BLOCKING_KEYS_TABLE), its blocks (capped), its pairs; the work and memory of a rule are its own.
   for (const [i, r] of rules.entries()) {
     await db.run(`
-      CREATE OR REPLACE TEMP TABLE block_keys AS ${ruleKeysSql(r)};
+      INSERT INTO ${BLOCKING_KEYS_TABLE} SELECT ${i}::UTINYINT, * FROM (${ruleKeysSql(r)});
+      CREATE OR REPLACE TEMP VIEW block_keys AS SELECT * FROM ${storedRuleKeysSql(i)};
       -- a coarse block counts only when it holds a probe (bool_or(probe) is NULL for the rule's own keys)
       CREATE OR REPLACE TEMP TABLE blocking_blocks AS ${countedBlocksSql('block_keys')};
       INSERT INTO blocking_stats
@@ -92,7 +123,7 @@ export async function buildCandidatePairs(db: Db, linkage: Linkage, rules: reado
         SELECT ${i}, key, records FROM blocking_blocks WHERE records >= (SELECT large_from FROM blocking_stats WHERE rule_id = ${i});
       CREATE OR REPLACE TEMP TABLE block_keys_kept AS
         SELECT k.* FROM block_keys k SEMI JOIN blocking_blocks b ON b.key = k.key AND b.records <= ${capOf(r)};
-      DROP TABLE block_keys; DROP TABLE blocking_blocks;
+      DROP VIEW block_keys; DROP TABLE blocking_blocks;
       INSERT INTO block_pairs
         SELECT DISTINCT l.rec_id, r.rec_id, ${i}::UTINYINT
         FROM block_keys_kept l JOIN block_keys_kept r ON l.key = r.key AND l.rec_id < r.rec_id
@@ -141,11 +172,11 @@ export function largeFromSql(blocks: string): string {
  * capped_records, large_from) and `large` (rule_id, key, records).
  */
 export async function writeBlockingState(db: Db, rules: readonly BlockingRule[], stats: string, large: string): Promise<void> {
-  const names = `SELECT * FROM (VALUES ${rules.map((r, i) => `(${i}::UTINYINT, ${lit(r.name)})`).join(', ')}) t(rule_id, rule)`;
+  const names = `SELECT * FROM (VALUES ${rules.map((r, i) => `(${i}::UTINYINT, ${lit(r.name)}, ${lit(ruleFingerprint(r))})`).join(', ')}) t(rule_id, rule, fingerprint)`;
   await db.run(`
     CREATE OR REPLACE TABLE ${BLOCKING_STATE_TABLE} AS
-      SELECT s.rule_id, n.rule, s.keys, s.blocks, s.capped_blocks, s.capped_records, s.large_from FROM ${stats} s JOIN (${names}) n USING (rule_id) ORDER BY s.rule_id;
-    COMMENT ON TABLE ${BLOCKING_STATE_TABLE} IS ${lit("per blocking rule, its keys, blocks and capped blocks over every record, and large_from: what the next batch updates with the blocks its changed records touch")};
+      SELECT s.rule_id, n.rule, s.keys, s.blocks, s.capped_blocks, s.capped_records, s.large_from, n.fingerprint FROM ${stats} s JOIN (${names}) n USING (rule_id) ORDER BY s.rule_id;
+    COMMENT ON TABLE ${BLOCKING_STATE_TABLE} IS ${lit("per blocking rule, its keys, blocks and capped blocks over every record, large_from, and the fingerprint of its keys' SQL: what the next batch updates with the blocks its changed records touch")};
     CREATE OR REPLACE TABLE ${BLOCKING_LARGE_TABLE} AS SELECT rule_id, key, records FROM ${large} ORDER BY rule_id, records DESC, key;
     COMMENT ON TABLE ${BLOCKING_LARGE_TABLE} IS ${lit("per blocking rule, every block of at least the rule's large_from records (key: the key's 64-bit hash): where the next batch finds the largest blocks")};`);
 }

@@ -41,7 +41,7 @@ describe('an incremental batch gives what a full batch gives', () => {
   /** A copy of batch `from`'s folder as `name`, its database altered by `sql` (a batch an earlier version wrote); its path. */
   async function alteredCopy(from: string, name: string, sql: string): Promise<string> {
     const copy = join(dir, 'runs', name);
-    cpSync(out(from), copy, { recursive: true });
+    cpSync(out(from), copy, { recursive: true, dereference: true });
     const db = await Db.open({ path: join(copy, 'dtsen.duckdb') });
     try {
       await db.run(`${sql}; CHECKPOINT`);
@@ -392,7 +392,10 @@ describe('an incremental batch gives what a full batch gives', () => {
       expect(inc).toEqual(blocking(`${name}-full`));
       // the blocks' figures and large blocks the next batch reads: the full batch's (large_from aside, which only
       // a full batch sets again)
-      expect(await differences(`${name}-inc`, `${name}-full`, 'blocking_state', 'rule_id, rule, keys, blocks, capped_blocks, capped_records')).toEqual([0, 0]);
+      expect(await differences(`${name}-inc`, `${name}-full`, 'blocking_state', 'rule_id, rule, keys, blocks, capped_blocks, capped_records, fingerprint')).toEqual([0, 0]);
+      // every record's keys: the previous batch's, updated in place with the dirty records', are those computed again
+      expect((runs[`${name}-inc`].figures as Required<BatchResult['figures']>).link.recompute.link!.keys_in_place).toBe(true);
+      expect(await differences(`${name}-inc`, `${name}-full`, 'blocking_keys', '*')).toEqual([0, 0]);
       const db = await Db.open();
       let from: number;
       try {
@@ -634,6 +637,23 @@ describe('an incremental batch gives what a full batch gives', () => {
     const r = await run('m2-cap', months[1], { previous: out('m1'), linkage: { max_block_size: 20 } });
     expect(r.figures.link!.recompute.path).toBe('full');
     expect(r.figures.link!.recompute.reason).toMatch(/max_block_size/);
+  }, 120_000);
+
+  it('links in full, saying why, when the keys of a blocking rule are not those the previous batch used', async () => {
+    // the same rule names, another SQL of one rule's keys (a new version): its kept pairs and keys are not this version's
+    const prev = await alteredCopy('m1', 'm1-rekeyed', `UPDATE blocking_state SET fingerprint = 'other' WHERE rule = 'token_year'`);
+    const r = await run('m2-rekeyed', months[1], { previous: prev });
+    expect(r.figures.link!.recompute.path).toBe('full');
+    expect(r.figures.link!.recompute.reason).toMatch(/keys of the blocking rules token_year differ/);
+  }, 120_000);
+
+  it('computes every record\'s blocking keys when the previous batch kept none, and links as with them', async () => {
+    const prev = await alteredCopy('m1', 'm1-no-keys', `DROP TABLE blocking_keys`);
+    const r = await run('m2-no-keys', months[1], { previous: prev });
+    expect(r.figures.link!.recompute.path).toBe('incremental');
+    expect(r.figures.link!.recompute.link!.keys_in_place).toBe(false);
+    expect(await differences('m2-no-keys', 'm2-full', 'blocking_keys', '*')).toEqual([0, 0]);
+    expect(await differences('m2-no-keys', 'm2-inc', 'candidate_pairs', '*')).toEqual([0, 0]);
   }, 120_000);
 
   it('labels every component again when the previous batch kept no components, and still clusters as the incremental path does', async () => {

@@ -10,6 +10,8 @@ import { persistWorkingTable } from '../../linkage/working-tables.ts';
 import { recordRecompute, writeRecordState } from '../../incremental/state.ts';
 import { planIncremental, type IncrementalPlan } from '../../incremental/previous.ts';
 import { linkIncremental, type IncrementalLinkFigures } from '../../incremental/link.ts';
+import { writtenWhole } from '../../incremental/staging.ts';
+import { BLOCKING_KEYS_TABLE } from '../../linkage/blocking.ts';
 import { writeModelFile } from '../../linkage/model.ts';
 import { join } from 'node:path';
 import type { Ctx } from '../../engine/context.ts';
@@ -100,6 +102,7 @@ async function linkIncrementally(ctx: Ctx, plan: IncrementalPlan): Promise<LinkR
     retrain: ctx.config.retrain && !given,
     previousPairs: plan.previousPairs ?? 0,
     seedThreshold: keepsThreshold ? plan.previousThreshold : undefined,
+    previousDb: plan.previousDir ? join(plan.previousDir, 'dtsen.duckdb') : undefined,
   });
   if (ctx.stagingDir) await writeModelFile(join(ctx.stagingDir, 'model.json'), r.model);
   const source: 'given' | 'trained' | 'previous' = given ? 'given' : plan.previousModel ? 'previous' : 'trained';
@@ -121,6 +124,11 @@ export const linkStage = defineStage({
     await writeRecordState(ctx.db);
     const plan = await planIncremental(ctx.db, ctx.config);
     ctx.log.info({ stage: 'link', path: plan.path, reason: plan.reason }, plan.path === 'incremental' ? 'linking incrementally' : 'linking every record');
+    // a full path writes the blocking keys whole (the exact engine none: no copy of the previous batch's stays)
+    if (plan.path === 'full') {
+      await writtenWhole(ctx.db, BLOCKING_KEYS_TABLE);
+      if (linkage.engine !== 'probabilistic') await ctx.db.run(`DROP TABLE IF EXISTS ${BLOCKING_KEYS_TABLE}`);
+    }
     const inc = plan.path === 'incremental' ? await linkIncrementally(ctx, plan) : undefined;
     const r = inc ?? (await linker.link(ctx));
     // the family support counts the member pairs the family context compared: weighed with it
