@@ -16,7 +16,8 @@
  *  - inc_prev_blocking_state, inc_prev_blocking_large: the previous batch's BLOCKING_STATE_TABLE and
  *    BLOCKING_LARGE_TABLE (its blocks' figures and large blocks, which incremental blocking updates);
  *  - inc_prev_gone(prev_rec_id): the previous batch's records that are gone;
- *  - inc_prev_dirty: the previous person_clean rows of the records gone or changed (their blocking keys then);
+ *  - inc_prev_dirty: the previous person_clean rows of the records gone or changed, the columns linking reads and
+ *    the family (their blocking keys and families then);
  *  - inc_prev_pairs: the previous scored pairs of two unchanged records (a record keeps its rec_id from batch to
  *    batch, src/incremental/rec-ids.ts: the previous tables are read on their own ids), with their rules
  *    (blocking's: the family context's pairs are made again after scoring, so a pair only it found has none),
@@ -40,7 +41,8 @@ import { BLOCKING_RULE_MASK, EMPTY_FAMILY_MEMBERS_SQL, EMPTY_FAMILY_SEEDS_SQL, F
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from '../engine/db.ts';
-import { lit } from '../engine/db.ts';
+import { ident, lit } from '../engine/db.ts';
+import { linkColumns } from './state.ts';
 import type { BatchConfig } from '../../schemas/config.ts';
 import type { Model } from '../../schemas/model.ts';
 import { readModelFile } from '../linkage/model.ts';
@@ -52,6 +54,13 @@ import { linkableSql } from '../linkage/threshold.ts';
 
 /** The linkage settings that decide which pairs are proposed and how clusters are split: equal, or a full batch. */
 const SAME_LINKAGE_KEYS = ['engine', 'max_block_size', 'dedupe', 'link', 'split_conflicts', 'split_reasons', 'split_tiers', 'max_conflict_cluster_size'] as const;
+
+/**
+ * The columns of inc_prev_dirty: what the blocking keys the gone and changed records had are computed from (every
+ * column linking reads, link_hash's), and their family (the family context's families a change touched). Only
+ * these are read from the previous person_clean, not its every column.
+ */
+const DIRTY_COLUMNS = [...new Set(['rec_id', 'family_id', ...linkColumns()])];
 
 export const INC_PREV_TABLES = ['inc_prev_blocking_state', 'inc_prev_blocking_large', 'inc_prev_gone', 'inc_prev_dirty', 'inc_prev_pairs', 'inc_prev_family_unkept', 'inc_prev_family_seeds', 'inc_prev_family_members', 'inc_prev_cut', 'inc_prev_cluster', 'inc_prev_conflicts', 'inc_prev_decision'];
 
@@ -173,7 +182,7 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean | 'r
     SELECT o.rec_id AS prev_rec_id FROM inc_prev.record_state o ANTI JOIN record_state n USING (source, source_record_id);
     CREATE OR REPLACE TEMP TABLE inc_prev_out AS
     SELECT prev_rec_id AS rec_id FROM inc_prev_gone UNION ALL SELECT rec_id FROM incremental_record WHERE status = 'changed';
-    CREATE OR REPLACE TABLE inc_prev_dirty AS SELECT p.* FROM inc_prev.person_clean p SEMI JOIN inc_prev_out o ON o.rec_id = p.rec_id;
+    CREATE OR REPLACE TABLE inc_prev_dirty AS SELECT ${DIRTY_COLUMNS.map((c) => `p.${ident(c)}`).join(', ')} FROM inc_prev.person_clean p SEMI JOIN inc_prev_out o ON o.rec_id = p.rec_id;
     CREATE OR REPLACE TABLE inc_prev_pairs AS
     SELECT s.rec_id_l, s.rec_id_r, s.rule_id, (s.rules & ${BLOCKING_RULE_MASK}::UINTEGER)::UINTEGER AS rules,
       ${gammas.map((g) => `s.${g}`).join(', ')}, s.match_weight AS prev_weight, (${prevLinkable}) AS prev_linkable
