@@ -138,8 +138,8 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
   for (const [i, r] of rules.entries()) {
     const c = capOf(i);
     // The blocks a change touched: the keys a dirty record holds now, or a gone or changed one held. Only their
-    // records' keys are kept (every record's keys are computed, and those of other blocks left at once); the other
-    // blocks hold the same records as in the previous batch, and their pairs are its pairs.
+    // records' keys are read from BLOCKING_KEYS_TABLE; the other blocks hold the same records as in the previous
+    // batch, and their pairs are its pairs.
     await using dirtyKeys = await materialise(db, 'inc_keys_dirty', `SELECT key, rec_id, src, aux, probe FROM ${dirtyKeysAll} WHERE rule_id = ${i}`);
     await using was = await materialise(db, 'inc_keys_was', ruleKeysSql(r, 'inc_prev_dirty'));
     await using wanted = await materialise(db, 'inc_keys_touched', `SELECT key FROM ${dirtyKeys} UNION SELECT key FROM ${was}`);

@@ -4,9 +4,9 @@
  * A batch given a previous one (`--previous`) links incrementally unless `--full` (config `recompute: "full"`) is
  * given, the exact engine runs, or the previous batch cannot serve: it has no record_state (written before this
  * existed), its linkage settings differ from this batch's in what decides pairs and clusters, its blocking rules
- * differ from the code's (their names, or the SQL of their keys: BLOCKING_STATE_TABLE's fingerprints), its model no longer fits the code's comparisons (and no --retrain), or its records had
- * other rec_ids (written before records kept theirs). The reason is
- * kept in the figures and in dtsen_change.
+ * differ from the code's (their names, or the SQL of their keys: BLOCKING_STATE_TABLE's fingerprints), its model no
+ * longer fits the code's comparisons (and no --retrain), or its records had other rec_ids (written before records
+ * kept theirs). The reason is kept in the figures and in dtsen_change.
  *
  * What is copied from the previous batch's dtsen.duckdb (attached read-only once; persistent inc_prev_* tables, so
  * a resumed batch does not need the previous folder again):
@@ -117,7 +117,7 @@ export async function planIncremental(db: Db, config: BatchConfig): Promise<Incr
     if (JSON.stringify(rules) !== JSON.stringify(BLOCKING_RULES.map((r) => r.name))) return full("the blocking rules differ from the previous batch's", dir);
     // the same names with other keys (a rule's SQL changed between versions): the previous pairs and keys are not this version's
     if (!(await prevHas(db, BLOCKING_STATE_TABLE, 'fingerprint'))) return full("the previous batch's blocking state has no fingerprint of its rules (written by an earlier version)", dir);
-    const prints = await db.all<{ rule: string; fingerprint: string }>(`SELECT rule, fingerprint FROM inc_prev.${BLOCKING_STATE_TABLE} ORDER BY rule_id`);
+    const prints = await db.all<{ fingerprint: string }>(`SELECT fingerprint FROM inc_prev.${BLOCKING_STATE_TABLE} ORDER BY rule_id`);
     const changed = BLOCKING_RULES.filter((r, i) => prints[i]?.fingerprint !== ruleFingerprint(r)).map((r) => r.name);
     if (changed.length) return full(`the keys of the blocking rules ${changed.join(', ')} differ from the previous batch's`, dir);
     const prevThreshold = prevConfig.linkage?.threshold;
