@@ -65,7 +65,7 @@ export interface IncrementalLinkFigures {
     member_pairs: number; family_pairs: number; compared_pairs: number; compared_family_pairs: number; reused_pairs: number;
     /** the family pairs (and their member pairs) scored with their competition: those a change touched when the previous family model is kept */
     scored_family_pairs: number; scored_member_pairs: number;
-    /** the family pairs (and their member pairs) that kept the previous batch's odds of their competitors (a linked family pair may hold no member pair) */
+    /** the family pairs (and their member pairs) carried from the previous batch with their rows, not scored again (a linked family pair may hold no member pair) */
     reused_family_pairs: number; reused_member_pairs: number;
     /** 'given': the model's family model (the previous batch's); 'estimated': by EM over every member pair */
     model_source: 'given' | 'estimated';
@@ -272,8 +272,8 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
   // the previous batch's pairs: the reused ones and those dropped (a record gone or changed, or found by no rule now)
   const blocking = await blockingFigures(db, BLOCKING_RULES, linkage.max_block_size, { pairs: String(pairs), stats: String(stats), large: String(large) });
   // The family context as a full batch makes it, with the model's family model. Scoring with the previous batch's,
-  // only the family pairs a change touched are scored with their competition (FamilyPrevious): the others keep the
-  // previous odds of their competitors. A model trained again brings none: its family model is estimated by EM over
+  // only the family pairs a change touched are scored with their competition (FamilyPrevious): the others carry
+  // their member pairs and rows from the previous batch. A model trained again brings none: its family model is estimated by EM over
   // every member pair, and a change anywhere then moves every family pair's weight. The comparisons are bounded
   // either way: the member pairs of two unchanged records keep the gammas the previous batch gave them (its scored
   // pairs, and the member pairs it compared and did not keep); only the others are compared.
@@ -288,7 +288,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
       ? {
           previous: {
             seeds: 'SELECT rec_id_l, rec_id_r FROM inc_prev_family_seeds',
-            members: 'SELECT rec_id_l, rec_id_r, competitor_odds FROM inc_prev_family_members',
+            members: 'SELECT rec_id_l, rec_id_r, competitor_odds, match_weight FROM inc_prev_family_members',
             dirtyFamilies: `SELECT family_id FROM person_clean SEMI JOIN ${dirty} USING (rec_id) UNION ALL SELECT family_id FROM inc_prev_dirty`,
           },
         }

@@ -26,8 +26,8 @@
  *    and not kept) of two unchanged records, with their gammas: the family context scores them again without
  *    comparing them (empty when the previous batch has none);
  *  - inc_prev_family_seeds, inc_prev_family_members: the previous batch's family_seed_pairs and family_member_pairs
- *    (with the odds of each member pair's competitors) of two unchanged records: the family context keeps the
- *    previous weights of the family pairs no change touched (FamilyPrevious);
+ *    (with the odds of each member pair's competitors and its weight after competition) of two unchanged records:
+ *    the family context carries the member pairs of the family pairs no change touched (FamilyPrevious);
  *  - inc_prev_cut(rec_id): unchanged records that had a link to a record gone or changed;
  *  - inc_prev_cluster(rec_id, prev_cluster_id, conflicted, prev_component_id): the previous clusters of the
  *    unchanged records, whether their cluster was named in cluster_conflicts, and their connected component of
@@ -152,7 +152,7 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean | 'r
   // the previous batch's connected components (clusters.component_id): without them the cluster stage works over
   // every link (src/incremental/cluster.ts)
   const hasComponents = await prevHas(db, 'clusters', 'component_id');
-  const hasFamilyState = (await prevHas(db, FAMILY_SEED_TABLE)) && (await prevHas(db, FAMILY_MEMBER_TABLE, 'competitor_odds'));
+  const hasFamilyState = (await prevHas(db, FAMILY_SEED_TABLE)) && (await prevHas(db, FAMILY_MEMBER_TABLE, 'competitor_odds')) && (await prevHas(db, FAMILY_MEMBER_TABLE, 'match_weight'));
   let hasUnkept = true;
   for (const g of gammas) hasUnkept &&= await prevHas(db, FAMILY_UNKEPT_TABLE, g);
   const prevLinkable = `${linkableSql(prevThreshold, await prevHas(db, 'scored_pairs', 'hard_negative'))}${hasDecisions
@@ -194,7 +194,7 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean | 'r
     SELECT s.rec_id_l, s.rec_id_r
     FROM ${hasFamilyState ? `inc_prev.${FAMILY_SEED_TABLE}` : `(${EMPTY_FAMILY_SEEDS_SQL})`} s ${kept('s', 'rec_id_l', 'rec_id_r')};
     CREATE OR REPLACE TABLE inc_prev_family_members AS
-    SELECT s.rec_id_l, s.rec_id_r, s.competitor_odds
+    SELECT s.rec_id_l, s.rec_id_r, s.competitor_odds, s.match_weight
     FROM ${hasFamilyState ? `inc_prev.${FAMILY_MEMBER_TABLE}` : `(${EMPTY_FAMILY_MEMBERS_SQL})`} s ${kept('s', 'rec_id_l', 'rec_id_r')};
     CREATE OR REPLACE TABLE inc_prev_cut AS
     SELECT s.rec_id_r AS rec_id FROM inc_prev.scored_pairs s SEMI JOIN inc_prev_out o ON o.rec_id = s.rec_id_l ${kept('s', 'rec_id_r')} WHERE ${prevLinkable}

@@ -17,8 +17,9 @@
  * the pairs sharing a record compete: each pair's weight is lowered by the odds of its competitors.
  *
  * An incremental batch scoring with the previous batch's model (and so its family model) scores only the family
- * pairs a change touched; the others keep the odds of their competitors the previous batch summed
- * (FamilyPrevious, family_member_pairs, family_seed_pairs): every weight is the one scoring every member pair gives.
+ * pairs a change touched; the others keep their member pairs, the odds of their competitors and their weights from
+ * the previous batch (FamilyPrevious, family_member_pairs, family_seed_pairs): every weight is the one scoring every
+ * member pair gives, and only the few carried rows the merge into scored_pairs reads whole are scored again.
  */
 import type { Db } from '../engine/db.ts';
 import { lit } from '../engine/db.ts';
@@ -132,14 +133,15 @@ export interface FamilyGammaReuse {
  * compete). A linked family pair is untouched when neither family holds a record new or changed now, nor held one
  * gone or changed then (`dirtyFamilies`), its seed pairs and those inside its two families are the previous batch's
  * (`seeds`: the seeds are rescored every batch with this batch's term frequencies, so a seed may come or go between
- * two unchanged records), and each of its member pairs was a member pair then (`members`). Its member pairs then
- * take the previous batch's odds of their competitors; only the member pairs of the others are scored with their
- * competition. Queries of two unchanged records (a record keeps its rec_id from batch to batch):
+ * two unchanged records). Its member pairs are then the previous batch's (the same members, supported by the same
+ * seeds), with the same rows: the previous odds of their competitors and weights after competition are carried
+ * (`members`), never enumerated or scored again; only the member pairs of the other family pairs are scored with
+ * their competition. Queries of two unchanged records (a record keeps its rec_id from batch to batch):
  */
 export interface FamilyPrevious {
   /** (rec_id_l, rec_id_r): the previous batch's FAMILY_SEED_TABLE */
   seeds: string;
-  /** (rec_id_l, rec_id_r, competitor_odds): the previous batch's FAMILY_MEMBER_TABLE of two unchanged records */
+  /** (rec_id_l, rec_id_r, competitor_odds, match_weight): the previous batch's FAMILY_MEMBER_TABLE of two unchanged records */
   members: string;
   /** (family_id): person_clean.family_id of the records new or changed, and of the previous batch's records gone or changed */
   dirtyFamilies: string;
@@ -147,12 +149,15 @@ export interface FamilyPrevious {
 
 /** The seed pairs of the family context (two members at the seed threshold, never a hard negative; of two families or of one). */
 export const FAMILY_SEED_TABLE = 'family_seed_pairs';
-/** Every member pair of linked families with the summed odds of its competitors (0: none): what the next batch reuses. */
+/**
+ * Every member pair of linked families with the summed odds of its competitors (0: none) and its weight under the
+ * family model after competition: what the next batch carries for the family pairs no change touched.
+ */
 export const FAMILY_MEMBER_TABLE = 'family_member_pairs';
 
 /** FAMILY_SEED_TABLE and FAMILY_MEMBER_TABLE with no rows: a batch without a family context, or the previous batch's state when it kept none. */
 export const EMPTY_FAMILY_SEEDS_SQL = 'SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r WHERE false';
-export const EMPTY_FAMILY_MEMBERS_SQL = 'SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::DOUBLE AS competitor_odds WHERE false';
+export const EMPTY_FAMILY_MEMBERS_SQL = 'SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::DOUBLE AS competitor_odds, NULL::DOUBLE AS match_weight WHERE false';
 
 /** Writes FAMILY_SEED_TABLE and FAMILY_MEMBER_TABLE from the queries, or empty (no family context). */
 export async function writeFamilyState(db: Db, seeds = EMPTY_FAMILY_SEEDS_SQL, members = EMPTY_FAMILY_MEMBERS_SQL): Promise<void> {
@@ -160,7 +165,7 @@ export async function writeFamilyState(db: Db, seeds = EMPTY_FAMILY_SEEDS_SQL, m
     CREATE OR REPLACE TABLE ${FAMILY_SEED_TABLE} AS ${seeds};
     COMMENT ON TABLE ${FAMILY_SEED_TABLE} IS ${lit('pairs of members of the family context at the seed threshold (of two families: linking them; of one: duplicates): what the next batch compares to find the family pairs it must score again')};
     CREATE OR REPLACE TABLE ${FAMILY_MEMBER_TABLE} AS ${members};
-    COMMENT ON TABLE ${FAMILY_MEMBER_TABLE} IS ${lit('every member pair of linked families with the summed posterior odds of its competitors under the family model: what the next batch reuses for the family pairs no change touches')};`);
+    COMMENT ON TABLE ${FAMILY_MEMBER_TABLE} IS ${lit('every member pair of linked families with the summed posterior odds of its competitors under the family model and its weight after competition: what the next batch carries for the family pairs no change touches')};`);
 }
 
 /**
@@ -182,11 +187,27 @@ export async function writeUnkeptPairs(db: Db, query = emptyUnkeptPairsSql()): P
     COMMENT ON TABLE ${FAMILY_UNKEPT_TABLE} IS ${lit('member pairs of linked families the family context compared and did not keep, with their gammas: what the next batch scores again without comparing')};`);
 }
 
+/**
+ * The family model's rows of member pairs (`vectors`: rec_id_l, rec_id_r, rule_id, rules, new_pair, gamma_*) given
+ * the odds of their competitors (`competition`: rec_id_l, rec_id_r, k_odds): its weight lowered by
+ * log2(1 + odds), the bits taken (family_competition) and the odds (competitor_odds). One SQL for the pairs scored
+ * with their competition and the pairs an incremental batch carries: the same inputs give the same bits.
+ */
+function familyRowsSql(familyModel: Model, vectors: string, competition: string): string {
+  return `
+    WITH c AS (
+      SELECT f.*, k.k_odds, f.match_weight - log2(1 + k.k_odds) AS w
+      FROM (${scoreSql(familyModel, vectors, ['rule_id', 'rules', 'new_pair'])}) f JOIN ${competition} k USING (rec_id_l, rec_id_r))
+    SELECT * EXCLUDE (k_odds, w) REPLACE (w AS match_weight, ${probabilitySql('w')} AS match_probability),
+      match_weight - w AS family_competition, k_odds AS competitor_odds FROM c`;
+}
+
 export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, seedThreshold: number, reuse?: FamilyGammaReuse): Promise<FamilyContextFigures | undefined> {
   const ruleBit = FAMILY_RULE_BIT;
   const gammas = COMPARISONS.map((c) => gammaColumn(c));
   const maxMembers = FAMILY_CONTEXT_MAX_MEMBERS;
   const prev = reuse?.previous;
+  const keep = FAMILY_CONTEXT_KEEP_PROBABILITY;
   // `dirty`: the member's family holds a record new or changed, or held one gone or changed (an incremental batch)
   await using members = await materialise(db, 'family_member', `
     SELECT rec_id, source, dense_rank() OVER (ORDER BY family_id)::INTEGER AS family_id, ${prev ? `family_id IN (${prev.dirtyFamilies})` : 'true'} AS dirty FROM (
@@ -210,58 +231,71 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     JOIN ${members} ml ON ml.rec_id = s.rec_id_l JOIN ${members} mr ON mr.rec_id = s.rec_id_r
     WHERE ml.family_id = mr.family_id AND s.match_probability >= ${seedThreshold} AND NOT coalesce(s.hard_negative, false)`);
   const seedPairsSql = `SELECT least(seed_l, seed_r) AS rec_id_l, greatest(seed_l, seed_r) AS rec_id_r FROM ${seeds} UNION ALL SELECT rec_id_l, rec_id_r FROM ${sameFamily}`;
-  // Every pair of their members whose sources the config pairs and that another seed pair supports (one sharing
-  // neither record: a pair is never its own evidence), with the families of its two records, the blocking rules that
-  // had proposed it and, then, its gammas (scored_pairs holds every candidate pair with its comparison vector); an
-  // incremental batch: the previous batch's odds of its competitors, when it was a member pair then in this order.
-  await using pairs = await materialise(db, 'family_pairs', `
-    WITH fam AS (SELECT DISTINCT family_l, family_r FROM ${seeds}),
-    -- each pair once without a DISTINCT: a record is a member of one family, so two records meet in one family pair
-    mp AS (
-      SELECT least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r,
-        CASE WHEN a.rec_id < b.rec_id THEN a.family_id ELSE b.family_id END AS fam_l,
-        CASE WHEN a.rec_id < b.rec_id THEN b.family_id ELSE a.family_id END AS fam_r,
-        a.dirty OR b.dirty AS dirty
-      FROM fam f
-      JOIN ${members} a ON a.family_id = f.family_l
-      JOIN ${members} b ON b.family_id = f.family_r
-      SEMI JOIN (${allowedSourcePairsSql(linkage)}) ok ON ok.source_l = a.source AND ok.source_r = b.source
-      SEMI JOIN ${seeds} sd ON sd.family_l = f.family_l AND sd.family_r = f.family_r AND sd.seed_l <> a.rec_id AND sd.seed_r <> b.rec_id)
-    SELECT mp.rec_id_l, mp.rec_id_r, mp.fam_l, mp.fam_r, mp.dirty, ${prev ? 'po.competitor_odds' : 'NULL::DOUBLE'} AS prev_odds,
-      coalesce(c.rule_id, ${ruleBit})::UTINYINT AS rule_id,
-      (coalesce(c.rules, 0) | ${1 << ruleBit})::UINTEGER AS rules, c.rec_id_l IS NULL AS new_pair,
-      ${gammas.map((g) => `c.${g}`).join(', ')}
-    FROM mp LEFT JOIN scored_pairs c USING (rec_id_l, rec_id_r)
-    ${prev ? `LEFT JOIN (${prev.members}) po USING (rec_id_l, rec_id_r)` : ''}`);
-  const memberPairs = await db.count(`SELECT count(*) FROM ${pairs}`);
-  const linkedFamilies = await db.count(`SELECT count(DISTINCT (family_l, family_r)) FROM ${seeds}`);
-  if (memberPairs === 0) {
-    await writeFamilyState(db);
-    return undefined;
-  }
-  // The family pairs to score (every one, but in an incremental batch that keeps the previous family model): a
-  // family dirty; a seed pair between them, or inside either, come or gone; a member pair that was none then (or
-  // whose records changed order). Keyed (fam_a, fam_b), the smaller family first.
+  // the linked family pairs (family_l < family_r)
+  await using linked = await materialise(db, 'family_linked', `SELECT DISTINCT family_l, family_r FROM ${seeds}`);
+  const linkedFamilies = await db.count(`SELECT count(*) FROM ${linked}`);
+  // The family pairs to score with their competition: every one, but in an incremental batch that keeps the
+  // previous family model those a change touched — a family dirty, or a seed pair between them, or inside either,
+  // come or gone (FamilyPrevious). The member pairs of the others are the previous batch's, and so are their rows.
   await using touched = await materialise(db, 'family_touched', prev
     ? `
     WITH now AS (${seedPairsSql}),
     diff AS ((SELECT * FROM now EXCEPT SELECT rec_id_l, rec_id_r FROM (${prev.seeds})) UNION (SELECT rec_id_l, rec_id_r FROM (${prev.seeds}) EXCEPT SELECT * FROM now)),
     dfam AS (SELECT ml.family_id AS fl, mr.family_id AS fr FROM diff d JOIN ${members} ml ON ml.rec_id = d.rec_id_l JOIN ${members} mr ON mr.rec_id = d.rec_id_r),
-    fp AS (SELECT least(fam_l, fam_r) AS fam_a, greatest(fam_l, fam_r) AS fam_b, bool_or(dirty OR prev_odds IS NULL) AS hit FROM ${pairs} GROUP BY ALL)
-    SELECT fam_a, fam_b FROM fp
-    WHERE hit OR (fam_a, fam_b) IN (SELECT (least(fl, fr), greatest(fl, fr)) FROM dfam WHERE fl <> fr)
-      OR fam_a IN (SELECT fl FROM dfam WHERE fl = fr) OR fam_b IN (SELECT fl FROM dfam WHERE fl = fr)`
-    : `SELECT DISTINCT least(fam_l, fam_r) AS fam_a, greatest(fam_l, fam_r) AS fam_b FROM ${pairs}`);
+    dirty AS (SELECT DISTINCT family_id FROM ${members} WHERE dirty)
+    SELECT family_l, family_r FROM ${linked}
+    WHERE family_l IN (SELECT family_id FROM dirty) OR family_r IN (SELECT family_id FROM dirty)
+      OR (family_l, family_r) IN (SELECT (least(fl, fr), greatest(fl, fr)) FROM dfam WHERE fl <> fr)
+      OR family_l IN (SELECT fl FROM dfam WHERE fl = fr) OR family_r IN (SELECT fl FROM dfam WHERE fl = fr)`
+    : `SELECT * FROM ${linked}`);
+  // Every pair of members of the touched family pairs whose sources the config pairs and that another seed pair
+  // supports (one sharing neither record: a pair is never its own evidence), with the families of its two records,
+  // the blocking rules that had proposed it and, then, its gammas (scored_pairs holds every candidate pair with its
+  // comparison vector).
+  await using pairs = await materialise(db, 'family_pairs', `
+    -- each pair once without a DISTINCT: a record is a member of one family, so two records meet in one family pair
+    WITH mp AS (
+      SELECT least(a.rec_id, b.rec_id) AS rec_id_l, greatest(a.rec_id, b.rec_id) AS rec_id_r,
+        CASE WHEN a.rec_id < b.rec_id THEN a.family_id ELSE b.family_id END AS fam_l,
+        CASE WHEN a.rec_id < b.rec_id THEN b.family_id ELSE a.family_id END AS fam_r
+      FROM ${touched} f
+      JOIN ${members} a ON a.family_id = f.family_l
+      JOIN ${members} b ON b.family_id = f.family_r
+      SEMI JOIN (${allowedSourcePairsSql(linkage)}) ok ON ok.source_l = a.source AND ok.source_r = b.source
+      SEMI JOIN ${seeds} sd ON sd.family_l = f.family_l AND sd.family_r = f.family_r AND sd.seed_l <> a.rec_id AND sd.seed_r <> b.rec_id)
+    SELECT mp.rec_id_l, mp.rec_id_r, mp.fam_l, mp.fam_r,
+      coalesce(c.rule_id, ${ruleBit})::UTINYINT AS rule_id,
+      (coalesce(c.rules, 0) | ${1 << ruleBit})::UINTEGER AS rules, c.rec_id_l IS NULL AS new_pair,
+      ${gammas.map((g) => `c.${g}`).join(', ')}
+    FROM mp LEFT JOIN scored_pairs c USING (rec_id_l, rec_id_r)`);
+  // The member pairs of the family pairs no change touched (an incremental batch): the previous batch's, with the
+  // odds of their competitors and their weight after competition — every input of their rows is what it was (the
+  // two families' members, their seed pairs, the gammas of two unchanged records, the family model).
+  await using carried = await materialise(db, 'family_carried', prev
+    ? `
+    WITH p AS (
+      SELECT p.rec_id_l, p.rec_id_r, p.competitor_odds, p.match_weight,
+        least(ml.family_id, mr.family_id) AS family_l, greatest(ml.family_id, mr.family_id) AS family_r
+      FROM (${prev.members}) p JOIN ${members} ml ON ml.rec_id = p.rec_id_l JOIN ${members} mr ON mr.rec_id = p.rec_id_r)
+    SELECT p.* FROM p SEMI JOIN ${linked} USING (family_l, family_r) ANTI JOIN ${touched} USING (family_l, family_r)`
+    : 'SELECT NULL::BIGINT AS rec_id_l, NULL::BIGINT AS rec_id_r, NULL::DOUBLE AS competitor_odds, NULL::DOUBLE AS match_weight, NULL::INTEGER AS family_l, NULL::INTEGER AS family_r WHERE false');
+  const scoredMembers = await db.count(`SELECT count(*) FROM ${pairs}`);
+  const carriedMembers = await db.count(`SELECT count(*) FROM ${carried}`);
+  const memberPairs = scoredMembers + carriedMembers;
+  if (memberPairs === 0) {
+    await writeFamilyState(db);
+    return undefined;
+  }
 
   // The comparison vectors: a pair blocking had proposed keeps the gammas scored_pairs gave it (the same
   // comparisons of the same two records, oriented alike); an incremental batch takes the gammas of the other pairs
   // of two unchanged records from the previous batch (`reuse`); only the rest is compared.
   const gammaList = gammas.join(', ');
-  // carried through to the scoring: the families of the two records, the previous odds of the competitors
-  const carried = ['rule_id', 'rules', 'new_pair', 'fam_l', 'fam_r', 'prev_odds'];
-  const keyCols = `rec_id_l, rec_id_r, ${carried.join(', ')}`;
+  // carried through to the scoring: the families of the two records
+  const carriedCols = ['rule_id', 'rules', 'new_pair', 'fam_l', 'fam_r'];
+  const keyCols = `rec_id_l, rec_id_r, ${carriedCols.join(', ')}`;
   await using reused = await materialise(db, 'family_reused', reuse
-    ? `SELECT p.rec_id_l, p.rec_id_r, ${carried.map((c) => `p.${c}`).join(', ')}, ${gammas.map((g) => `g.${g}`).join(', ')}
+    ? `SELECT p.rec_id_l, p.rec_id_r, ${carriedCols.map((c) => `p.${c}`).join(', ')}, ${gammas.map((g) => `g.${g}`).join(', ')}
        FROM ${pairs} p JOIN (${reuse.gammas}) g USING (rec_id_l, rec_id_r) WHERE p.new_pair`
     : `SELECT ${keyCols}, ${gammaList} FROM ${pairs} WHERE false`);
   await using todo = await materialise(db, 'family_compare_pairs', `
@@ -276,16 +310,15 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     UNION ALL BY NAME
     SELECT * FROM ${reused}
     UNION ALL BY NAME
-    ${comparisonVectorsSql(String(todo), carried)}`);
+    ${comparisonVectorsSql(String(todo), carriedCols)}`);
   const comparedPairs = await db.count(`SELECT count(*) FROM ${todo}`);
-  const comparedFamilies = await db.count(`SELECT count(DISTINCT (least(p.fam_l, p.fam_r), greatest(p.fam_l, p.fam_r))) FROM ${todo} t JOIN ${pairs} p USING (rec_id_l, rec_id_r)`);
-  const reusedPairs = await db.count(`SELECT count(*) FROM ${reused}`);
-  const scoredFamilies = await db.count(`SELECT count(*) FROM ${touched}`);
-  const memberFamilies = await db.count(`SELECT count(DISTINCT (least(fam_l, fam_r), greatest(fam_l, fam_r))) FROM ${pairs}`);
-  const scoredMembers = await db.count(`SELECT count(*) FROM ${pairs} p SEMI JOIN ${touched} t ON t.fam_a = least(p.fam_l, p.fam_r) AND t.fam_b = greatest(p.fam_l, p.fam_r)`);
+  const comparedFamilies = await db.count(`SELECT count(DISTINCT (fam_l, fam_r)) FROM ${todo}`);
+  const scoredFamilies = await db.count(`SELECT count(DISTINCT (least(fam_l, fam_r), greatest(fam_l, fam_r))) FROM ${pairs}`);
+  const carriedFamilies = await db.count(`SELECT count(DISTINCT (family_l, family_r)) FROM ${carried}`);
   // The family model: the one the model brings (the previous batch's, or one given with --model), else estimated
   // here: m as the batch's model has it; u among the member pairs other evidence marks as two persons
-  // (estimateFamilyU); the prior by EM over the member pairs, m and u held.
+  // (estimateFamilyU); the prior by EM over the member pairs, m and u held (a model without one brings no
+  // previous family state: every member pair is in `vectors` then).
   let familyContext = model.family_context;
   let em: { lambda: number; iterations: number; converged: boolean } = { lambda: familyContext?.lambda ?? 0, iterations: 0, converged: true };
   let uPairs: Record<string, number> | undefined;
@@ -308,17 +341,13 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   // drops by log2(1 + the posterior odds of the pairs that share one of its records within the two families) —
   // a member with no birth date beside a father and a son of one name is either's with even odds, not both's with
   // the odds of one. A competitor that is the same person as the pair's own record (two records of one family
-  // linked at the seed threshold: a duplicate inside a source) does not compete. Only the family pairs touched are
-  // summed (a pair's competitors are member pairs of its own two families); the others take the previous odds.
+  // linked at the seed threshold: a duplicate inside a source) does not compete. A pair's competitors are member
+  // pairs of its own two families: the touched family pairs' are all scored here.
   // Summed on narrow rows (the pair, its families and odds): the wide rows of the family model (gammas, weights) are
   // scored once more below and joined to the sums, instead of carried through the competition.
   await using competition = await materialise(db, 'family_competition', `
-    WITH f AS (SELECT rec_id_l, rec_id_r, fam_l, fam_r, prev_odds, match_weight FROM (${scoreSql(familyModel, vectors.name, ['fam_l', 'fam_r', 'prev_odds'])})),
-    r0 AS (
-      SELECT f.rec_id_l, f.rec_id_r, f.fam_l, f.fam_r, f.prev_odds, t.fam_a IS NOT NULL AS touched,
-        ${FIXED_ODDS('f.match_weight')} AS q
-      FROM f LEFT JOIN ${touched} t ON t.fam_a = least(f.fam_l, f.fam_r) AND t.fam_b = greatest(f.fam_l, f.fam_r)),
-    r AS (SELECT * FROM r0 WHERE touched),
+    WITH f AS (SELECT rec_id_l, rec_id_r, fam_l, fam_r, match_weight FROM (${scoreSql(familyModel, vectors.name, ['fam_l', 'fam_r'])})),
+    r AS (SELECT f.rec_id_l, f.rec_id_r, f.fam_l, f.fam_r, ${FIXED_ODDS('f.match_weight')} AS q FROM f),
     side AS (
       SELECT rec_id_l AS rec, rec_id_r AS other, fam_r AS other_fam, q FROM r
       UNION ALL SELECT rec_id_r, rec_id_l, fam_l, q FROM r),
@@ -352,29 +381,55 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     -- every pair without a duplicate is a row of merged (both sums hold the pair itself): no join back to r
     SELECT rec_id_l, rec_id_r, ${FIXED_TO_ODDS('k')} AS k_odds FROM merged
     UNION ALL
-    SELECT tr.rec_id_l, tr.rec_id_r, coalesce(${FIXED_TO_ODDS('k.k')}, 0) FROM tr LEFT JOIN tr_competition k USING (rec_id_l, rec_id_r)
+    SELECT tr.rec_id_l, tr.rec_id_r, coalesce(${FIXED_TO_ODDS('k.k')}, 0) FROM tr LEFT JOIN tr_competition k USING (rec_id_l, rec_id_r)`);
+  await using familyScored = await materialise(db, 'family_scored', familyRowsSql(familyModel, vectors.name, String(competition)));
+  // Every member pair now, narrow: its weight after competition, the odds of its competitors, whether it was scored
+  // here, and whether blocking proposed it (in_s: a row of scored_pairs, whose weight s_weight is then the batch
+  // model's); the carried pairs are looked up in scored_pairs, the scored ones know it (new_pair).
+  await using now = await materialise(db, 'family_member_now', `
+    SELECT rec_id_l, rec_id_r, match_weight, competitor_odds, true AS scored, NOT new_pair AS in_s, NULL::DOUBLE AS s_weight FROM ${familyScored}
     UNION ALL
-    -- the family pairs not touched: the previous odds of their competitors
-    SELECT rec_id_l, rec_id_r, coalesce(prev_odds, 0) FROM r0 WHERE NOT touched`);
-  await using familyScored = await materialise(db, 'family_scored', `
-    WITH c AS (
-      SELECT f.* EXCLUDE (fam_l, fam_r, prev_odds), k.k_odds, f.match_weight - log2(1 + k.k_odds) AS w
-      FROM (${scoreSql(familyModel, vectors.name, carried)}) f JOIN ${competition} k USING (rec_id_l, rec_id_r))
-    SELECT * EXCLUDE (k_odds, w) REPLACE (w AS match_weight, ${probabilitySql('w')} AS match_probability),
-      match_weight - w AS family_competition, k_odds AS competitor_odds FROM c`);
+    SELECT c.rec_id_l, c.rec_id_r, c.match_weight, c.competitor_odds, false, s.rec_id_l IS NOT NULL, s.match_weight
+    FROM ${carried} c LEFT JOIN (SELECT rec_id_l, rec_id_r, match_weight FROM scored_pairs) s USING (rec_id_l, rec_id_r)`);
+  // The family model's whole rows the merge below reads of the carried pairs: those whose weight beats the batch
+  // model's, and those blocking did not propose that are kept — scored again from their gammas (scored_pairs', or
+  // the previous batch's) with the odds of their competitors kept: the rows the previous batch had.
+  const wins = `(in_s AND match_weight > s_weight) OR (NOT in_s AND ${probabilitySql('match_weight')} >= ${keep})`;
+  await using carriedVectors = await materialise(db, 'family_carried_vectors', prev
+    ? `
+    WITH w AS (SELECT rec_id_l, rec_id_r, in_s FROM ${now} WHERE NOT scored AND (${wins}))
+    SELECT w.rec_id_l, w.rec_id_r, s.rule_id, (s.rules | ${1 << ruleBit})::UINTEGER AS rules, false AS new_pair, ${gammas.map((g) => `s.${g}`).join(', ')}
+    FROM w JOIN scored_pairs s USING (rec_id_l, rec_id_r) WHERE w.in_s
+    UNION ALL
+    SELECT w.rec_id_l, w.rec_id_r, ${ruleBit}::UTINYINT, ${1 << ruleBit}::UINTEGER, true, ${gammas.map((g) => `g.${g}`).join(', ')}
+    FROM w JOIN (${reuse!.gammas}) g USING (rec_id_l, rec_id_r) WHERE NOT w.in_s`
+    : `SELECT rec_id_l, rec_id_r, rule_id, rules, new_pair, ${gammaList} FROM ${vectors} WHERE false`);
+  await using carriedRows = await materialise(db, 'family_carried_rows',
+    familyRowsSql(familyModel, carriedVectors.name, `(SELECT rec_id_l, rec_id_r, competitor_odds AS k_odds FROM ${carried})`));
+  const carriedWanted = await db.count(`SELECT count(*) FROM ${now} WHERE NOT scored AND (${wins})`);
+  const carriedFound = await db.count(`SELECT count(*) FROM ${carriedRows}`);
+  if (carriedFound !== carriedWanted) throw new Error(`the family context found the gammas of ${carriedFound} of the ${carriedWanted} member pairs it carries from the previous batch`);
+  // the family model's rows the merge reads: every scored one, and the carried ones above
+  const familyRows = `(SELECT * FROM ${familyScored} UNION ALL BY NAME SELECT * FROM ${carriedRows})`;
   // the new pairs kept, and those of them compared here (the pairs raised are counted on scored_pairs below)
-  const counts = await db.one<{ new_pairs: bigint; new_compared: bigint }>(`
-    SELECT count(*) AS new_pairs, count(*) FILTER (WHERE t.rec_id_l IS NOT NULL) AS new_compared
-    FROM (SELECT rec_id_l, rec_id_r FROM ${familyScored} WHERE new_pair AND match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}) f
+  const counts = await db.one<{ new_pairs: bigint; new_compared: bigint; carried_new: bigint }>(`
+    SELECT count(*) AS new_pairs, count(*) FILTER (WHERE t.rec_id_l IS NOT NULL) AS new_compared,
+      (SELECT count(*) FROM ${now} WHERE NOT scored AND NOT in_s) AS carried_new
+    FROM (SELECT rec_id_l, rec_id_r FROM ${familyRows} WHERE new_pair AND match_probability >= ${keep}) f
     LEFT JOIN ${todo} t USING (rec_id_l, rec_id_r)`);
   // what the next batch reuses: the new pairs not kept (the kept ones are in scored_pairs), with their gammas
-  await writeUnkeptPairs(db, `SELECT rec_id_l, rec_id_r, ${gammaList} FROM ${familyScored} WHERE new_pair AND match_probability < ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
-  // and what tells it which family pairs a change touches, with the odds of every member pair's competitors
-  await writeFamilyState(db, `SELECT * FROM (${seedPairsSql}) ORDER BY ALL`, `SELECT rec_id_l, rec_id_r, competitor_odds FROM ${familyScored} ORDER BY rec_id_l, rec_id_r`);
+  await writeUnkeptPairs(db, `
+    SELECT rec_id_l, rec_id_r, ${gammaList} FROM ${familyScored} WHERE new_pair AND match_probability < ${keep}
+    ${prev ? `UNION ALL
+    SELECT g.rec_id_l, g.rec_id_r, ${gammas.map((g) => `g.${g}`).join(', ')} FROM (${reuse!.gammas}) g
+    SEMI JOIN (SELECT rec_id_l, rec_id_r FROM ${now} WHERE NOT scored AND NOT in_s AND ${probabilitySql('match_weight')} < ${keep}) u USING (rec_id_l, rec_id_r)` : ''}`);
+  // and what tells it which family pairs a change touched, with every member pair's row it carries
+  await writeFamilyState(db, `SELECT * FROM (${seedPairsSql}) ORDER BY ALL`, `SELECT rec_id_l, rec_id_r, competitor_odds, match_weight FROM ${now} ORDER BY rec_id_l, rec_id_r`);
 
   // scored_pairs: each pair once, with the larger weight of the two models (the batch's on a tie); the rule bits of
   // both. A member pair blocking had proposed is one row of scored_pairs and one of the family model's: joined, not
-  // ranked in a window over both.
+  // ranked in a window over both. Every such pair takes the family rule's bit (`m`); the family model's whole row
+  // is read where it wins.
   const columnsOf = async (q: string) => (await db.all<{ column_name: string }>(`DESCRIBE ${q}`)).map((r) => r.column_name);
   const sCols = await columnsOf('SELECT * FROM scored_pairs');
   const fCols = (await columnsOf(`SELECT * FROM ${familyScored}`)).filter((c) => c !== 'new_pair' && c !== 'competitor_odds');
@@ -382,26 +437,27 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   const fWins = 'f.match_weight > s.match_weight';
   const joined = outCols.map((c) => {
     if (c === 'rec_id_l' || c === 'rec_id_r') return `s.${c}`;
-    if (c === 'rules') return `CASE WHEN f.rec_id_l IS NULL THEN s.rules ELSE s.rules | f.rules END AS rules`;
+    if (c === 'rules') return `CASE WHEN m.rec_id_l IS NULL THEN s.rules ELSE (s.rules | ${1 << ruleBit})::UINTEGER END AS rules`;
     if (c === 'family_context') return `coalesce(${fWins}, false) AS family_context`;
     return `CASE WHEN ${fWins} THEN ${fCols.includes(c) ? `f.${c}` : 'NULL'} ELSE ${sCols.includes(c) ? `s.${c}` : 'NULL'} END AS ${c}`;
   });
   const added = outCols.map((c) => (c === 'family_context' ? 'true' : fCols.includes(c) ? `f.${c}` : 'NULL'));
   await rewriteWorkingTable(db, 'scored_pairs', `
     SELECT ${joined.join(', ')}
-    FROM scored_pairs s LEFT JOIN (SELECT * FROM ${familyScored} WHERE NOT new_pair) f USING (rec_id_l, rec_id_r)
+    FROM scored_pairs s LEFT JOIN (SELECT * FROM ${familyRows} WHERE NOT new_pair) f USING (rec_id_l, rec_id_r)
+    LEFT JOIN (SELECT rec_id_l, rec_id_r FROM ${now} WHERE in_s) m USING (rec_id_l, rec_id_r)
     UNION ALL
-    SELECT ${added.join(', ')} FROM ${familyScored} f WHERE f.new_pair AND f.match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
+    SELECT ${added.join(', ')} FROM ${familyRows} f WHERE f.new_pair AND f.match_probability >= ${keep}`);
   // the pairs the family model raised: its rows that won, but the new pairs (every one of which is its)
   const raised = (await db.count(`SELECT count(*) FILTER (WHERE family_context) FROM scored_pairs`)) - Number(counts?.new_pairs ?? 0);
   // candidate_pairs: the family rule's bit on the member pairs, and the new pairs kept; written anew (its rows have
   // no order), far cheaper than an UPDATE of the member pairs in place
   await rewriteWorkingTable(db, 'candidate_pairs', `
     SELECT c.rec_id_l, c.rec_id_r, c.rule_id, CASE WHEN f.rec_id_l IS NULL THEN c.rules ELSE (c.rules | ${1 << ruleBit})::UINTEGER END AS rules
-    FROM candidate_pairs c LEFT JOIN (SELECT rec_id_l, rec_id_r FROM ${familyScored}) f USING (rec_id_l, rec_id_r)
+    FROM candidate_pairs c LEFT JOIN (SELECT rec_id_l, rec_id_r FROM ${now} WHERE in_s) f USING (rec_id_l, rec_id_r)
     UNION ALL
-    SELECT rec_id_l, rec_id_r, rule_id, rules FROM ${familyScored}
-    WHERE new_pair AND match_probability >= ${FAMILY_CONTEXT_KEEP_PROBABILITY}`);
+    SELECT rec_id_l, rec_id_r, rule_id, rules FROM ${familyRows}
+    WHERE new_pair AND match_probability >= ${keep}`);
   return {
     seed_threshold: seedThreshold,
     linked_family_pairs: linkedFamilies,
@@ -409,12 +465,13 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     new_pairs: Number(counts?.new_pairs ?? 0),
     compared_pairs: comparedPairs,
     compared_family_pairs: comparedFamilies,
-    reused_pairs: reusedPairs,
+    // the new pairs whose gammas the previous batch gave: those scored here with them, and those carried
+    reused_pairs: (await db.count(`SELECT count(*) FROM ${reused}`)) + Number(counts?.carried_new ?? 0),
     model_source: model.family_context ? 'given' : 'estimated',
     scored_family_pairs: scoredFamilies,
     scored_member_pairs: scoredMembers,
-    reused_family_pairs: memberFamilies - scoredFamilies,
-    reused_member_pairs: memberPairs - scoredMembers,
+    reused_family_pairs: carriedFamilies,
+    reused_member_pairs: carriedMembers,
     new_pairs_compared: Number(counts?.new_compared ?? 0),
     raised_pairs: raised,
     lambda: em.lambda,
