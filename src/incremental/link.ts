@@ -39,7 +39,7 @@ import { trainModel } from '../linkage/train.ts';
 import { scorePairs } from '../linkage/score.ts';
 import { startWorkingTableSql } from '../linkage/working-tables.ts';
 import { LINKAGE_SEED } from '../linkage/seed.ts';
-import { linkFamilyContext } from '../linkage/family-context.ts';
+import { FAMILY_MEMBER_TABLE, FAMILY_UNKEPT_TABLE, linkFamilyContext, type FamilyPrevious } from '../linkage/family-context.ts';
 
 export interface IncrementalLinkFigures {
   records: { total: number; new: number; changed: number; unchanged: number; gone: number; fields_changed: number };
@@ -69,6 +69,8 @@ export interface IncrementalLinkFigures {
     reused_family_pairs: number; reused_member_pairs: number;
     /** 'given': the model's family model (the previous batch's); 'estimated': by EM over every member pair */
     model_source: 'given' | 'estimated';
+    /** the carried rows were read from, and the state updated in, the copy of the previous batch's tables (FAMILY_MEMBER_TABLE, FAMILY_UNKEPT_TABLE); false: read from copies of them and written whole */
+    in_place: boolean;
   };
   /** the blocking keys: the previous batch's updated in place with the dirty records' (true), or every record's computed (false: no copy of the previous ones to update) */
   keys_in_place: boolean;
@@ -114,7 +116,7 @@ async function updateBlockingKeys(db: Db, dirty: string, dirtyKeys: string, prev
  * `previousModel`: it is the previous batch's, and the previous batch kept its family state (the family context then
  * scores only the family pairs a change touched, FamilyPrevious).
  */
-export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousModel?: boolean; retrain: boolean; previousPairs: number; seedThreshold?: number; previousDb?: string }) {
+export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousModel?: boolean; retrain: boolean; previousPairs: number; seedThreshold?: number; previousDb?: string; familyInPlace?: boolean }) {
   const { db, config } = ctx;
   const linkage = config.linkage;
   const rules = BLOCKING_RULES;
@@ -280,19 +282,24 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
   const tFamily0 = performance.now();
   const cpuFamily0 = process.cpuUsage();
   const prevGammas = (t: string) => `SELECT rec_id_l, rec_id_r, ${gammas.join(', ')} FROM ${t}`;
+  // the previous batch's unkept pairs: this database's FAMILY_UNKEPT_TABLE while it is the previous batch's copy
+  // (its rows of records gone or changed left out), else their copy inc_prev_family_unkept (previous.ts)
+  const prevUnkept = o.familyInPlace
+    ? `(SELECT u.* FROM ${FAMILY_UNKEPT_TABLE} u ANTI JOIN inc_prev_dirty l ON l.rec_id = u.rec_id_l ANTI JOIN inc_prev_dirty r ON r.rec_id = u.rec_id_r)`
+    : 'inc_prev_family_unkept';
+  const familyPrevious: FamilyPrevious | undefined = o.previousModel && o.model?.family_context && !o.retrain
+    ? {
+        seeds: 'SELECT rec_id_l, rec_id_r FROM inc_prev_family_seeds',
+        members: `SELECT rec_id_l, rec_id_r, competitor_odds, match_weight FROM ${o.familyInPlace ? FAMILY_MEMBER_TABLE : 'inc_prev_family_members'}`,
+        dirtyFamilies: `SELECT family_id FROM person_clean SEMI JOIN ${dirty} USING (rec_id) UNION ALL SELECT family_id FROM inc_prev_dirty`,
+        inPlace: o.familyInPlace === true,
+      }
+    : undefined;
   const family = await linkFamilyContext(db, linkage, model, blocking, o.seedThreshold, {
-    gammas: `${prevGammas('inc_prev_pairs')} UNION ALL ${prevGammas('inc_prev_family_unkept')}`,
+    gammas: `${prevGammas('inc_prev_pairs')} UNION ALL ${prevGammas(prevUnkept)}`,
     // compare_input (the handle above drops it) then holds the records of the pairs compared (every record when training again)
     narrowCompareInput: !o.retrain,
-    ...(o.previousModel && o.model?.family_context && !o.retrain
-      ? {
-          previous: {
-            seeds: 'SELECT rec_id_l, rec_id_r FROM inc_prev_family_seeds',
-            members: 'SELECT rec_id_l, rec_id_r, competitor_odds, match_weight FROM inc_prev_family_members',
-            dirtyFamilies: `SELECT family_id FROM person_clean SEMI JOIN ${dirty} USING (rec_id) UNION ALL SELECT family_id FROM inc_prev_dirty`,
-          },
-        }
-      : {}),
+    ...(familyPrevious ? { previous: familyPrevious } : {}),
   });
   scored += family.figures?.new_pairs ?? 0;
   const tFamily = performance.now();
@@ -316,6 +323,7 @@ export async function linkIncremental(ctx: Ctx, o: { model?: Model; previousMode
             scored_family_pairs: ff.scored_family_pairs, scored_member_pairs: ff.scored_member_pairs,
             reused_family_pairs: ff.reused_family_pairs, reused_member_pairs: ff.reused_member_pairs,
             model_source: ff.model_source,
+            in_place: familyPrevious !== undefined && o.familyInPlace === true,
           },
         }
       : {}),

@@ -51,6 +51,7 @@ import { BLOCKING_LARGE_TABLE, BLOCKING_STATE_TABLE, ruleFingerprint } from '../
 import { COMPARISONS } from '../linkage/comparisons.ts';
 import { gammaColumn } from '../linkage/comparison-sql.ts';
 import { linkableSql } from '../linkage/threshold.ts';
+import { previousCopyOf } from './staging.ts';
 
 /** The linkage settings that decide which pairs are proposed and how clusters are split: equal, or a full batch. */
 const SAME_LINKAGE_KEYS = ['engine', 'max_block_size', 'dedupe', 'link', 'split_conflicts', 'split_reasons', 'split_tiers', 'max_conflict_cluster_size'] as const;
@@ -78,6 +79,12 @@ export interface IncrementalPlan {
   previousPairs?: number;
   /** the previous batch kept its family context's seed and member pairs (inc_prev_family_seeds, inc_prev_family_members) */
   previousFamilyState?: boolean;
+  /**
+   * FAMILY_MEMBER_TABLE and FAMILY_UNKEPT_TABLE of this database are the previous batch's, not yet updated in place
+   * (src/incremental/staging.ts), and that batch kept its family state: they are read there, not copied into
+   * inc_prev_family_members and inc_prev_family_unkept (which are then not written)
+   */
+  previousFamilyInPlace?: boolean;
 }
 
 const full = (reason: string, previousDir?: string): IncrementalPlan => ({ path: 'full', reason, previousDir });
@@ -132,21 +139,22 @@ export async function planIncremental(db: Db, config: BatchConfig): Promise<Incr
       return full(`the previous batch's model does not fit the code's comparisons (${(e as Error).message.split('\n')[0]})`, dir);
     }
     const previousModel = !config.retrain && !config.linkage.model ? fitting : undefined;
-    const copied = await copyPrevious(db, prevThreshold);
+    const copied = await copyPrevious(db, prevThreshold, dbPath);
     if (copied === 'renumbered') return full('the previous batch numbered its records otherwise (written before records kept their rec_id from batch to batch)', dir);
-    const previousFamilyState = copied;
+    const { familyState: previousFamilyState, familyInPlace: previousFamilyInPlace } = copied;
     const previousPairs = await db.count(`SELECT count(*) FROM inc_prev.scored_pairs`);
-    return { previousPairs, previousFamilyState, path: 'incremental', reason: config.retrain ? 'previous batch given (--retrain: the model trained again)' : 'previous batch given', previousDir: dir, previousModel, previousThreshold: prevThreshold };
+    return { previousPairs, previousFamilyState, previousFamilyInPlace, path: 'incremental', reason: config.retrain ? 'previous batch given (--retrain: the model trained again)' : 'previous batch given', previousDir: dir, previousModel, previousThreshold: prevThreshold };
   } finally {
     await db.run(`DETACH inc_prev`);
   }
 }
 
 /**
- * Copies the previous state; whether the previous batch kept its family context's seed and member pairs, or
- * 'renumbered' (nothing copied) when a record has another rec_id than in the previous batch.
+ * Copies the previous state (`previousDb`: its database); whether the previous batch kept its family context's seed
+ * and member pairs, and whether its member and unkept pairs are read in place (IncrementalPlan.previousFamilyInPlace),
+ * or 'renumbered' (nothing copied) when a record has another rec_id than in the previous batch.
  */
-async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean | 'renumbered'> {
+async function copyPrevious(db: Db, prevThreshold: number, previousDb: string): Promise<{ familyState: boolean; familyInPlace: boolean } | 'renumbered'> {
   const gammas = COMPARISONS.map((c) => gammaColumn(c));
   const hasDecisions = await prevHas(db, 'decision_pair');
   // the previous batch's connected components (clusters.component_id): without them the cluster stage works over
@@ -155,6 +163,8 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean | 'r
   const hasFamilyState = (await prevHas(db, FAMILY_SEED_TABLE)) && (await prevHas(db, FAMILY_MEMBER_TABLE, 'competitor_odds')) && (await prevHas(db, FAMILY_MEMBER_TABLE, 'match_weight'));
   let hasUnkept = true;
   for (const g of gammas) hasUnkept &&= await prevHas(db, FAMILY_UNKEPT_TABLE, g);
+  const familyInPlace = hasFamilyState && hasUnkept
+    && (await previousCopyOf(db, FAMILY_MEMBER_TABLE)) === previousDb && (await previousCopyOf(db, FAMILY_UNKEPT_TABLE)) === previousDb;
   const prevLinkable = `${linkableSql(prevThreshold, await prevHas(db, 'scored_pairs', 'hard_negative'))}${hasDecisions
     ? ` AND NOT EXISTS (SELECT 1 FROM inc_prev.decision_pair d WHERE d.kind = 'different_persons' AND least(d.rec_id_l, d.rec_id_r) = s.rec_id_l AND greatest(d.rec_id_l, d.rec_id_r) = s.rec_id_r)`
     : ''}`;
@@ -187,15 +197,15 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean | 'r
     SELECT s.rec_id_l, s.rec_id_r, s.rule_id, (s.rules & ${BLOCKING_RULE_MASK}::UINTEGER)::UINTEGER AS rules,
       ${gammas.map((g) => `s.${g}`).join(', ')}, s.match_weight AS prev_weight, (${prevLinkable}) AS prev_linkable
     FROM inc_prev.scored_pairs s ${kept('s', 'rec_id_l', 'rec_id_r')};
-    CREATE OR REPLACE TABLE inc_prev_family_unkept AS
+    ${familyInPlace ? '' : `CREATE OR REPLACE TABLE inc_prev_family_unkept AS
     SELECT s.rec_id_l, s.rec_id_r, ${gammas.map((g) => `s.${g}`).join(', ')}
-    FROM ${hasUnkept ? `inc_prev.${FAMILY_UNKEPT_TABLE}` : `(${emptyUnkeptPairsSql()})`} s ${kept('s', 'rec_id_l', 'rec_id_r')};
+    FROM ${hasUnkept ? `inc_prev.${FAMILY_UNKEPT_TABLE}` : `(${emptyUnkeptPairsSql()})`} s ${kept('s', 'rec_id_l', 'rec_id_r')};`}
     CREATE OR REPLACE TABLE inc_prev_family_seeds AS
     SELECT s.rec_id_l, s.rec_id_r
     FROM ${hasFamilyState ? `inc_prev.${FAMILY_SEED_TABLE}` : `(${EMPTY_FAMILY_SEEDS_SQL})`} s ${kept('s', 'rec_id_l', 'rec_id_r')};
-    CREATE OR REPLACE TABLE inc_prev_family_members AS
+    ${familyInPlace ? '' : `CREATE OR REPLACE TABLE inc_prev_family_members AS
     SELECT s.rec_id_l, s.rec_id_r, s.competitor_odds, s.match_weight
-    FROM ${hasFamilyState ? `inc_prev.${FAMILY_MEMBER_TABLE}` : `(${EMPTY_FAMILY_MEMBERS_SQL})`} s ${kept('s', 'rec_id_l', 'rec_id_r')};
+    FROM ${hasFamilyState ? `inc_prev.${FAMILY_MEMBER_TABLE}` : `(${EMPTY_FAMILY_MEMBERS_SQL})`} s ${kept('s', 'rec_id_l', 'rec_id_r')};`}
     CREATE OR REPLACE TABLE inc_prev_cut AS
     SELECT s.rec_id_r AS rec_id FROM inc_prev.scored_pairs s SEMI JOIN inc_prev_out o ON o.rec_id = s.rec_id_l ${kept('s', 'rec_id_r')} WHERE ${prevLinkable}
     UNION
@@ -215,7 +225,8 @@ async function copyPrevious(db: Db, prevThreshold: number): Promise<boolean | 'r
     SELECT DISTINCT d.kind, least(d.rec_id_l, d.rec_id_r), greatest(d.rec_id_l, d.rec_id_r)
     FROM inc_prev.decision_pair d ${kept('d', 'rec_id_l', 'rec_id_r')};` : ''}
     DROP TABLE inc_prev_out;`);
-  return hasFamilyState;
+  // the carried member pairs not kept take their gammas from the previous unkept pairs: without them, none is carried
+  return { familyState: hasFamilyState && hasUnkept, familyInPlace };
 }
 
 /** Drops the copies of the previous batch's state but `keep` (the cluster stage, once it has used them; survive the rest). */

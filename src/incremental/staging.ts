@@ -24,10 +24,11 @@ import type { BatchConfig } from '../../schemas/config.ts';
 
 /**
  * The tables an incremental batch takes from the previous batch's database and updates in place: person_clean (the
- * normalise stage, src/incremental/normalise.ts), blocking_keys (the link stage, src/incremental/link.ts) and
- * dtsen_person (survive, src/incremental/survive.ts).
+ * normalise stage, src/incremental/normalise.ts), blocking_keys, family_member_pairs and family_unkept_pairs (the
+ * link stage, src/incremental/link.ts, src/linkage/family-context.ts) and dtsen_person (survive,
+ * src/incremental/survive.ts).
  */
-export const IN_PLACE_TABLES = ['person_clean', 'blocking_keys', 'dtsen_person'] as const;
+export const IN_PLACE_TABLES = ['person_clean', 'blocking_keys', 'family_member_pairs', 'family_unkept_pairs', 'dtsen_person'] as const;
 export type InPlaceTable = (typeof IN_PLACE_TABLES)[number];
 
 /** Marks the tables copied from the previous batch and not yet updated: (table_name, previous). */

@@ -48,8 +48,8 @@ export async function applyFamilySupport(db: Db): Promise<FamilySupportFigures |
   const familyRows = (await db.columnExists('scored_pairs', 'family_context')) ? 'coalesce(s.family_context, false)' : 'false';
   await db.run(`
     CREATE OR REPLACE TEMP TABLE fs_family AS
-      SELECT rec_id, dense_rank() OVER (ORDER BY family_id)::INTEGER AS fam
-      FROM person_clean WHERE family_id IS NOT NULL QUALIFY count(*) OVER (PARTITION BY family_id) >= 2;
+      WITH f AS (SELECT family_id, row_number() OVER (ORDER BY family_id)::INTEGER AS fam FROM person_clean WHERE family_id IS NOT NULL GROUP BY family_id HAVING count(*) >= 2)
+      SELECT p.rec_id, f.fam FROM person_clean p JOIN f USING (family_id);
     CREATE OR REPLACE TEMP TABLE fs_scope AS
       SELECT s.rec_id_l, s.rec_id_r, s.match_probability AS p, least(fl.fam, fr.fam) AS fa, greatest(fl.fam, fr.fam) AS fb,
         ${familyRows} AS family_row

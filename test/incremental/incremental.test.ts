@@ -15,6 +15,8 @@ import { ingestStage } from '../../src/stages/ingest/index.ts';
 import { goldenColumns, writeRecordState } from '../../src/incremental/state.ts';
 import { validateStage } from '../../src/stages/validate/index.ts';
 import { normaliseStage } from '../../src/stages/normalise/index.ts';
+import { linkStage } from '../../src/stages/link/index.ts';
+import { decisionsStage } from '../../src/register/decisions.ts';
 
 const common = { author: 'operator desa', reason: 'groundcheck' };
 
@@ -167,6 +169,8 @@ describe('an incremental batch gives what a full batch gives', () => {
       expect(r.flipped_blocks).toBeGreaterThan(0);
       // the family context compares only member pairs the previous batch had not compared
       const f = r.family!;
+      // its state read from and updated in the copy of the previous batch's tables
+      expect(f.in_place).toBe(true);
       expect(f.reused_pairs).toBeGreaterThan(0);
       expect(f.compared_pairs).toBeLessThan(f.member_pairs * 0.2);
       expect(f.compared_family_pairs).toBeLessThan(f.family_pairs * 0.2);
@@ -655,6 +659,42 @@ describe('an incremental batch gives what a full batch gives', () => {
     expect(await differences('m2-no-keys', 'm2-full', 'blocking_keys', '*')).toEqual([0, 0]);
     expect(await differences('m2-no-keys', 'm2-inc', 'candidate_pairs', '*')).toEqual([0, 0]);
   }, 120_000);
+
+  it('carries the family pairs from copies of the previous state when the link stage runs again after updating them in place (a batch resumed there)', async () => {
+    const loaded = await loadConfig(join(dir, 'cfg', 'm2-inc', 'batch.json'));
+    const staging = join(dir, 'staging-link-again');
+    mkdirSync(staging, { recursive: true });
+    const copied = await copyPreviousDatabase(loaded.config, join(staging, 'dtsen.duckdb'));
+    expect(copied).toBeDefined();
+    const db = await Db.open({ path: join(staging, 'dtsen.duckdb'), threads: 2 });
+    try {
+      await keepInPlaceTables(db, copied!);
+      const ctx = await makeCtx(loaded, db);
+      const ingest = await ingestStage.run(ctx, {});
+      const validate = await validateStage.run(ctx, { ingest: ingest.figures });
+      const prior = { ingest: ingest.figures, validate: validate.figures };
+      await normaliseStage.run(ctx, prior);
+      await decisionsStage.run(ctx, prior);
+      const family = async () => (await linkStage.run(ctx, prior)).figures!.recompute.link!.family!;
+      const first = await family();
+      expect(first.in_place).toBe(true);
+      expect(await previousCopyOf(db, 'family_member_pairs')).toBeUndefined();
+      expect(await previousCopyOf(db, 'family_unkept_pairs')).toBeUndefined();
+      // again on the database it left: its tables are no longer the previous batch's copies, which are read instead
+      const again = await family();
+      expect(again.in_place).toBe(false);
+      expect(again.model_source).toBe('given');
+      expect(again.reused_family_pairs).toBe(first.reused_family_pairs);
+      expect(again.scored_member_pairs).toBe(first.scored_member_pairs);
+      await db.run(`ATTACH ${lit(join(out('m2-full'), 'dtsen.duckdb'))} AS f (READ_ONLY)`);
+      for (const t of ['scored_pairs', 'family_unkept_pairs', 'family_member_pairs', 'family_seed_pairs']) {
+        const diff = (x: string, y: string) => db.count(`SELECT count(*) FROM (SELECT * FROM ${x}.${t} EXCEPT ALL SELECT * FROM ${y}.${t})`);
+        expect([t, await diff('main', 'f'), await diff('f', 'main')]).toEqual([t, 0, 0]);
+      }
+    } finally {
+      await db.close();
+    }
+  }, 180_000);
 
   it('labels every component again when the previous batch kept no components, and still clusters as the incremental path does', async () => {
     const prev = await alteredCopy('m2-inc', 'm2-no-components', `ALTER TABLE clusters DROP COLUMN component_id`);

@@ -12,6 +12,7 @@ import { planIncremental, type IncrementalPlan } from '../../incremental/previou
 import { linkIncremental, type IncrementalLinkFigures } from '../../incremental/link.ts';
 import { writtenWhole } from '../../incremental/staging.ts';
 import { BLOCKING_KEYS_TABLE } from '../../linkage/blocking.ts';
+import { FAMILY_MEMBER_TABLE, FAMILY_UNKEPT_TABLE } from '../../linkage/family-context.ts';
 import { writeModelFile } from '../../linkage/model.ts';
 import { join } from 'node:path';
 import type { Ctx } from '../../engine/context.ts';
@@ -103,6 +104,7 @@ async function linkIncrementally(ctx: Ctx, plan: IncrementalPlan): Promise<LinkR
     previousPairs: plan.previousPairs ?? 0,
     seedThreshold: keepsThreshold ? plan.previousThreshold : undefined,
     previousDb: plan.previousDir ? join(plan.previousDir, 'dtsen.duckdb') : undefined,
+    familyInPlace: plan.previousFamilyInPlace === true,
   });
   if (ctx.stagingDir) await writeModelFile(join(ctx.stagingDir, 'model.json'), r.model);
   const source: 'given' | 'trained' | 'previous' = given ? 'given' : plan.previousModel ? 'previous' : 'trained';
@@ -124,10 +126,13 @@ export const linkStage = defineStage({
     await writeRecordState(ctx.db);
     const plan = await planIncremental(ctx.db, ctx.config);
     ctx.log.info({ stage: 'link', path: plan.path, reason: plan.reason }, plan.path === 'incremental' ? 'linking incrementally' : 'linking every record');
-    // a full path writes the blocking keys whole (the exact engine none: no copy of the previous batch's stays)
+    // a full path writes the blocking keys and the family context's state whole (the exact engine none: no copy of
+    // the previous batch's stays)
     if (plan.path === 'full') {
-      await writtenWhole(ctx.db, BLOCKING_KEYS_TABLE);
-      if (linkage.engine !== 'probabilistic') await ctx.db.run(`DROP TABLE IF EXISTS ${BLOCKING_KEYS_TABLE}`);
+      for (const t of [BLOCKING_KEYS_TABLE, FAMILY_MEMBER_TABLE, FAMILY_UNKEPT_TABLE] as const) {
+        await writtenWhole(ctx.db, t);
+        if (linkage.engine !== 'probabilistic') await ctx.db.run(`DROP TABLE IF EXISTS ${t}`);
+      }
     }
     const inc = plan.path === 'incremental' ? await linkIncrementally(ctx, plan) : undefined;
     const r = inc ?? (await linker.link(ctx));
