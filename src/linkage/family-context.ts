@@ -404,11 +404,14 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   // Every member pair now, narrow: its weight after competition, the odds of its competitors, whether it was scored
   // here, and whether blocking proposed it (in_s: a row of scored_pairs, whose weight s_weight is then the batch
   // model's); the carried pairs are looked up in scored_pairs, the scored ones know it (new_pair).
-  await using now = await materialise(db, 'family_member_now', `
-    SELECT rec_id_l, rec_id_r, match_weight, competitor_odds, true AS scored, NOT new_pair AS in_s, NULL::DOUBLE AS s_weight FROM ${familyScored}
+  // A batch without a previous one carries no pair: every member pair is a row of family_scored, read as it is.
+  const scoredNow = `SELECT rec_id_l, rec_id_r, match_weight, competitor_odds, true AS scored, NOT new_pair AS in_s, NULL::DOUBLE AS s_weight FROM ${familyScored}`;
+  await using nowTable = prev ? await materialise(db, 'family_member_now', `
+    ${scoredNow}
     UNION ALL
     SELECT c.rec_id_l, c.rec_id_r, c.match_weight, c.competitor_odds, false, s.rec_id_l IS NOT NULL, s.match_weight
-    FROM ${carried} c LEFT JOIN (SELECT rec_id_l, rec_id_r, match_weight FROM scored_pairs) s USING (rec_id_l, rec_id_r)`);
+    FROM ${carried} c LEFT JOIN (SELECT rec_id_l, rec_id_r, match_weight FROM scored_pairs) s USING (rec_id_l, rec_id_r)`) : undefined;
+  const now = nowTable ? String(nowTable) : `(${scoredNow})`;
   // The family model's whole rows the merge below reads of the carried pairs: those whose weight beats the batch
   // model's, and those blocking did not propose that are kept — scored again from their gammas (scored_pairs', or
   // the previous batch's) with the odds of their competitors kept: the rows the previous batch had.
@@ -424,7 +427,7 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
     : `SELECT rec_id_l, rec_id_r, rule_id, rules, new_pair, ${gammaList} FROM ${vectors} WHERE false`);
   await using carriedRows = await materialise(db, 'family_carried_rows',
     familyRowsSql(familyModel, carriedVectors.name, `(SELECT rec_id_l, rec_id_r, competitor_odds AS k_odds FROM ${carried})`));
-  const carriedWanted = await db.count(`SELECT count(*) FROM ${now} WHERE NOT scored AND (${wins})`);
+  const carriedWanted = prev ? await db.count(`SELECT count(*) FROM ${now} WHERE NOT scored AND (${wins})`) : 0;
   const carriedFound = await db.count(`SELECT count(*) FROM ${carriedRows}`);
   if (carriedFound !== carriedWanted) throw new Error(`the family context found the gammas of ${carriedFound} of the ${carriedWanted} member pairs it carries from the previous batch`);
   // the family model's rows the merge reads: every scored one, and the carried ones above
@@ -463,8 +466,8 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
 
   // scored_pairs: each pair once, with the larger weight of the two models (the batch's on a tie); the rule bits of
   // both. A member pair blocking had proposed is one row of scored_pairs and one of the family model's: joined, not
-  // ranked in a window over both. Every such pair takes the family rule's bit (`m`); the family model's whole row
-  // is read where it wins.
+  // ranked in a window over both. Every such pair takes the family rule's bit (`m`; without a previous batch every
+  // one is a row of `f`); the family model's whole row is read where it wins.
   const columnsOf = async (q: string) => (await db.all<{ column_name: string }>(`DESCRIBE ${q}`)).map((r) => r.column_name);
   const sCols = await columnsOf('SELECT * FROM scored_pairs');
   const fCols = (await columnsOf(`SELECT * FROM ${familyScored}`)).filter((c) => c !== 'new_pair' && c !== 'competitor_odds');
@@ -472,7 +475,7 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   const fWins = 'f.match_weight > s.match_weight';
   const joined = outCols.map((c) => {
     if (c === 'rec_id_l' || c === 'rec_id_r') return `s.${c}`;
-    if (c === 'rules') return `CASE WHEN m.rec_id_l IS NULL THEN s.rules ELSE (s.rules | ${1 << ruleBit})::UINTEGER END AS rules`;
+    if (c === 'rules') return `CASE WHEN ${prev ? 'm' : 'f'}.rec_id_l IS NULL THEN s.rules ELSE (s.rules | ${1 << ruleBit})::UINTEGER END AS rules`;
     if (c === 'family_context') return `coalesce(${fWins}, false) AS family_context`;
     return `CASE WHEN ${fWins} THEN ${fCols.includes(c) ? `f.${c}` : 'NULL'} ELSE ${sCols.includes(c) ? `s.${c}` : 'NULL'} END AS ${c}`;
   });
@@ -480,7 +483,7 @@ export async function addFamilyContext(db: Db, linkage: Linkage, model: Model, s
   await rewriteWorkingTable(db, 'scored_pairs', `
     SELECT ${joined.join(', ')}
     FROM scored_pairs s LEFT JOIN (SELECT * FROM ${familyRows} WHERE NOT new_pair) f USING (rec_id_l, rec_id_r)
-    LEFT JOIN (SELECT rec_id_l, rec_id_r FROM ${now} WHERE in_s) m USING (rec_id_l, rec_id_r)
+    ${prev ? `LEFT JOIN (SELECT rec_id_l, rec_id_r FROM ${now} WHERE in_s) m USING (rec_id_l, rec_id_r)` : ''}
     UNION ALL
     SELECT ${added.join(', ')} FROM ${familyRows} f WHERE f.new_pair AND f.match_probability >= ${keep}`);
   // the pairs the family model raised: its rows that won, but the new pairs (every one of which is its)
